@@ -1,0 +1,109 @@
+"""Transliteration benchmark: accuracy targets and speed targets of the foundation issue.
+
+    .venv/bin/python benchmarks/bench_transliterate.py [--checkpoint DIR] [--data ../shared/data] [--json]
+
+Prints: character/word accuracy on the BSUT test file (romanized with the rules, seed 0) for
+the model and the rules-only baseline; accuracy on the hand-written chat test set; batched
+throughput against a bare LSTM forward pass of the same shapes in the same run; the latency of
+one 200-character sentence; peak memory.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from translit_core import Transliterator  # noqa: E402
+from translit_core.evaluate import evaluate, read_pairs, read_sentences, score_pairs  # noqa: E402
+from translit_core.romanize import romanize  # noqa: E402
+from translit_core.rules import load_rules  # noqa: E402
+
+
+def bare_lstm_seconds(tr: Transliterator, texts: list[str]) -> float:
+    """The same chunks and batches, through nn.LSTM alone (no encoding, dense, output or decoding)."""
+    chunks, _ = tr._chunks(texts)
+    by_len: dict[int, list[str]] = {}
+    for c in chunks:
+        by_len.setdefault(len(c), []).append(c)
+    tensors = []
+    for n, group in by_len.items():
+        for s in range(0, len(group), tr.batch_size):
+            x = torch.tensor([tr.alphabets.encode_input(c) for c in group[s:s + tr.batch_size]])
+            tensors.append(F.one_hot(x, tr.model.config.n_in).float())
+    t = time.perf_counter()
+    with torch.inference_mode():
+        for oh in tensors:
+            tr.model.lstm(oh)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    tr = Transliterator.load(a.checkpoint)
+    rules = load_rules()
+    out: dict = {"threads": torch.get_num_threads()}
+
+    bsut = Path(a.data) / "ud" / "UD_Armenian-BSUT" / "hy_bsut-ud-test.conllu"
+    sents = read_sentences(bsut)
+    r = evaluate(sents, rules, tr.transliterate_batch, seed=0)
+    out["bsut_test"] = {k: r[k] for k in ("sentences", "characters", "model", "rules_baseline")}
+    out["chat_testset"] = {k: v for k, v in score_pairs(*read_pairs(ROOT / "benchmarks" / "chat_testset.tsv"),
+                                                       tr.transliterate_batch, rules).items() if k != "errors"}
+
+    # Throughput: the BSUT sentences romanized 5 times with different seeds (~300k characters).
+    rng = random.Random(1)
+    latin = [romanize(s, rules, rng).latin for _ in range(5) for s in sents]
+    n_chars = sum(map(len, latin))
+    tr.transliterate_batch(latin[:200])                 # warm up
+    t = time.perf_counter()
+    tr.transliterate_batch(latin)
+    full = time.perf_counter() - t
+    bare = min(bare_lstm_seconds(tr, latin) for _ in range(2))
+    out["throughput"] = {"characters": n_chars, "chars_per_s": n_chars / full,
+                         "bare_lstm_chars_per_s": n_chars / bare, "cost_vs_bare_lstm": full / bare}
+
+    one = next(l for l in latin if len(l) >= 200)[:200]
+    times = []
+    for _ in range(30):
+        t = time.perf_counter()
+        tr.transliterate(one)
+        times.append(time.perf_counter() - t)
+    out["latency_200_chars_ms"] = {"median": 1000 * statistics.median(times), "max": 1000 * max(times)}
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    if a.json:
+        print(json.dumps(out, indent=1))
+        return
+    b, c, th = out["bsut_test"], out["chat_testset"], out["throughput"]
+    print(f"BSUT test ({b['sentences']} sentences, {b['characters']} chars, rules-romanized, seed 0)")
+    print(f"  model           char {b['model']['char_accuracy']:.2f}%  word {b['model']['word_accuracy']:.2f}%")
+    print(f"  rules baseline  char {b['rules_baseline']['char_accuracy']:.2f}%  word {b['rules_baseline']['word_accuracy']:.2f}%")
+    print(f"chat test set ({c['sentences']} hand-typed sentences)")
+    print(f"  model           char {c['model']['char_accuracy']:.2f}%  word {c['model']['word_accuracy']:.2f}%  "
+          f"sentences exact {c['model']['sentence_accuracy']:.1f}%")
+    print(f"  rules baseline  char {c['rules_baseline']['char_accuracy']:.2f}%  word {c['rules_baseline']['word_accuracy']:.2f}%")
+    print(f"throughput ({th['characters']} chars, {out['threads']} threads): {th['chars_per_s']:,.0f} chars/s; "
+          f"bare LSTM {th['bare_lstm_chars_per_s']:,.0f} chars/s; cost {th['cost_vs_bare_lstm']:.2f}x the bare LSTM")
+    print(f"one 200-char sentence: median {out['latency_200_chars_ms']['median']:.1f} ms, "
+          f"max {out['latency_200_chars_ms']['max']:.1f} ms")
+    print(f"peak RSS {out['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Cell heatmaps (Karpathy style): each character of a text shaded by a neuron's activation."""
+from __future__ import annotations
+
+import streamlit as st
+
+from pages._shared import init_once, lab, notes, set_params, url_param
+from translit_core import figures, views
+
+L = lab()
+st.title("Cell heatmaps")
+st.caption("Type or pick a text: the network's output runs along the top of each block, and every "
+           "row below is one neuron, each character shaded by that neuron's activation there "
+           "(red positive, blue negative, one scale for all rows).")
+
+raw_neuron = url_param("neuron")
+parsed_neuron = views.parse_neuron(raw_neuron, L.sizes)
+if "hm_seen" not in st.session_state:
+    notes([parsed_neuron.note])
+    st.session_state["hm_seen"] = True
+init_once("hm_text", views.parse_text(url_param("text"), views.HEATMAP_TEXT).value)
+
+text = st.text_area("Text (Latin)", key="hm_text", height=90,
+                    help="Press Ctrl+Enter (or click outside) to update.") or ""
+capped = views.cap_text(text, views.MAX_HEATMAP_CHARS, "shown")
+if capped.notice:
+    st.warning(capped.notice, icon=":material/content_cut:")
+text = capped.text
+if not text.strip():
+    set_params(text=None)
+    st.info("Type a text above.", icon=":material/keyboard:")
+    st.stop()
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the unrolled network…")
+def _acts(directory: str, stamp: tuple, text: str):
+    l = lab()
+    acts = views.activations_for(l.model, l.alphabets, text)
+    outputs = [p.output for p in l.translit.predict(text)]
+    return acts, outputs
+
+
+acts, outputs = _acts(str(L.directory), views.file_stamp(L.directory, views.MODEL_FILES), text)
+
+# ---- find neurons for a substring
+with st.container(border=True):
+    st.markdown("**Find neurons for a substring** — which neurons fire inside it and not outside?")
+    c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+    with c1:
+        sub = st.text_input("Substring", value="tyun", key="hm_sub", max_chars=40)
+    with c2:
+        layers = st.multiselect("Layers", list(L.sizes), default=["concat.fwd", "concat.bwd", "hidden"],
+                                key="hm_layers")
+    with c3:
+        go = st.button("Find", key="hm_find", type="primary", width="stretch")
+    spans = views.find_spans(text, sub)
+    if go or "hm_found" not in st.session_state:
+        st.session_state["hm_found"] = views.substring_neurons(L, text, sub, layers, top=12, outputs=outputs)
+    found: views.Found = st.session_state["hm_found"]
+    if found.note:
+        st.caption(found.note)
+    if not spans and sub:
+        st.caption(f"“{sub}” does not occur in the text above, so it is not underlined there.")
+    if found.scores:
+        table = {"neuron": [s.name for s in found.scores],
+                 found.score_name: [round(s.hellinger, 3) for s in found.scores],
+                 "n inside": [s.n_pos for s in found.scores], "n outside": [s.n_neg for s in found.scores]}
+        ev = st.dataframe(table, key="hm_found_df", on_select="rerun", selection_mode="multi-row",
+                          hide_index=True, width="stretch", height=min(460, 38 + 35 * len(found.scores)))
+        picked = [found.scores[i].name for i in (ev.selection.rows if ev else [])]
+
+        def add_rows(names):
+            cur = list(st.session_state.get("hm_rows", []))
+            st.session_state["hm_rows"] = cur + [n for n in names if n not in cur]
+
+        b1, b2 = st.columns(2)
+        b1.button(f"Add selected ({len(picked)}) as rows", key="hm_add_sel", on_click=add_rows, args=(picked,),
+                  disabled=not picked, width="stretch")
+        b2.button("Add the top 4 as rows", key="hm_add_top", on_click=add_rows,
+                  args=([s.name for s in found.scores[:4]],), width="stretch")
+
+# ---- rows
+suggest = [s.name for s in st.session_state["hm_found"].scores]
+init_once("hm_rows", ([parsed_neuron.value] if parsed_neuron.value else []) + suggest[:3])
+options = list(dict.fromkeys(list(st.session_state["hm_rows"]) + suggest))
+rows = st.multiselect("Neuron rows (type any name, e.g. concat.fwd:70)", options, key="hm_rows",
+                      accept_new_options=True)
+good, bad = views.valid_names(rows, L.sizes)
+for b in bad:
+    st.info(b, icon=":material/info:")
+set_params(text=views.url_text(text), neuron=good[0] if good else None)
+if not good:
+    st.info("Add a neuron row (or find some for a substring above).", icon=":material/add:")
+    st.stop()
+
+data = views.heat_data(acts, text, outputs, good)
+mark = spans
+st.plotly_chart(figures.cell_heatmap(data, width=60, marks=mark), key="hm_fig",
+                config={"displayModeBar": False})

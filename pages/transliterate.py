@@ -1,0 +1,54 @@
+"""Transliterate: type Latin, see Armenian as you type, with the model's confidence per character."""
+from __future__ import annotations
+
+import streamlit as st
+
+from pages._shared import init_once, lab, set_params, url_param
+from translit_core import views
+
+L = lab()
+
+st.title("Transliterate")
+st.caption("Type Armenian in Latin letters the way people do in chats; the network writes it in "
+           "Armenian script as you type.")
+
+init_once("tl_text", views.parse_text(url_param("text"), views.EXAMPLES[0]).value)
+
+
+def use_example(text: str) -> None:
+    st.session_state["tl_text"] = text
+
+
+ex_cols = st.columns(len(views.EXAMPLES) + 1, gap="small")
+ex_cols[0].markdown("**Try:**")
+for i, ex in enumerate(views.EXAMPLES):
+    ex_cols[i + 1].button(ex, key=f"tl_ex_{i}", on_click=use_example, args=(ex,), width="stretch")
+
+text = st.text_input("Latin text", key="tl_text", live="120ms", max_chars=200_000,
+                     placeholder="barev dzez", help="Updates while you type. Emoji, digits and "
+                     "Armenian letters pass through unchanged.") or ""
+
+capped = views.cap_text(text)
+set_params(text=views.url_text(text))
+if capped.notice:
+    st.warning(capped.notice, icon=":material/content_cut:")
+
+if not capped.text.strip():
+    st.info("Type something above, or pick an example.", icon=":material/keyboard:")
+    st.stop()
+
+out = L.translit.transliterate(capped.text)
+st.markdown("**Armenian** (copy with the button at the right of the box)")
+st.code(out, language=None, wrap_lines=True)
+
+st.markdown("**Per character** — hover a character for the model's probability and its top "
+            "alternatives; shaded characters are the ones the model was unsure about "
+            f"(probability under {views.UNCERTAIN_BELOW:.0%}); `·` marks letters that write nothing.")
+shown = capped.text[: views.MAX_CONFIDENCE_CHARS]
+preds = L.translit.predict(shown)
+unsure, decided = views.uncertain_summary(preds)
+st.html(views.CONFIDENCE_CSS + views.confidence_html(preds))
+note = f"{unsure} of {decided} characters uncertain."
+if len(capped.text) > len(shown):
+    note += f" The per-character view shows the first {len(shown):,} characters."
+st.caption(note)

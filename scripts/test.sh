@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up .venv (once) and run the whole test suite. The README's second command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements-dev.txt
+.venv/bin/python -m pytest -q "$@"

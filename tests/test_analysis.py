@@ -1,0 +1,369 @@
+"""The neuron analysis engine against independent references, on tiny seeded models.
+
+References are computed a different way from the engine: activations straight from the
+unrolled model chunk by chunk (not derived from the recording), histograms with
+numpy.histogram one neuron at a time, distances with the textbook formula, means with Python
+sums. Nothing depends on the shipped weights.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from translit_core import analysis as A
+from translit_core.ablation import ablate_recording
+from translit_core.checkpoint import save_checkpoint
+from translit_core.data import Alphabets, input_alphabet, output_alphabet
+from translit_core.model import ModelConfig, TranslitNet
+from translit_core.romanize import romanize
+from translit_core.rules import load_rules
+from translit_core.unrolled import LAYERS, NeuronId, UnknownName, layer_activations
+
+FIXTURE_DATA = Path(__file__).parent / "fixtures" / "corpus" / "data"
+
+SENTENCES = [
+    "Ես սիրում եմ ազատություն և ծառեր։",
+    "Թեյը տաք է, իսկ ծովը՝ խաղաղ։",
+    "Հայաստանի մայրաքաղաքը Երևանն է։",
+    "Ծաղիկները ծաղկում են գարնանը, թիթեռները թռչում են։",
+    "Համալսարանի ուսանողները հետաքրքրությամբ լսում էին։",
+    "Մեր տան առաջ մեծ թթենի կա, որի թթերը շատ քաղցր են։",
+    "Ճշմարտությունը և արդարությունը կարևոր են բոլորի համար։",
+    "Ցուրտ ձմռանը երեխաները ձնեմարդ են սարքում բակում։",
+]
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules()
+
+
+@pytest.fixture(scope="module")
+def tiny(rules):
+    """A tiny seeded TranslitNet with the real alphabets, and a recording of the sentences."""
+    rng = random.Random(0)
+    latin = [romanize(s, rules, rng).latin for s in SENTENCES]
+    alphabets = Alphabets(input_alphabet(latin), output_alphabet(rules))
+    torch.manual_seed(0)
+    model = TranslitNet(ModelConfig(n_in=len(alphabets.inputs), n_out=len(alphabets.outputs), lstm=6, hidden=5))
+    model.eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(2.0)
+    sentences = SENTENCES * 3                    # three different romanizations of each
+    rec = A.record_activations(model, alphabets, sentences, rules, seed=1, max_len=24)
+    return model, alphabets, rec
+
+
+def reference_layers(model, alphabets, rec) -> dict[str, np.ndarray]:
+    """Every layer at every position, straight from the unrolled model, one chunk at a time."""
+    per_layer = {name: [] for name in LAYERS}
+    for chunk in rec.chunks:
+        x = torch.tensor([alphabets.encode_input(chunk)])
+        acts = layer_activations(model, x)
+        for name in LAYERS:
+            per_layer[name].append(acts[name][0].double().numpy())
+    return {name: np.concatenate(v) for name, v in per_layer.items()}
+
+
+def naive_hellinger(p_counts, q_counts) -> float:
+    p = np.asarray(p_counts, dtype=float) / np.sum(p_counts)
+    q = np.asarray(q_counts, dtype=float) / np.sum(q_counts)
+    return math.sqrt(max(0.0, 1.0 - sum(math.sqrt(a * b) for a, b in zip(p, q))))
+
+
+# -----------------------------------------------------------------------------
+# Hellinger distance
+
+def test_hellinger_identical_disjoint_and_hand_computed():
+    p = torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    q = torch.tensor([[0.0, 0.5, 0.5], [0.0, 1.0, 0.0], [0.2, 0.3, 0.5], [0.5, 0.5, 0.0]])
+    h = A.hellinger(p, q)
+    assert h.shape == (4,)
+    # [0.5,0.5,0] vs [0,0.5,0.5]: BC = sqrt(.25) = .5, H = sqrt(.5); [1,0] vs [.5,.5]: H = sqrt(1 - sqrt(.5))
+    expected = [math.sqrt(0.5), 1.0, 0.0, math.sqrt(1 - math.sqrt(0.5))]
+    assert torch.allclose(h, torch.tensor(expected, dtype=torch.float64), atol=1e-12)
+    # Counts are normalised per row: 10x the counts, same distance.
+    assert torch.allclose(A.hellinger(p * 10, q * 3), h, atol=1e-12)
+    # The count-based form used by the tables agrees.
+    pos = torch.tensor([[[3, 1, 0, 4]]])
+    total = torch.tensor([[5, 1, 2, 4]])
+    via_counts = A.hellinger_from_counts(pos, total, torch.tensor([8]), torch.tensor([4]))
+    assert via_counts.item() == pytest.approx(naive_hellinger([3, 1, 0, 4], [2, 0, 2, 0]), abs=1e-12)
+
+
+def test_bin_index_is_numpy_histogram():
+    g = torch.Generator().manual_seed(0)
+    values = torch.randn(500, 6, generator=g)
+    values[:, 2] = 0.25                                               # a constant column
+    values[:11, 3] = torch.linspace(-1, 1, 11)                          # values exactly on edges
+    values[11:, 3] = values[11:, 3].clamp(-1, 1)
+    values = values.double()
+    for bins in (10, 1000):
+        lo, hi = values.min(0).values, values.max(0).values
+        idx = A.bin_index(values, lo, hi, bins)
+        for u in range(6):
+            ours = np.bincount(idx[:, u].numpy(), minlength=bins)
+            ref, _ = np.histogram(values[:, u].numpy(), bins=bins, range=(float(lo[u]), float(hi[u])))
+            assert np.array_equal(ours, ref), (bins, u)
+
+
+# -----------------------------------------------------------------------------
+# the recording and the vectorized tables
+
+def test_recording_layers_match_the_unrolled_model(tiny):
+    model, alphabets, rec = tiny
+    ref = reference_layers(model, alphabets, rec)
+    for name in LAYERS:
+        ours = rec.layer(name).double().numpy()
+        assert ours.shape == ref[name].shape
+        assert np.allclose(ours, ref[name], atol=1e-5), name
+    # A subset of positions and units gives the same numbers.
+    pos = torch.tensor([0, 5, 17, rec.n_positions - 1])
+    assert np.allclose(rec.layer("gate.bwd.f", pos, units=[1, 4]).numpy(), ref["gate.bwd.f"][pos][:, [1, 4]], atol=1e-5)
+    # Predictions are the model's own argmax.
+    assert np.array_equal(rec.pred.numpy(), ref["output"].argmax(1))
+
+
+def test_vectorized_tables_equal_a_naive_per_neuron_loop(tiny):
+    model, alphabets, rec = tiny
+    bins, min_count = 20, 4
+    tables = A.hellinger_tables(rec, bins=bins, min_count=min_count)
+    assert tables.pairs, "the tiny sample should have some pairs"
+    ref = reference_layers(model, alphabets, rec)
+    x, y = rec.x.numpy(), rec.y.numpy()
+    offsets = tables.offsets
+    for i, pair in enumerate(tables.pairs):
+        xi = alphabets.in_index[pair.x]
+        yk = {"=": 0, "_": 1}.get(pair.y, alphabets.out_index.get(pair.y))
+        at_x = x == xi
+        pos, neg = at_x & (y == yk), at_x & (y != yk)
+        assert (pair.n_pos, pair.n_neg) == (pos.sum(), neg.sum())
+        for name in LAYERS:
+            values = ref[name]
+            for u in range(values.shape[1]):
+                v = values[at_x, u]
+                rng = (v.min(), v.max())
+                hp, _ = np.histogram(values[pos, u], bins=bins, range=rng)
+                hq, _ = np.histogram(values[neg, u], bins=bins, range=rng)
+                col = offsets[name] + u
+                assert tables.hellinger[i, col].item() == pytest.approx(naive_hellinger(hp, hq), abs=1e-5), \
+                    (str(pair), name, u)
+                assert tables.mean_pos[i, col].item() == pytest.approx(values[pos, u].mean(), abs=1e-5)
+                assert tables.mean_neg[i, col].item() == pytest.approx(values[neg, u].mean(), abs=1e-5)
+
+
+def test_pairs_under_the_threshold_are_excluded(tiny):
+    _, alphabets, rec = tiny
+    counts: dict[tuple[str, int], int] = {}
+    for xi, yk in zip(rec.x.tolist(), rec.y.tolist()):
+        if xi >= 2:
+            counts[(alphabets.inputs[xi], yk)] = counts.get((alphabets.inputs[xi], yk), 0) + 1
+    per_x: dict[str, int] = {}
+    for (c, _), n in counts.items():
+        per_x[c] = per_x.get(c, 0) + n
+    for min_count in (1, 5, 12):
+        tables = A.hellinger_tables(rec, bins=10, min_count=min_count, layers=["hidden"])
+        expected = {f"{c}:{A.output_symbol(alphabets, k)}" for (c, k), n in counts.items()
+                    if n >= min_count and per_x[c] - n >= min_count}
+        assert {str(p) for p in tables.pairs} == expected
+        assert all(p.n_pos >= min_count and p.n_neg >= min_count for p in tables.pairs)
+    # A pair that exists but is below the threshold is refused with the reason and the valid pairs.
+    analysis = A.Analysis(A.hellinger_tables(rec, bins=10, min_count=12, layers=["hidden"]), {}, {})
+    low = next(f"{c}:{A.output_symbol(alphabets, k)}" for (c, k), n in counts.items() if 0 < n < 12 and c.isalpha())
+    with pytest.raises(UnknownName, match="at least 12 on each side"):
+        analysis.parse_pair(low)
+
+
+# -----------------------------------------------------------------------------
+# contributions, ablation, names
+
+def hand_built_analysis() -> A.Analysis:
+    """2 LSTM units per direction, 2 hidden units, 3 outputs; one pair with known means."""
+    sizes = {"concat.fwd": 2, "concat.bwd": 2, "hidden": 2, "output": 3}
+    layers = list(sizes)
+    N = sum(sizes.values())
+    mean_pos = torch.tensor([[0.5, -1.0, 2.0, 0.0, 0.25, -0.5, 0, 0, 0]])
+    tables = A.HellingerTables(layers=layers, sizes=sizes, pairs=[A.Pair("t", "թ", 400, 600)], xs=["t"],
+                               pair_x=[0], hellinger=torch.zeros(1, N), mean_pos=mean_pos,
+                               mean_neg=-mean_pos, x_mean=torch.zeros(1, N), x_lo=torch.zeros(1, N),
+                               x_hi=torch.ones(1, N), candidates={"t": {"թ": 400, "տ": 600}}, bins=10, min_count=300)
+    weights = {"dense.weight": torch.tensor([[1.0, 2.0, 3.0, 4.0], [-1.0, 0.5, 0.0, 2.0]]),
+               "dense.bias": torch.zeros(2),
+               "out.weight": torch.tensor([[2.0, -4.0, 9.0], [0.0, 1.0, 9.0], [-2.0, 3.0, 9.0]]),  # + 1 input col
+               "out.bias": torch.zeros(3)}
+    return A.Analysis(tables, {}, weights)
+
+
+def test_contributions_on_a_hand_built_layer():
+    an = hand_built_analysis()
+    lower = ["concat.fwd:0", "concat.fwd:1", "concat.bwd:0", "concat.bwd:1"]
+    c = an.contributions("t:թ", lower, ["hidden:0", "hidden:1"])
+    # weight[j, i] * mean activation of i over the pair's positions (0.5, -1, 2, 0)
+    expected = torch.tensor([[0.5, -0.5], [-2.0, -0.5], [6.0, 0.0], [0.0, 0.0]])
+    assert torch.allclose(c, expected)
+    c = an.contributions("t:թ", ["hidden:0", "hidden:1"], ["output:0", "output:1", "output:2"])
+    assert torch.allclose(c, torch.tensor([[0.5, 0.0, -0.5], [2.0, -0.5, -1.5]]))    # hidden means .25, -.5
+    # Over the other targets the means flip sign here, and so do the contributions.
+    assert torch.allclose(an.contributions("t:թ", ["hidden:0"], ["output:0"], over="neg"), torch.tensor([[-0.5]]))
+    # Neurons that are not directly connected contribute nothing.
+    assert an.contributions("t:թ", ["concat.fwd:0"], ["output:0"]).item() == 0.0
+
+
+def test_ablating_no_neuron_changes_nothing(tiny):
+    _, alphabets, rec = tiny
+    tables = A.hellinger_tables(rec, bins=10, min_count=4, layers=["hidden"])
+    pair = tables.pairs[0]
+    xi = alphabets.in_index[pair.x]
+    own = float((rec.pred == rec.y)[rec.x == xi].float().mean())
+    for layer in ("concat.fwd", "concat.bwd", "hidden"):
+        r = ablate_recording(rec, str(pair), layer, k=0, draws=5, seed=3)
+        assert r["top_k_accuracy"] == r["baseline_accuracy"] == r["random_k_accuracy_mean"]
+        assert r["random_k_accuracy_std"] == 0.0
+        assert r["baseline_accuracy"] == pytest.approx(own)        # the same predictions as the recording
+        assert r["n_positions"] == pair.n_pos + pair.n_neg
+        assert set(r) >= {"pair", "layer", "k", "baseline_accuracy", "top_k_accuracy", "random_k_accuracy_mean",
+                          "random_k_accuracy_std", "n_positions"}
+
+
+def test_ablating_every_unit_sets_the_layer_to_its_mean(tiny):
+    model, alphabets, rec = tiny
+    tables = A.hellinger_tables(rec, bins=10, min_count=4, layers=["hidden"])
+    pair = tables.pairs[0]
+    xi = alphabets.in_index[pair.x]
+    r = ablate_recording(rec, str(pair), "hidden", k=model.config.hidden, draws=2)
+    # With the whole layer at its mean, every position of x gets the same logits, so the same
+    # prediction: the accuracy is the share of positions of x whose target is that class.
+    at_x = rec.x == xi
+    mean_hidden = rec.layer("hidden", at_x.nonzero().squeeze(1)).mean(0)
+    onehot = torch.nn.functional.one_hot(torch.tensor(xi), model.config.n_in).float()
+    with torch.no_grad():
+        constant = model.out(torch.cat([mean_hidden, onehot])).argmax().item()
+    assert r["top_k_accuracy"] == pytest.approx(float((rec.y[at_x] == constant).float().mean()))
+
+
+def test_unknown_names_give_clear_errors_listing_valid_ones():
+    an = hand_built_analysis()
+    with pytest.raises(UnknownName, match="valid pairs: t:թ"):
+        an.parse_pair("q:զ")
+    with pytest.raises(UnknownName, match="x:y"):
+        an.parse_pair("tթ")
+    with pytest.raises(UnknownName, match=r"0\.\.1"):
+        an.parse_neuron("hidden:7")
+    with pytest.raises(UnknownName, match="concat.fwd"):
+        an.parse_neuron("lstm:3")
+    assert isinstance(UnknownName("x"), ValueError)
+
+
+# -----------------------------------------------------------------------------
+# sample, files, end to end
+
+def test_sample_sentences_reads_only_held_out_files(tmp_path):
+    s = A.sample_sentences(FIXTURE_DATA, n=100, seed=0)
+    assert s and all("Արգելված" in line for line in s)       # every reserved-test line has this word
+    assert A.sample_sentences(FIXTURE_DATA, n=100, seed=0) == s
+    assert sorted(A.sample_sentences(FIXTURE_DATA, n=100, seed=1)) == sorted(s)
+    assert A.sample_sentences(FIXTURE_DATA, n=2, seed=0) == s[:2]
+    with pytest.raises(A.SampleMissing, match=str(tmp_path)):
+        A.sample_sentences(tmp_path, n=10)
+
+
+def test_span_mask_covers_exactly_the_substring(tiny):
+    _, _, rec = tiny
+    mask = A.span_mask(rec, "ություն")
+    tokens = rec.target_tokens()
+    for ch in range(len(rec.chunks)):
+        a, b = int(rec.chunk_start[ch]), int(rec.chunk_start[ch + 1])
+        covered = "".join(t for t, m in zip(tokens[a:b], mask[a:b].tolist()) if m)
+        assert covered == "ություն" * "".join(tokens[a:b]).count("ություն")
+    assert mask.any()
+    scores = A.substring_selectivity(rec, "ություն", layers=("hidden",), top=3, bins=10)
+    assert len(scores) == 3 and scores[0].hellinger >= scores[-1].hellinger
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tiny, tmp_path_factory):
+    """The tiny model saved as a checkpoint, with an analysis built by the CLI on a text file."""
+    from translit_core.__main__ import main
+    model, alphabets, _ = tiny
+    root = tmp_path_factory.mktemp("tiny")
+    ck = root / "ck"
+    save_checkpoint(ck, model, alphabets, {"train_config": {"max_len": 24}})
+    text = root / "sample.txt"
+    text.write_text("\n".join(SENTENCES * 3), encoding="utf-8")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRANSLIT_CACHE", str(root / "cache"))
+    assert main(["analyze", "--checkpoint", str(ck), "--text", str(text), "--min-count", "4",
+                 "--bins", "50", "--ablation-k", "2", "--draws", "3"]) == 0
+    yield ck
+    mp.undo()
+
+
+def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
+    from translit_core.__main__ import main
+    ck = str(tiny_checkpoint)
+    an = A.Analysis.load(ck)
+    assert (tiny_checkpoint / "analysis.safetensors").stat().st_size < 25e6
+    pair = str(an.pairs()[0])
+    capsys.readouterr()
+
+    assert main(["neurons", "--checkpoint", ck, "--pair", pair, "--top", "3", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"neuron", "layer", "hellinger", "n_pos", "n_neg"} <= set(rows[0])
+    for layer in {r["layer"] for r in rows}:
+        hs = [r["hellinger"] for r in rows if r["layer"] == layer]
+        assert hs == sorted(hs, reverse=True) and len(hs) == 3
+
+    neuron = rows[0]["neuron"]
+    assert main(["pairs", "--checkpoint", ck, "--neuron", neuron, "--top", "2", "--json"]) == 0
+    prow = json.loads(capsys.readouterr().out)
+    assert {"pair", "hellinger", "n_pos", "n_neg"} <= set(prow[0])
+    assert prow[0]["hellinger"] >= prow[-1]["hellinger"]
+
+    # The on-demand histogram reproduces the stored distance (same bins as the analysis).
+    assert main(["histogram", "--checkpoint", ck, "--pair", pair, "--neuron", neuron, "--bins", "50", "--json"]) == 0
+    h = json.loads(capsys.readouterr().out)
+    assert len(h["edges"]) == 51 and sum(h["counts_pos"]) == h["n_pos"]
+    assert h["hellinger"] == pytest.approx(an.hellinger_of(pair, neuron), abs=1e-5)
+    width = h["edges"][1] - h["edges"][0]
+    assert sum(h["density_neg"]) * width == pytest.approx(1.0)
+
+    assert main(["ablate", "--checkpoint", ck, "--pair", pair, "--k", "2", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    for key in ("baseline_accuracy", "top_k_accuracy", "random_k_accuracy_mean"):
+        assert 0.0 <= r[key] <= 1.0
+    assert r["pair"] == pair and r["k"] == 2
+    # Stored ablations are there for the dashboard, under the same keys.
+    stored = an.ablations()
+    assert stored and set(r) == set(stored[0])
+
+
+def test_cli_bad_names_give_a_message_not_a_traceback(tiny_checkpoint, capsys, tmp_path):
+    from translit_core.__main__ import main
+    ck = str(tiny_checkpoint)
+    assert main(["neurons", "--checkpoint", ck, "--pair", "q:զ"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "valid pairs" in err and "Traceback" not in err
+    assert main(["pairs", "--checkpoint", ck, "--neuron", "hidden:99"]) == 2
+    assert "0..4" in capsys.readouterr().err
+    assert main(["pairs", "--checkpoint", str(tmp_path), "--neuron", "hidden:1"]) == 2
+    assert "translit_core analyze" in capsys.readouterr().err       # says how to build it
+
+
+def test_a_changed_checkpoint_makes_the_analysis_stale(tiny_checkpoint, tmp_path):
+    import shutil
+    ck = tmp_path / "ck"
+    shutil.copytree(tiny_checkpoint, ck)
+    A.Analysis.load(ck)
+    model, alphabets, meta = __import__("translit_core.checkpoint", fromlist=["load_checkpoint"]).load_checkpoint(ck)
+    with torch.no_grad():
+        model.dense.bias.add_(1.0)
+    save_checkpoint(ck, model, alphabets, meta)
+    with pytest.raises(A.AnalysisMissing, match="analyze"):
+        A.Analysis.load(ck)

@@ -1,0 +1,52 @@
+import random
+
+import pytest
+
+from translit_core.evaluate import RulesBaseline, char_accuracy, evaluate, read_sentences, word_accuracy
+from translit_core.romanize import romanize
+from translit_core.rules import load_rules
+
+
+def test_char_accuracy_known_pairs():
+    assert char_accuracy(["բարև"], ["բարև"]) == 100.0
+    assert char_accuracy(["բարէ"], ["բարև"]) == pytest.approx(75.0)          # one substitution in 4
+    assert char_accuracy(["բար", "ձեզ"], ["բարև", "ձեզ"]) == pytest.approx(100 - 100 / 7)  # summed over lines
+    assert char_accuracy(["xxxxxxxx"], ["ab"]) < 0                            # insertions can exceed length
+
+
+def test_word_accuracy_aligns_words():
+    assert word_accuracy(["բարև ձեզ"], ["բարև ձեզ"]) == 100.0
+    assert word_accuracy(["բարէ ձեզ"], ["բարև ձեզ"]) == 50.0
+    assert word_accuracy(["ձեզ"], ["բարև ձեզ"]) == 50.0                        # a dropped word does not shift the rest
+
+
+def test_rules_baseline_greedy_longest_match():
+    base = RulesBaseline(load_rules())
+    assert base.transliterate("dzi") == "ձի"         # dz before d
+    assert base.transliterate("shat") == "շատ"
+    assert base.transliterate("vor") == "որ"
+    assert base.transliterate("Deep 123") != "Deep 123"   # a baseline does not know English
+
+
+def test_evaluate_with_oracle_and_identity(tmp_path):
+    rules = load_rules()
+    sents = ["Բարև ձեզ։", "Ես սիրում եմ Deep Learning", "Ինչո՞ւ ոչ"]
+    rng_seed = 3
+    rng = random.Random(rng_seed)
+    truth = {romanize(s, rules, rng).latin: s for s in sents}
+    oracle = evaluate(sents, rules, lambda xs: [truth[x] for x in xs], seed=rng_seed)
+    # the oracle gives back the original, ՞ included: 100%
+    assert oracle["model"]["char_accuracy"] == 100.0 and oracle["model"]["word_accuracy"] == 100.0
+    identity = evaluate(sents, rules, lambda xs: list(xs), seed=rng_seed)
+    assert identity["model"]["char_accuracy"] < 50   # only spaces, punctuation and English survive
+    assert identity["rules_baseline"]["char_accuracy"] > identity["model"]["char_accuracy"] + 20
+
+
+def test_read_sentences_conllu_and_plain(tmp_path):
+    c = tmp_path / "x.conllu"
+    c.write_text("# sent_id = 1\n# text = Բարև ձեզ։\n1\tԲարև\tբարև\tINTJ\t_\t_\t0\troot\t_\t_\n"
+                 "2\tձեզ\tդուք\tPRON\t_\t_\t1\tobj\t_\t_\n\n", encoding="utf-8")
+    assert read_sentences(c) == ["Բարև ձեզ։"]
+    p = tmp_path / "x.txt"
+    p.write_text("ա բ\n\nգ\n", encoding="utf-8")
+    assert read_sentences(p) == ["ա բ", "գ"]

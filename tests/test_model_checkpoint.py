@@ -1,0 +1,75 @@
+import json
+
+import pytest
+import torch
+
+from translit_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from translit_core.data import Alphabets, output_alphabet
+from translit_core.model import ModelConfig, TranslitNet
+from translit_core.rules import load_rules
+
+
+def tiny():
+    torch.manual_seed(0)
+    alphabets = Alphabets(["<pad>", "<unk>"] + list("abcdz "), output_alphabet(load_rules()))
+    cfg = ModelConfig(n_in=len(alphabets.inputs), n_out=len(alphabets.outputs), lstm=7, hidden=5)
+    return TranslitNet(cfg).eval(), alphabets
+
+
+def test_output_shapes_and_layers():
+    model, _ = tiny()
+    x = torch.randint(0, model.config.n_in, (3, 11))
+    logits, layers = model(x, return_layers=True)
+    assert logits.shape == (3, 11, model.config.n_out)
+    assert layers["concat"].shape == (3, 11, 14) and layers["hidden"].shape == (3, 11, 5)
+    assert layers["hidden"].abs().max() <= 1      # tanh
+
+
+def test_default_config_is_the_posts():
+    cfg = ModelConfig()
+    assert (cfg.lstm, cfg.hidden) == (228, 228)
+
+
+def test_packed_lengths_match_unpadded_run():
+    model, _ = tiny()
+    x = torch.randint(2, model.config.n_in, (2, 9))
+    x[1, 6:] = 0                                      # second row is 6 long, then padding
+    with torch.no_grad():
+        packed = model(x, torch.tensor([9, 6]))
+        alone = model(x[1:, :6])
+    torch.testing.assert_close(packed[1, :6], alone[0], atol=1e-6, rtol=1e-5)
+
+
+def test_save_load_identical_outputs(tmp_path):
+    model, alphabets = tiny()
+    save_checkpoint(tmp_path, model, alphabets, {"metrics": {"valid_char_accuracy": 1.0}})
+    loaded, alph2, meta = load_checkpoint(tmp_path)
+    x = torch.randint(0, model.config.n_in, (2, 13))
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    assert alph2.inputs == alphabets.inputs and alph2.outputs == alphabets.outputs
+    assert meta["config"]["lstm"] == 7 and meta["metrics"]["valid_char_accuracy"] == 1.0
+
+
+def test_missing_corrupt_and_mismatched(tmp_path):
+    model, alphabets = tiny()
+    with pytest.raises(CheckpointError, match="missing.*model.json"):
+        load_checkpoint(tmp_path)
+    save_checkpoint(tmp_path, model, alphabets, {})
+    w = tmp_path / "model.safetensors"
+    good = w.read_bytes()
+    w.write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="corrupt weights file"):
+        load_checkpoint(tmp_path)
+    w.write_bytes(b"\x00" * 40)
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        load_checkpoint(tmp_path)
+    w.write_bytes(good)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    meta["config"]["lstm"] = 8                         # weights no longer fit the description
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="do not match"):
+        load_checkpoint(tmp_path)
+    (tmp_path / "model.json").write_text("{broken")
+    with pytest.raises(CheckpointError, match="model.json"):
+        load_checkpoint(tmp_path)

@@ -1,0 +1,141 @@
+"""Command line: python -m translit_core <command> --help."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+
+def cmd_prepare(a):
+    from .corpus import prepare
+    summary = prepare(a.data, a.out, valid_fraction=a.valid_fraction, seed=a.seed)
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+
+
+def cmd_train(a):
+    from .train import TrainConfig, train
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    cfg = TrainConfig(**{k: v for k, v in vars(a).items() if k in fields})
+    print(json.dumps(train(cfg)))
+
+
+def cmd_transliterate(a):
+    import os
+    import select
+
+    from .infer import Transliterator
+    tr = Transliterator.load(a.checkpoint)
+    fd, pending, lines = sys.stdin.fileno(), b"", []
+
+    def flush():
+        # Undecodable bytes become U+FFFD, which passes through unchanged: nothing is lost silently.
+        texts = [l.decode("utf-8", errors="replace").rstrip("\r") for l in lines]
+        sys.stdout.write("".join(t + "\n" for t in tr.transliterate_batch(texts)))
+        sys.stdout.flush()
+        lines.clear()
+
+    # Streaming: read what is available, translate complete lines in one batch when the input
+    # pauses (interactive use, pipes) or the batch is full (files), so output never lags input.
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        lines.extend(complete)
+        if len(lines) >= a.batch_lines or not select.select([fd], [], [], 0.02)[0]:
+            if lines:
+                flush()
+    if pending:
+        lines.append(pending)
+    if lines:
+        flush()
+
+
+def cmd_evaluate(a):
+    from .evaluate import evaluate, read_sentences
+    from .infer import Transliterator
+    from .rules import load_rules
+    from .evaluate import read_pairs, score_pairs
+    if bool(a.text) == bool(a.pairs):
+        raise SystemExit("evaluate: give exactly one of --text FILE or --pairs FILE")
+    tr = Transliterator.load(a.checkpoint)
+    rules = load_rules(a.rules)
+    if a.pairs:
+        result = score_pairs(*read_pairs(a.pairs), tr.transliterate_batch, rules)
+    else:
+        sents = read_sentences(a.text)
+        if a.limit:
+            sents = sents[: a.limit]
+        result = evaluate(sents, rules, tr.transliterate_batch, seed=a.seed)
+    result["checkpoint"] = str(a.checkpoint or "default")
+    if a.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+    else:
+        print(f"{a.text or a.pairs}: {result['sentences']} sentences, {result['characters']} characters"
+              + ("" if a.pairs else f", romanized with seed {a.seed}"))
+        for name in ("model", "rules_baseline"):
+            r = result[name]
+            print(f"  {name:15s} char accuracy {r['char_accuracy']:6.2f}%   word accuracy {r['word_accuracy']:6.2f}%")
+        for e in result.get("errors", []):
+            print(f"  {e['latin']!r:40} -> {e['model']}   (expected {e['reference']})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m translit_core", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("prepare", help="build train/valid text from the shared Armenian data")
+    s.add_argument("--data", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--valid-fraction", type=float, default=0.02)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(fn=cmd_prepare)
+
+    s = sub.add_parser("train", help="train a model (also under torchrun)")
+    from .train import TrainConfig
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool" or isinstance(f.default, bool):
+            s.add_argument(flag, action="store_true")
+        elif f.default is dataclasses.MISSING:
+            s.add_argument(flag, required=True)
+        else:
+            s.add_argument(flag, type=type(f.default), default=f.default)
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("transliterate", help="Latin lines on stdin -> Armenian lines on stdout")
+    s.add_argument("--checkpoint", default=None)
+    s.add_argument("--batch-lines", type=int, default=256)
+    s.set_defaults(fn=cmd_transliterate)
+
+    s = sub.add_parser("evaluate", help="accuracy on held-out Armenian text (plain or CoNLL-U)")
+    s.add_argument("--text", help="held-out Armenian (plain text or .conllu), romanized with the rules")
+    s.add_argument("--pairs", help="hand-written 'latin<TAB>armenian' test set, e.g. benchmarks/chat_testset.tsv")
+    s.add_argument("--checkpoint", default=None)
+    s.add_argument("--rules", default=None)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--limit", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_evaluate)
+
+    from .analysis_cli import add_analysis_commands
+    add_analysis_commands(sub)   # analyze, neurons, pairs, histogram, ablate, findings
+
+    a = p.parse_args(argv)
+    from .checkpoint import CheckpointError
+    from .rules import RulesError
+    from .analysis import AnalysisError
+    try:
+        a.fn(a)
+    except (CheckpointError, RulesError, OSError, ValueError, AnalysisError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

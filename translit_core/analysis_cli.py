@@ -1,0 +1,208 @@
+"""The neuron-analysis subcommands of `python -m translit_core`: analyze, neurons, pairs,
+histogram, ablate, findings. Kept out of __main__.py so the CLI entry point stays small;
+__main__ calls add_analysis_commands(sub).
+
+Every command that reads results takes --checkpoint (default checkpoints/hy) and --json.
+JSON shapes (stable, for scripts):
+  neurons   [{neuron, layer, index, hellinger, n_pos, n_neg, rank, pair}, ...] by layer, H descending
+  pairs     [{pair, x, y, hellinger, n_pos, n_neg}, ...] H descending
+  histogram {pair, neuron, edges, density_pos, density_neg, counts_pos, counts_neg, hellinger, n_pos, n_neg}
+  ablate    {pair, layer, k, baseline_accuracy, top_k_accuracy, random_k_accuracy_mean,
+             random_k_accuracy_std, n_positions, ...}  (a list of them with --layer all)
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _threads(a):
+    if getattr(a, "threads", 0):
+        import torch
+        torch.set_num_threads(a.threads)
+
+
+def _print_json(obj):
+    print(json.dumps(obj, ensure_ascii=False, indent=1))
+
+
+def cmd_analyze(a):
+    from .analysis import run_analysis
+    _threads(a)
+    for name in ("sentences", "bins", "min_count"):
+        if getattr(a, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    if a.ablation_k < 0 or a.draws < 1:
+        raise ValueError("--ablation-k must be >= 0 and --draws >= 1")
+    log = (lambda *args: print(*args, file=sys.stderr)) if a.json else print
+    _, summary = run_analysis(a.checkpoint, n_sentences=a.sentences, seed=a.seed, data_dir=a.data, text=a.text,
+                              bins=a.bins, min_count=a.min_count, out_dir=a.out, ablation_k=a.ablation_k,
+                              ablation_draws=a.draws, use_cache=not a.no_cache, log=log)
+    if a.json:
+        _print_json(summary)
+        return
+    print(f"{summary['sentences']} sentences, {summary['positions']:,} positions, model accuracy on them "
+          f"{100 * summary['sample_accuracy']:.2f}%")
+    print(f"{summary['pairs']} pairs x {summary['neurons']} neurons, {summary['ablations']} stored ablations")
+    for path, size in summary["files"].items():
+        print(f"wrote {path} ({size / 1e6:.2f} MB)")
+    print("seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings_s"].items()))
+
+
+def cmd_neurons(a):
+    from .analysis import Analysis
+    an = Analysis.load(a.checkpoint)
+    pair = an.parse_pair(a.pair)
+    if a.top < 1:
+        raise ValueError("--top must be at least 1")
+    chosen = a.layer or ["concat.fwd", "concat.bwd", "hidden"]
+    layers = list(an.layers) if "all" in chosen else chosen
+    rows = []
+    for layer in layers:
+        for rank, s in enumerate(an.top_neurons(pair, layer, a.top), 1):
+            rows.append(dict(s.to_dict(), rank=rank, pair=str(pair)))
+    if a.json:
+        _print_json(rows)
+        return
+    print(f"pair {pair}: {pair.n_pos} positions with target {pair.y}, {pair.n_neg} with another target "
+          f"(input {pair.x!r}); neuron #index:H, best first")
+    for layer in layers:
+        sel = [r for r in rows if r["layer"] == layer]
+        print(f"  {layer:14s} " + "  ".join(f"#{r['index']}:{r['hellinger']:.2f}" for r in sel))
+
+
+def cmd_pairs(a):
+    from .analysis import Analysis
+    an = Analysis.load(a.checkpoint)
+    neuron = an.parse_neuron(a.neuron)
+    if a.top < 1:
+        raise ValueError("--top must be at least 1")
+    rows = [s.to_dict() for s in an.top_pairs(neuron, a.top)]
+    if a.json:
+        _print_json(rows)
+        return
+    print(f"{neuron}: the pairs it separates best")
+    for r in rows:
+        print(f"  {r['pair']:8s} H={r['hellinger']:.3f}   n_pos={r['n_pos']:<6d} n_neg={r['n_neg']}")
+
+
+def cmd_histogram(a):
+    from .analysis import Analysis, histogram
+    _threads(a)
+    if a.bins < 1 or a.rows < 1:
+        raise ValueError("--bins and --rows must be at least 1")
+    an = Analysis.load(a.checkpoint)
+    pair, neuron = an.parse_pair(a.pair), an.parse_neuron(a.neuron)
+    h = histogram(an, pair, neuron, bins=a.bins, data_dir=a.data)
+    if a.json:
+        _print_json(h.to_dict())
+        return
+    stored = an.hellinger_of(pair, neuron)
+    print(f"{neuron} on {pair}: H={h.hellinger:.4f} (table: {stored:.4f}); n_pos={h.n_pos} (target {pair.y}), "
+          f"n_neg={h.n_neg}; {a.bins} bins over [{h.edges[0]:.4f}, {h.edges[-1]:.4f}]")
+    # A coarse terminal view: bins merged into at most --rows rows (--json has every bin).
+    per = -(-a.bins // min(a.rows, a.bins))
+    width = 30
+    merged = [(h.edges[i], sum(h.counts_pos[i:i + per]) / h.n_pos, sum(h.counts_neg[i:i + per]) / h.n_neg)
+              for i in range(0, a.bins, per)]
+    top = max(max(p, q) for _, p, q in merged) or 1.0
+    print(f"  {'from':>9s}  {'target ' + pair.y:<{width}s}  other targets")
+    for lo, p, q in merged:
+        print(f"  {lo:9.4f}  {'#' * round(width * p / top):<{width}s}  {'#' * round(width * q / top)}")
+
+
+def cmd_ablate(a):
+    from .ablation import ABLATABLE_LAYERS, ablate_recording
+    from .analysis import Analysis
+    _threads(a)
+    if a.draws < 1:
+        raise ValueError("--draws must be at least 1")
+    an = Analysis.load(a.checkpoint)
+    pair = an.parse_pair(a.pair)
+    layers = list(ABLATABLE_LAYERS) if a.layer == "all" else [a.layer]
+    rec = an.recording(a.data)
+    results = [ablate_recording(rec, pair, layer, a.k, draws=a.draws, seed=a.seed,
+                                scores=an.layer_scores(pair, layer), bins=an.tables.bins)
+               for layer in layers]
+    if a.json:
+        _print_json(results[0] if len(results) == 1 else results)
+        return
+    for r in results:
+        print(f"{r['pair']}, layer {r['layer']}, k={r['k']}: accuracy on the {r['n_positions']} positions with "
+              f"input {pair.x!r} (on the {r['n_pos']} with target {pair.y})")
+        print(f"  unablated                  {r['baseline_accuracy']:.4f}  ({r['baseline_accuracy_on_y']:.4f})")
+        print(f"  top {r['k']} by H -> mean        {r['top_k_accuracy']:.4f}  ({r['top_k_accuracy_on_y']:.4f})  "
+              f"{' '.join(r['top_k_neurons'])}")
+        print(f"  {r['k']} random ({r['draws']} draws)       {r['random_k_accuracy_mean']:.4f} ± "
+              f"{r['random_k_accuracy_std']:.4f}  ({r['random_k_accuracy_on_y_mean']:.4f})")
+
+
+def cmd_findings(a):
+    from .findings import write_findings
+    _threads(a)
+    path = write_findings(a.checkpoint, a.out, data_dir=a.data)
+    print(f"wrote {path}")
+
+
+def add_analysis_commands(sub) -> None:
+    """Register the analysis subcommands on an argparse subparsers object."""
+    def common(s, threads=False):
+        s.add_argument("--checkpoint", default=None, help="checkpoint directory (default checkpoints/hy)")
+        s.add_argument("--json", action="store_true", help="machine-readable output")
+        if threads:
+            s.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+
+    s = sub.add_parser("analyze", help="record activations on held-out text and write the neuron analysis "
+                                       "(analysis.safetensors + analysis.json) next to the checkpoint")
+    common(s, threads=True)
+    s.add_argument("--sentences", type=int, default=5000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--data", default=None, help="shared data dir (default $TRANSLIT_DATA or ../shared/data)")
+    s.add_argument("--text", default=None, help="any Armenian text file to sample instead of the held-out data")
+    s.add_argument("--bins", type=int, default=1000)
+    s.add_argument("--min-count", type=int, default=300, help="positions needed on each side of a pair")
+    s.add_argument("--out", default=None, help="write the analysis here instead of next to the checkpoint")
+    s.add_argument("--ablation-k", type=int, default=10, help="k of the stored ablations (0: none)")
+    s.add_argument("--draws", type=int, default=5, help="random draws per stored ablation")
+    s.add_argument("--no-cache", action="store_true", help="do not cache the recording (histograms re-record)")
+    s.set_defaults(fn=cmd_analyze)
+
+    s = sub.add_parser("neurons", help="neurons ranked by Hellinger distance for a pair, per layer")
+    common(s)
+    s.add_argument("--pair", required=True, help="x:y, e.g. t:թ, s:_ (placeholder), e:= (kept as typed)")
+    s.add_argument("--top", type=int, default=10)
+    s.add_argument("--layer", action="append",
+                   help="layer (repeatable, or 'all'); default concat.fwd, concat.bwd, hidden")
+    s.set_defaults(fn=cmd_neurons)
+
+    s = sub.add_parser("pairs", help="the pairs a neuron separates best")
+    common(s)
+    s.add_argument("--neuron", required=True, help="LAYER:INDEX, e.g. concat.fwd:70")
+    s.add_argument("--top", type=int, default=10)
+    s.set_defaults(fn=cmd_pairs)
+
+    s = sub.add_parser("histogram", help="one neuron's histograms on a pair (target y vs other targets)")
+    common(s, threads=True)
+    s.add_argument("--pair", required=True)
+    s.add_argument("--neuron", required=True)
+    s.add_argument("--bins", type=int, default=1000)
+    s.add_argument("--rows", type=int, default=25, help="rows of the terminal view")
+    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.set_defaults(fn=cmd_histogram)
+
+    s = sub.add_parser("ablate", help="causal check: set a layer's top-k neurons for a pair to their mean")
+    common(s, threads=True)
+    s.add_argument("--pair", required=True)
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--layer", default="hidden", choices=["concat.fwd", "concat.bwd", "hidden", "all"])
+    s.add_argument("--draws", type=int, default=5)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.set_defaults(fn=cmd_ablate)
+
+    s = sub.add_parser("findings", help="regenerate docs/FINDINGS.md from the checkpoint's analysis")
+    s.add_argument("--checkpoint", default=None)
+    s.add_argument("--out", default=None, help="default docs/FINDINGS.md")
+    s.add_argument("--data", default=None)
+    s.add_argument("--threads", type=int, default=0)
+    s.set_defaults(fn=cmd_findings)

@@ -1,0 +1,65 @@
+"""Checkpoints: safetensors weights + a JSON file. Nothing is ever unpickled.
+
+A checkpoint is a directory:
+    model.safetensors   the weights
+    model.json          config, alphabets, rules hash, corpus summary, metrics, training time
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .data import Alphabets
+from .model import ModelConfig, TranslitNet
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "hy"
+WEIGHTS, META = "model.safetensors", "model.json"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be loaded; the message names the file."""
+
+
+def save_checkpoint(directory: str | Path, model: TranslitNet, alphabets: Alphabets, meta: dict) -> None:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = dict(meta, config=model.config.to_dict(),
+                alphabets={"inputs": alphabets.inputs, "outputs": alphabets.outputs})
+    # Write to temporary names and rename: an interrupted save never leaves a half-written pair.
+    save_file(tensors, directory / (WEIGHTS + ".tmp"))
+    (directory / (META + ".tmp")).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    (directory / (WEIGHTS + ".tmp")).replace(directory / WEIGHTS)
+    (directory / (META + ".tmp")).replace(directory / META)
+
+
+def load_checkpoint(directory: str | Path | None = None) -> tuple[TranslitNet, Alphabets, dict]:
+    directory = Path(directory) if directory else DEFAULT_CHECKPOINT
+    meta_path, weights_path = directory / META, directory / WEIGHTS
+    for p in (meta_path, weights_path):
+        if not p.is_file():
+            raise CheckpointError(f"checkpoint file missing: {p} (train one with `python -m translit_core train`)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        config = ModelConfig(**meta["config"])
+        alphabets = Alphabets(meta["alphabets"]["inputs"], meta["alphabets"]["outputs"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{meta_path}: not a valid checkpoint description ({type(e).__name__}: {e})") from None
+    if len(alphabets.inputs) != config.n_in or len(alphabets.outputs) != config.n_out:
+        raise CheckpointError(f"{meta_path}: alphabet sizes do not match the config")
+    try:
+        tensors = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{weights_path}: corrupt weights file ({e})") from None
+    model = TranslitNet(config)
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0:3]
+        raise CheckpointError(f"{weights_path}: weights do not match {meta_path} ({' '.join(first)})") from None
+    model.eval()
+    return model, alphabets, meta

@@ -1,0 +1,192 @@
+"""Training examples: alphabets, code-switching, chunking and batching.
+
+Every epoch the corpus is romanized afresh with a new seed, so the model never sees the same
+spelling of a sentence twice and has to learn the whole distribution of ways people type.
+"""
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .romanize import Aligned, romanize
+from .rules import Rules, is_armenian_letter
+
+PAD, UNK = "<pad>", "<unk>"          # input specials: index 0 and 1
+PASS, PLACE = "<pass>", "<place>"    # output specials: copy the input character / write nothing
+
+BRANDS = (Path(__file__).parent / "languages" / "hy" / "foreign_words.txt")
+
+
+@dataclass(frozen=True)
+class Alphabets:
+    inputs: list[str]    # index -> Latin-side character
+    outputs: list[str]   # index -> Armenian token (PASS, PLACE, letters, digraphs, punctuation)
+
+    def __post_init__(self):
+        object.__setattr__(self, "in_index", {c: i for i, c in enumerate(self.inputs)})
+        object.__setattr__(self, "out_index", {c: i for i, c in enumerate(self.outputs)})
+
+    def encode_input(self, latin: str) -> list[int]:
+        get = self.in_index.get
+        return [get(c, 1) for c in latin]
+
+    def encode_target(self, ex: Aligned) -> list[int]:
+        out = []
+        for c, tok in zip(ex.latin, ex.target):
+            if tok == c:
+                out.append(0)            # PASS: also Armenian typed as Armenian
+            elif tok == "":
+                out.append(1)            # placeholder
+            else:
+                out.append(self.out_index[tok])
+        return out
+
+    def forced_pass(self, c: str) -> bool:
+        """Unknown characters and Armenian typed as Armenian are never changed."""
+        return c not in self.in_index or is_armenian_letter(c)
+
+    def decode(self, latin: str, classes: list[int]) -> str:
+        out = []
+        for c, k in zip(latin, classes):
+            if k == 0 or self.forced_pass(c):
+                out.append(c)            # pass-through; unknown and Armenian input are never changed
+            elif k == 1:
+                continue
+            else:
+                out.append(self.outputs[k])
+        return "".join(out)
+
+
+def output_alphabet(rules: Rules) -> list[str]:
+    return [PASS, PLACE] + sorted(rules.letters) + sorted(rules.punctuation)
+
+
+def input_alphabet(latin_texts: list[str], min_count: int = 50) -> list[str]:
+    """Printable ASCII and Armenian letters always; anything else only if it is common."""
+    counts: dict[str, int] = {}
+    for t in latin_texts:
+        for c in t:
+            counts[c] = counts.get(c, 0) + 1
+    base = set(string.printable) - set("\t\n\r\x0b\x0c")
+    base |= {chr(c) for c in range(0x0531, 0x0557)} | {chr(c) for c in range(0x0561, 0x0588)}
+    common = {c for c, n in counts.items() if n >= min_count and c.isprintable()}
+    return [PAD, UNK] + sorted(base | common)
+
+
+def load_foreign_words() -> list[str]:
+    """English words (wordfreq's packaged list) and hand-picked brands, acronyms and URLs."""
+    from wordfreq import top_n_list
+    words = [w for w in top_n_list("en", 15000) if w.isascii() and w.isalpha() and len(w) >= 3]
+    brands = [l.strip() for l in BRANDS.read_text(encoding="utf-8").splitlines()
+              if l.strip() and not l.startswith("#")]
+    return words + brands * 20   # brands are few: weight them up
+
+
+def code_switch(line: str, rng: random.Random, foreign: list[str], p: float = 0.3) -> str:
+    """Insert 1-3 foreign words at word boundaries of an Armenian line, as people mix them in."""
+    if not foreign or rng.random() >= p:
+        return line
+    words = line.split(" ")
+    for _ in range(rng.randint(1, 3)):
+        w = rng.choice(foreign)
+        r = rng.random()
+        if w.islower():
+            w = w.capitalize() if r < 0.2 else w.upper() if r < 0.27 and len(w) <= 5 else w
+        words.insert(rng.randint(0, len(words)), w)
+    return " ".join(words)
+
+
+def keep_armenian_word(ex: Aligned, rng: random.Random, p: float = 0.03) -> Aligned:
+    """Sometimes leave one word in Armenian script: people paste Armenian into Latin text."""
+    if rng.random() >= p:
+        return ex
+    spans, start = [], 0
+    for i, c in enumerate(ex.latin + " "):
+        if c == " ":
+            if i > start:
+                spans.append((start, i))
+            start = i + 1
+    if not spans:
+        return ex
+    a, b = rng.choice(spans)
+    word = "".join(ex.target[a:b])
+    if not any(is_armenian_letter(c) for c in word):
+        return ex
+    return Aligned(ex.latin[:a] + word + ex.latin[b:], ex.target[:a] + list(word) + ex.target[b:])
+
+
+def fragment(ex: Aligned, rng: random.Random, max_words: int = 6) -> Aligned | None:
+    """A run of 1-6 words from inside a sentence: chats are short, lowercase and unpunctuated,
+    unlike encyclopedia sentences, and the model must not rely on long context to be right."""
+    starts = [0] + [i + 1 for i, c in enumerate(ex.latin) if c == " "]
+    if len(starts) < 3:
+        return None
+    a = rng.randrange(1, len(starts))            # never the sentence's first (capitalised) word
+    b = min(len(starts), a + rng.randint(1, max_words))
+    end = starts[b] - 1 if b < len(starts) else len(ex.latin)
+    latin, target = ex.latin[starts[a]:end], ex.target[starts[a]:end]
+    if latin and latin[-1] in ".:," and target[-1] != latin[-1] and rng.random() < 0.7:
+        latin, target = latin[:-1], target[:-1]  # chats rarely end with the full stop
+    return Aligned(latin, target) if latin.strip() else None
+
+
+def split_at_spaces(text: str, max_len: int) -> list[tuple[int, int]]:
+    """(start, end) spans of at most max_len characters, cut after a space where possible."""
+    spans, start = [], 0
+    while len(text) - start > max_len:
+        cut = text.rfind(" ", start + 1, start + max_len)
+        end = cut + 1 if cut > start else start + max_len
+        spans.append((start, end))
+        start = end
+    if start < len(text) or not spans:
+        spans.append((start, len(text)))
+    return spans
+
+
+def make_examples(lines: list[str], rules: Rules, seed: int, foreign: list[str],
+                  max_len: int, augment: bool = True) -> list[Aligned]:
+    """Romanize every line with one seeded rng and cut it into chunks of at most max_len."""
+    rng = random.Random(seed)
+    out = []
+    for line in lines:
+        if augment:
+            line = code_switch(line, rng, foreign)
+        ex = romanize(line, rules, rng)
+        if augment:
+            ex = keep_armenian_word(ex, rng)
+            if rng.random() < 0.3:
+                frag = fragment(ex, rng)
+                if frag:
+                    out.append(frag)
+        for a, b in split_at_spaces(ex.latin, max_len):
+            out.append(Aligned(ex.latin[a:b], ex.target[a:b]))
+    return out
+
+
+def batches(examples: list[Aligned], alphabets: Alphabets, batch_size: int, seed: int,
+            shuffle: bool = True):
+    """Yield (x, y) batches whose examples all have exactly the same length.
+
+    Equal lengths mean no padding at all, so the LSTM runs unpacked (packed sequences are
+    several times slower on CPU) and the backward direction never reads padding.
+    """
+    rng = random.Random(seed)
+    by_len: dict[int, list[int]] = {}
+    for i, ex in enumerate(examples):
+        by_len.setdefault(len(ex.latin), []).append(i)
+    groups = []
+    for n in sorted(by_len):
+        ids = by_len[n]
+        if shuffle:
+            rng.shuffle(ids)
+        groups += [ids[i:i + batch_size] for i in range(0, len(ids), batch_size)]
+    if shuffle:
+        rng.shuffle(groups)
+    for g in groups:
+        x = torch.tensor([alphabets.encode_input(examples[i].latin) for i in g])       # (B, T)
+        y = torch.tensor([alphabets.encode_target(examples[i]) for i in g])            # (B, T)
+        yield x, y

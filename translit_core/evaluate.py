@@ -1,0 +1,117 @@
+"""Evaluation: romanize held-out Armenian with the rules, transliterate back, compare.
+
+Character accuracy is 100 - 100 * (Levenshtein distance / reference length), summed over the
+whole file; word accuracy is the share of reference words reproduced exactly. The reference
+is the original text, so marks the romanization drops (՞ ՜ ՛) count as errors: the figure is
+what a user would see, not what is convenient.
+"""
+from __future__ import annotations
+
+import random
+import unicodedata
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+from .romanize import romanize
+from .rules import Rules
+
+
+def char_accuracy(hypotheses: list[str], references: list[str]) -> float:
+    errors = sum(Levenshtein.distance(h, r) for h, r in zip(hypotheses, references, strict=True))
+    length = sum(len(r) for r in references)
+    return 100.0 - 100.0 * errors / max(1, length)
+
+
+def word_accuracy(hypotheses: list[str], references: list[str]) -> float:
+    right = total = 0
+    for h, r in zip(hypotheses, references, strict=True):
+        hw, rw = h.split(), r.split()
+        total += len(rw)
+        # Words are compared in aligned order (via the edit script on word lists).
+        right += sum(op.dest_end - op.dest_start for op in Levenshtein.opcodes(hw, rw) if op.tag == "equal")
+    return 100.0 * right / max(1, total)
+
+
+def read_sentences(path: str | Path) -> list[str]:
+    """Plain text (one sentence per line) or CoNLL-U (the `# text = ` lines)."""
+    path = Path(path)
+    if path.suffix == ".conllu":
+        from conllu import parse_incr
+        with path.open(encoding="utf-8") as f:
+            sents = [s.metadata["text"] for s in parse_incr(f) if "text" in s.metadata]
+    else:
+        sents = path.read_text(encoding="utf-8").splitlines()
+    return [unicodedata.normalize("NFC", s).strip() for s in sents if s.strip()]
+
+
+class RulesBaseline:
+    """Greedy longest-match reverse mapping: each Latin string to its most probable letter."""
+
+    def __init__(self, rules: Rules):
+        best: dict[str, tuple[float, str]] = {}
+        for table in (rules.letters, rules.punctuation):
+            for arm, variants in table.items():
+                for lat, p in variants.items():
+                    if lat not in best or p > best[lat][0]:
+                        best[lat] = (p, arm)
+        for arm, variants in rules.word_initial.items():   # "vo" at a word start is ո
+            for lat, p in variants.items():
+                best.setdefault(lat, (p, arm))
+        self.table = {lat: arm for lat, (p, arm) in best.items()}
+        self.longest = max(map(len, self.table))
+
+    def transliterate(self, text: str) -> str:
+        out, i = [], 0
+        while i < len(text):
+            for k in range(min(self.longest, len(text) - i), 0, -1):
+                if text[i:i + k] in self.table:
+                    out.append(self.table[text[i:i + k]])
+                    i += k
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+
+def read_pairs(path: str | Path) -> tuple[list[str], list[str]]:
+    """A hand-written test set: `latin<TAB>armenian` per line, `#` comments."""
+    latin, armenian = [], []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.count("\t") != 1:
+            raise ValueError(f"{path}:{n}: expected 'latin<TAB>armenian'")
+        a, b = line.split("\t")
+        latin.append(a)
+        armenian.append(unicodedata.normalize("NFC", b))
+    return latin, armenian
+
+
+def score_pairs(latin: list[str], armenian: list[str], transliterate_batch, rules: Rules) -> dict:
+    """Accuracy on text typed by hand (no sampled romanization)."""
+    baseline = RulesBaseline(rules)
+    out = transliterate_batch(latin)
+    base = [baseline.transliterate(l) for l in latin]
+    return {
+        "sentences": len(latin), "characters": sum(map(len, armenian)),
+        "model": {"char_accuracy": char_accuracy(out, armenian), "word_accuracy": word_accuracy(out, armenian),
+                  "sentence_accuracy": 100.0 * sum(o == a for o, a in zip(out, armenian)) / max(1, len(latin))},
+        "rules_baseline": {"char_accuracy": char_accuracy(base, armenian), "word_accuracy": word_accuracy(base, armenian)},
+        "errors": [{"latin": l, "model": o, "reference": a} for l, o, a in zip(latin, out, armenian) if o != a],
+    }
+
+
+def evaluate(sentences: list[str], rules: Rules, transliterate_batch, seed: int = 0) -> dict:
+    rng = random.Random(seed)
+    latin = [romanize(s, rules, rng).latin for s in sentences]
+    baseline = RulesBaseline(rules)
+    model_out = transliterate_batch(latin)
+    base_out = [baseline.transliterate(l) for l in latin]
+    return {
+        "sentences": len(sentences), "characters": sum(map(len, sentences)), "seed": seed,
+        "model": {"char_accuracy": char_accuracy(model_out, sentences), "word_accuracy": word_accuracy(model_out, sentences)},
+        "rules_baseline": {"char_accuracy": char_accuracy(base_out, sentences), "word_accuracy": word_accuracy(base_out, sentences)},
+        "examples": [{"latin": l, "model": m, "reference": s} for l, m, s in list(zip(latin, model_out, sentences))[:5]],
+    }

@@ -1,0 +1,319 @@
+"""Plotly figures for the dashboard. Pure functions: plain data in, a go.Figure out.
+
+One colour scale for Hellinger distances everywhere (0..1, the same on every pair), one
+diverging scale for activations, orange/green for positive/negative contributions.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import networkx as nx
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .views import GraphData, HeatData, HistView, Score, pair_label
+
+H_SCALE = "Viridis"                       # Hellinger distance, fixed range 0..1
+ACT_SCALE = [[0.0, "#2166ac"], [0.25, "#92c5de"], [0.5, "#f7f7f7"], [0.75, "#f4a582"], [1.0, "#b2182b"]]
+POSITIVE, NEGATIVE = "#f28e2b", "#2ca02c"  # contribution edges: orange +, green -
+TARGET, OTHER = "#e8590c", "#4c6ef5"        # histogram: target = y, target != y
+FONT = "Noto Sans, Noto Sans Armenian, DejaVu Sans, sans-serif"
+NODE_NONE = "#ced4da"                      # node without an H value
+
+
+def _base_layout(fig: go.Figure, **kw) -> go.Figure:
+    kw.setdefault("margin", dict(l=20, r=20, t=50, b=30))
+    fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), **kw)
+    return fig
+
+
+def h_colour(h: float | None) -> str:
+    """The colour a Hellinger value gets on H_SCALE (for HTML next to the figures)."""
+    if h is None or not math.isfinite(h):
+        return NODE_NONE
+    from plotly.colors import sample_colorscale
+    return sample_colorscale(H_SCALE, [max(0.0, min(1.0, float(h)))])[0]
+
+
+# --------------------------------------------------------------------------------------------
+# The neuron graph
+
+def graph_layout(data: GraphData) -> dict[str, tuple[float, float]]:
+    """Node positions: rows top to bottom, nodes in a row side by side (networkx multipartite).
+
+    The concat row and the six gate rows have the same columns (forward | gap | backward), so
+    a gate node sits exactly under its concat neuron; hidden and output rows are centred.
+    """
+    g = nx.DiGraph()
+    row_index = {r: i for i, (r, _) in enumerate(data.rows)}
+    for r, _ in data.rows:
+        nodes = [n for n in data.nodes if n.row == r]
+        fwd = [n for n in nodes if n.side == "fwd"]
+        bwd = [n for n in nodes if n.side == "bwd"]
+        other = [n for n in nodes if n.side not in ("fwd", "bwd")]
+        ordered = [n.id for n in other + fwd]
+        if fwd or bwd:
+            ordered.append(f"__gap__{r}")   # the divider's column
+        ordered += [n.id for n in bwd]
+        for nid in ordered:
+            g.add_node(nid, layer=row_index[r])
+    for e in data.edges:
+        if e.source in g and e.target in g:
+            g.add_edge(e.source, e.target)
+    if not g:
+        return {}
+    raw = nx.multipartite_layout(g, subset_key="layer", align="horizontal")
+    pos: dict[str, tuple[float, float]] = {}
+    # multipartite spreads each row over its own width; use a common column pitch instead so
+    # rows with the same number of nodes line up, and put row 0 at the top.
+    for r, _ in data.rows:
+        ids = [n for n, d in g.nodes(data=True) if d["layer"] == row_index[r]]
+        ids.sort(key=lambda n: raw[n][0])
+        c = (len(ids) - 1) / 2
+        for k, nid in enumerate(ids):
+            pos[nid] = (k - c, -float(row_index[r]))
+    return pos
+
+
+def neuron_graph(data: GraphData, selected: str | None = None, height: int | None = None) -> go.Figure:
+    pos = graph_layout(data)
+    fig = go.Figure()
+    if not pos:
+        return _base_layout(fig, title="no data")
+
+    # Edges: one trace per (sign, width bucket), width proportional to |contribution| within
+    # each layer pair (concat->hidden and hidden->output are on different scales).
+    edges = [e for e in data.edges if e.source in pos and e.target in pos]
+    rowof = {n.id: n.row for n in data.nodes}
+    groups: dict[tuple, list] = {}
+    for stage in {rowof.get(e.target) for e in edges}:
+        es = [e for e in edges if rowof.get(e.target) == stage]
+        vmax = max((abs(e.value) for e in es), default=0) or 1.0
+        for e in es:
+            w = 0.6 + 7.4 * abs(e.value) / vmax
+            bucket = round(w * 2) / 2
+            groups.setdefault((e.value >= 0, bucket), []).append(e)
+    for (positive, width), es in sorted(groups.items(), key=lambda kv: kv[0][1]):
+        xs, ys = [], []
+        for e in es:
+            (x0, y0), (x1, y1) = pos[e.source], pos[e.target]
+            xs += [x0, x1, None]
+            ys += [y0, y1, None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                                 line=dict(color=POSITIVE if positive else NEGATIVE, width=width),
+                                 opacity=0.55))
+    if edges:   # hover targets at edge midpoints
+        fig.add_trace(go.Scatter(
+            x=[(pos[e.source][0] + pos[e.target][0]) / 2 for e in edges],
+            y=[(pos[e.source][1] + pos[e.target][1]) / 2 for e in edges],
+            mode="markers", marker=dict(size=7, color="rgba(0,0,0,0)"), showlegend=False,
+            hovertemplate="%{text}<extra></extra>",
+            text=[f"{e.source} → {e.target}<br>mean contribution {e.value:+.3f}" for e in edges],
+            name="edges"))
+    # Legend entries for the edge colours
+    for colour, name in ((POSITIVE, "positive contribution"), (NEGATIVE, "negative contribution")):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=4),
+                                 name=name, showlegend=True))
+
+    # Divider between forward and backward columns
+    gaps = [p for k, p in pos.items() if k.startswith("__gap__")]
+    if gaps:
+        gx = gaps[0][0]
+        ys = [p[1] for p in gaps]
+        fig.add_shape(type="line", x0=gx, x1=gx, y0=max(ys) + 0.45, y1=min(ys) - 0.45,
+                      line=dict(color="#495057", width=2, dash="dot"))
+        top = max(ys) + 0.42
+        fig.add_annotation(x=gx - 0.6, y=top, text="forward ←", showarrow=False, xanchor="right",
+                           font=dict(size=11, color="#495057"))
+        fig.add_annotation(x=gx + 0.6, y=top, text="→ backward", showarrow=False, xanchor="left",
+                           font=dict(size=11, color="#495057"))
+
+    # Nodes: one trace for all, one colour scale, fixed 0..1
+    nodes = [n for n in data.nodes if n.id in pos]
+    h = [n.hellinger for n in nodes]
+    colours = [v if v is not None else np.nan for v in h]
+    is_out = [n.row == "output" for n in nodes]
+    sizes = [34 if o else 27 for o in is_out]
+    line_w = [4 if (n.id == selected or n.target) else 1 for n in nodes]
+    line_c = ["#d6336c" if n.id == selected else ("#212529" if n.target else "#ffffff") for n in nodes]
+    text_c = ["#000000" if (v is not None and v > 0.55) else "#ffffff" for v in h]
+    hover = []
+    for n in nodes:
+        hs = f"{n.hellinger:.3f}" if n.hellinger is not None else "n/a"
+        hover.append(f"<b>{n.title or n.id}</b><br>Hellinger H = {hs}<br>"
+                     f"n(target) = {n.n_pos:,} · n(other) = {n.n_neg:,}"
+                     + ("<br><i>click for histogram & card</i>"))
+    fig.add_trace(go.Scatter(
+        x=[pos[n.id][0] for n in nodes], y=[pos[n.id][1] for n in nodes],
+        mode="markers+text", text=[n.label for n in nodes], textposition="middle center",
+        textfont=dict(color=text_c, size=[15 if o else 10 for o in is_out], family=FONT),
+        customdata=[n.id for n in nodes], hovertext=hover,
+        hovertemplate="%{hovertext}<extra></extra>", name="neurons", showlegend=False,
+        marker=dict(size=sizes, color=colours, colorscale=H_SCALE, cmin=0, cmax=1,
+                    line=dict(width=line_w, color=line_c),
+                    colorbar=dict(title=dict(text="Hellinger H", side="right"), thickness=14,
+                                  len=0.75, tickvals=[0, 0.25, 0.5, 0.75, 1.0])),
+        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
+
+    # Row labels on the left
+    xmin = min(p[0] for p in pos.values())
+    xmax = max(p[0] for p in pos.values())
+    for i, (_, label) in enumerate(data.rows):
+        fig.add_annotation(x=xmin - 0.9, y=-i, text=label, showarrow=False, xanchor="right",
+                           font=dict(size=12, color="#343a40"))
+    n_rows = len(data.rows)
+    _base_layout(fig, height=height or 110 + 62 * n_rows,
+                 title=dict(text=f"Neurons that separate {pair_label(data.pair)}  ·  colour = Hellinger H",
+                            x=0.01, font=dict(size=16)),
+                 legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+                 clickmode="event+select", dragmode=False, hovermode="closest",
+                 margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_xaxes(visible=False, range=[xmin - 6.5, xmax + 0.8], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-(n_rows - 1) - 0.6, 0.75], fixedrange=True)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Histograms
+
+def _add_hist(fig: go.Figure, hv: HistView, row: int | None = None, col: int | None = None,
+              legend: bool = True) -> None:
+    x, _, y = hv.pair.partition(":")
+    kw = dict(row=row, col=col) if row else {}
+    for dens, colour, name, n in ((hv.neg, OTHER, f"{x}→ not {y}", hv.n_neg),
+                                  (hv.pos, TARGET, f"{x}→{y}", hv.n_pos)):
+        fig.add_trace(go.Scatter(
+            x=hv.centers, y=dens, mode="lines", line=dict(color=colour, width=1.5, shape="hvh"),
+            fill="tozeroy", opacity=0.6, name=f"{name} (n={n:,})", showlegend=legend,
+            hovertemplate=f"{name}<br>activation %{{x:.3f}}<br>density %{{y:.3f}}<extra></extra>"), **kw)
+
+
+def histogram_overlay(hv: HistView, height: int = 340) -> go.Figure:
+    fig = go.Figure()
+    _add_hist(fig, hv)
+    _base_layout(fig, height=height,
+                 title=dict(text=f"<b>{hv.neuron}</b> on {pair_label(hv.pair)} · H = {hv.hellinger:.3f}",
+                            x=0.01, font=dict(size=15)),
+                 legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+                 bargap=0)
+    fig.update_xaxes(title_text=f"activation of {hv.neuron}")
+    fig.update_yaxes(title_text="density")
+    return fig
+
+
+def histogram_grid(hvs: Sequence[HistView], cols: int = 2, height_per_row: int = 260) -> go.Figure:
+    """Small multiples: several (pair, neuron) histograms, each with its H in the title."""
+    if not hvs:
+        return _base_layout(go.Figure(), height=200, title="nothing to show")
+    cols = max(1, min(cols, len(hvs)))
+    rows = int(math.ceil(len(hvs) / cols))
+    titles = [f"{hv.neuron} · {pair_label(hv.pair)} · H={hv.hellinger:.2f} · n={hv.n_pos:,}/{hv.n_neg:,}"
+              for hv in hvs]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.6 / rows / 1.5,
+                        horizontal_spacing=0.08)
+    for i, hv in enumerate(hvs):
+        _add_hist(fig, hv, row=i // cols + 1, col=i % cols + 1, legend=False)
+    fig.update_annotations(font=dict(size=12))
+    return _base_layout(fig, height=60 + rows * height_per_row, showlegend=False,
+                        margin=dict(l=20, r=20, t=40, b=20))
+
+
+# --------------------------------------------------------------------------------------------
+# Bars
+
+def pairs_bar(scores: Sequence[Score], title: str = "", height: int | None = None) -> go.Figure:
+    """Pairs a neuron separates best: horizontal bars of H on the fixed 0..1 scale."""
+    scores = list(scores)[::-1]     # best on top
+    labels = [pair_label(s.name) for s in scores]
+    fig = go.Figure(go.Bar(
+        x=[s.hellinger for s in scores], y=labels, orientation="h",
+        marker=dict(color=[s.hellinger for s in scores], colorscale=H_SCALE, cmin=0, cmax=1),
+        text=[f"{s.hellinger:.2f}" for s in scores], textposition="outside",
+        customdata=[[s.name, s.n_pos, s.n_neg] for s in scores],
+        hovertemplate="%{customdata[0]}<br>H = %{x:.3f}<br>n(target) = %{customdata[1]:,}"
+                      " · n(other) = %{customdata[2]:,}<extra></extra>"))
+    _base_layout(fig, height=height or 80 + 30 * max(1, len(scores)),
+                 title=dict(text=title, x=0.01, font=dict(size=15)), margin=dict(l=20, r=30, t=50, b=40))
+    fig.update_xaxes(range=[0, 1.08], title_text="Hellinger H")
+    fig.update_yaxes(tickfont=dict(size=14))
+    return fig
+
+
+def neuron_bar(scores: Sequence[Score], title: str = "", height: int | None = None) -> go.Figure:
+    """Ranked neurons (e.g. for a substring): bars of the score, best on top."""
+    scores = list(scores)[::-1]
+    fig = go.Figure(go.Bar(x=[s.hellinger for s in scores], y=[s.name for s in scores], orientation="h",
+                           marker=dict(color="#5c7cfa"),
+                           hovertemplate="%{y}<br>score %{x:.3f}<extra></extra>"))
+    _base_layout(fig, height=height or 80 + 26 * max(1, len(scores)),
+                 title=dict(text=title, x=0.01, font=dict(size=15)), margin=dict(l=20, r=20, t=50, b=40))
+    return fig
+
+
+def ablation_bar(result: dict) -> go.Figure:
+    """Accuracy on the pair's positions: unablated, top-k ablated, k random ablated (mean ± std)."""
+    k, layer = result.get("k"), result.get("layer")
+    names = ["no ablation", f"top {k} of {layer} ablated", f"{k} random of {layer} ablated"]
+    vals = [result["baseline_accuracy"], result["top_k_accuracy"], result["random_k_accuracy_mean"]]
+    err = [0, 0, result.get("random_k_accuracy_std", 0) or 0]
+    fig = go.Figure(go.Bar(x=names, y=vals, marker_color=["#868e96", "#e8590c", "#4c6ef5"],
+                           error_y=dict(type="data", array=err, visible=True),
+                           text=[f"{v:.1%}" for v in vals], textposition="outside",
+                           hovertemplate="%{x}<br>accuracy %{y:.2%}<extra></extra>"))
+    _base_layout(fig, height=300, title=dict(
+        text=f"Ablation on {pair_label(result.get('pair', ''))} · {result.get('n_positions', 0):,} positions",
+        x=0.01, font=dict(size=15)))
+    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="accuracy")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Cell heatmaps (Karpathy style)
+
+def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
+                 marks: Sequence[tuple[int, int]] = ()) -> go.Figure:
+    """The text wrapped into lines of `width` characters; for each line, the output sequence on
+    top and one row per neuron, every character shaded by the activation. One diverging scale
+    (symmetric around 0) for all rows. `marks`: (start, end) spans outlined in every block."""
+    T = len(data.chars)
+    vals = np.asarray(data.values, dtype=float).reshape(len(data.names), T) if T else np.zeros((len(data.names), 0))
+    if vmax is None:
+        finite = np.abs(vals[np.isfinite(vals)])
+        vmax = float(finite.max()) if finite.size else 1.0
+    vmax = vmax or 1.0
+    lines = max(1, int(math.ceil(T / width)))
+    n = len(data.names)
+    fig = make_subplots(rows=lines, cols=1, vertical_spacing=0.02 if lines > 1 else 0.0)
+    for li in range(lines):
+        a, b = li * width, min(T, (li + 1) * width)
+        xs = list(range(b - a))
+        z = vals[:, a:b] if n else np.zeros((0, b - a))
+        text = [[("␣" if c == " " else c) for c in data.chars[a:b]] for _ in range(n)]
+        outs = [("·" if o == "" else ("␣" if o == " " else o)) for o in data.outputs[a:b]]
+        hover = [[f"{data.names[r]}<br>'{data.chars[a + j]}' → '{outs[j]}'<br>activation {z[r, j]:+.3f}"
+                  for j in range(b - a)] for r in range(n)]
+        # row 0 of each block: the output sequence (no shading)
+        zz = np.vstack([np.full((1, b - a), np.nan), z]) if n else np.full((1, b - a), np.nan)
+        tt = [outs] + text
+        hh = [[f"output '{o}'" for o in outs]] + hover
+        fig.add_trace(go.Heatmap(
+            z=zz[::-1], x=xs, y=list(range(n + 1)), text=tt[::-1], texttemplate="%{text}",
+            textfont=dict(size=13, family=FONT), customdata=hh[::-1],
+            hovertemplate="%{customdata}<extra></extra>", colorscale=ACT_SCALE, zmin=-vmax, zmax=vmax,
+            xgap=1, ygap=2, showscale=(li == 0),
+            colorbar=dict(title=dict(text="activation", side="right"), thickness=12, len=0.6)),
+            row=li + 1, col=1)
+        fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], row=li + 1, col=1)
+        for s, e in marks:
+            s0, e0 = max(s, a), min(e, b)
+            if s0 < e0:
+                fig.add_shape(type="rect", x0=s0 - a - 0.5, x1=e0 - a - 0.5, y0=-0.5, y1=n + 0.5,
+                              line=dict(color="#212529", width=2), row=li + 1, col=1)
+        fig.update_yaxes(tickvals=list(range(n + 1)), ticktext=(["output"] + list(data.names))[::-1],
+                         tickfont=dict(size=11), row=li + 1, col=1, fixedrange=True)
+    row_px = 24
+    _base_layout(fig, height=40 + lines * (n + 1) * row_px + lines * 10,
+                 margin=dict(l=10, r=10, t=20, b=10), plot_bgcolor="#ffffff")
+    return fig

@@ -1,0 +1,215 @@
+"""Training: `python -m translit_core train --corpus DIR --out checkpoints/hy`.
+
+Each epoch romanizes the whole corpus afresh (seed + epoch), cuts it into chunks at word
+boundaries and trains with AdamW, warmup and cosine decay. Validation character accuracy is
+measured on decoded text after every epoch; the best model is kept. A training state
+(weights, optimizer moments, position in the epoch) is written every few minutes, so an
+interrupted run continues where it stopped with `--resume`. Runs on CPU or CUDA, and under
+`torchrun` with DistributedDataParallel (nccl on GPUs, gloo on CPU): each process takes every
+world_size-th batch.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from .checkpoint import save_checkpoint
+from .data import Alphabets, batches, input_alphabet, load_foreign_words, make_examples, output_alphabet
+from .evaluate import char_accuracy
+from .infer import Transliterator
+from .model import ModelConfig, TranslitNet
+from .romanize import romanize
+from .rules import load_rules
+
+
+@dataclass
+class TrainConfig:
+    corpus: str                 # directory with train.txt, valid.txt (and summary.json)
+    out: str                    # checkpoint directory written
+    epochs: int = 10            # passes over the corpus, each with a fresh romanization
+    batch_size: int = 256       # chunks per step (per process under torchrun)
+    lr: float = 3e-3            # peak learning rate
+    min_lr_frac: float = 0.03   # cosine decays to lr * min_lr_frac
+    warmup: int = 300           # linear warmup steps
+    weight_decay: float = 0.01
+    max_len: int = 128          # chunk length in Latin characters
+    seed: int = 0
+    device: str = "auto"        # auto | cpu | cuda
+    precision: str = "bf16"     # bf16 autocast (fast on CPUs with AVX-512 BF16 and on GPUs) or fp32
+    valid_lines: int = 2000     # validation lines decoded after each epoch
+    max_steps: int = 0          # stop after this many steps (0: no limit); for smoke tests
+    save_every: float = 300.0   # seconds between training-state saves
+    resume: bool = False
+    rules: str = ""             # rules file ("" = the packaged Armenian rules)
+    lstm: int = 228
+    hidden: int = 228
+
+
+def _read_lines(path: Path) -> list[str]:
+    return [l for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+
+
+def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = min(1.0, (step - cfg.warmup) / max(1, total - cfg.warmup))
+    return cfg.lr * (cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _save_state(path: Path, model: TranslitNet, opt: torch.optim.Optimizer, scalars: dict) -> None:
+    """Weights and AdamW moments as safetensors, counters as JSON: resumable without pickle."""
+    path.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    for i, p in enumerate(opt.param_groups[0]["params"]):
+        st = opt.state.get(p, {})
+        for k in ("exp_avg", "exp_avg_sq"):
+            if k in st:
+                tensors[f"opt.{i}.{k}"] = st[k].detach().cpu().contiguous()
+        if "step" in st:
+            scalars.setdefault("opt_steps", {})[str(i)] = float(st["step"])
+    save_file(tensors, path / "state.safetensors.tmp")
+    (path / "state.json.tmp").write_text(json.dumps(scalars, indent=1))
+    (path / "state.safetensors.tmp").replace(path / "state.safetensors")
+    (path / "state.json.tmp").replace(path / "state.json")
+
+
+def _load_state(path: Path, model: TranslitNet, opt: torch.optim.Optimizer) -> dict:
+    tensors = load_file(path / "state.safetensors")
+    scalars = json.loads((path / "state.json").read_text())
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    device = next(model.parameters()).device
+    for i, p in enumerate(opt.param_groups[0]["params"]):
+        if f"opt.{i}.exp_avg" in tensors:
+            opt.state[p] = {"step": torch.tensor(scalars["opt_steps"][str(i)]),
+                            "exp_avg": tensors[f"opt.{i}.exp_avg"].to(device),
+                            "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"].to(device)}
+    return scalars
+
+
+def validate(model: TranslitNet, alphabets: Alphabets, latin: list[str], reference: list[str]) -> float:
+    model.eval()
+    hyp = Transliterator(model, alphabets, {}).transliterate_batch(latin)
+    model.train()
+    return char_accuracy(hyp, reference)
+
+
+def train(cfg: TrainConfig) -> dict:
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if cfg.device == "auto":
+        cfg.device = "cuda" if torch.cuda.is_available() else "cpu"
+    rank, world = 0, 1
+    if distributed:
+        dist.init_process_group("nccl" if cfg.device == "cuda" else "gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if cfg.device == "cuda":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    device = torch.device(cfg.device, int(os.environ.get("LOCAL_RANK", 0))) if cfg.device == "cuda" else torch.device("cpu")
+    main = rank == 0
+    torch.manual_seed(cfg.seed)
+
+    corpus, out = Path(cfg.corpus), Path(cfg.out)
+    rules = load_rules(cfg.rules or None)
+    train_lines = _read_lines(corpus / "train.txt")
+    valid_lines = _read_lines(corpus / "valid.txt")[: cfg.valid_lines]
+    summary_path = corpus / "summary.json"
+    corpus_summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    foreign = load_foreign_words()
+
+    # Alphabets are fixed before training: outputs from the rules, inputs from one romanization.
+    first = make_examples(train_lines, rules, cfg.seed, foreign, cfg.max_len)
+    alphabets = Alphabets(input_alphabet([e.latin for e in first]), output_alphabet(rules))
+    mcfg = ModelConfig(n_in=len(alphabets.inputs), n_out=len(alphabets.outputs), lstm=cfg.lstm, hidden=cfg.hidden)
+    model = TranslitNet(mcfg).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    ddp = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
+
+    vrng = random.Random(12345)   # validation spelling is fixed across epochs and runs
+    valid = [romanize(l, rules, vrng) for l in valid_lines]
+    valid_latin, valid_ref = [v.latin for v in valid], [v.armenian() for v in valid]
+
+    steps_per_epoch = len(list(batches(first, alphabets, cfg.batch_size, cfg.seed))) // world
+    total = cfg.epochs * steps_per_epoch if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
+    state_dir = out / "train_state"
+    st = {"epoch": 0, "batch": 0, "step": 0, "best": None, "elapsed": 0.0, "history": [], "chars": 0}
+    if cfg.resume and (state_dir / "state.json").exists():
+        st = _load_state(state_dir, model, opt)
+        if main:
+            print(f"resumed at epoch {st['epoch']} batch {st['batch']} (step {st['step']})")
+    autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
+    meta_base = {"train_config": asdict(cfg), "rules_sha256": rules.sha256, "corpus": corpus_summary,
+                 "parameters": sum(p.numel() for p in model.parameters())}
+
+    t_start, last_save = time.time() - st["elapsed"], time.time()
+    model.train()
+    done = False
+    for epoch in range(st["epoch"], cfg.epochs):
+        examples = first if epoch == 0 else make_examples(train_lines, rules, cfg.seed + epoch, foreign, cfg.max_len)
+        all_batches = list(batches(examples, alphabets, cfg.batch_size, seed=cfg.seed + epoch))
+        mine = all_batches[rank::world][:steps_per_epoch]
+        bar = tqdm(total=len(mine), initial=st["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                   disable=not main, unit="batch", dynamic_ncols=True, mininterval=2.0)
+        t_epoch, chars_epoch = time.time(), 0
+        for bi in range(st["batch"], len(mine)):
+            x, y = mine[bi]
+            x, y = x.to(device), y.to(device)
+            for g in opt.param_groups:
+                g["lr"] = _lr_at(st["step"], total, cfg)
+            with torch.autocast(**autocast):
+                logits = ddp(x)
+            loss = F.cross_entropy(logits.float().reshape(-1, mcfg.n_out), y.reshape(-1), )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            n = x.numel() * world
+            st["step"] += 1
+            st["batch"] = bi + 1
+            st["chars"] += n
+            chars_epoch += n
+            rate = chars_epoch / max(1e-9, time.time() - t_epoch)
+            bar.set_postfix(loss=f"{loss.item():.4f}", chars_s=f"{rate:,.0f}", lr=f"{g['lr']:.2e}", refresh=False)
+            bar.update(1)
+            if main and time.time() - last_save > cfg.save_every:
+                st["elapsed"] = time.time() - t_start
+                _save_state(state_dir, model, opt, st)
+                last_save = time.time()
+            if cfg.max_steps and st["step"] >= cfg.max_steps:
+                done = True
+                break
+        bar.close()
+        epoch_complete = not done
+        st["epoch"], st["batch"] = (epoch + 1, 0) if epoch_complete else (epoch, st["batch"])
+        if main:
+            acc = validate(model, alphabets, valid_latin, valid_ref)
+            seconds = time.time() - t_epoch
+            row = {"epoch": epoch + 1, "valid_char_accuracy": acc, "loss": loss.item(),
+                   "chars_per_s": chars_epoch / max(1e-9, seconds), "seconds": seconds}
+            st["history"].append(row)
+            print(json.dumps(row), flush=True)
+            st["elapsed"] = time.time() - t_start
+            if st["best"] is None or acc > st["best"]:
+                st["best"] = acc
+                save_checkpoint(out, model, alphabets, dict(meta_base, metrics={
+                    "valid_char_accuracy": acc, "epoch": epoch + 1, "step": st["step"],
+                    "train_chars_seen": st["chars"], "history": st["history"]},
+                    training_seconds=st["elapsed"], device=str(device), world_size=world))
+            _save_state(state_dir, model, opt, st)
+            last_save = time.time()
+        if done:
+            break
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+    return {"best_valid_char_accuracy": st["best"], "steps": st["step"], "seconds": time.time() - t_start,
+            "chars_per_s": st["chars"] / max(1e-9, time.time() - t_start)}

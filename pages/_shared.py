@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from translit_core import figures, views
-from translit_core.checkpoint import CheckpointError
+from translit_core import views
 
 APP = views.Path(__file__).resolve().parent.parent / "app.py"
 
@@ -17,15 +16,16 @@ def _ensure_app_routing() -> None:
     """Make sure app.py (st.navigation) routes this run.
 
     Streamlit treats a pages/ folder next to the entrypoint as an old-style multipage app
-    until the entrypoint has called st.navigation once in the process. When the very first
-    request to a fresh server is a deep link (/graph), the page file runs on its own, without
-    app.py. Calling st.navigation switches the process to app.py's routing for good; the rerun
-    then goes through app.py and lands on the same page (its url_path is in the URL).
+    until the entrypoint has called st.navigation (and AppTest resets that on every run), so a
+    deep link (/graph) can run the page file on its own, without app.py. Then run app.py here:
+    its st.navigation switches to new-style routing, and it runs this same page (the URL names
+    it) with the app's layout and URL state; stop this outer run afterwards.
     """
     if views.app_ran_this_run():
         return
-    st.navigation(list(app_pages().values()), position="hidden")
-    st.rerun()
+    import runpy
+    runpy.run_path(str(APP), run_name="__streamlit_app__")
+    st.stop()
 
 
 ICONS = {"transliterate": ":material/translate:", "graph": ":material/hub:",
@@ -41,22 +41,32 @@ def app_pages() -> dict[str, st.Page]:
             for name, title in views.PAGES.items()}
 
 
-@st.cache_resource(show_spinner="Loading the model and its analysis…", max_entries=2)
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
 def _load_lab(directory: str, stamp: tuple) -> views.Lab:
     # `stamp` (file times and sizes) is only a cache key: a rebuilt analysis file or a new
     # checkpoint is picked up on the next rerun without restarting the server.
-    return views.load_lab(views.Path(directory))
+    import torch
+    # One intra-op thread per computation: the server runs every session's script in its own
+    # thread, and small forward passes are fastest and steadiest single-threaded (on a busy
+    # 2-core machine, two threads made a 200-character input take seconds instead of 30 ms).
+    torch.set_num_threads(int(views.os.environ.get("TRANSLIT_TORCH_THREADS", "1")))
+    return views.load_lab(views.Path(directory), analysis=False)
 
 
 def lab() -> views.Lab:
-    """The lab for this process; stops the page with a clear message if there is no model."""
+    """For a page, first thing: the lab for this process; stops the page with a clear message
+    if there is no model."""
     _ensure_app_routing()
+    return current_lab()
+
+
+def current_lab() -> views.Lab:
+    """The lab (inside cached functions too: no routing, no widgets unless it fails)."""
     d = views.checkpoint_dir()
     stamp = views.file_stamp(d, views.MODEL_FILES + views.ANALYSIS_FILES)
+    from translit_core.checkpoint import CheckpointError
     try:
-        l = _load_lab(str(d), stamp)
-        l.warm_up()
-        return l
+        return _load_lab(str(d), stamp)
     except CheckpointError as e:
         st.error(f"The model cannot be loaded: {e}")
         st.stop()
@@ -67,6 +77,7 @@ def require_analysis(l: views.Lab):
     if l.analysis is None:
         missing_analysis_notice(l)
         st.stop()
+    l.warm_up()
     return l.analysis
 
 
@@ -108,7 +119,7 @@ def pair_picker(analysis, key: str, default: str, label_x: str = "Input characte
     """Two selectboxes: input char x, then an output y among the pairs that have data for x."""
     by_input = views.pairs_by_input(analysis)
     xs = sorted(by_input, key=lambda c: (not c.isalpha(), c.lower(), c))
-    dx, _, dy = default.partition(":")
+    dx, dy = views.split_pair(default)
     kx, ky = f"{key}_x", f"{key}_y"
     init_once(kx, dx if dx in by_input else xs[0])
     if st.session_state[kx] not in by_input:
@@ -164,7 +175,7 @@ def _recording_spinner(l: views.Lab):
 @st.cache_data(show_spinner=False, max_entries=256)
 def _histogram(directory: str, stamp: tuple, pair: str, neuron: str) -> views.HistView | str:
     try:
-        return views.histogram_for(lab(), pair, neuron)
+        return views.histogram_for(current_lab(), pair, neuron)
     except views.Unavailable as e:
         return str(e)
 
@@ -181,28 +192,32 @@ def histogram(l: views.Lab, pair: str, neuron: str) -> views.HistView | None:
 
 
 def show_histogram(l: views.Lab, pair: str, neuron: str, key: str) -> None:
+    from translit_core import figures
     hv = histogram(l, pair, neuron)
     if hv is not None:
         st.plotly_chart(figures.histogram_overlay(hv), key=key, config={"displayModeBar": False})
         st.caption(f"Hellinger H = **{hv.hellinger:.3f}** between the activation of `{neuron}` where "
-                   f"{views.pair_label(pair)} (n = {hv.n_pos:,}) and where {pair.split(':')[0]} becomes "
+                   f"{views.pair_label(pair)} (n = {hv.n_pos:,}) and where {views.pair_label(pair).split('→')[0]} becomes "
                    f"anything else (n = {hv.n_neg:,}).")
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _contexts(directory: str, stamp: tuple, neuron: str, k: int) -> list[str] | str:
     try:
-        return views.top_contexts(lab(), neuron, k)
+        return views.top_contexts(current_lab(), neuron, k)
     except views.Unavailable as e:
         return str(e)
 
 
 def neuron_card(l: views.Lab, neuron: str, pair: str | None = None, key: str = "card",
-                histogram_too: bool = True) -> None:
-    """The neuron card: best pairs, activation distribution, top contexts, ablation."""
+                histogram_too: bool = True, title: bool = True) -> None:
+    """The neuron card: best pairs and where it fires (left), its distribution on its best pair
+    (or `pair`) and the causal check (right)."""
+    from translit_core import figures
     a = l.analysis
     layer = neuron.rpartition(":")[0]
-    st.subheader(f"Neuron card · `{neuron}`")
+    if title:
+        st.subheader(f"Neuron card · `{neuron}`")
     st.caption(views.LAYER_TITLES.get(layer, layer))
     try:
         best = views.top_pairs(a, neuron, 10)
@@ -215,6 +230,17 @@ def neuron_card(l: views.Lab, neuron: str, pair: str | None = None, key: str = "
         if best:
             st.plotly_chart(figures.pairs_bar(best, title="Pairs it separates best"), key=f"{key}_pairs",
                             config={"displayModeBar": False})
+        st.markdown("**Where it fires most** — sample contexts around its highest activations, each "
+                    "character shaded (red positive, blue negative), the peak underlined")
+        stamp = views.file_stamp(l.directory, views.MODEL_FILES + views.ANALYSIS_FILES)
+        with _recording_spinner(l):
+            ctx = _contexts(str(l.directory), stamp, neuron, 8)
+        if isinstance(ctx, str):
+            st.info(ctx, icon=":material/info:")
+        elif ctx:
+            st.html(views.CONFIDENCE_CSS + '<div class="tl-ctxs">' + "<br>".join(ctx) + "</div>")
+        else:
+            st.caption("No contexts available.")
     with c2:
         if histogram_too and shown_pair:
             show_histogram(l, shown_pair, neuron, key=f"{key}_hist")
@@ -228,14 +254,3 @@ def neuron_card(l: views.Lab, neuron: str, pair: str | None = None, key: str = "
                        f"`python -m translit_core ablate --pair {best[0].name} --k 10`.")
         else:
             st.caption(f"Ablations are run for the concat and hidden layers; {layer} has none.")
-    st.markdown("**Where it fires most** — sample contexts around its highest activations, each "
-                "character shaded (red positive, blue negative), the peak underlined")
-    stamp = views.file_stamp(l.directory, views.MODEL_FILES + views.ANALYSIS_FILES)
-    with _recording_spinner(l):
-        ctx = _contexts(str(l.directory), stamp, neuron, 8)
-    if isinstance(ctx, str):
-        st.info(ctx, icon=":material/info:")
-    elif ctx:
-        st.html(views.CONFIDENCE_CSS + '<div class="tl-ctxs">' + "<br>".join(ctx) + "</div>")
-    else:
-        st.caption("No contexts available.")

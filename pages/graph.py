@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import (init_once, lab, neuron_card, notes, pair_picker, require_analysis, set_params,
+from pages._shared import (current_lab, init_once, lab, neuron_card, notes, pair_picker, require_analysis, set_params,
                            show_histogram, url_param)
 from translit_core import figures, views
 
@@ -35,7 +35,7 @@ with c2:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _graph(directory: str, stamp: tuple, pair: str, max_edges: int) -> views.GraphData:
-    return views.graph_data(lab().analysis, lab().alphabets, pair, max_edges=max_edges)
+    return views.graph_data(current_lab().analysis, current_lab().alphabets, pair, max_edges=max_edges)
 
 
 data = _graph(str(L.directory), views.file_stamp(L.directory, views.ANALYSIS_FILES), pair, max_edges)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import init_once, lab, notes, set_params, url_param
+from pages._shared import current_lab, init_once, lab, notes, set_params, url_param
 from translit_core import figures, views
 
 L = lab()
@@ -19,6 +19,18 @@ if "hm_seen" not in st.session_state:
     st.session_state["hm_seen"] = True
 init_once("hm_text", views.parse_text(url_param("text"), views.HEATMAP_TEXT).value)
 
+
+
+def use_text(t: str) -> None:
+    st.session_state["hm_text"] = t
+
+
+with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+    st.markdown("**Pick**")
+    for i, (label, t) in enumerate(views.HEATMAP_EXAMPLES):
+        st.button(label, key=f"hm_ex_{i}", on_click=use_text, args=(t,), type="tertiary",
+                  icon=":material/north_east:")
+
 text = st.text_area("Text (Latin)", key="hm_text", height=90,
                     help="Press Ctrl+Enter (or click outside) to update.") or ""
 capped = views.cap_text(text, views.MAX_HEATMAP_CHARS, "shown")
@@ -31,9 +43,9 @@ if not text.strip():
     st.stop()
 
 
-@st.cache_data(max_entries=16, show_spinner="Running the unrolled network…")
+@st.cache_data(max_entries=8, show_spinner="Running the unrolled network…")
 def _acts(directory: str, stamp: tuple, text: str):
-    l = lab()
+    l = current_lab()
     acts = views.activations_for(l.model, l.alphabets, text)
     outputs = [p.output for p in l.translit.predict(text)]
     return acts, outputs
@@ -41,12 +53,23 @@ def _acts(directory: str, stamp: tuple, text: str):
 
 acts, outputs = _acts(str(L.directory), views.file_stamp(L.directory, views.MODEL_FILES), text)
 
+
+@st.cache_data(max_entries=64, show_spinner="Searching the analysis sample…")
+def _find(directory: str, stamp: tuple, text: str, sub: str, layers: tuple, sample: bool) -> views.Found:
+    return views.substring_neurons(current_lab(), text, sub, list(layers), top=12,
+                                   outputs=_acts(directory, views.file_stamp(directory, views.MODEL_FILES),
+                                                 text)[1], sample=sample)
+
+
+if L.analysis is not None:
+    L.warm_up()
+
 # ---- find neurons for a substring
 with st.container(border=True):
     st.markdown("**Find neurons for a substring** — which neurons fire inside it and not outside?")
     c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
     with c1:
-        sub = st.text_input("Substring", value="tyun", key="hm_sub", max_chars=40)
+        sub = st.text_input("Substring", value="utyun", key="hm_sub", max_chars=40)
     with c2:
         layers = st.multiselect("Layers", list(L.sizes), default=["concat.fwd", "concat.bwd", "hidden"],
                                 key="hm_layers")
@@ -54,7 +77,11 @@ with st.container(border=True):
         go = st.button("Find", key="hm_find", type="primary", width="stretch")
     spans = views.find_spans(text, sub)
     if go or "hm_found" not in st.session_state:
-        st.session_state["hm_found"] = views.substring_neurons(L, text, sub, layers, top=12, outputs=outputs)
+        # The sample-wide search needs the sample recording: on a first visit that is still loading
+        # (or being re-made), start with the quick search over this text; "Find" runs the full one.
+        sample = bool(go) or L.recording_ready
+        stamp = views.file_stamp(L.directory, views.MODEL_FILES + views.ANALYSIS_FILES)
+        st.session_state["hm_found"] = _find(str(L.directory), stamp, text, sub, tuple(layers), sample)
     found: views.Found = st.session_state["hm_found"]
     if found.note:
         st.caption(found.note)
@@ -65,7 +92,7 @@ with st.container(border=True):
                  found.score_name: [round(s.hellinger, 3) for s in found.scores],
                  "n inside": [s.n_pos for s in found.scores], "n outside": [s.n_neg for s in found.scores]}
         ev = st.dataframe(table, key="hm_found_df", on_select="rerun", selection_mode="multi-row",
-                          hide_index=True, width="stretch", height=min(460, 38 + 35 * len(found.scores)))
+                          hide_index=True, width="stretch", height=min(320, 38 + 35 * len(found.scores)))
         picked = [found.scores[i].name for i in (ev.selection.rows if ev else [])]
 
         def add_rows(names):
@@ -94,5 +121,5 @@ if not good:
 
 data = views.heat_data(acts, text, outputs, good)
 mark = spans
-st.plotly_chart(figures.cell_heatmap(data, width=60, marks=mark), key="hm_fig",
+st.plotly_chart(figures.cell_heatmap(data, width=48, marks=mark), key="hm_fig",
                 config={"displayModeBar": False})

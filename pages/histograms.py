@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import (histogram, init_once, lab, neuron_picker, notes, pair_picker, require_analysis,
+from pages._shared import (histogram, lab, neuron_picker, notes, pair_picker, require_analysis,
                            set_params, show_histogram, url_param)
 from translit_core import figures, views
 
@@ -51,7 +51,6 @@ elif mode == MODES[1]:
         st.plotly_chart(figures.histogram_grid(hvs, cols=2), key="hist_grid", config={"displayModeBar": False})
 
 else:
-    init_once("hist_b_pair_x", "t")
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown("#### A")
@@ -61,8 +60,7 @@ else:
     with right:
         st.markdown("#### B")
         pairs = [str(p) for p in A.pairs()]
-        alt = next((p for p in pairs if p.startswith(parsed_pair.value.split(":")[0] + ":")
-                    and p != parsed_pair.value), pairs[0])
+        alt = views.sibling_pair(parsed_pair.value, pairs)
         pb = pair_picker(A, "hist_b_pair", alt)
         nb = neuron_picker(L.sizes, "hist_b_neuron", parsed_neuron.value)
         show_histogram(L, pb, nb, key="hist_b")

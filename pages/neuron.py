@@ -25,4 +25,5 @@ st.caption("The pairs a neuron separates best, its activation distribution, the 
            "where it fires most, and whether knocking out its layer's most selective neurons hurts.")
 neuron = neuron_picker(L.sizes, "card_neuron", parsed.value)
 set_params(neuron=neuron, pair=parsed_pair.value)
-neuron_card(L, neuron, pair=parsed_pair.value, key="card")
+st.subheader(f"`{neuron}`")
+neuron_card(L, neuron, pair=parsed_pair.value, key="card", title=False)

@@ -19,36 +19,47 @@ def use_example(text: str) -> None:
     st.session_state["tl_text"] = text
 
 
-ex_cols = st.columns(len(views.EXAMPLES) + 1, gap="small")
-ex_cols[0].markdown("**Try:**")
-for i, ex in enumerate(views.EXAMPLES):
-    ex_cols[i + 1].button(ex, key=f"tl_ex_{i}", on_click=use_example, args=(ex,), width="stretch")
+with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+    st.markdown("**Try**")
+    for i, ex in enumerate(views.EXAMPLES):
+        st.button(ex, key=f"tl_ex_{i}", on_click=use_example, args=(ex,), type="tertiary",
+                  icon=":material/north_east:")
 
-text = st.text_input("Latin text", key="tl_text", live="120ms", max_chars=200_000,
-                     placeholder="barev dzez", help="Updates while you type. Emoji, digits and "
-                     "Armenian letters pass through unchanged.") or ""
 
-capped = views.cap_text(text)
-set_params(text=views.url_text(text))
-if capped.notice:
-    st.warning(capped.notice, icon=":material/content_cut:")
+@st.fragment
+def live() -> None:
+    """The box and everything that follows it: typing reruns only this part of the page."""
+    text = st.text_input("Latin text", key="tl_text", live="60ms",
+                         placeholder="barev dzez", help="Updates while you type. Emoji, digits and "
+                         "Armenian letters pass through unchanged.") or ""
 
-if not capped.text.strip():
-    st.info("Type something above, or pick an example.", icon=":material/keyboard:")
-    st.stop()
+    capped = views.cap_text(text)
+    set_params(text=views.url_text(text))
+    if capped.notice:
+        st.warning(capped.notice, icon=":material/content_cut:")
 
-out = L.translit.transliterate(capped.text)
-st.markdown("**Armenian** (copy with the button at the right of the box)")
-st.code(out, language=None, wrap_lines=True)
+    if not capped.text.strip():
+        st.info("Type something above, or pick an example.", icon=":material/keyboard:")
+        return
 
-st.markdown("**Per character** — hover a character for the model's probability and its top "
-            "alternatives; shaded characters are the ones the model was unsure about "
-            f"(probability under {views.UNCERTAIN_BELOW:.0%}); `·` marks letters that write nothing.")
-shown = capped.text[: views.MAX_CONFIDENCE_CHARS]
-preds = L.translit.predict(shown)
-unsure, decided = views.uncertain_summary(preds)
-st.html(views.CONFIDENCE_CSS + views.confidence_html(preds))
-note = f"{unsure} of {decided} characters uncertain."
-if len(capped.text) > len(shown):
-    note += f" The per-character view shows the first {len(shown):,} characters."
-st.caption(note)
+    # The output first (argmax only), then the per-character view (softmax, top alternatives).
+    out = L.translit.transliterate(capped.text)
+    st.html(views.OUTPUT_CSS)
+    st.markdown("**Armenian** · hover the box for its copy button")
+    st.code(out, language=None, wrap_lines=True, height="content" if len(out) < 3000 else 320)
+
+    shown = capped.text[: views.MAX_CONFIDENCE_CHARS]
+    preds = L.translit.predict(shown)
+    unsure, decided = views.uncertain_summary(preds)
+    with st.container(border=True):
+        st.markdown("**Per character** — hover a character for the model's probability and its top "
+                    "alternatives. Shaded: the model was unsure "
+                    f"(probability under {views.UNCERTAIN_BELOW:.0%}); a faint `·` is a letter that writes nothing.")
+        st.html(views.CONFIDENCE_CSS + views.confidence_html(preds))
+        note = f"{unsure} of {decided} characters uncertain."
+        if len(capped.text) > len(shown):
+            note += f" This view shows the first {len(shown):,} characters."
+        st.caption(note)
+
+
+live()

@@ -367,3 +367,17 @@ def test_a_changed_checkpoint_makes_the_analysis_stale(tiny_checkpoint, tmp_path
     save_checkpoint(ck, model, alphabets, meta)
     with pytest.raises(A.AnalysisMissing, match="analyze"):
         A.Analysis.load(ck)
+
+
+def test_top_contexts_show_the_peak_with_its_surroundings(tiny):
+    _, _, rec = tiny
+    neuron = NeuronId("gate.fwd.o", 2)
+    values = rec.layer("gate.fwd.o", units=[2]).squeeze(1)
+    contexts = A.top_contexts(neuron, k=3, source=rec, window=4)
+    assert len(contexts) == 3
+    assert contexts[0].value == pytest.approx(float(values.max()))
+    for ctx in contexts:
+        snippet, acts = ctx                                            # unpacks as (snippet, activations)
+        assert len(snippet) == len(acts) <= 9
+        assert acts[ctx.focus] == pytest.approx(ctx.value, abs=1e-4)
+    assert [c.value for c in contexts] == sorted((c.value for c in contexts), reverse=True)

@@ -30,14 +30,26 @@ def test_default_config_is_the_posts():
     assert (cfg.lstm, cfg.hidden) == (228, 228)
 
 
-def test_packed_lengths_match_unpadded_run():
+def test_padded_rows_match_packed_reference_and_unpadded_runs():
     model, _ = tiny()
-    x = torch.randint(2, model.config.n_in, (2, 9))
-    x[1, 6:] = 0                                      # second row is 6 long, then padding
+    torch.manual_seed(1)
+    x = torch.randint(2, model.config.n_in, (3, 9))
+    lengths = torch.tensor([9, 6, 1])
+    for row, n in enumerate(lengths):
+        x[row, n:] = 0                                  # right padding
     with torch.no_grad():
-        packed = model(x, torch.tensor([9, 6]))
-        alone = model(x[1:, :6])
-    torch.testing.assert_close(packed[1, :6], alone[0], atol=1e-6, rtol=1e-5)
+        padded = model(x, lengths)
+        # independent reference: torch's own packed-sequence biLSTM
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+        onehot = torch.nn.functional.one_hot(x, model.config.n_in).float()
+        packed, _ = model.lstm(pack_padded_sequence(onehot, lengths, batch_first=True, enforce_sorted=False))
+        concat, _ = pad_packed_sequence(packed, batch_first=True, total_length=9)
+        hidden = torch.tanh(model.dense(concat))
+        reference = model.out(torch.cat([hidden, onehot], -1))
+        for row, n in enumerate(lengths):
+            alone = model(x[row:row + 1, :n])
+            torch.testing.assert_close(padded[row, :n], alone[0], atol=1e-6, rtol=1e-5)
+            torch.testing.assert_close(padded[row, :n], reference[row, :n], atol=1e-6, rtol=1e-5)
 
 
 def test_save_load_identical_outputs(tmp_path):

@@ -129,11 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     from .analysis import AnalysisError
     try:
         a.fn(a)
+    except BrokenPipeError:          # `... | head`: the reader left, which is not an error
+        sys.stderr.close()
+        return 0
     except (CheckpointError, RulesError, OSError, ValueError, AnalysisError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        return 0
     return 0
 
 

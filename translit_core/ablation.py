@@ -31,6 +31,28 @@ def _selectivity(values: torch.Tensor, is_pos: torch.Tensor, bins: int) -> torch
     return hellinger(hist[0], hist[1]).float()                                    # (u,)
 
 
+def _x_context(recording, xi: int):
+    """Everything above the biLSTM at the positions of input class xi, unablated. Cached for the
+    last xi on the recording, since several pairs and layers share an input character."""
+    cached = getattr(recording, "_ablation_context", None)
+    if cached is not None and cached[0] == xi:
+        return cached[1]
+    model = recording.model
+    positions = (recording.x == xi).nonzero().squeeze(1)                         # (n,)
+    with torch.no_grad():
+        concat = dict(recording.layers_at(["concat.fwd", "concat.bwd"], positions))
+        concat = torch.cat([concat["concat.fwd"], concat["concat.bwd"]], dim=1)   # (n, 2H)
+        pre_hidden = model.dense(concat)                                          # (n, hidden)
+        hidden = torch.tanh(pre_hidden)
+        w_out = model.out.weight                                                  # (n_out, hidden + n_in)
+        # logits = W_h hidden + W_x onehot + b; the one-hot part is a column of W_x per position.
+        input_part = w_out[:, hidden.shape[1]:].t()[recording.x[positions]] + model.out.bias   # (n, n_out)
+        logits = hidden @ w_out[:, : hidden.shape[1]].t() + input_part            # (n, n_out)
+    context = (positions, concat, pre_hidden, hidden, input_part, logits)
+    recording._ablation_context = (xi, context)
+    return context
+
+
 def ablate_recording(recording, pair, layer: str, k: int, draws: int = 5, seed: int = 0,
                      scores: torch.Tensor | None = None, bins: int = 1000) -> dict:
     """Ablation of `layer` for `pair` on a Recording. `scores` (units,) are the Hellinger values
@@ -43,19 +65,11 @@ def ablate_recording(recording, pair, layer: str, k: int, draws: int = 5, seed: 
     units = recording.sizes[layer]
     if not 0 <= k <= units:
         raise UnknownName(f"k must be between 0 and {units} (the size of {layer}), not {k}")
-    positions = (recording.x == xi).nonzero().squeeze(1)                         # (n,)
+    positions, concat, pre_hidden, hidden, input_part, logits = _x_context(recording, xi)
     target = recording.y[positions]
     is_pos = target == yk
+    w_out = model.out.weight                                                      # (n_out, hidden + n_in)
     with torch.no_grad():
-        concat = recording.layer("concat.fwd", positions)
-        concat = torch.cat([concat, recording.layer("concat.bwd", positions)], dim=1)   # (n, 2H)
-        pre_hidden = model.dense(concat)                                          # (n, hidden)
-        hidden = torch.tanh(pre_hidden)
-        w_out = model.out.weight                                                  # (n_out, hidden + n_in)
-        # logits = W_h hidden + W_x onehot + b; the one-hot part is a column of W_x per position.
-        input_part = w_out[:, hidden.shape[1]:].t()[recording.x[positions]] + model.out.bias   # (n, n_out)
-        logits = hidden @ w_out[:, : hidden.shape[1]].t() + input_part            # (n, n_out)
-
         if layer == "hidden":
             acts, cols = hidden, torch.arange(units)
         else:
@@ -103,6 +117,7 @@ def ablate_recording(recording, pair, layer: str, k: int, draws: int = 5, seed: 
         "n_pos": int(is_pos.sum()), "n_neg": int((~is_pos).sum()),
         "baseline_accuracy_on_y": baseline_pos, "top_k_accuracy_on_y": top_acc_pos,
         "random_k_accuracy_on_y_mean": float(rp.mean()) if draws else float("nan"),
+        "random_k_accuracy_on_y_std": float(rp.std()) if draws > 1 else 0.0,
         "random_k_accuracies": rand, "draws": draws, "seed": seed,
         "top_k_neurons": [str(NeuronId(layer, int(i))) for i in top],
         "top_k_hellinger": [round(float(scores[i]), 6) for i in top],

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import random
 import shutil
@@ -41,7 +40,7 @@ from .checkpoint import DEFAULT_CHECKPOINT, WEIGHTS, load_checkpoint
 from .data import Alphabets, split_at_spaces
 from .model import TranslitNet
 from .romanize import Aligned, romanize
-from .unrolled import (GATES, LAYERS, NeuronId, UnknownName, direction_params, layer_sizes,
+from .unrolled import (GATES, LAYERS, NeuronId, UnknownName, direction_params,
                        model_layer_sizes, parse_layer, unrolled_bilstm)
 
 __all__ = [
@@ -223,7 +222,7 @@ class Recording:
 
     def target_tokens(self) -> list[str]:
         """The Armenian token of every position ("" for a placeholder): the aligned target text."""
-        outs, ins = self.alphabets.outputs, self.alphabets.inputs
+        outs = self.alphabets.outputs
         text = "".join(self.chunks)
         return [text[p] if k == 0 else "" if k == 1 else outs[k] for p, k in enumerate(self.y.tolist())]
 
@@ -240,56 +239,81 @@ class Recording:
         else:
             nb, edge, cols = positions + 1, self.is_last[positions], slice(H, 2 * H)
         vals = self._rows(array, nb.clamp(0, P - 1), cols)                          # (n, H)
-        return vals.masked_fill(edge.unsqueeze(1), 0.0)
+        return vals.masked_fill_(edge.unsqueeze(1), 0.0)
 
-    def layer(self, name: str, positions: torch.Tensor | None = None,
-              units: torch.Tensor | list[int] | None = None, block: int = 1 << 16) -> torch.Tensor:
-        """Activations of layer `name` at `positions` (default all) for `units` (default all):
-        (n, len(units)). Computed in blocks of positions to bound memory."""
+    def _units(self, name: str, units) -> torch.Tensor | None:
         parse_layer(name)
-        if positions is None:
-            positions = torch.arange(self.n_positions)
-        positions = torch.as_tensor(positions, dtype=torch.long)
-        all_units = units is None
-        units = torch.arange(self.sizes[name]) if all_units else torch.as_tensor(units, dtype=torch.long)
+        if units is None:
+            return None
+        units = torch.as_tensor(units, dtype=torch.long).reshape(-1)
         if units.numel() and not (0 <= int(units.min()) and int(units.max()) < self.sizes[name]):
             raise UnknownName(f"layer {name} has units 0..{self.sizes[name] - 1}")
-        with torch.no_grad():
-            parts = [self._layer_block(name, positions[s:s + block], units, all_units)
-                     for s in range(0, positions.numel(), block)]
-        return torch.cat(parts) if parts else torch.zeros(0, units.numel())
+        return units
 
-    def _layer_block(self, name: str, pos: torch.Tensor, units: torch.Tensor, all_units: bool) -> torch.Tensor:
+    def layer(self, name: str, positions: torch.Tensor | None = None,
+              units: torch.Tensor | list[int] | None = None, block: int = 1 << 13) -> torch.Tensor:
+        """Activations of layer `name` at `positions` (default all) for `units` (default all):
+        (n, len(units)) float32. Computed in blocks of positions to bound memory."""
+        units = self._units(name, units)
+        if positions is None:
+            positions = torch.arange(self.n_positions)
+        positions = torch.as_tensor(positions, dtype=torch.long).reshape(-1)
+        width = self.sizes[name] if units is None else units.numel()
+        out = torch.empty(positions.numel(), width)
+        with torch.no_grad():
+            for s in range(0, positions.numel(), block):
+                out[s:s + block] = self._layer_block(name, positions[s:s + block], units, {})
+        return out
+
+    def layers_at(self, names, positions: torch.Tensor):
+        """Yield (name, (n, units)) for every layer in `names` at the same positions, gathering
+        h and c rows and computing the dense layer once for all of them."""
+        positions = torch.as_tensor(positions, dtype=torch.long).reshape(-1)
+        memo: dict[str, torch.Tensor] = {}
+        with torch.no_grad():
+            for name in names:
+                yield name, self._layer_block(name, positions, self._units(name, None), memo)
+
+    def _layer_block(self, name: str, pos: torch.Tensor, units: torch.Tensor | None,
+                     memo: dict) -> torch.Tensor:
+        """One layer at positions `pos`; `memo` holds intermediates shared between layers."""
         H, m = self.H, self.model
-        if name in ("concat.fwd", "concat.bwd"):
+
+        def get(key, make):
+            if key not in memo:
+                memo[key] = make()
+            return memo[key]
+
+        def pick(t):   # select units (columns) unless all are wanted
+            return t if units is None else t[:, units]
+
+        if name in ("concat.fwd", "concat.bwd", "cell.fwd", "cell.bwd"):
             base = 0 if name.endswith("fwd") else H
-            return self._rows(self.h, pos, slice(base, base + H))[:, units]
-        if name in ("cell.fwd", "cell.bwd"):
-            base = 0 if name.endswith("fwd") else H
-            return self._rows(self.c, pos, slice(base, base + H))[:, units]
+            whole = get("h" if name.startswith("concat") else "c",
+                        lambda: self._rows(self.h if name.startswith("concat") else self.c, pos, slice(0, 2 * H)))
+            return pick(whole[:, base:base + H])
         if name == "cell_prev.fwd":
-            return self._neighbour(self.c, pos, "fwd")[:, units]
+            return pick(get("c_before.fwd", lambda: self._neighbour(self.c, pos, "fwd")))
         if name == "cell_next.bwd":
-            return self._neighbour(self.c, pos, "bwd")[:, units]
+            return pick(get("c_before.bwd", lambda: self._neighbour(self.c, pos, "bwd")))
         if name.startswith("gate."):
             _, direction, gate = name.split(".")
             w_ih, w_hh, bias = direction_params(m.lstm, reverse=direction == "bwd")
-            rows = GATES.index(gate) * H + units                                        # (u,)
-            h_before = self._neighbour(self.h, pos, direction)                         # (n, H)
+            rows = GATES.index(gate) * H + (torch.arange(H) if units is None else units)   # (u,)
+            h_before = get(f"h_before.{direction}", lambda: self._neighbour(self.h, pos, direction))  # (n, H)
             # The same two steps as the recurrence: x projection + bias, then addmm with h'.
             pre = torch.addmm(F.embedding(self.x[pos], w_ih[rows].t()) + bias[rows],
                               h_before, w_hh[rows].t())                                 # (n, u)
-            return pre.tanh() if gate == "g" else pre.sigmoid()
-        concat = self._rows(self.h, pos, slice(0, 2 * H))                              # (n, 2H)
-        if name == "hidden":
-            if all_units:
-                return torch.tanh(m.dense(concat))
+            return pre.tanh_() if gate == "g" else pre.sigmoid_()
+        concat = get("h", lambda: self._rows(self.h, pos, slice(0, 2 * H)))            # (n, 2H)
+        if name == "hidden" and units is not None:
             return torch.tanh(F.linear(concat, m.dense.weight[units], m.dense.bias[units]))
+        hidden = get("hidden", lambda: torch.tanh(m.dense(concat)))                     # (n, hidden)
+        if name == "hidden":
+            return hidden
         # output: the logits, fed with [hidden, one-hot input] like TranslitNet.forward
-        hidden = torch.tanh(m.dense(concat))                                            # (n, hidden)
         onehot = F.one_hot(self.x[pos], m.config.n_in).to(hidden.dtype)                 # (n, n_in)
-        logits = m.out(torch.cat([hidden, onehot], dim=-1))                             # (n, n_out)
-        return logits if all_units else logits[:, units]
+        return pick(m.out(torch.cat([hidden, onehot], dim=-1)))                         # (n, n_out)
 
     # ---- cache (safetensors + .npy + JSON; nothing is unpickled)
     def save(self, directory: str | Path) -> Path:
@@ -406,21 +430,20 @@ def hellinger(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return (1.0 - bc).clamp(min=0.0).sqrt()
 
 
-def bin_index(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
-    """Bin of every value (n, u) among `bins` equal bins per column between lo (u,) and hi (u,).
-
-    Exactly numpy.histogram's rule (last bin closed; an empty range widened by 0.5 each side;
-    the float estimate checked against the edges lo + k * (hi - lo) / bins), so a per-neuron
-    np.histogram of the same float64 values gives the same counts.
-    """
+def _edges(lo: torch.Tensor, hi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """numpy.histogram's range: float64, an empty range widened by 0.5 on each side."""
     lo, hi = lo.double(), hi.double()
     flat = hi == lo
-    lo, hi = torch.where(flat, lo - 0.5, lo), torch.where(flat, hi + 0.5, hi)
+    return torch.where(flat, lo - 0.5, lo), torch.where(flat, hi + 0.5, hi)
+
+
+def _bin_block(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
+    """bin_index for ranges already widened by _edges."""
     f = values.to(torch.float64, copy=True).sub_(lo).div_(hi - lo).mul_(bins)   # (n, u) fractional bin
     idx = f.long().clamp_(0, bins - 1)                                     # values are >= lo
     # The estimate can be off by one only within rounding distance of an edge: fix those few
     # exactly, with numpy's edge comparisons, instead of comparing every value twice.
-    near = (f - f.round()).abs_() < 1e-6
+    near = f.add_(1e-6).frac_() < 2e-6
     if near.any():
         r, col = near.nonzero(as_tuple=True)
         a, k = values[r, col].double(), idx[r, col]
@@ -431,19 +454,37 @@ def bin_index(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: in
     return idx
 
 
+def bin_index(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
+    """Bin of every value (n, u) among `bins` equal bins per column between lo (u,) and hi (u,).
+
+    Exactly numpy.histogram's rule (last bin closed; an empty range widened by 0.5 each side;
+    the float estimate checked against the edges lo + k * (hi - lo) / bins), so a per-neuron
+    np.histogram of the same float64 values gives the same counts.
+    """
+    lo, hi = _edges(lo, hi)
+    return _bin_block(values, lo, hi, bins)
+
+
 def slot_histograms(values: torch.Tensor, slot: torch.Tensor, n_slots: int, bins: int,
-                    lo: torch.Tensor | None = None, hi: torch.Tensor | None = None) -> torch.Tensor:
+                    lo: torch.Tensor | None = None, hi: torch.Tensor | None = None,
+                    block: int = 4096) -> torch.Tensor:
     """Histograms of every column of values (n, u), one per slot: (n_slots, u, bins) counts.
 
-    One bincount for all columns and slots: no loop over neurons or pairs.
+    One bincount per block of rows covers all columns and all slots: no loop over neurons or
+    pairs. (Blocks keep the float64 temporaries in cache and out of fresh pages.)
     """
     n, u = values.shape
     if lo is None:
-        lo, hi = values.min(0).values, values.max(0).values               # (u,) each
-    flat = bin_index(values, lo, hi, bins)                                 # (n, u)
-    flat += (slot * (u * bins)).unsqueeze(1)                               # slot block
-    flat += (torch.arange(u) * bins).unsqueeze(0)                          # neuron block
-    return torch.bincount(flat.view(-1), minlength=n_slots * u * bins).view(n_slots, u, bins)
+        lo, hi = torch.aminmax(values, dim=0)                             # (u,) each
+    lo, hi = _edges(lo, hi)
+    neuron_offset = (torch.arange(u) * bins).unsqueeze(0)                  # (1, u)
+    hist = torch.zeros(n_slots * u * bins, dtype=torch.long)
+    for s in range(0, n, block):
+        flat = _bin_block(values[s:s + block], lo, hi, bins)               # (b, u)
+        flat += (slot[s:s + block] * (u * bins)).unsqueeze(1)              # slot block
+        flat += neuron_offset                                              # neuron block
+        hist += torch.bincount(flat.view(-1), minlength=n_slots * u * bins)
+    return hist.view(n_slots, u, bins)
 
 
 def hellinger_from_counts(pos: torch.Tensor, total: torch.Tensor, n_pos: torch.Tensor,
@@ -560,11 +601,8 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
     hell = torch.zeros(n_pairs, N)
     mean_pos, mean_neg = torch.zeros(n_pairs, N), torch.zeros(n_pairs, N)
     x_mean, x_lo, x_hi = torch.zeros(len(xs), N), torch.zeros(len(xs), N), torch.zeros(len(xs), N)
-    offsets, row = {}, 0
-    o = 0
-    for l in layers:
-        offsets[l] = o
-        o += sizes[l]
+    offsets = {l: sum(sizes[m] for m in layers[:i]) for i, l in enumerate(layers)}   # first column of each layer
+    row = 0
     with torch.no_grad():
         for j, xi in enumerate(xs):
             positions = (recording.x == xi).nonzero().squeeze(1)                      # (n,)
@@ -577,10 +615,9 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
             n_all = positions.numel()
             onehot_slot = F.one_hot(slot, len(ys) + 1).double()                      # (n, k+1)
             rows = slice(row, row + len(ys))
-            for l in layers:
+            for l, acts in recording.layers_at(layers, positions):                   # acts (n, u)
                 cols = slice(offsets[l], offsets[l] + sizes[l])
-                acts = recording.layer(l, positions)                                   # (n, u)
-                lo, hi = acts.min(0).values, acts.max(0).values
+                lo, hi = torch.aminmax(acts, dim=0)
                 hist = slot_histograms(acts, slot, len(ys) + 1, bins, lo, hi)          # (k+1, u, bins)
                 total = hist.sum(0)                                                    # (u, bins)
                 hell[rows, cols] = hellinger_from_counts(hist[: len(ys)], total, n_pos, n_all - n_pos).float()
@@ -604,6 +641,18 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
 
 def cache_root() -> Path:
     return Path(os.environ.get("TRANSLIT_CACHE") or Path.home() / ".cache" / "translit_core")
+
+
+def save_to_cache(recording: Recording, key: str, keep: int = 3) -> Path:
+    """Write the recording under the cache root and keep only the `keep` most recent entries
+    (each is ~2 GB for the default sample)."""
+    root = cache_root() / "recordings"
+    path = recording.save(root / key)
+    entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".tmp")),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return path
 
 
 def recording_key(weights_sha256: str, spec: dict) -> str:
@@ -737,8 +786,15 @@ class Analysis:
 
     # ---- the sample recording (cached outside the repo)
     def recording(self, data_dir: str | Path | None = None) -> Recording:
+        """The recording of the sample this analysis was built on (cached; re-made if missing)."""
         if self._recording is None:
-            self._recording = load_or_record(self.checkpoint_dir, spec=self.meta["sample"], data_dir=data_dir)
+            ck = self.checkpoint_dir
+            if ck is None or not (ck / WEIGHTS).is_file():      # analysis written with --out elsewhere
+                ck = Path(self.meta["checkpoint"]["dir"])
+            if (ck / WEIGHTS).is_file() and file_sha256(ck / WEIGHTS) != self.meta["checkpoint"]["weights_sha256"]:
+                raise AnalysisMissing(f"the checkpoint in {ck} changed since this analysis was built; rebuild "
+                                      f"with `{analyze_command(ck)}`")
+            self._recording = load_or_record(ck, spec=self.meta["sample"], data_dir=data_dir)
         return self._recording
 
     # ---- files
@@ -767,6 +823,9 @@ class Analysis:
 
     @classmethod
     def load(cls, checkpoint_dir: str | Path | None = None, check_weights: bool = True) -> "Analysis":
+        """The analysis next to a checkpoint. Raises AnalysisMissing when absent, unreadable, or
+        stale (the checkpoint's weights changed since `analyze`); check_weights=False loads a
+        stale one anyway (its tables then describe the old weights; recording() still refuses)."""
         directory = Path(checkpoint_dir) if checkpoint_dir else DEFAULT_CHECKPOINT
         wpath, mpath = directory / ANALYSIS_WEIGHTS, directory / ANALYSIS_META
         if not wpath.is_file() or not mpath.is_file():
@@ -815,7 +874,11 @@ def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str 
     if spec.get("source") == "text":
         sentences = text_sentences(spec["path"], spec["n_requested"], spec["seed"])
     else:
-        sentences = sample_sentences(data_dir or spec.get("data_dir"), spec["n_requested"], spec["seed"])
+        # The directory given, else the usual place ($TRANSLIT_DATA, ../shared/data), else where the
+        # analysis was built: the same files are found on another machine without --data.
+        tried = [Path(d) for d in (data_dir, default_data_dir(), spec.get("data_dir")) if d]
+        found = next((d for d in tried if any(any(d.glob(g)) for g in HELDOUT_GLOBS)), tried[0])
+        sentences = sample_sentences(found, spec["n_requested"], spec["seed"])
     if spec.get("fingerprint") and fingerprint(sentences) != spec["fingerprint"]:
         raise SampleMissing(f"the sample text found ({spec.get('data_dir') or spec.get('path')}) is not the one "
                             f"the analysis was built on; point --data at the same data or rerun analyze")
@@ -823,7 +886,7 @@ def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str 
                              max_len=spec.get("max_len"), spec=spec)
     if use_cache:
         try:
-            rec.save(cached)
+            save_to_cache(rec, key)
         except OSError as e:
             print(f"warning: could not cache the recording in {cached} ({e})")
     return rec
@@ -1012,7 +1075,10 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     from .rules import load_rules
     t0 = time.perf_counter()
     directory = Path(checkpoint_dir) if checkpoint_dir else DEFAULT_CHECKPOINT
+    weights_sha = file_sha256(directory / WEIGHTS) if (directory / WEIGHTS).is_file() else ""
     model, alphabets, ck_meta = load_checkpoint(directory)
+    if file_sha256(directory / WEIGHTS) != weights_sha:
+        raise AnalysisError(f"{directory / WEIGHTS} changed while it was being loaded; run analyze again")
     torch.set_grad_enabled(False)
     rules = load_rules()
     if text:
@@ -1030,11 +1096,10 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec)
     timings["record"] = time.perf_counter() - t
     log(f"  {rec.n_positions:,} positions in {timings['record']:.1f}s")
-    weights_sha = file_sha256(directory / WEIGHTS)
     if use_cache:
         t = time.perf_counter()
         try:
-            rec.save(cache_root() / "recordings" / recording_key(weights_sha, rec.spec))
+            save_to_cache(rec, recording_key(weights_sha, rec.spec))
         except OSError as e:
             log(f"  warning: could not cache the recording ({e}); histograms will re-record")
         timings["cache"] = time.perf_counter() - t
@@ -1064,7 +1129,7 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     t = time.perf_counter()
     ablations = []
     if ablation_k > 0:
-        for pair in pairs_to_ablate(analysis):
+        for pair in sorted(pairs_to_ablate(analysis), key=lambda name: name[0]):   # grouped by x: shared work
             for layer in ABLATABLE_LAYERS:
                 ablations.append(ablate_recording(rec, pair, layer, ablation_k, draws=ablation_draws, seed=seed,
                                                   scores=analysis.layer_scores(pair, layer), bins=bins))

@@ -5,6 +5,7 @@ diverging scale for activations, orange/green for positive/negative contribution
 """
 from __future__ import annotations
 
+import html
 import math
 from typing import Sequence
 
@@ -21,6 +22,11 @@ POSITIVE, NEGATIVE = "#f28e2b", "#2ca02c"  # contribution edges: orange +, green
 TARGET, OTHER = "#e8590c", "#4c6ef5"        # histogram: target = y, target != y
 FONT = "Noto Sans, Noto Sans Armenian, DejaVu Sans, sans-serif"
 NODE_NONE = "#ced4da"                      # node without an H value
+
+
+def esc(text: str) -> str:
+    """Plotly renders a subset of HTML in text, titles and hovers: escape data strings."""
+    return html.escape(str(text), quote=False)
 
 
 def _base_layout(fig: go.Figure, **kw) -> go.Figure:
@@ -45,35 +51,34 @@ def graph_layout(data: GraphData) -> dict[str, tuple[float, float]]:
 
     The concat row and the six gate rows have the same columns (forward | gap | backward), so
     a gate node sits exactly under its concat neuron; hidden and output rows are centred.
+    Rows are 1 apart, nodes in a row 1 apart; row 0 is at y = 0, lower rows at negative y.
     """
     g = nx.DiGraph()
-    row_index = {r: i for i, (r, _) in enumerate(data.rows)}
-    for r, _ in data.rows:
+    subsets: dict[int, list[str]] = {}
+    for i, (r, _) in enumerate(data.rows):
         nodes = [n for n in data.nodes if n.row == r]
-        fwd = [n for n in nodes if n.side == "fwd"]
-        bwd = [n for n in nodes if n.side == "bwd"]
-        other = [n for n in nodes if n.side not in ("fwd", "bwd")]
-        ordered = [n.id for n in other + fwd]
+        fwd = [n.id for n in nodes if n.side == "fwd"]
+        bwd = [n.id for n in nodes if n.side == "bwd"]
+        ordered = [n.id for n in nodes if n.side not in ("fwd", "bwd")] + fwd
         if fwd or bwd:
             ordered.append(f"__gap__{r}")   # the divider's column
-        ordered += [n.id for n in bwd]
-        for nid in ordered:
-            g.add_node(nid, layer=row_index[r])
+        ordered += bwd
+        if ordered:
+            subsets[i] = ordered
+            g.add_nodes_from(ordered, row=i)
     for e in data.edges:
         if e.source in g and e.target in g:
-            g.add_edge(e.source, e.target)
+            g.add_edge(e.source, e.target, weight=e.value)
     if not g:
         return {}
-    raw = nx.multipartite_layout(g, subset_key="layer", align="horizontal")
+    # A dict of ordered lists keeps the order within each row (a node attribute would not).
+    raw = nx.multipartite_layout(g, subset_key=subsets, align="horizontal")
     pos: dict[str, tuple[float, float]] = {}
-    # multipartite spreads each row over its own width; use a common column pitch instead so
-    # rows with the same number of nodes line up, and put row 0 at the top.
-    for r, _ in data.rows:
-        ids = [n for n, d in g.nodes(data=True) if d["layer"] == row_index[r]]
-        ids.sort(key=lambda n: raw[n][0])
+    for i, ids in subsets.items():
+        ids = sorted(ids, key=lambda n: raw[n][0])
         c = (len(ids) - 1) / 2
         for k, nid in enumerate(ids):
-            pos[nid] = (k - c, -float(row_index[r]))
+            pos[nid] = (k - c, -float(i))
     return pos
 
 
@@ -110,7 +115,7 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
             y=[(pos[e.source][1] + pos[e.target][1]) / 2 for e in edges],
             mode="markers", marker=dict(size=7, color="rgba(0,0,0,0)"), showlegend=False,
             hovertemplate="%{text}<extra></extra>",
-            text=[f"{e.source} → {e.target}<br>mean contribution {e.value:+.3f}" for e in edges],
+            text=[f"{esc(e.source)} → {esc(e.target)}<br>mean contribution {e.value:+.3f}" for e in edges],
             name="edges"))
     # Legend entries for the edge colours
     for colour, name in ((POSITIVE, "positive contribution"), (NEGATIVE, "negative contribution")):
@@ -124,11 +129,11 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
         ys = [p[1] for p in gaps]
         fig.add_shape(type="line", x0=gx, x1=gx, y0=max(ys) + 0.45, y1=min(ys) - 0.45,
                       line=dict(color="#495057", width=2, dash="dot"))
-        top = max(ys) + 0.42
-        fig.add_annotation(x=gx - 0.6, y=top, text="forward ←", showarrow=False, xanchor="right",
-                           font=dict(size=11, color="#495057"))
-        fig.add_annotation(x=gx + 0.6, y=top, text="→ backward", showarrow=False, xanchor="left",
-                           font=dict(size=11, color="#495057"))
+        bottom = min(ys) - 0.5
+        fig.add_annotation(x=gx - 0.3, y=bottom, text="forward LSTM", showarrow=False, xanchor="right",
+                           yanchor="top", font=dict(size=12, color="#495057"))
+        fig.add_annotation(x=gx + 0.3, y=bottom, text="backward LSTM", showarrow=False, xanchor="left",
+                           yanchor="top", font=dict(size=12, color="#495057"))
 
     # Nodes: one trace for all, one colour scale, fixed 0..1
     nodes = [n for n in data.nodes if n.id in pos]
@@ -142,12 +147,12 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
     hover = []
     for n in nodes:
         hs = f"{n.hellinger:.3f}" if n.hellinger is not None else "n/a"
-        hover.append(f"<b>{n.title or n.id}</b><br>Hellinger H = {hs}<br>"
+        hover.append(f"<b>{esc(n.title or n.id)}</b><br>Hellinger H = {hs}<br>"
                      f"n(target) = {n.n_pos:,} · n(other) = {n.n_neg:,}"
                      + ("<br><i>click for histogram & card</i>"))
     fig.add_trace(go.Scatter(
         x=[pos[n.id][0] for n in nodes], y=[pos[n.id][1] for n in nodes],
-        mode="markers+text", text=[n.label for n in nodes], textposition="middle center",
+        mode="markers+text", text=[esc(n.label) for n in nodes], textposition="middle center",
         textfont=dict(color=text_c, size=[15 if o else 10 for o in is_out], family=FONT),
         customdata=[n.id for n in nodes], hovertext=hover,
         hovertemplate="%{hovertext}<extra></extra>", name="neurons", showlegend=False,
@@ -161,17 +166,17 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
     xmin = min(p[0] for p in pos.values())
     xmax = max(p[0] for p in pos.values())
     for i, (_, label) in enumerate(data.rows):
-        fig.add_annotation(x=xmin - 0.9, y=-i, text=label, showarrow=False, xanchor="right",
+        fig.add_annotation(x=xmin - 0.9, y=-i, text=esc(label), showarrow=False, xanchor="right",
                            font=dict(size=12, color="#343a40"))
     n_rows = len(data.rows)
     _base_layout(fig, height=height or 110 + 62 * n_rows,
-                 title=dict(text=f"Neurons that separate {pair_label(data.pair)}  ·  colour = Hellinger H",
+                 title=dict(text=f"Neurons that separate {esc(pair_label(data.pair))}  ·  colour = Hellinger H",
                             x=0.01, font=dict(size=16)),
                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
                  clickmode="event+select", dragmode=False, hovermode="closest",
                  margin=dict(l=10, r=10, t=60, b=10))
     fig.update_xaxes(visible=False, range=[xmin - 6.5, xmax + 0.8], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[-(n_rows - 1) - 0.6, 0.75], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-(n_rows - 1) - 0.95, 0.6], fixedrange=True)
     return fig
 
 
@@ -180,24 +185,25 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
 
 def _add_hist(fig: go.Figure, hv: HistView, row: int | None = None, col: int | None = None,
               legend: bool = True) -> None:
-    x, _, y = hv.pair.partition(":")
+    label = esc(pair_label(hv.pair))
+    src = label.split("→")[0]
     kw = dict(row=row, col=col) if row else {}
-    for dens, colour, name, n in ((hv.neg, OTHER, f"{x}→ not {y}", hv.n_neg),
-                                  (hv.pos, TARGET, f"{x}→{y}", hv.n_pos)):
+    for dens, colour, name, n in ((hv.neg, OTHER, f"{src}→ anything else", hv.n_neg),
+                                  (hv.pos, TARGET, label, hv.n_pos)):
         fig.add_trace(go.Scatter(
             x=hv.centers, y=dens, mode="lines", line=dict(color=colour, width=1.5, shape="hvh"),
             fill="tozeroy", opacity=0.6, name=f"{name} (n={n:,})", showlegend=legend,
             hovertemplate=f"{name}<br>activation %{{x:.3f}}<br>density %{{y:.3f}}<extra></extra>"), **kw)
 
 
-def histogram_overlay(hv: HistView, height: int = 340) -> go.Figure:
+def histogram_overlay(hv: HistView, height: int = 380) -> go.Figure:
     fig = go.Figure()
     _add_hist(fig, hv)
     _base_layout(fig, height=height,
-                 title=dict(text=f"<b>{hv.neuron}</b> on {pair_label(hv.pair)} · H = {hv.hellinger:.3f}",
+                 title=dict(text=f"<b>{esc(hv.neuron)}</b> on {esc(pair_label(hv.pair))} · H = {hv.hellinger:.3f}",
                             x=0.01, font=dict(size=15)),
-                 legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
-                 bargap=0)
+                 legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                 margin=dict(l=20, r=20, t=45, b=20), bargap=0)
     fig.update_xaxes(title_text=f"activation of {hv.neuron}")
     fig.update_yaxes(title_text="density")
     return fig
@@ -209,7 +215,7 @@ def histogram_grid(hvs: Sequence[HistView], cols: int = 2, height_per_row: int =
         return _base_layout(go.Figure(), height=200, title="nothing to show")
     cols = max(1, min(cols, len(hvs)))
     rows = int(math.ceil(len(hvs) / cols))
-    titles = [f"{hv.neuron} · {pair_label(hv.pair)} · H={hv.hellinger:.2f} · n={hv.n_pos:,}/{hv.n_neg:,}"
+    titles = [f"{esc(hv.neuron)} · {esc(pair_label(hv.pair))} · H={hv.hellinger:.2f} · n={hv.n_pos:,}/{hv.n_neg:,}"
               for hv in hvs]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, vertical_spacing=0.6 / rows / 1.5,
                         horizontal_spacing=0.08)
@@ -226,46 +232,42 @@ def histogram_grid(hvs: Sequence[HistView], cols: int = 2, height_per_row: int =
 def pairs_bar(scores: Sequence[Score], title: str = "", height: int | None = None) -> go.Figure:
     """Pairs a neuron separates best: horizontal bars of H on the fixed 0..1 scale."""
     scores = list(scores)[::-1]     # best on top
-    labels = [pair_label(s.name) for s in scores]
+    labels = [esc(pair_label(s.name)) for s in scores]
     fig = go.Figure(go.Bar(
         x=[s.hellinger for s in scores], y=labels, orientation="h",
         marker=dict(color=[s.hellinger for s in scores], colorscale=H_SCALE, cmin=0, cmax=1),
-        text=[f"{s.hellinger:.2f}" for s in scores], textposition="outside",
-        customdata=[[s.name, s.n_pos, s.n_neg] for s in scores],
+        text=[f"{s.hellinger:.2f}" for s in scores], textposition="outside", cliponaxis=False,
+        customdata=[[esc(s.name), s.n_pos, s.n_neg] for s in scores],
         hovertemplate="%{customdata[0]}<br>H = %{x:.3f}<br>n(target) = %{customdata[1]:,}"
                       " · n(other) = %{customdata[2]:,}<extra></extra>"))
     _base_layout(fig, height=height or 80 + 30 * max(1, len(scores)),
                  title=dict(text=title, x=0.01, font=dict(size=15)), margin=dict(l=20, r=30, t=50, b=40))
-    fig.update_xaxes(range=[0, 1.08], title_text="Hellinger H")
+    fig.update_xaxes(range=[0, 1.13], title_text="Hellinger H", tickvals=[0, 0.25, 0.5, 0.75, 1])
     fig.update_yaxes(tickfont=dict(size=14))
     return fig
 
 
-def neuron_bar(scores: Sequence[Score], title: str = "", height: int | None = None) -> go.Figure:
-    """Ranked neurons (e.g. for a substring): bars of the score, best on top."""
-    scores = list(scores)[::-1]
-    fig = go.Figure(go.Bar(x=[s.hellinger for s in scores], y=[s.name for s in scores], orientation="h",
-                           marker=dict(color="#5c7cfa"),
-                           hovertemplate="%{y}<br>score %{x:.3f}<extra></extra>"))
-    _base_layout(fig, height=height or 80 + 26 * max(1, len(scores)),
-                 title=dict(text=title, x=0.01, font=dict(size=15)), margin=dict(l=20, r=20, t=50, b=40))
-    return fig
-
-
 def ablation_bar(result: dict) -> go.Figure:
-    """Accuracy on the pair's positions: unablated, top-k ablated, k random ablated (mean ± std)."""
+    """Accuracy on the positions of x: unablated, top-k ablated, k random ablated (mean ± std).
+    The axis starts a little under the lowest bar so that small differences are visible."""
     k, layer = result.get("k"), result.get("layer")
-    names = ["no ablation", f"top {k} of {layer} ablated", f"{k} random of {layer} ablated"]
-    vals = [result["baseline_accuracy"], result["top_k_accuracy"], result["random_k_accuracy_mean"]]
-    err = [0, 0, result.get("random_k_accuracy_std", 0) or 0]
-    fig = go.Figure(go.Bar(x=names, y=vals, marker_color=["#868e96", "#e8590c", "#4c6ef5"],
-                           error_y=dict(type="data", array=err, visible=True),
-                           text=[f"{v:.1%}" for v in vals], textposition="outside",
-                           hovertemplate="%{x}<br>accuracy %{y:.2%}<extra></extra>"))
-    _base_layout(fig, height=300, title=dict(
-        text=f"Ablation on {pair_label(result.get('pair', ''))} · {result.get('n_positions', 0):,} positions",
-        x=0.01, font=dict(size=15)))
-    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text="accuracy")
+    names = ["no ablation", f"top {k} by H", f"{k} random"]
+    vals = [float(result["baseline_accuracy"]), float(result["top_k_accuracy"]),
+            float(result["random_k_accuracy_mean"])]
+    err = [0.0, 0.0, float(result.get("random_k_accuracy_std", 0) or 0)]
+    finite = [v for v in vals if math.isfinite(v)] or [0.0]
+    lo = max(0.0, min(finite) - max(0.05, 0.25 * (max(finite) - min(finite))))
+    names = [f"{n} · {v:.1%}" for n, v in zip(names, vals)]
+    names[2] += f" ± {err[2]:.1%}"
+    fig = go.Figure(go.Bar(y=names[::-1], x=vals[::-1], orientation="h",
+                           marker_color=["#4c6ef5", "#e8590c", "#868e96"],
+                           error_x=dict(type="data", array=err[::-1], visible=True, color="#212529"),
+                           hovertemplate="%{y}<br>accuracy %{x:.2%}<extra></extra>"))
+    _base_layout(fig, height=230, margin=dict(l=20, r=20, t=50, b=40), title=dict(
+        text=f"Ablating {esc(layer)} on {esc(pair_label(result.get('pair', '')))} · "
+             f"{result.get('n_positions', 0):,} positions",
+        x=0.01, font=dict(size=14)))
+    fig.update_xaxes(range=[lo, 1.0], tickformat=".0%", title_text="accuracy on the positions of the input")
     return fig
 
 
@@ -290,9 +292,9 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
         a, b = li * width, min(T, (li + 1) * width)
         xs = list(range(b - a))
         z = vals[:, a:b] if n else np.zeros((0, b - a))
-        text = [[("␣" if c == " " else c) for c in data.chars[a:b]] for _ in range(n)]
-        outs = [("·" if o == "" else ("␣" if o == " " else o)) for o in data.outputs[a:b]]
-        hover = [[f"{data.names[r]}<br>'{data.chars[a + j]}' → '{outs[j]}'<br>activation {z[r, j]:+.3f}"
+        text = [[esc(c) for c in data.chars[a:b]] for _ in range(n)]
+        outs = [esc("·" if o == "" else o) for o in data.outputs[a:b]]
+        hover = [[f"{esc(data.names[r])}<br>'{esc(data.chars[a + j])}' → '{outs[j]}'<br>activation {z[r, j]:+.3f}"
                   for j in range(b - a)] for r in range(n)]
         # row 0 of each block: the output sequence (no shading)
         zz = np.vstack([np.full((1, b - a), np.nan), z]) if n else np.full((1, b - a), np.nan)
@@ -300,7 +302,7 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
         hh = [[f"output '{o}'" for o in outs]] + hover
         fig.add_trace(go.Heatmap(
             z=zz[::-1], x=xs, y=list(range(n + 1)), text=tt[::-1], texttemplate="%{text}",
-            textfont=dict(size=13, family=FONT), customdata=hh[::-1],
+            textfont=dict(size=15, family=FONT), customdata=hh[::-1],
             hovertemplate="%{customdata}<extra></extra>", colorscale=ACT_SCALE, zmin=-vmax, zmax=vmax,
             xgap=1, ygap=2, showscale=(li == 0),
             colorbar=dict(title=dict(text="activation", side="right"), thickness=12, len=0.6)),
@@ -311,9 +313,9 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
             if s0 < e0:
                 fig.add_shape(type="rect", x0=s0 - a - 0.5, x1=e0 - a - 0.5, y0=-0.5, y1=n + 0.5,
                               line=dict(color="#212529", width=2), row=li + 1, col=1)
-        fig.update_yaxes(tickvals=list(range(n + 1)), ticktext=(["output"] + list(data.names))[::-1],
+        fig.update_yaxes(tickvals=list(range(n + 1)), ticktext=(["output"] + [esc(x) for x in data.names])[::-1],
                          tickfont=dict(size=11), row=li + 1, col=1, fixedrange=True)
-    row_px = 24
+    row_px = 28
     _base_layout(fig, height=40 + lines * (n + 1) * row_px + lines * 10,
                  margin=dict(l=10, r=10, t=20, b=10), plot_bgcolor="#ffffff")
     return fig

@@ -28,30 +28,31 @@ def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], bat
                 with_probs: bool = False) -> list:
     """Class indices (or softmax rows) for every character of every chunk, in input order.
 
-    Chunks are grouped by exact length, so no batch holds padding and the LSTM runs unpacked.
+    Chunks are sorted by length and batched with their neighbours, so padding is rare; the
+    model handles the rest exactly (see TranslitNet.forward).
     """
     results: list = [None] * len(chunks)
-    by_len: dict[int, list[int]] = {}
-    for i, c in enumerate(chunks):
-        by_len.setdefault(len(c), []).append(i)
+    order = sorted(range(len(chunks)), key=lambda i: len(chunks[i]))
     device = next(model.parameters()).device
     with torch.inference_mode():
-        for n, ids in by_len.items():
-            if n == 0:
-                for i in ids:
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s + batch_size]
+            lengths = [len(chunks[i]) for i in idx]
+            if lengths[-1] == 0:
+                for i in idx:
                     results[i] = torch.zeros(0, len(alphabets.outputs)) if with_probs else []
                 continue
-            for s in range(0, len(ids), batch_size):
-                idx = ids[s:s + batch_size]
-                x = torch.tensor([alphabets.encode_input(chunks[i]) for i in idx], device=device)  # (B, n)
-                logits = model(x)                                                                # (B, n, V_out)
-                if with_probs:
-                    probs = logits.float().softmax(-1).cpu()
-                    for row, i in enumerate(idx):
-                        results[i] = probs[row]
-                else:
-                    for i, row in zip(idx, logits.argmax(-1).cpu().tolist()):
-                        results[i] = row
+            x = torch.zeros(len(idx), lengths[-1], dtype=torch.long)                     # (B, T)
+            for row, i in enumerate(idx):
+                x[row, :lengths[row]] = torch.tensor(alphabets.encode_input(chunks[i]), dtype=torch.long)
+            logits = model(x.to(device), torch.tensor(lengths))                          # (B, T, V_out)
+            if with_probs:
+                probs = logits.float().softmax(-1).cpu()
+                for row, i in enumerate(idx):
+                    results[i] = probs[row, :lengths[row]]
+            else:
+                for row, (i, classes) in enumerate(zip(idx, logits.argmax(-1).cpu().tolist())):
+                    results[i] = classes[:lengths[row]]
     return results
 
 

@@ -127,8 +127,17 @@ def train(cfg: TrainConfig) -> dict:
     foreign = load_foreign_words()
 
     # Alphabets are fixed before training: outputs from the rules, inputs from one romanization.
+    # A resumed run takes them from its saved state, whatever the data code does now.
     first = make_examples(train_lines, rules, cfg.seed, foreign, cfg.max_len)
-    alphabets = Alphabets(input_alphabet([e.latin for e in first]), output_alphabet(rules))
+    state_dir = out / "train_state"
+    saved = json.loads((state_dir / "state.json").read_text()) if cfg.resume and (state_dir / "state.json").exists() else {}
+    if "alphabets" in saved:
+        alphabets = Alphabets(saved["alphabets"]["inputs"], saved["alphabets"]["outputs"])
+    elif saved and (out / "model.json").exists():
+        old = json.loads((out / "model.json").read_text())["alphabets"]
+        alphabets = Alphabets(old["inputs"], old["outputs"])
+    else:
+        alphabets = Alphabets(input_alphabet([e.latin for e in first]), output_alphabet(rules))
     mcfg = ModelConfig(n_in=len(alphabets.inputs), n_out=len(alphabets.outputs), lstm=cfg.lstm, hidden=cfg.hidden)
     model = TranslitNet(mcfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -140,10 +149,10 @@ def train(cfg: TrainConfig) -> dict:
 
     steps_per_epoch = len(list(batches(first, alphabets, cfg.batch_size, cfg.seed))) // world
     total = cfg.epochs * steps_per_epoch if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
-    state_dir = out / "train_state"
-    st = {"epoch": 0, "batch": 0, "step": 0, "best": None, "elapsed": 0.0, "history": [], "chars": 0}
+    st = {"epoch": 0, "batch": 0, "step": 0, "best": None, "elapsed": 0.0, "history": [], "chars": 0,
+          "alphabets": {"inputs": alphabets.inputs, "outputs": alphabets.outputs}}
     if cfg.resume and (state_dir / "state.json").exists():
-        st = _load_state(state_dir, model, opt)
+        st = dict(_load_state(state_dir, model, opt), alphabets=st["alphabets"])
         if main:
             print(f"resumed at epoch {st['epoch']} batch {st['batch']} (step {st['step']})")
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")

@@ -138,20 +138,24 @@ def recurrence(xproj: torch.Tensor, w_hh: torch.Tensor, keep_gates: bool = True)
     H = H4 // 4
     steps = xproj.transpose(0, 1).contiguous()                          # (T, B, 4H): contiguous per step
     w_hh_t = w_hh.t().contiguous()                                      # (H, 4H)
-    names = ("h", "c", "c_before") + (GATES if keep_gates else ())
-    out = {k: xproj.new_empty(T, B, H) for k in names}                  # (T, B, H) each
+    out = {k: xproj.new_empty(T, B, H) for k in ("h", "c") + (GATES if keep_gates else ())}
     h = xproj.new_zeros(B, H)
     c = xproj.new_zeros(B, H)
+    gates = xproj.new_empty(B, H4)
+    tanh_c = xproj.new_empty(B, H)
     for t in range(T):
-        gates = torch.addmm(steps[t], h, w_hh_t)                        # (B, 4H)
+        torch.addmm(steps[t], h, w_hh_t, out=gates)                      # (B, 4H)
         i, f, g, o = gates.chunk(4, dim=1)
-        i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
-        out["c_before"][t] = c
-        c = f * c + i * g
-        h = o * c.tanh()
-        out["h"][t], out["c"][t] = h, c
+        i, f, o = i.sigmoid_(), f.sigmoid_(), o.sigmoid_()
+        g = g.tanh_()
+        c_new, h_new = out["c"][t], out["h"][t]
+        torch.mul(f, c, out=c_new).addcmul_(i, g)                       # c = f * c' + i * g
+        torch.mul(o, torch.tanh(c_new, out=tanh_c), out=h_new)          # h = o * tanh(c)
+        h, c = h_new, c_new
         if keep_gates:
             out["i"][t], out["f"][t], out["g"][t], out["o"][t] = i, f, g, o
+    # The cell each step started from is the previous step's (zero before the first).
+    out["c_before"] = torch.cat([xproj.new_zeros(1, B, H), out["c"][:-1]])
     return {k: v.transpose(0, 1) for k, v in out.items()}               # (B, T, H) each
 
 

@@ -23,7 +23,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .checkpoint import DEFAULT_CHECKPOINT
+# Not `from .checkpoint import DEFAULT_CHECKPOINT`: that imports torch, and the app shows its
+# first page before the model (and torch) has finished loading.
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "hy"
 
 # --------------------------------------------------------------------------------------------
 # Pages, defaults and limits
@@ -53,6 +55,12 @@ EXAMPLES = (
 )
 HEATMAP_TEXT = ("Azatutyun, ankakhutyun u hamagortsaktsutyun: ays bolor barer@ "
                 "verjanum en utyun vorpes mer hasarakutyun@.")
+HEATMAP_EXAMPLES = (
+    ("words ending in ություն", HEATMAP_TEXT),
+    ("a greeting", "Barev dzez, inchpes eq? Shat urax em dzez tesnel."),
+    ("code-switching", "Es sirum em Deep Learning, bayc LSTM-ner@ aveli sirun en."),
+    ("kh, gh, ch, sh, ts", "Shnorhakalutyun, chgitem: ays tsaghikner@ khohanotsum en ghekavari mot."),
+)
 
 LAYERS = (
     "concat.fwd", "concat.bwd", "hidden",
@@ -141,10 +149,17 @@ def parse_page(value: str | None) -> Parsed:
                         f"Pages: {', '.join(PAGES)}.")
 
 
+def split_pair(pair: str) -> tuple[str, str]:
+    """'t:թ' -> ('t', 'թ'); the input is one character, so '::=' is (':', '=')."""
+    pair = str(pair)
+    return (pair[0], pair[2:]) if len(pair) >= 3 and pair[1] == ":" else (pair, "")
+
+
 def pair_label(pair: str) -> str:
-    """'t:թ' -> 't→թ' for titles; '_' and '=' are explained."""
-    x, _, y = str(pair).partition(":")
-    y = {"_": "_ (nothing)", "=": "= (kept Latin)"}.get(y, y)
+    """'t:թ' -> 't→թ' for titles; '_' and '=' are explained, punctuation and spaces quoted."""
+    x, y = split_pair(pair)
+    y = {"_": "_ (nothing)", "=": "= (kept)"}.get(y, y if y.isalpha() else f"‘{y}’")
+    x = x if x.isalnum() else ("‘space’" if x == " " else f"‘{x}’")
     return f"{x}→{y}"
 
 
@@ -162,6 +177,12 @@ def parse_pair(value: str | None, valid: Sequence[str], default: str = DEFAULT_P
         why = "it has no analysis data (too few positions in the sample, or not a real pair)"
     return Parsed(fallback, f"The pair “{_short(value)}” cannot be shown: {why}. "
                             f"Showing {fallback} instead.")
+
+
+def sibling_pair(pair: str, pairs: Sequence[str]) -> str:
+    """Another pair with the same input character (for a side-by-side comparison), else the first."""
+    x = split_pair(pair)[0]
+    return next((p for p in pairs if split_pair(p)[0] == x and p != pair), pairs[0] if pairs else pair)
 
 
 def parse_neuron_name(name: str, sizes: Mapping[str, int]) -> str:
@@ -234,28 +255,30 @@ def output_symbol(pred_output: str) -> str:
 
 
 def confidence_html(preds: Sequence, uncertain_below: float = UNCERTAIN_BELOW) -> str:
-    """Per-character view: each output character in a <span>; its probability and the model's
-    top alternatives in the hover title; uncertain characters highlighted. All text escaped."""
+    """Per-character view: each output character in a <span> whose hover title gives its
+    probability and the model's top alternatives; uncertain characters highlighted. Characters
+    the model does not decide on (spaces, emoji, Armenian) are plain text. All text escaped;
+    the markup is kept small because it is re-sent on every keystroke."""
     parts = ['<div class="tl-conf" lang="hy">']
     for p in preds:
         if p.latin == "\n":
             parts.append("<br>")
             continue
-        shown = p.output if p.output != "" else "·"
+        if p.latin == " " and p.output == " ":
+            parts.append(" ")
+            continue
+        shown = html.escape(p.output if p.output != "" else "·")
+        if not p.alternatives:
+            parts.append(shown)
+            continue
         alts = ", ".join(f"{a} {q:.0%}" for a, q in p.alternatives[:3])
-        title = f"{p.latin} → {output_symbol(p.output)}  {p.prob:.1%}" + (f"\nalternatives: {alts}" if alts else "")
-        cls = ["tl-ch"]
+        title = html.escape(f"{p.latin} → {output_symbol(p.output)} {p.prob:.0%}\nalso: {alts}", quote=True)
+        attrs = f' title="{title}"'
         if p.prob < uncertain_below:
-            cls.append("tl-unsure")
-        if p.output == "":
-            cls.append("tl-place")
-        if p.latin == " ":
-            shown = "&nbsp;"
-        else:
-            shown = html.escape(shown)
-        # the probability also drives the underline strength (CSS custom property)
-        parts.append(f'<span class="{" ".join(cls)}" title="{html.escape(title, quote=True)}" '
-                     f'style="--p:{p.prob:.3f}">{shown}</span>')
+            attrs += f' class="u" style="--p:{p.prob:.2f}"'
+        elif p.output == "":
+            attrs += ' class="z"'
+        parts.append(f"<span{attrs}>{shown}</span>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -269,14 +292,22 @@ def uncertain_summary(preds: Sequence, uncertain_below: float = UNCERTAIN_BELOW)
 CONFIDENCE_CSS = """
 <style>
 .tl-conf {font-size: 1.55rem; line-height: 2.3rem; font-family: "Noto Sans Armenian", "Noto Sans",
-  sans-serif; word-wrap: break-word; white-space: normal;}
-.tl-conf .tl-ch {padding: 0 1px; border-radius: 3px; cursor: help;}
-.tl-conf .tl-unsure {background: rgba(255, 170, 0, calc(0.25 + 0.6 * (1 - var(--p))));
+  sans-serif; word-wrap: break-word; white-space: pre-wrap;}
+.tl-conf span {padding: 0 1px; border-radius: 3px; cursor: help;}
+.tl-conf .u {background: rgba(255, 170, 0, calc(0.25 + 0.6 * (1 - var(--p))));
   border-bottom: 2px solid #e8590c;}
-.tl-conf .tl-place {color: #adb5bd;}
+.tl-conf .z, .tl-conf .u:empty {color: #adb5bd;}
 .tl-ctx {font-family: "Noto Sans Mono", monospace; font-size: 1.0rem; line-height: 1.9rem;}
 .tl-ctx span {padding: 1px 0;}
 .tl-legend {font-size: 0.85rem; color: #666;}
+</style>
+"""
+
+
+OUTPUT_CSS = """
+<style>
+[data-testid="stCode"] pre, [data-testid="stCode"] code {font-size: 1.6rem !important;
+  line-height: 2.4rem !important; font-family: "Noto Sans Armenian", "Noto Sans", sans-serif !important;}
 </style>
 """
 
@@ -336,14 +367,6 @@ def class_of_symbol(alphabets, sym: str) -> int | None:
 # --------------------------------------------------------------------------------------------
 # Analysis access: one adapter, so the pages never depend on the engine's details
 
-def name_of(neuron) -> str:
-    return str(neuron)
-
-
-def pair_name(pair) -> str:
-    return str(pair)
-
-
 def _nid(name: str):
     from .unrolled import NeuronId
     return NeuronId.parse(name) if isinstance(name, str) else name
@@ -353,7 +376,7 @@ def pairs_by_input(analysis) -> dict[str, list[str]]:
     """Input char -> output symbols that have analysis data, in the analysis's order."""
     out: dict[str, list[str]] = {}
     for p in analysis.pairs():
-        x, _, y = str(p).partition(":")
+        x, y = split_pair(str(p))
         out.setdefault(x, []).append(y)
     return out
 
@@ -415,7 +438,7 @@ def graph_data(analysis, alphabets, pair: str, k_hidden: int = 12, k_concat: int
     """Nodes and edges of the post's figure for one pair, from the analysis file only."""
     p = analysis.parse_pair(pair)
     pair_s = str(p)
-    x, _, y = pair_s.partition(":")
+    x, y = split_pair(pair_s)
     nodes: list[Node] = []
 
     # Row 1: candidate outputs for x (the Latin pass-through included), coloured by the H of
@@ -645,15 +668,38 @@ MODEL_FILES = ("model.json", "model.safetensors")
 
 @dataclass
 class Lab:
+    """The model (loaded at once) and its analysis (loaded on first use: the transliterate
+    page never waits for it)."""
     directory: Path
     translit: Any                 # infer.Transliterator
-    analysis: Any | None          # analysis.Analysis, or None when it cannot be loaded
-    analysis_error: str | None    # why not (with the command that builds it)
     sizes: dict[str, int]
     # The sample recording behind histograms, contexts and substring search is loaded (or
     # re-recorded) once, by one thread; other sessions wait for it instead of doing it again.
     lock: Any = field(default_factory=threading.Lock)
     warming: bool = False
+    _analysis_lock: Any = field(default_factory=threading.Lock)
+    _analysis: Any = None
+    _analysis_error: str | None = None
+    _analysis_loaded: bool = False
+
+    def _ensure_analysis(self) -> None:
+        if self._analysis_loaded:
+            return
+        with self._analysis_lock:
+            if not self._analysis_loaded:
+                self._analysis, self._analysis_error = load_analysis(self.directory)
+                self._analysis_loaded = True
+
+    @property
+    def analysis(self):
+        """analysis.Analysis, or None when it cannot be loaded (see analysis_error)."""
+        self._ensure_analysis()
+        return self._analysis
+
+    @property
+    def analysis_error(self) -> str | None:
+        self._ensure_analysis()
+        return self._analysis_error
 
     @property
     def model(self):
@@ -690,15 +736,18 @@ class Lab:
         threading.Thread(target=run, name="translit-recording", daemon=True).start()
 
 
-def load_lab(directory: Path) -> Lab:
-    """Load the checkpoint (CheckpointError if it cannot be) and, if present, its analysis."""
+def load_lab(directory: Path, analysis: bool = True) -> Lab:
+    """Load the checkpoint (CheckpointError if it cannot be); the analysis too unless
+    analysis=False (then on first use)."""
     import torch
 
     from .infer import Transliterator
     torch.set_grad_enabled(False)
     tr = Transliterator.load(directory)
-    analysis, error = load_analysis(directory)
-    return Lab(Path(directory), tr, analysis, error, layer_sizes(tr.model.config))
+    lab = Lab(Path(directory), tr, layer_sizes(tr.model.config))
+    if analysis:
+        lab._ensure_analysis()
+    return lab
 
 
 def load_analysis(directory: Path) -> tuple[Any | None, str | None]:
@@ -785,33 +834,35 @@ def best_ablation(analysis, neuron: str, pairs: Sequence[str]) -> dict | None:
 
 
 def ablation_sentence(res: dict, neuron: str | None = None) -> str:
-    """One plain sentence that says what the ablation shows."""
+    """Plain sentences that say what the ablation shows (and how much to trust the picture)."""
     base, top, rnd = res["baseline_accuracy"], res["top_k_accuracy"], res["random_k_accuracy_mean"]
     sd = res.get("random_k_accuracy_std", 0) or 0
     k, layer, pair = res.get("k"), res.get("layer"), pair_label(res.get("pair", ""))
     drop_top, drop_rnd = base - top, base - rnd
-    if drop_top > max(2 * sd, 0.01) + drop_rnd:
-        verdict = ("the selective neurons matter: setting them to their mean costs clearly more accuracy "
-                   "than setting random neurons.")
-    elif drop_top <= 0.005:
-        verdict = ("selectivity is not importance here: setting them to their mean barely changes the "
-                   "output. Treat this picture with care.")
+    effect, noise = drop_top - drop_rnd, max(2 * sd, 0.005)
+    if drop_top < 0.005:
+        verdict = ("Selectivity is not importance here: the output barely changes without them. "
+                   "Treat this picture with care.")
+    elif effect > noise:
+        size = "a clear" if drop_top >= 0.02 else "a small but real"
+        verdict = (f"They matter: {size} drop, {effect:.1%} more than for random neurons of the layer.")
     else:
-        verdict = "the effect is about as large as for random neurons; the picture is not confirmed."
+        verdict = "Random neurons of the layer cost about as much: the picture is not confirmed."
     inside = ""
     if neuron and res.get("top_k_neurons"):
-        inside = (" This neuron is one of them." if neuron in res["top_k_neurons"] else
-                  " This neuron is not one of them.")
+        inside = (" This neuron is one of the ablated ones." if neuron in res["top_k_neurons"] else
+                  " This neuron is not among the ablated ones.")
     return (f"On {pair} ({res.get('n_positions', 0):,} positions of “{pair.split('→')[0]}”): {base:.1%} "
             f"correct unablated, {top:.1%} with the top {k} {layer} neurons (by H) set to their mean, "
-            f"{rnd:.1%} ± {sd:.1%} with {k} random ones. So {verdict}{inside}")
+            f"{rnd:.1%} ± {sd:.1%} with {k} random ones. {verdict}{inside}")
 
 
 def page_url(page: str, **params) -> str:
     """A relative link to a page of the app with its state, e.g. /neuron?page=neuron&neuron=…"""
     from urllib.parse import urlencode
     q = {"page": page, **{k: v for k, v in params.items() if v not in (None, "")}}
-    return f"/{page}?{urlencode(q)}"
+    path = "/" if page == DEFAULT_PAGE else f"/{page}"   # the default page lives at the root
+    return f"{path}?{urlencode(q)}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -845,19 +896,21 @@ def armenian_of(lab: Lab, text: str, sub: str, outputs: Sequence[str] | None = N
 
 
 def substring_neurons(lab: Lab, text: str, sub: str, layers: Sequence[str], top: int = 12,
-                      outputs: Sequence[str] | None = None) -> Found:
+                      outputs: Sequence[str] | None = None, sample: bool = True) -> Found:
     """Neurons most selective inside a substring vs outside.
 
     Over the analysis sample when the analysis is there (analysis.substring_selectivity: the
     substring is matched on the Armenian side, so every typed spelling counts; Hellinger
     distance between inside and outside); otherwise a quick look over the typed text only, and
-    the note says so."""
+    the note says so. sample=False: the quick look only (the sample recording is not loaded)."""
     sub = (sub or "").strip()
     layers = [l for l in layers if l in lab.sizes] or list(HEAT_LAYERS)
     if not sub:
         return Found([], "Type a substring, e.g. tyun.")
     arm = armenian_of(lab, text, sub, outputs)
-    if lab.analysis is not None:
+    if lab.analysis is not None and not sample:
+        why = "Quick look while the analysis sample loads: press Find for the search over the whole sample."
+    elif lab.analysis is not None:
         from . import analysis as an
         try:
             scores = an.substring_selectivity(lab.recording(), arm, tuple(layers), top)

@@ -1,0 +1,164 @@
+"""Dashboard timings in a real browser (Playwright + Debian's Chromium), printed, not asserted.
+
+    python benchmarks/bench_app.py [--checkpoint DIR] [--repeats 5]
+
+1. Cold start: from launching `streamlit run app.py` to the first page rendered in the
+   browser (the Armenian output of the default text on screen). Target <= 6 s.
+2. Switching the pair on the neuron-graph page, warm (the output selectbox changed in the UI,
+   until the new graph is drawn and the script run is over). Target <= 1 s.
+3. A 200-character text typed (pasted) into the transliterate box, until its Armenian output
+   is shown. Target <= 0.3 s.
+
+The checkpoint defaults to the shipped one (checkpoints/hy, or $TRANSLIT_CHECKPOINT); the
+graph needs its analysis file (`python -m translit_core analyze`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+         && !document.querySelector('[data-testid="stSkeleton"]');
+}"""
+WORDS = ("barev dzez inchpes es hayastan hanrapetutyun sirum em shat lav aveli sirun aydpes "
+         "yerevan mer azatutyun gitutyun hamalsaran girk dprots yntanik yeghbayr kuyr").split()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def text_of(n: int, seed: int) -> str:
+    """n characters of Latin-typed Armenian words, ending with a letter."""
+    rng = random.Random(seed)
+    out = ""
+    while len(out) < n:
+        out += rng.choice(WORDS) + " "
+    out = out[:n]
+    return out[:-1] + "a" if out.endswith(" ") else out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", default=os.environ.get("TRANSLIT_CHECKPOINT") or None)
+    ap.add_argument("--repeats", type=int, default=5)
+    a = ap.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    from translit_core import views
+    from translit_core.infer import Transliterator
+    ck = Path(a.checkpoint).resolve() if a.checkpoint else views.DEFAULT_CHECKPOINT
+    tr = Transliterator.load(ck)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, TRANSLIT_CHECKPOINT=str(ck))
+    log = open(REPO / "artifacts" / "bench-server.log", "w") if (REPO / "artifacts").is_dir() else subprocess.DEVNULL
+    results: dict[str, str] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+        # 1. cold start
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+                                 "--server.port", str(port), "--server.address", "127.0.0.1",
+                                 "--server.fileWatcherType", "none"], cwd=REPO, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                        if r.read().strip() == b"ok":
+                            break
+                except OSError:
+                    time.sleep(0.05)
+                if time.perf_counter() - t0 > 120:
+                    raise SystemExit("the server did not start in 120 s")
+            t_health = time.perf_counter() - t0
+            page.goto(url)
+            expected = tr.transliterate(views.EXAMPLES[0])
+            page.locator('[data-testid="stCode"]').filter(has_text=expected).wait_for(timeout=120_000)
+            cold = time.perf_counter() - t0
+            results["cold start to first page rendered"] = (f"{cold:.2f} s (server healthy after "
+                                                            f"{t_health:.2f} s)  target <= 6 s")
+
+            # 3. 200 characters typed -> output shown (warm)
+            box = page.get_by_role("textbox", name="Latin text")
+            times = []
+            for i in range(a.repeats + 1):
+                text = text_of(200, i)
+                want = tr.transliterate(text)
+                t = time.perf_counter()
+                box.fill(text)
+                page.locator('[data-testid="stCode"]').filter(has_text=want[-40:]).wait_for(timeout=30_000)
+                if i:                           # the first one warms the per-character view
+                    times.append(time.perf_counter() - t)
+                page.wait_for_function(IDLE, timeout=30_000)
+            results["200-char text typed -> output shown"] = (f"median {statistics.median(times):.3f} s, "
+                                                              f"max {max(times):.3f} s  target <= 0.3 s "
+                                                              f"(includes the box's 60 ms typing pause)")
+
+            # 2. switching the pair on the graph page (warm)
+            page.goto(f"{url}/graph")
+            page.wait_for_selector("h1")
+            page.wait_for_function(IDLE, timeout=120_000)
+            if page.locator('[data-testid="stPlotlyChart"]').count() == 0:
+                results["pair switch on the graph page"] = "skipped: no analysis file for this checkpoint"
+            else:
+                sel = page.locator('[data-testid="stSelectbox"]').nth(1)
+                times = []
+                for i in range(a.repeats + 1):
+                    sel.click()
+                    options = page.locator('[role="option"]')
+                    n = options.count()
+                    if n < 2:
+                        page.keyboard.press("Escape")
+                        results["pair switch on the graph page"] = "skipped: a single output for this input"
+                        break
+                    choice = options.nth((i + 1) % n)
+                    label = choice.inner_text().split()[0]
+                    t = time.perf_counter()
+                    choice.click()
+                    page.wait_for_function(
+                        "(lab) => [...document.querySelectorAll('.gtitle')].some(e => e.textContent.includes('→' + lab))",
+                        arg=label, timeout=30_000)
+                    page.wait_for_function(IDLE, timeout=30_000)
+                    if i:
+                        times.append(time.perf_counter() - t)
+                if times:
+                    results["pair switch on the graph page"] = (f"median {statistics.median(times):.3f} s, "
+                                                                f"max {max(times):.3f} s  target <= 1 s")
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            browser.close()
+    print(f"checkpoint: {ck}")
+    for k, v in results.items():
+        print(f"{k:40s} {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

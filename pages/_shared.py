@@ -251,6 +251,6 @@ def neuron_card(l: views.Lab, neuron: str, pair: str | None = None, key: str = "
             st.caption(views.ablation_sentence(res, neuron))
         elif layer in ("concat.fwd", "concat.bwd", "hidden") and best:
             st.caption(f"No stored ablation for {layer} on this neuron's best pairs. Compute one with "
-                       f"`python -m translit_core ablate --pair {best[0].name} --k 10`.")
+                       f"`python -m translit_core ablate --pair {best[0].name} --layer {layer} --k 10`.")
         else:
             st.caption(f"Ablations are run for the concat and hidden layers; {layer} has none.")

@@ -86,7 +86,7 @@ with st.container(border=True):
     if found.note:
         st.caption(found.note)
     if not spans and sub:
-        st.caption(f"“{sub}” does not occur in the text above, so it is not underlined there.")
+        st.caption(f"{views.md_literal(sub)} does not occur in the text above, so it is not underlined there.")
     if found.scores:
         table = {"neuron": [s.name for s in found.scores],
                  found.score_name: [round(s.hellinger, 3) for s in found.scores],

@@ -82,6 +82,10 @@ def test_missing_corrupt_and_mismatched(tmp_path):
     (tmp_path / "model.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="do not match"):
         load_checkpoint(tmp_path)
+    meta["config"]["lstm"] = "7"                       # a string where a size belongs
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="positive integers"):
+        load_checkpoint(tmp_path)
     (tmp_path / "model.json").write_text("{broken")
     with pytest.raises(CheckpointError, match="model.json"):
         load_checkpoint(tmp_path)

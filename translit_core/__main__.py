@@ -132,8 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:          # `... | head`: the reader left, which is not an error
         sys.stderr.close()
         return 0
-    except (CheckpointError, RulesError, OSError, ValueError, AnalysisError) as e:
+    except KeyboardInterrupt:
+        return 130
+    except (CheckpointError, RulesError, OSError, ValueError, AnalysisError, EOFError) as e:
+        # bad files, bad names, bad checkpoints: the message says which and what to do
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:           # a library's own error type (conllu, safetensors): still one line
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     return 0
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .checkpoint import DEFAULT_CHECKPOINT, WEIGHTS, load_checkpoint
@@ -843,7 +844,8 @@ class Analysis:
                                      x_lo=t["x_lo"], x_hi=t["x_hi"], candidates=meta["candidates"],
                                      bins=meta["bins"], min_count=meta["min_count"])
             weights = {k: t[k] for k in ("dense.weight", "dense.bias", "out.weight", "out.bias")}
-        except (ValueError, KeyError, TypeError, OSError) as e:
+            sha_built = meta["checkpoint"]["weights_sha256"]
+        except (ValueError, KeyError, TypeError, OSError, SafetensorError) as e:
             raise AnalysisMissing(f"{directory}: unreadable analysis files ({type(e).__name__}: {e}); "
                                   f"rebuild with `{analyze_command(directory)}`") from None
         if meta.get("format_version") != FORMAT_VERSION:
@@ -851,7 +853,7 @@ class Analysis:
                                   f"{FORMAT_VERSION}; rebuild with `{analyze_command(directory)}`")
         if check_weights and (directory / WEIGHTS).is_file():
             sha = file_sha256(directory / WEIGHTS)
-            if sha != meta["checkpoint"]["weights_sha256"]:
+            if sha != sha_built:
                 raise AnalysisMissing(f"{mpath} was built for other weights than {directory / WEIGHTS} "
                                       f"(the checkpoint changed); rebuild with `{analyze_command(directory)}`")
         return cls(tables, meta, weights, directory)
@@ -869,7 +871,7 @@ def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str 
     if use_cache and (cached / "recording.json").is_file():
         try:
             return Recording.load(cached, model, alphabets)
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, SafetensorError) as e:
             print(f"warning: ignoring unreadable recording cache {cached} ({e})")
     if spec.get("source") == "text":
         sentences = text_sentences(spec["path"], spec["n_requested"], spec["seed"])
@@ -1065,6 +1067,7 @@ def substring_selectivity(text_or_recording, substring: str,
 # -----------------------------------------------------------------------------
 # analyze: everything above, written next to the checkpoint
 
+@torch.no_grad()   # a context, not set_grad_enabled: callers (tests, the app) keep their own mode
 def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 5000, seed: int = 0,
                  data_dir: str | Path | None = None, text: str | Path | None = None,
                  bins: int = DEFAULT_BINS, min_count: int = DEFAULT_MIN_COUNT, out_dir: str | Path | None = None,
@@ -1079,7 +1082,6 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     model, alphabets, ck_meta = load_checkpoint(directory)
     if file_sha256(directory / WEIGHTS) != weights_sha:
         raise AnalysisError(f"{directory / WEIGHTS} changed while it was being loaded; run analyze again")
-    torch.set_grad_enabled(False)
     rules = load_rules()
     if text:
         sentences = text_sentences(text, n_sentences, seed)

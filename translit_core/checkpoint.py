@@ -46,8 +46,12 @@ def load_checkpoint(directory: str | Path | None = None) -> tuple[TranslitNet, A
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         config = ModelConfig(**meta["config"])
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in config.to_dict().values()):
+            raise ValueError(f"config sizes must be positive integers, got {config.to_dict()}")
         alphabets = Alphabets(meta["alphabets"]["inputs"], meta["alphabets"]["outputs"])
-    except (ValueError, KeyError, TypeError) as e:
+        if alphabets.outputs[:2] != ["<pass>", "<place>"]:
+            raise ValueError("the output alphabet must start with <pass>, <place>")
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise CheckpointError(f"{meta_path}: not a valid checkpoint description ({type(e).__name__}: {e})") from None
     if len(alphabets.inputs) != config.n_in or len(alphabets.outputs) != config.n_out:
         raise CheckpointError(f"{meta_path}: alphabet sizes do not match the config")

@@ -35,17 +35,6 @@ def _base_layout(fig: go.Figure, **kw) -> go.Figure:
     return fig
 
 
-def h_colour(h: float | None) -> str:
-    """The colour a Hellinger value gets on H_SCALE (for HTML next to the figures)."""
-    if h is None or not math.isfinite(h):
-        return NODE_NONE
-    from plotly.colors import sample_colorscale
-    return sample_colorscale(H_SCALE, [max(0.0, min(1.0, float(h)))])[0]
-
-
-# --------------------------------------------------------------------------------------------
-# The neuron graph
-
 def graph_layout(data: GraphData) -> dict[str, tuple[float, float]]:
     """Node positions: rows top to bottom, nodes in a row side by side (networkx multipartite).
 

@@ -104,6 +104,7 @@ def validate(model: TranslitNet, alphabets: Alphabets, latin: list[str], referen
     return char_accuracy(hyp, reference)
 
 
+@torch.enable_grad()   # whatever mode the caller left torch in
 def train(cfg: TrainConfig) -> dict:
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if cfg.device == "auto":
@@ -147,7 +148,10 @@ def train(cfg: TrainConfig) -> dict:
     valid = [romanize(l, rules, vrng) for l in valid_lines]
     valid_latin, valid_ref = [v.latin for v in valid], [v.armenian() for v in valid]
 
-    steps_per_epoch = len(list(batches(first, alphabets, cfg.batch_size, cfg.seed))) // world
+    by_len: dict[int, int] = {}
+    for e in first:
+        by_len[len(e.latin)] = by_len.get(len(e.latin), 0) + 1
+    steps_per_epoch = sum(math.ceil(n / cfg.batch_size) for n in by_len.values()) // world  # = len(batches(first))
     total = cfg.epochs * steps_per_epoch if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
     st = {"epoch": 0, "batch": 0, "step": 0, "best": None, "elapsed": 0.0, "history": [], "chars": 0,
           "alphabets": {"inputs": alphabets.inputs, "outputs": alphabets.outputs}}
@@ -165,10 +169,12 @@ def train(cfg: TrainConfig) -> dict:
     for epoch in range(st["epoch"], cfg.epochs):
         examples = first if epoch == 0 else make_examples(train_lines, rules, cfg.seed + epoch, foreign, cfg.max_len)
         all_batches = list(batches(examples, alphabets, cfg.batch_size, seed=cfg.seed + epoch))
-        mine = all_batches[rank::world][:steps_per_epoch]
+        # Every process must take the same number of steps (DDP's collectives hang otherwise),
+        # and augmentation changes the batch count from epoch to epoch.
+        mine = all_batches[rank::world][:min(steps_per_epoch, len(all_batches) // world)]
         bar = tqdm(total=len(mine), initial=st["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    disable=not main, unit="batch", dynamic_ncols=True, mininterval=2.0)
-        t_epoch, chars_epoch = time.time(), 0
+        t_epoch, chars_epoch, last_loss = time.time(), 0, float("nan")
         for bi in range(st["batch"], len(mine)):
             x, y = mine[bi]
             x, y = x.to(device), y.to(device)
@@ -181,13 +187,14 @@ def train(cfg: TrainConfig) -> dict:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            last_loss = loss.item()
             n = x.numel() * world
             st["step"] += 1
             st["batch"] = bi + 1
             st["chars"] += n
             chars_epoch += n
             rate = chars_epoch / max(1e-9, time.time() - t_epoch)
-            bar.set_postfix(loss=f"{loss.item():.4f}", chars_s=f"{rate:,.0f}", lr=f"{g['lr']:.2e}", refresh=False)
+            bar.set_postfix(loss=f"{last_loss:.4f}", chars_s=f"{rate:,.0f}", lr=f"{g['lr']:.2e}", refresh=False)
             bar.update(1)
             if main and time.time() - last_save > cfg.save_every:
                 st["elapsed"] = time.time() - t_start
@@ -202,7 +209,7 @@ def train(cfg: TrainConfig) -> dict:
         if main:
             acc = validate(model, alphabets, valid_latin, valid_ref)
             seconds = time.time() - t_epoch
-            row = {"epoch": epoch + 1, "valid_char_accuracy": acc, "loss": loss.item(),
+            row = {"epoch": epoch + 1, "valid_char_accuracy": acc, "loss": last_loss,
                    "chars_per_s": chars_epoch / max(1e-9, seconds), "seconds": seconds}
             st["history"].append(row)
             print(json.dumps(row), flush=True)

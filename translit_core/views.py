@@ -127,8 +127,15 @@ class Parsed:
 
 
 def _short(value: str, n: int = 40) -> str:
-    value = str(value)
-    return value if len(value) <= n else value[: n - 1] + "…"
+    """A value from a URL or a text box, shortened and shown as inline code: notes are rendered as
+    Markdown, and a shared link must not be able to put a link or an image into the page."""
+    value = str(value).replace("`", "'").replace("\n", " ")
+    value = value if len(value) <= n else value[: n - 1] + "…"
+    return f"`{value}`"
+
+
+def md_literal(value: str, n: int = 60) -> str:
+    return _short(value, n)
 
 
 def first(params: Mapping[str, Any], key: str) -> str | None:
@@ -145,7 +152,7 @@ def parse_page(value: str | None) -> Parsed:
     v = value.strip().lower()
     if v in PAGES:
         return Parsed(v)
-    return Parsed(None, f"There is no page called “{_short(value)}”, so the default page is shown. "
+    return Parsed(None, f"There is no page called {_short(value)}, so the default page is shown. "
                         f"Pages: {', '.join(PAGES)}.")
 
 
@@ -175,7 +182,7 @@ def parse_pair(value: str | None, valid: Sequence[str], default: str = DEFAULT_P
         why = "a pair is written input:output, like t:թ"
     else:
         why = "it has no analysis data (too few positions in the sample, or not a real pair)"
-    return Parsed(fallback, f"The pair “{_short(value)}” cannot be shown: {why}. "
+    return Parsed(fallback, f"The pair {_short(value)} cannot be shown: {why}. "
                             f"Showing {fallback} instead.")
 
 
@@ -189,14 +196,14 @@ def parse_neuron_name(name: str, sizes: Mapping[str, int]) -> str:
     """'concat.fwd:70' -> the same name, checked; ValueError with the valid layers otherwise."""
     layer, sep, idx = str(name).strip().rpartition(":")
     if not sep or layer not in sizes:
-        raise ValueError(f"unknown neuron “{_short(name)}”: write layer:index, with layer one of "
+        raise ValueError(f"unknown neuron {_short(name)}: write layer:index, with layer one of "
                          f"{', '.join(sizes)}")
     try:
         i = int(idx)
     except ValueError:
-        raise ValueError(f"“{_short(name)}”: the index after ':' must be a number") from None
+        raise ValueError(f"{_short(name)}: the index after ':' must be a number") from None
     if not 0 <= i < sizes[layer]:
-        raise ValueError(f"“{_short(name)}”: {layer} has neurons 0..{sizes[layer] - 1}")
+        raise ValueError(f"{_short(name)}: {layer} has neurons 0..{sizes[layer] - 1}")
     return f"{layer}:{i}"
 
 
@@ -742,7 +749,6 @@ def load_lab(directory: Path, analysis: bool = True) -> Lab:
     import torch
 
     from .infer import Transliterator
-    torch.set_grad_enabled(False)
     tr = Transliterator.load(directory)
     lab = Lab(Path(directory), tr, layer_sizes(tr.model.config))
     if analysis:
@@ -771,12 +777,13 @@ class Unavailable(RuntimeError):
     """Something a page asked for that cannot be computed here; the message says why."""
 
 
-HistogramUnavailable = Unavailable
 
 
 def _engine_errors() -> tuple:
+    from safetensors import SafetensorError
+
     from .analysis import AnalysisError
-    return (AnalysisError, ValueError, KeyError, OSError)
+    return (AnalysisError, ValueError, KeyError, OSError, SafetensorError)
 
 
 def histogram_for(lab: Lab, pair: str, neuron: str, bins: int = 80) -> HistView:
@@ -916,17 +923,17 @@ def substring_neurons(lab: Lab, text: str, sub: str, layers: Sequence[str], top:
             scores = an.substring_selectivity(lab.recording(), arm, tuple(layers), top)
             scores = sorted((_score(s, "neuron") for s in scores), key=lambda s: -s.hellinger)[:top]
             n_in = scores[0].n_pos if scores else 0
-            return Found(scores, f"Sample-wide: positions typed as part of Armenian “{arm}” ({n_in:,} in the "
+            return Found(scores, f"Sample-wide: positions typed as part of Armenian {md_literal(arm)} ({n_in:,} in the "
                                  f"analysis sample) against positions typed with the same letters elsewhere, "
                                  f"ranked by Hellinger distance H.", "H", arm)
         except _engine_errors() as e:
-            why = f"The sample-wide search found nothing for “{arm}” ({e})."
+            why = f"The sample-wide search found nothing for {md_literal(arm)} ({e})."
     else:
         why = "The analysis file is missing, so the search runs over the text above only."
     acts = activations_for(lab.model, lab.alphabets, text)
     scores = span_selectivity(acts, text, sub, layers, top)
     if not scores:
-        return Found([], f"{why} “{sub}” does not occur in the text above either.", armenian=arm)
+        return Found([], f"{why} {md_literal(sub)} does not occur in the text above either.", armenian=arm)
     return Found(scores, f"{why} Ranked by |mean inside − mean outside| / std over the text above.",
                  "separation", arm)
 

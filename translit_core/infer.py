@@ -58,7 +58,7 @@ def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], bat
 
 class Transliterator:
     def __init__(self, model: TranslitNet, alphabets: Alphabets, meta: dict,
-                 max_len: int = 200, batch_size: int = 256):
+                 max_len: int = 200, batch_size: int = 64):
         self.model, self.alphabets, self.meta = model.eval(), alphabets, meta
         self.max_len, self.batch_size = max_len, batch_size
 

@@ -443,3 +443,19 @@ def test_stale_analysis_says_so_and_offers_the_command(lab_dir, tmp_path):
         os.environ["TRANSLIT_CHECKPOINT"] = old
     assert any("analyze" in c for c in texts(at.code)) and not charts(at)
     assert "cannot be used" in " ".join(texts(at.markdown))
+
+
+def test_histogram_view_state_round_trips_through_the_url(lab_dir, lab, default_pair):
+    at = ok(app("histograms", mode="top", layer="concat.bwd", n="3"))
+    assert at.session_state["hist_mode"] == "Top neurons of a layer"
+    assert at.selectbox(key="hist_top_layer").value == "concat.bwd"
+    assert at.slider(key="hist_top_n").value == 3
+    at.slider(key="hist_top_n").set_value(5)
+    ok(at.run())
+    assert at.query_params["mode"] == "top" and at.query_params["n"] == "5"      # widgets write the URL
+    assert at.query_params["layer"] == "concat.bwd"
+    at = ok(app("histograms", mode="compare", pair2=default_pair, neuron2="hidden:3"))
+    assert at.query_params["mode"] == "compare" and at.query_params["neuron2"] == "hidden:3"
+    bad = ok(app("histograms", mode="sideways", n="99"))
+    assert "sideways" in infos(bad) and "99" in infos(bad)
+    assert bad.session_state["hist_mode"] == "One neuron"

@@ -39,7 +39,7 @@ PAGES: dict[str, str] = {            # url name -> title
 }
 DEFAULT_PAGE = "transliterate"
 DEFAULT_PAIR = "t:թ"
-STATE_KEYS = ("page", "pair", "neuron", "text")
+HIST_MODES = {"one": "One neuron", "top": "Top neurons of a layer", "compare": "Compare side by side"}
 
 MAX_LIVE_CHARS = 10_000       # transliterated live; the rest of a longer paste is not processed
 MAX_CONFIDENCE_CHARS = 2_000  # the per-character confidence view (one <span> per character)
@@ -215,6 +215,27 @@ def parse_neuron(value: str | None, sizes: Mapping[str, int], default: str | Non
     except ValueError as e:
         shown = f"Showing {default} instead." if default else "No neuron is selected."
         return Parsed(default, f"The neuron in the link cannot be shown: {e}. {shown}")
+
+
+def parse_choice(value: str | None, options: Sequence[str], what: str) -> Parsed:
+    """A value from a fixed list (a view mode, a layer); the first option when absent or unknown."""
+    if value is None or value == "" or value in options:
+        return Parsed(value or options[0])
+    return Parsed(options[0], f"The {what} {_short(value)} is not one of {', '.join(options)}; "
+                              f"showing {options[0]}.")
+
+
+def parse_count(value: str | None, lo: int, hi: int, default: int, what: str) -> Parsed:
+    if value is None or value == "":
+        return Parsed(default)
+    try:
+        n = int(value)
+    except ValueError:
+        n = None
+    if n is None or not lo <= n <= hi:
+        return Parsed(default, f"The {what} {_short(value)} must be a whole number from {lo} to {hi}; "
+                               f"showing {default}.")
+    return Parsed(n)
 
 
 def parse_text(value: str | None, default: str = "") -> Parsed:

@@ -17,20 +17,18 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+from browser_harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop, wait_healthy  # noqa: E402
+
 IDLE = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
@@ -38,12 +36,6 @@ IDLE = """() => {
 }"""
 WORDS = ("barev dzez inchpes es hayastan hanrapetutyun sirum em shat lav aveli sirun aydpes "
          "yerevan mer azatutyun gitutyun hamalsaran girk dprots yntanik yeghbayr kuyr").split()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def text_of(n: int, seed: int) -> str:
@@ -70,29 +62,21 @@ def main() -> int:
     tr = Transliterator.load(ck)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, TRANSLIT_CHECKPOINT=str(ck))
+    env = {"TRANSLIT_CHECKPOINT": str(ck)}
     log = open(REPO / "artifacts" / "bench-server.log", "w") if (REPO / "artifacts").is_dir() else subprocess.DEVNULL
     results: dict[str, str] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
 
         # 1. cold start
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
-                                 "--server.port", str(port), "--server.address", "127.0.0.1",
-                                 "--server.fileWatcherType", "none"], cwd=REPO, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = start_streamlit(port, env, log)
         try:
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                        if r.read().strip() == b"ok":
-                            break
-                except OSError:
-                    time.sleep(0.05)
-                if time.perf_counter() - t0 > 120:
-                    raise SystemExit("the server did not start in 120 s")
+            try:
+                wait_healthy(url, proc, timeout=120, poll=0.05)
+            except RuntimeError as e:
+                raise SystemExit(str(e)) from None
             t_health = time.perf_counter() - t0
             page.goto(url)
             expected = tr.transliterate(views.EXAMPLES[0])
@@ -148,11 +132,7 @@ def main() -> int:
                     results["pair switch on the graph page"] = (f"median {statistics.median(times):.3f} s, "
                                                                 f"max {max(times):.3f} s  target <= 1 s")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
             browser.close()
     print(f"checkpoint: {ck}")
     for k, v in results.items():

@@ -8,21 +8,14 @@ Without /usr/bin/chromium the tests are skipped locally and fail in CI (env CI s
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from test_app import APP, REPO, build_test_lab
+from browser_harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop, wait_healthy
+from test_app import REPO, build_test_lab
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 SHOTS = REPO / "artifacts" / "screenshots"
 IDLE = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -41,54 +34,20 @@ if not CHROMIUM.exists():
 pytestmark = pytest.mark.timeout(240)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(lab: Path, port: int, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, TRANSLIT_CHECKPOINT=str(lab), TRANSLIT_CACHE=str(lab / "cache"),
-               PYTHONUNBUFFERED="1")
-    cmd = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-           "--client.showErrorDetails", "full"]
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise RuntimeError(f"streamlit did not come up in {timeout}s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def server():
     lab = build_test_lab()
     SHOTS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = SHOTS.parent / "streamlit-test-server.log"
-    proc = start_server(lab, port, log)
+    proc = start_streamlit(port, {"TRANSLIT_CHECKPOINT": str(lab), "TRANSLIT_CACHE": str(lab / "cache")},
+                           log.open("w"))
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc, log)
+        wait_healthy(url, proc, log=log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

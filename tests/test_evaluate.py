@@ -1,8 +1,10 @@
+import json
 import random
 
 import pytest
 
-from translit_core.evaluate import RulesBaseline, char_accuracy, evaluate, read_sentences, word_accuracy
+from translit_core.evaluate import (LETTER_COUNTS, RulesBaseline, char_accuracy, count_letters, evaluate,
+                                    read_sentences, word_accuracy)
 from translit_core.romanize import romanize
 from translit_core.rules import load_rules
 
@@ -26,6 +28,23 @@ def test_rules_baseline_greedy_longest_match():
     assert base.transliterate("shat") == "շատ"
     assert base.transliterate("vor") == "որ"
     assert base.transliterate("Deep 123") != "Deep 123"   # a baseline does not know English
+
+
+def test_rules_baseline_weighs_by_letter_frequency():
+    rules = load_rules()
+    # "e" is always է's spelling but only 80% of ե's; ե is far more common, so it wins
+    assert RulesBaseline(rules).transliterate("es") == "ես"
+    assert RulesBaseline(rules, letter_counts={}).transliterate("es") == "էս"   # flat prior: P(latin | letter)
+    assert RulesBaseline(rules, letter_counts={"է": 10, "ե": 1}).transliterate("es") == "էս"
+    assert RulesBaseline(rules).transliterate("a, b") == "ա, բ"   # commas outnumber ՝
+
+
+def test_count_letters_counts_digraphs_once():
+    counts = count_letters(["ուր ու, Ուռ։", "ո ւ"], load_rules())
+    assert counts["ու"] == 2 and counts["Ու"] == 1 and counts["ո"] == 1 and counts["ւ"] == 1
+    assert counts["ր"] == 1 and counts["ռ"] == 1 and counts[","] == 1 and counts["։"] == 1
+    packaged = json.loads(LETTER_COUNTS.read_text(encoding="utf-8"))["counts"]
+    assert set(load_rules().letters) <= set(packaged) and packaged["ա"] > packaged["օ"]
 
 
 def test_evaluate_with_oracle_and_identity(tmp_path):

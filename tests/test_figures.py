@@ -11,9 +11,10 @@ from types import SimpleNamespace
 import numpy as np
 import plotly.graph_objects as go
 from translit_core import figures, views
+from translit_core.unrolled import LAYERS
 from translit_core.views import Edge, GraphData, HeatData, Node, Score
 
-SIZES = {l: 8 for l in views.LAYERS} | {"hidden": 6, "output": 5}
+SIZES = {l: 8 for l in LAYERS} | {"hidden": 6, "output": 5}
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import torch
 from translit_core import Transliterator
 from translit_core.checkpoint import DEFAULT_CHECKPOINT
 from translit_core.data import Alphabets, output_alphabet
-from translit_core.infer import run_batches
+from translit_core.infer import one_script_per_word, run_batches
 from translit_core.model import ModelConfig, TranslitNet
 from translit_core.rules import load_rules
 
@@ -103,3 +103,45 @@ def test_cli_bad_checkpoint_is_a_clear_error(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"junk")
     proc = run_cli("transliterate", "--checkpoint", str(tmp_path), stdin="barev\n")
     assert proc.returncode == 2 and "model.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _logp(rows):
+    """Log-probabilities from rows of probabilities over [pass, place, ա, բ]."""
+    return torch.tensor(rows, dtype=torch.float).log()
+
+
+def test_one_script_per_word_decides_mixed_latin_runs_whole():
+    P, A, B = [0.7, 0.0, 0.2, 0.1], [0.3, 0.0, 0.6, 0.1], [0.45, 0.05, 0.1, 0.4]
+    # "ab-c d": run "ab" is mixed (pass, ա); "-" is no letter; "c" and "d" are single letters
+    logp = _logp([P, A, [0.1, 0.1, 0.1, 0.7], [0.9, 0.0, 0.05, 0.05], A, [0.5, 0, 0.25, 0.25]])
+    got = one_script_per_word(["ab-c d"], logp[None])[0]
+    # independent check: try every whole-run assignment and keep the most likely
+    best = None
+    for keep_ab in (True, False):
+        ab = [0, 0] if keep_ab else [int(logp[i, 1:].argmax()) + 1 for i in (0, 1)]
+        score = sum(float(logp[i, k]) for i, k in zip((0, 1), ab))
+        if best is None or score > best[0]:
+            best = (score, ab)
+    assert got[:2] == best[1] == [0, 0]          # 0.7 * 0.3 > 0.2 * 0.6: the word stays Latin
+    assert got[2:] == [3, 0, 2, 0]               # "-" and the single letters: plain argmax
+    # a clearly Armenian word is not touched, and a mixed one can go to Armenian
+    assert one_script_per_word(["ab"], _logp([[A, A]])) == [[2, 2]]
+    assert one_script_per_word(["ab"], _logp([[B, A]])) == [[3, 2]]   # 0.45*0.3 < 0.4*0.6: transliterate
+    # logits give the same answer as log-probabilities (only differences within a position count)
+    assert one_script_per_word(["ab"], _logp([[B, A]]) + torch.tensor([[[5.0], [-3.0]]])) == [[3, 2]]
+    # a batch: each row is decided on its own, padding beyond a chunk's length is ignored
+    assert one_script_per_word(["ab", "a"], _logp([[P, A], [B, A]])) == [[0, 0], [0]]
+    # without mixed runs the result is the per-character argmax
+    rows = torch.randn(7, 4, generator=torch.Generator().manual_seed(0)).log_softmax(-1)
+    plain = one_script_per_word(["1,2 3.4"], rows[None])[0]
+    assert plain == rows.argmax(-1).tolist()
+
+
+def test_mixed_script_words_do_not_come_out(shipped):
+    for text in ("es sirum em Deep Learning, isk du", "ays tari sovorum em Machine Learning.",
+                 "MSFT-i bajnetomsery", "USB-n chi ashxatum"):
+        out = shipped.transliterate(text)
+        for word in out.replace("-", " ").split():
+            letters = [c for c in word if c.isalpha()]
+            assert all(c.isascii() for c in letters) or not any(c.isascii() for c in letters), (text, out)
+    assert "Deep Learning," in shipped.transliterate("es sirum em Deep Learning, isk du")

@@ -55,3 +55,29 @@ def test_torchrun_two_cpu_processes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     _, _, meta = load_checkpoint(tmp_path)
     assert meta["world_size"] == 2 and meta["metrics"]["step"] == 2
+
+
+def test_init_fine_tunes_from_a_checkpoint_with_a_source_mix(tmp_path):
+    parent = tmp_path / "parent"
+    train(TrainConfig(corpus=str(CORPUS), out=str(parent), epochs=1, **SMALL))
+    # a corpus with a summary, so lines can be weighted by source
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = (CORPUS / "train.txt").read_text(encoding="utf-8").splitlines()
+    (corpus / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (corpus / "valid.txt").write_text((CORPUS / "valid.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (corpus / "summary.json").write_text(json.dumps({"sources": {
+        "a": {"kind": "wikipedia", "train_lines": 5}, "b": {"kind": "ud", "train_lines": len(lines) - 5}}}))
+    child = tmp_path / "child"
+    # lr ~ 0: one step must leave the parent's weights where they were
+    train(TrainConfig(corpus=str(corpus), out=str(child), epochs=1, max_steps=1, init=str(parent),
+                      mix="wikipedia=0,ud=2", **dict(SMALL, lstm=99, lr=1e-12)))
+    a, alph_a, meta_a = load_checkpoint(parent)
+    b, alph_b, meta_b = load_checkpoint(child)
+    assert b.config == a.config and alph_b == alph_a          # sizes come from the parent, not the flags
+    for (k, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        torch.testing.assert_close(va, vb, atol=1e-6, rtol=1e-5, msg=k)
+    assert meta_b["init_from"]["metrics"] == meta_a["metrics"]
+    assert meta_b["train_config"]["mix"] == "wikipedia=0,ud=2"
+    with pytest.raises(ValueError, match="re-run `prepare`"):
+        train(TrainConfig(corpus=str(CORPUS), out=str(tmp_path / "x"), epochs=1, mix="ud=2", **SMALL))

@@ -18,6 +18,7 @@ from .rules import Rules, is_armenian_letter
 PAD, UNK = "<pad>", "<unk>"          # input specials: index 0 and 1
 PASS, PLACE = "<pass>", "<place>"    # output specials: copy the input character / write nothing
 
+SENTENCE_PUNCT = set(",.:;!?։՝")    # punctuation a word can end with
 BRANDS = (Path(__file__).parent / "languages" / "hy" / "foreign_words.txt")
 
 
@@ -96,8 +97,41 @@ def code_switch(line: str, rng: random.Random, foreign: list[str], p: float = 0.
         r = rng.random()
         if w.islower():
             w = w.capitalize() if r < 0.2 else w.upper() if r < 0.27 and len(w) <= 5 else w
-        words.insert(rng.randint(0, len(words)), w)
-    return " ".join(words)
+        i = rng.randint(0, len(words))
+        # Half the time the word takes over the punctuation after its left neighbour
+        # ("em Deep Learning։"): otherwise the model never sees a foreign word before a
+        # comma or full stop and starts transliterating it there.
+        if i and words[i - 1] and words[i - 1][-1] in SENTENCE_PUNCT and rng.random() < 0.5:
+            words[i - 1], w = words[i - 1][:-1], w + words[i - 1][-1]
+        words.insert(i, w)
+    return " ".join(w for w in words if w)
+
+
+def parse_mix(spec: str) -> dict[str, float]:
+    """"wikipedia=0.5,ud=4" -> {"wikipedia": 0.5, "ud": 4.0}: how often each source's lines
+    are used per epoch."""
+    mix = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kind, sep, w = part.partition("=")
+        try:
+            weight = float(w)
+        except ValueError:
+            weight = -1.0
+        if not sep or weight < 0 or weight != weight:
+            raise ValueError(f"bad mix entry {part!r}: expected kind=weight with a weight >= 0")
+        mix[kind.strip()] = weight
+    return mix
+
+
+def mix_lines(lines: list[str], kinds: list[str], mix: dict[str, float], rng: random.Random) -> list[str]:
+    """One epoch's lines: each line of kind k appears floor(w) times, plus once more with
+    probability frac(w). Kinds missing from `mix` keep weight 1."""
+    out = []
+    for line, kind in zip(lines, kinds, strict=True):
+        w = mix.get(kind, 1.0)
+        n = int(w) + (rng.random() < w - int(w))
+        out.extend([line] * n)
+    return out
 
 
 def keep_armenian_word(ex: Aligned, rng: random.Random, p: float = 0.03) -> Aligned:

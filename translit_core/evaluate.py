@@ -7,6 +7,7 @@ what a user would see, not what is convenient.
 """
 from __future__ import annotations
 
+import json
 import random
 import unicodedata
 from pathlib import Path
@@ -45,16 +46,56 @@ def read_sentences(path: str | Path) -> list[str]:
     return [unicodedata.normalize("NFC", s).strip() for s in sents if s.strip()]
 
 
-class RulesBaseline:
-    """Greedy longest-match reverse mapping: each Latin string to its most probable letter."""
+LETTER_COUNTS = Path(__file__).parent / "languages" / "hy" / "letter_counts.json"
 
-    def __init__(self, rules: Rules):
+
+def count_letters(lines, rules: Rules) -> dict[str, int]:
+    """How often each letter (the digraph ու as one) and punctuation mark of the rules occurs,
+    and the ASCII marks Armenian punctuation is typed as ("," is a comma more often than a ՝)."""
+    tokens = set(rules.letters) | set(rules.punctuation) | _typed_marks(rules)
+    digraphs = sorted((t for t in tokens if len(t) > 1), key=len, reverse=True)
+    counts = dict.fromkeys(sorted(tokens), 0)
+    for line in lines:
+        i = 0
+        while i < len(line):
+            d = next((d for d in digraphs if line.startswith(d, i)), None)
+            tok = d or line[i]
+            if tok in counts:
+                counts[tok] += 1
+            i += len(tok)
+    return counts
+
+
+def _typed_marks(rules: Rules) -> set[str]:
+    return {lat for variants in rules.punctuation.values() for lat in variants if len(lat) == 1}
+
+
+def load_letter_counts(rules: Rules) -> dict[str, int]:
+    """The packaged Armenian letter counts, if they cover these rules; else a flat prior."""
+    if LETTER_COUNTS.is_file():
+        counts = json.loads(LETTER_COUNTS.read_text(encoding="utf-8"))["counts"]
+        if set(rules.letters) <= set(counts):
+            return counts
+    return {}
+
+
+class RulesBaseline:
+    """Greedy longest-match reverse mapping: each Latin string to its most probable letter,
+    P(letter | latin) ~ P(latin | letter) * P(letter). Without the letter prior "e" would go to
+    է (always typed "e") rather than to ե (typed "e" 80% of the time but far more common)."""
+
+    def __init__(self, rules: Rules, letter_counts: dict[str, int] | None = None):
+        prior = load_letter_counts(rules) if letter_counts is None else letter_counts
         best: dict[str, tuple[float, str]] = {}
         for table in (rules.letters, rules.punctuation):
             for arm, variants in table.items():
                 for lat, p in variants.items():
-                    if lat not in best or p > best[lat][0]:
-                        best[lat] = (p, arm)
+                    score = p * (prior.get(arm, 0) + 1)
+                    if lat not in best or score > best[lat][0]:
+                        best[lat] = (score, arm)
+        for mark in _typed_marks(rules):            # "," may also just be a comma
+            if prior.get(mark, 0) + 1 > best[mark][0]:
+                best[mark] = (prior.get(mark, 0) + 1, mark)
         for arm, variants in rules.word_initial.items():   # "vo" at a word start is ո
             for lat, p in variants.items():
                 best.setdefault(lat, (p, arm))

@@ -6,6 +6,7 @@ Chunks are sorted by length before batching so that almost no work is spent on p
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,37 @@ class CharPrediction:
     output: str                             # what it became ("" for a placeholder)
     prob: float                             # the model's probability for that choice
     alternatives: list[tuple[str, float]]   # the next most likely outputs with probabilities
+
+
+LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+def one_script_per_word(chunks: list[str], scores: torch.Tensor) -> list[list[int]]:
+    """Classes for a batch of chunks from their logits or log-probabilities (B, T, V): the most
+    likely class per character, except that a run of Latin letters is kept whole or
+    transliterated whole.
+
+    Per-character choices can split a word between scripts ("Deep Leաrնing", "մեdիա") when the
+    model is unsure whether it is English; no writer mixes scripts inside a word. A mixed run goes
+    the way its summed log-probability prefers: every letter passed through, or every letter
+    given its best Armenian reading. log p(a) - log p(b) = logit(a) - logit(b) at each position,
+    so logits compare as well as log-probabilities and no softmax is needed.
+    """
+    keep = scores[..., 0]                                   # (B, T) pass the character through
+    best, other = scores[..., 1:].max(-1)                   # (B, T) best letter or placeholder
+    other = other + 1
+    rows = torch.where(keep >= best, 0, other).tolist()
+    out = []
+    for r, chunk in enumerate(chunks):
+        classes = rows[r][:len(chunk)]
+        for m in LATIN_WORD.finditer(chunk):
+            a, b = m.span()
+            run = classes[a:b]
+            if 0 in run and run.count(0) < b - a:           # mixed: decide for the whole run
+                whole_keep = float(keep[r, a:b].sum()) >= float(best[r, a:b].sum())
+                classes[a:b] = [0] * (b - a) if whole_keep else other[r, a:b].tolist()
+        out.append(classes)
+    return out
 
 
 def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], batch_size: int = 256,
@@ -51,8 +83,8 @@ def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], bat
                 for row, i in enumerate(idx):
                     results[i] = probs[row, :lengths[row]]
             else:
-                for row, (i, classes) in enumerate(zip(idx, logits.argmax(-1).cpu().tolist())):
-                    results[i] = classes[:lengths[row]]
+                for i, classes in zip(idx, one_script_per_word([chunks[i] for i in idx], logits.float().cpu())):
+                    results[i] = classes
     return results
 
 
@@ -91,7 +123,8 @@ class Transliterator:
         return self.transliterate_batch([text])[0]
 
     def predict(self, text: str, top: int = 3) -> list[CharPrediction]:
-        """Per input character: the output, its probability and the top alternatives."""
+        """Per input character: the output (as transliterate() writes it), its probability and
+        the next most likely alternatives."""
         chunks, layout = self._chunks([text])
         probs = run_batches(self.model, self.alphabets, chunks, self.batch_size, with_probs=True)
         out: list[CharPrediction] = []
@@ -99,12 +132,13 @@ class Transliterator:
             if li:
                 out.append(CharPrediction("\n", "\n", 1.0, []))
             for i in ids:
-                for c, row in zip(chunks[i], probs[i]):
-                    p, k = row.topk(min(top + 1, row.numel()))
+                classes = one_script_per_word([chunks[i]], probs[i].clamp_min(1e-30).log()[None])[0]
+                for c, row, k in zip(chunks[i], probs[i], classes):
                     if self.alphabets.forced_pass(c):
                         out.append(CharPrediction(c, c, 1.0, []))
                         continue
-                    names = [self.alphabets.decode(c, [int(j)]) for j in k]
-                    alts = [(n if n else "_", float(q)) for n, q in zip(names[1:], p[1:])]
-                    out.append(CharPrediction(c, names[0], float(p[0]), alts))
+                    p, idx = row.topk(min(top + 1, row.numel()))
+                    alts = [(self.alphabets.decode(c, [int(j)]) or "_", float(q))
+                            for j, q in zip(idx, p) if int(j) != k][:top]
+                    out.append(CharPrediction(c, self.alphabets.decode(c, [k]), float(row[k]), alts))
         return out

@@ -24,8 +24,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from .checkpoint import save_checkpoint
-from .data import Alphabets, batches, input_alphabet, load_foreign_words, make_examples, output_alphabet
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import (Alphabets, batches, input_alphabet, load_foreign_words, make_examples, mix_lines,
+                   output_alphabet, parse_mix)
 from .evaluate import char_accuracy
 from .infer import Transliterator
 from .model import ModelConfig, TranslitNet
@@ -51,6 +52,8 @@ class TrainConfig:
     max_steps: int = 0          # stop after this many steps (0: no limit); for smoke tests
     save_every: float = 300.0   # seconds between training-state saves
     resume: bool = False
+    init: str = ""              # start from this checkpoint's weights (fine-tuning): fresh optimizer and schedule
+    mix: str = ""               # per-source weights per epoch, e.g. "wikipedia=0.5,ud=4" (needs summary.json)
     rules: str = ""             # rules file ("" = the packaged Armenian rules)
     lstm: int = 228
     hidden: int = 228
@@ -58,6 +61,16 @@ class TrainConfig:
 
 def _read_lines(path: Path) -> list[str]:
     return [l for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+
+
+def line_kinds(summary: dict, n_lines: int) -> list[str]:
+    """The source kind of every train.txt line. `prepare` writes the sources one after the
+    other in summary order, so the per-source line counts are enough."""
+    kinds = [s["kind"] for s in summary.get("sources", {}).values() for _ in range(s["train_lines"])]
+    if len(kinds) != n_lines:
+        raise ValueError(f"summary.json lists {len(kinds)} train lines, train.txt has {n_lines}: "
+                         "re-run `prepare` to use --mix")
+    return kinds
 
 
 def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -126,10 +139,20 @@ def train(cfg: TrainConfig) -> dict:
     summary_path = corpus / "summary.json"
     corpus_summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     foreign = load_foreign_words()
+    mix = parse_mix(cfg.mix)
+    kinds = line_kinds(corpus_summary, len(train_lines)) if mix else []
+
+    def epoch_lines(epoch: int) -> list[str]:
+        return mix_lines(train_lines, kinds, mix, random.Random(cfg.seed + epoch)) if mix else train_lines
 
     # Alphabets are fixed before training: outputs from the rules, inputs from one romanization.
     # A resumed run takes them from its saved state, whatever the data code does now.
-    first = make_examples(train_lines, rules, cfg.seed, foreign, cfg.max_len)
+    first = make_examples(epoch_lines(0), rules, cfg.seed, foreign, cfg.max_len)
+    init = load_checkpoint(cfg.init) if cfg.init else None
+    if init:
+        cfg.lstm, cfg.hidden = init[0].config.lstm, init[0].config.hidden
+        if init[1].outputs != output_alphabet(rules):
+            raise ValueError(f"{cfg.init}: its output alphabet does not match the rules; train from scratch")
     state_dir = out / "train_state"
     saved = json.loads((state_dir / "state.json").read_text()) if cfg.resume and (state_dir / "state.json").exists() else {}
     if "alphabets" in saved:
@@ -137,10 +160,15 @@ def train(cfg: TrainConfig) -> dict:
     elif saved and (out / "model.json").exists():
         old = json.loads((out / "model.json").read_text())["alphabets"]
         alphabets = Alphabets(old["inputs"], old["outputs"])
+    elif init:
+        alphabets = init[1]
     else:
         alphabets = Alphabets(input_alphabet([e.latin for e in first]), output_alphabet(rules))
     mcfg = ModelConfig(n_in=len(alphabets.inputs), n_out=len(alphabets.outputs), lstm=cfg.lstm, hidden=cfg.hidden)
-    model = TranslitNet(mcfg).to(device)
+    model = TranslitNet(mcfg)
+    if init and not saved:
+        model.load_state_dict(init[0].state_dict())
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ddp = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
 
@@ -162,12 +190,15 @@ def train(cfg: TrainConfig) -> dict:
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     meta_base = {"train_config": asdict(cfg), "rules_sha256": rules.sha256, "corpus": corpus_summary,
                  "parameters": sum(p.numel() for p in model.parameters())}
+    if init:   # a fine-tuned model's history includes its parent's
+        meta_base["init_from"] = {k: init[2].get(k) for k in
+                                  ("metrics", "training_seconds", "train_config", "device", "init_from")}
 
     t_start, last_save = time.time() - st["elapsed"], time.time()
     model.train()
     done = False
     for epoch in range(st["epoch"], cfg.epochs):
-        examples = first if epoch == 0 else make_examples(train_lines, rules, cfg.seed + epoch, foreign, cfg.max_len)
+        examples = first if epoch == 0 else make_examples(epoch_lines(epoch), rules, cfg.seed + epoch, foreign, cfg.max_len)
         all_batches = list(batches(examples, alphabets, cfg.batch_size, seed=cfg.seed + epoch))
         # Every process must take the same number of steps (DDP's collectives hang otherwise),
         # and augmentation changes the batch count from epoch to epoch.

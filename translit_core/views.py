@@ -62,12 +62,6 @@ HEATMAP_EXAMPLES = (
     ("kh, gh, ch, sh, ts", "Shnorhakalutyun, chgitem: ays tsaghikner@ khohanotsum en ghekavari mot."),
 )
 
-LAYERS = (
-    "concat.fwd", "concat.bwd", "hidden",
-    "gate.fwd.i", "gate.fwd.f", "gate.fwd.g", "gate.fwd.o", "cell.fwd", "cell_prev.fwd",
-    "gate.bwd.i", "gate.bwd.f", "gate.bwd.g", "gate.bwd.o", "cell.bwd", "cell_next.bwd",
-    "output",
-)
 LAYER_TITLES = {
     "concat.fwd": "concat, forward LSTM h", "concat.bwd": "concat, backward LSTM h",
     "hidden": "hidden (dense tanh)", "output": "output logits",

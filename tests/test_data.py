@@ -1,0 +1,63 @@
+"""Training-data helpers: source mixing and code-switching, on seeded inputs."""
+import random
+
+import pytest
+
+from translit_core.data import code_switch, mix_lines, parse_mix
+from translit_core.train import line_kinds
+
+
+def test_parse_mix():
+    assert parse_mix("") == {}
+    assert parse_mix("wikipedia=0.5, ud=4") == {"wikipedia": 0.5, "ud": 4.0}
+    for bad in ("ud", "ud=x", "ud=-1", "ud=nan"):
+        with pytest.raises(ValueError, match="bad mix entry"):
+            parse_mix(bad)
+
+
+def test_mix_lines_weights():
+    lines = [f"w{i}" for i in range(2000)] + [f"u{i}" for i in range(100)] + ["a0", "a1"]
+    kinds = ["wikipedia"] * 2000 + ["ud"] * 100 + ["arpa"] * 2
+    out = mix_lines(lines, kinds, {"wikipedia": 0.5, "ud": 3, "arpa": 0}, random.Random(0))
+    assert sum(l.startswith("u") for l in out) == 300                 # whole weights are exact
+    assert all(out.count(f"u{i}") == 3 for i in range(100))
+    assert not any(l.startswith("a") for l in out)                    # weight 0 drops a source
+    n_wiki = sum(l.startswith("w") for l in out)
+    assert 900 < n_wiki < 1100 and len(set(out)) == n_wiki + 100       # fractions are sampled, no repeats
+    # kinds the mix does not name keep weight 1
+    assert mix_lines(["x", "y"], ["news", "news"], {"ud": 5}, random.Random(0)) == ["x", "y"]
+    with pytest.raises(ValueError):
+        mix_lines(["x"], [], {}, random.Random(0))
+
+
+def test_line_kinds_follow_summary_order():
+    summary = {"sources": {"w.xml": {"kind": "wikipedia", "train_lines": 2},
+                           "a.tsv": {"kind": "arpa", "train_lines": 1}}}
+    assert line_kinds(summary, 3) == ["wikipedia", "wikipedia", "arpa"]
+    with pytest.raises(ValueError, match="re-run `prepare`"):
+        line_kinds(summary, 4)
+
+
+def test_code_switch_moves_punctuation_onto_foreign_words():
+    foreign = ["learning", "github.com"]
+    line = "ես սիրում եմ, դու՝ ոչ։"
+    moved = kept = 0
+    for seed in range(300):
+        out = code_switch(line, random.Random(seed), foreign, p=1.0)
+        words = out.split(" ")
+        armenian = [w for w in words if w.lower().strip(",.:;!?։՝") not in foreign]
+        inserted = [w for w in words if w not in armenian]
+        assert 1 <= len(inserted) <= 3
+        # nothing is lost: dropping the inserted words and re-attaching punctuation gives the line back
+        rebuilt = []
+        for w in words:
+            if w in inserted:
+                tail = w[len(w.rstrip(",:;!?։՝")):]
+                if rebuilt and tail:
+                    rebuilt[-1] += tail
+                moved += bool(tail)
+            else:
+                rebuilt.append(w)
+        assert " ".join(rebuilt) == line, out
+        kept += any(w[-1] not in ",:;!?։՝" for w in inserted)
+    assert moved > 30 and kept > 100   # both happen, often

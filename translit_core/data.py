@@ -30,6 +30,9 @@ class Alphabets:
     def __post_init__(self):
         object.__setattr__(self, "in_index", {c: i for i, c in enumerate(self.inputs)})
         object.__setattr__(self, "out_index", {c: i for i, c in enumerate(self.outputs)})
+        # characters the model may change: known to the input alphabet and not Armenian
+        object.__setattr__(self, "changeable", frozenset(c for c in self.inputs if not is_armenian_letter(c)))
+        object.__setattr__(self, "written", ["", ""] + list(self.outputs[2:]))   # class -> text; placeholder ""
 
     def encode_input(self, latin: str) -> list[int]:
         get = self.in_index.get
@@ -48,18 +51,12 @@ class Alphabets:
 
     def forced_pass(self, c: str) -> bool:
         """Unknown characters and Armenian typed as Armenian are never changed."""
-        return c not in self.in_index or is_armenian_letter(c)
+        return c not in self.changeable
 
     def decode(self, latin: str, classes: list[int]) -> str:
-        out = []
-        for c, k in zip(latin, classes):
-            if k == 0 or self.forced_pass(c):
-                out.append(c)            # pass-through; unknown and Armenian input are never changed
-            elif k == 1:
-                continue
-            else:
-                out.append(self.outputs[k])
-        return "".join(out)
+        # class 0 (pass), unknown and Armenian input keep the character; 1 (placeholder) writes ""
+        changeable, written = self.changeable, self.written
+        return "".join(written[k] if k and c in changeable else c for c, k in zip(latin, classes))
 
 
 def output_alphabet(rules: Rules) -> list[str]:

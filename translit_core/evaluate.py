@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from .romanize import romanize
+from .romanize import romanize, split_units
 from .rules import Rules
 
 
@@ -53,16 +53,11 @@ def count_letters(lines, rules: Rules) -> dict[str, int]:
     """How often each letter (the digraph ու as one) and punctuation mark of the rules occurs,
     and the ASCII marks Armenian punctuation is typed as ("," is a comma more often than a ՝)."""
     tokens = set(rules.letters) | set(rules.punctuation) | _typed_marks(rules)
-    digraphs = sorted((t for t in tokens if len(t) > 1), key=len, reverse=True)
     counts = dict.fromkeys(sorted(tokens), 0)
     for line in lines:
-        i = 0
-        while i < len(line):
-            d = next((d for d in digraphs if line.startswith(d, i)), None)
-            tok = d or line[i]
+        for tok in split_units(line, rules):
             if tok in counts:
                 counts[tok] += 1
-            i += len(tok)
     return counts
 
 

@@ -43,7 +43,7 @@ def strip_dropped(text: str, rules: Rules) -> str:
     return "".join(c for c in text if c not in rules.dropped)
 
 
-def _tokens(text: str, rules: Rules) -> list[str]:
+def split_units(text: str, rules: Rules) -> list[str]:
     """Split into romanization units: the digraph ու (any case) is one unit."""
     out, i = [], 0
     while i < len(text):
@@ -63,7 +63,7 @@ def _is_upper(token: str) -> bool:
 
 def romanize(text: str, rules: Rules, rng: random.Random) -> Aligned:
     """Sample one romanization of `text`. Deterministic for a given rng state."""
-    tokens = _tokens(strip_dropped(text, rules), rules)
+    tokens = split_units(strip_dropped(text, rules), rules)
     latin: list[str] = []
     target: list[str] = []
     for i, tok in enumerate(tokens):

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from translit_core.data import code_switch, mix_lines, parse_mix
+from translit_core.data import chat_marks, code_switch, mix_lines, parse_mix
 from translit_core.train import line_kinds
 
 
@@ -61,3 +61,24 @@ def test_code_switch_moves_punctuation_onto_foreign_words():
         assert " ".join(rebuilt) == line, out
         kept += any(w[-1] not in ",:;!?։՝" for w in inserted)
     assert moved > 30 and kept > 100   # both happen, often
+
+
+def test_chat_marks_ends_questions_with_question_marks():
+    line = "Ո՞նց ես դու։ Ժամը 10:30-ին եկավ։ Ինչ լավ է՜: Իսկ դու՞"
+    q, plain, excl = line.index("։"), line.index("։", 12), line.index("՜") + 1
+    seen = set()
+    for seed in range(400):
+        out = chat_marks(line, random.Random(seed))
+        assert len(out) - len(line) in (0, 1) and out[len(line):] in ("", "?")
+        # only sentence-closing marks change ("10:30" is not one): nothing else is lost
+        diff = [i for i, (a, b) in enumerate(zip(line, out)) if a != b]
+        assert set(diff) <= {q, plain, excl} and all(out[i] in "?!" for i in diff), out
+        seen.add((out[q], out[plain], out[excl], out[len(line):]))
+    assert {k[0] for k in seen} == {"?", "։"}           # a question ends with "?" or stays
+    assert {k[2] for k in seen} == {"!", ":"}           # an exclamation with "!" or stays
+    assert {k[3] for k in seen} == {"?", ""}            # an unclosed question gets "?" appended
+    assert "!" not in {k[0] for k in seen} and "?" not in {k[2] for k in seen}
+    ordinary = "Սա տուն է։ Այն մեծ է։"
+    changed = sum(chat_marks(ordinary, random.Random(s)) != ordinary for s in range(1000))
+    assert 200 < changed < 360                           # ordinary sentences: 1 - 0.85² of the time
+    assert chat_marks("", random.Random(0)) == ""

@@ -137,6 +137,15 @@ def test_one_script_per_word_decides_mixed_latin_runs_whole():
     assert plain == rows.argmax(-1).tolist()
 
 
+def test_questions_and_exclamations_are_transliterated(shipped):
+    # Written Armenian marks a question with ՞ (dropped when typing) and ends it with ։, so a
+    # model trained on it alone took any word before "?" for English ("vonc es du?" kept "du").
+    for text in ("vonc es du?", "inchpes es?", "inch es anum?", "ur es?", "shat lav er!", "inchu?"):
+        out = shipped.transliterate(text)
+        assert out[-1] == text[-1] and not any(c.isascii() and c.isalpha() for c in out), (text, out)
+    assert shipped.transliterate("Did you see it? ayo") .startswith("Did you see it?")
+
+
 def test_mixed_script_words_do_not_come_out(shipped):
     for text in ("es sirum em Deep Learning, isk du", "ays tari sovorum em Machine Learning.",
                  "MSFT-i bajnetomsery", "USB-n chi ashxatum"):

@@ -105,7 +105,8 @@ def code_switch(line: str, rng: random.Random, foreign: list[str], p: float = 0.
     return " ".join(w for w in words if w)
 
 
-# A sentence's closing full stop: ։ or the ASCII ":" many writers use, after a word.
+# A sentence's closing full stop: ։ or the ASCII ":" many writers use, after a word. The range
+# U+0531-U+0587 also holds the marks ՛ ՜ ՞ that can sit on a word's last letter ("սա՞։").
 SENTENCE_END = re.compile(r"(?<=[\u0531-\u0587»)])[։:](?=\s|$)")
 
 

@@ -145,14 +145,16 @@ def train(cfg: TrainConfig) -> dict:
     def epoch_lines(epoch: int) -> list[str]:
         return mix_lines(train_lines, kinds, mix, random.Random(cfg.seed + epoch)) if mix else train_lines
 
-    # Alphabets are fixed before training: outputs from the rules, inputs from one romanization.
-    # A resumed run takes them from its saved state, whatever the data code does now.
-    first = make_examples(epoch_lines(0), rules, cfg.seed, foreign, cfg.max_len)
+    # A bad --init fails here, before the first epoch's examples are built.
     init = load_checkpoint(cfg.init) if cfg.init else None
     if init:
         cfg.lstm, cfg.hidden = init[0].config.lstm, init[0].config.hidden
         if init[1].outputs != output_alphabet(rules):
             raise ValueError(f"{cfg.init}: its output alphabet does not match the rules; train from scratch")
+
+    # Alphabets are fixed before training: outputs from the rules, inputs from one romanization.
+    # A resumed run takes them from its saved state, whatever the data code does now.
+    first = make_examples(epoch_lines(0), rules, cfg.seed, foreign, cfg.max_len)
     state_dir = out / "train_state"
     saved = json.loads((state_dir / "state.json").read_text()) if cfg.resume and (state_dir / "state.json").exists() else {}
     if "alphabets" in saved:

@@ -143,7 +143,7 @@ def test_questions_and_exclamations_are_transliterated(shipped):
     for text in ("vonc es du?", "inchpes es?", "inch es anum?", "ur es?", "shat lav er!", "inchu?"):
         out = shipped.transliterate(text)
         assert out[-1] == text[-1] and not any(c.isascii() and c.isalpha() for c in out), (text, out)
-    assert shipped.transliterate("Did you see it? ayo") .startswith("Did you see it?")
+    assert shipped.transliterate("Did you see it? ayo").startswith("Did you see it?")
 
 
 def test_mixed_script_words_do_not_come_out(shipped):

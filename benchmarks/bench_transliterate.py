@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from translit_core import Transliterator  # noqa: E402
-from translit_core.evaluate import evaluate, read_pairs, read_sentences, score_pairs  # noqa: E402
+from translit_core.evaluate import describe_edits, evaluate, read_pairs, read_sentences, score_pairs  # noqa: E402
 from translit_core.romanize import romanize  # noqa: E402
 from translit_core.rules import load_rules  # noqa: E402
 
@@ -65,7 +65,7 @@ def main() -> None:
     bsut = Path(a.data) / "ud" / "UD_Armenian-BSUT" / "hy_bsut-ud-test.conllu"
     sents = read_sentences(bsut)
     r = evaluate(sents, rules, tr.transliterate_batch, seed=0)
-    out["bsut_test"] = {k: r[k] for k in ("sentences", "characters", "model", "rules_baseline")}
+    out["bsut_test"] = {k: r[k] for k in ("sentences", "characters", "model", "rules_baseline", "model_edits")}
     # The romanization is random: the seed-0 figure is one draw. Report the spread over draws too.
     per_seed = [r["model"]["char_accuracy"]] + [
         evaluate(sents, rules, tr.transliterate_batch, seed=s)["model"]["char_accuracy"] for s in range(1, a.seeds)]
@@ -106,6 +106,7 @@ def main() -> None:
     if len(seeds) > 1:
         print(f"  model, seeds 0-{len(seeds) - 1}  char mean {statistics.mean(seeds):.3f}% (std {statistics.stdev(seeds):.3f}; "
               f"{', '.join(f'{x:.3f}' for x in seeds)})")
+    print(f"  model, seed 0   {describe_edits(b['model_edits'])}")
     print(f"  rules baseline  char {b['rules_baseline']['char_accuracy']:.2f}%  word {b['rules_baseline']['word_accuracy']:.2f}%")
     print(f"chat test set ({c['sentences']} hand-typed sentences)")
     print(f"  model           char {c['model']['char_accuracy']:.2f}%  word {c['model']['word_accuracy']:.2f}%  "

@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from translit_core.evaluate import (LETTER_COUNTS, RulesBaseline, char_accuracy, count_letters, evaluate,
-                                    read_sentences, word_accuracy)
+from translit_core.evaluate import (LETTER_COUNTS, RulesBaseline, char_accuracy, count_letters, describe_edits,
+                                    edit_breakdown, evaluate, read_sentences, word_accuracy)
 from translit_core.romanize import romanize
 from translit_core.rules import load_rules
 
@@ -59,6 +59,22 @@ def test_evaluate_with_oracle_and_identity(tmp_path):
     identity = evaluate(sents, rules, lambda xs: list(xs), seed=rng_seed)
     assert identity["model"]["char_accuracy"] < 50   # only spaces, punctuation and English survive
     assert identity["rules_baseline"]["char_accuracy"] > identity["model"]["char_accuracy"] + 20
+
+
+def test_edit_breakdown_sorts_every_edit_by_kind():
+    rules = load_rules()
+    hyp = ["Բարև ձեզ:", "Ինչու ոչ", "ban Deep Learning, բառի", "կարդում եմ"]
+    ref = ["Բարև ձեզ։", "Ինչո՞ւ ոչ", "բան Deep Learning՝ բարի", "կարդում էմ։"]
+    # 1 ":"/"։" + 1 ","/"՝" + 1 missing "։" = 3 punctuation; one ՞ missing = 1 dropped;
+    # "ban" left Latin = 3 script; ռ/ր and ե/է = 2 letters
+    b = edit_breakdown(hyp, ref, rules)
+    assert (b["punctuation"], b["dropped"], b["script"], b["letters"]) == (3, 1, 3, 2)
+    distance = sum(len(r) for r in ref) * (100 - char_accuracy(hyp, ref)) / 100
+    assert b["edits"] == round(distance) == 9
+    assert {"model": "ռ", "reference": "ր", "count": 1} in b["confusions"]
+    assert "9 edits: 3 punctuation, 1 dropped, 3 script, 2 letters" in describe_edits(b)
+    assert "∅→՞ 1" in describe_edits(b)
+    assert edit_breakdown(ref, ref, rules)["edits"] == 0
 
 
 def test_read_sentences_conllu_and_plain(tmp_path):

@@ -54,7 +54,7 @@ def cmd_transliterate(a):
 
 
 def cmd_evaluate(a):
-    from .evaluate import evaluate, read_sentences
+    from .evaluate import describe_edits, evaluate, read_sentences
     from .infer import Transliterator
     from .rules import load_rules
     from .evaluate import read_pairs, score_pairs
@@ -78,6 +78,8 @@ def cmd_evaluate(a):
         for name in ("model", "rules_baseline"):
             r = result[name]
             print(f"  {name:15s} char accuracy {r['char_accuracy']:6.2f}%   word accuracy {r['word_accuracy']:6.2f}%")
+        if "model_edits" in result:
+            print(f"  model: {describe_edits(result['model_edits'])}")
         for e in result.get("errors", []):
             print(f"  {e['latin']!r:40} -> {e['model']}   (expected {e['reference']})")
 

@@ -34,6 +34,45 @@ def word_accuracy(hypotheses: list[str], references: list[str]) -> float:
     return 100.0 * right / max(1, total)
 
 
+def edit_breakdown(hypotheses: list[str], references: list[str], rules: Rules, top: int = 12) -> dict:
+    """Where the character edits behind `char_accuracy` are, by what could have avoided them.
+
+    - punctuation: a mark the typed text cannot decide, in either direction ("," for ՝, "։" for
+      ":"): both sides are Armenian punctuation or what the rules type it as;
+    - dropped: the marks ՞ ՜ ՛ that romanization leaves out, so no model can write them back;
+    - script: a Latin letter written for an Armenian one (a word kept as typed), or the reverse;
+    - letters: everything else, mostly letters the spelling does not decide (ր/ռ, կ/ք, տ/թ).
+    `confusions` are the most common (model, reference) pairs; "" is a missing character.
+    """
+    marks = set(rules.punctuation) | _typed_marks(rules)
+    kinds = dict.fromkeys(("punctuation", "dropped", "script", "letters"), 0)
+    pairs: dict[tuple[str, str], int] = {}
+    for h, r in zip(hypotheses, references, strict=True):
+        for op in Levenshtein.editops(h, r):
+            a = h[op.src_pos] if op.tag != "insert" else ""
+            b = r[op.dest_pos] if op.tag != "delete" else ""
+            if (a or b) in rules.dropped and not (a and b):
+                kind = "dropped"
+            elif {a, b} - {""} <= marks:
+                kind = "punctuation"
+            elif a.isalpha() and b.isalpha() and a.isascii() != b.isascii():
+                kind = "script"
+            else:
+                kind = "letters"
+            kinds[kind] += 1
+            pairs[a, b] = pairs.get((a, b), 0) + 1
+    confusions = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return {"edits": sum(kinds.values()), **kinds,
+            "confusions": [{"model": a, "reference": b, "count": n} for (a, b), n in confusions]}
+
+
+def describe_edits(breakdown: dict) -> str:
+    """One line of `edit_breakdown`, e.g. "679 edits: 193 punctuation, 46 dropped, ..."."""
+    kinds = ", ".join(f"{breakdown[k]} {k}" for k in ("punctuation", "dropped", "script", "letters"))
+    pairs = ", ".join(f"{c['model'] or '∅'}→{c['reference'] or '∅'} {c['count']}" for c in breakdown["confusions"][:8])
+    return f"{breakdown['edits']} edits: {kinds}; most common (model→reference): {pairs}"
+
+
 def read_sentences(path: str | Path) -> list[str]:
     """Plain text (one sentence per line) or CoNLL-U (the `# text = ` lines)."""
     path = Path(path)
@@ -149,5 +188,6 @@ def evaluate(sentences: list[str], rules: Rules, transliterate_batch, seed: int 
         "sentences": len(sentences), "characters": sum(map(len, sentences)), "seed": seed,
         "model": {"char_accuracy": char_accuracy(model_out, sentences), "word_accuracy": word_accuracy(model_out, sentences)},
         "rules_baseline": {"char_accuracy": char_accuracy(base_out, sentences), "word_accuracy": word_accuracy(base_out, sentences)},
+        "model_edits": edit_breakdown(model_out, sentences, rules),
         "examples": [{"latin": l, "model": m, "reference": s} for l, m, s in list(zip(latin, model_out, sentences))[:5]],
     }

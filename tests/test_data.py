@@ -3,7 +3,9 @@ import random
 
 import pytest
 
-from translit_core.data import chat_marks, code_switch, mix_lines, parse_mix
+from translit_core.data import (armenian_lookalikes, chat_marks, code_switch, load_foreign_words, mix_lines,
+                                 parse_mix)
+from translit_core.rules import load_rules
 from translit_core.train import line_kinds
 
 
@@ -82,3 +84,20 @@ def test_chat_marks_ends_questions_with_question_marks():
     changed = sum(chat_marks(ordinary, random.Random(s)) != ordinary for s in range(1000))
     assert 200 < changed < 360                           # ordinary sentences: 1 - 0.85² of the time
     assert chat_marks("", random.Random(0)) == ""
+
+
+def test_armenian_lookalikes_are_typed_forms_of_common_words():
+    lines = ["Նոր բան չկա։", "նոր ֆիլմ", "ոչ մի նոր ինչ-որ ուրիշ", "Ինչ կա, ինչ չկա", "ինչու"]
+    got = armenian_lookalikes(lines, load_rules(), min_count=2)
+    # most probable letters, ո -> "vo" at a word's start, ու as "u"; counted case-insensitively
+    assert got == {"nor", "inch", "chka"}
+    assert armenian_lookalikes(lines, load_rules(), min_count=4) == set()
+    assert armenian_lookalikes(["ոչինչ, ուր"], load_rules(), min_count=1) == {"vochinch", "ur"}
+
+
+def test_foreign_words_leave_out_armenian_lookalikes():
+    everything = load_foreign_words()
+    assert {"nor", "inch", "media", "learning"} <= set(everything)
+    kept = load_foreign_words(exclude={"nor", "inch", "media"})
+    assert not {"nor", "inch", "media"} & set(kept) and "learning" in kept
+    assert len(everything) - len(kept) == 3

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .data import (Alphabets, batches, input_alphabet, load_foreign_words, make_examples, mix_lines,
+from .data import (Alphabets, armenian_lookalikes, batches, input_alphabet, load_foreign_words, make_examples, mix_lines,
                    output_alphabet, parse_mix)
 from .evaluate import char_accuracy
 from .infer import Transliterator
@@ -138,7 +138,7 @@ def train(cfg: TrainConfig) -> dict:
     valid_lines = _read_lines(corpus / "valid.txt")[: cfg.valid_lines]
     summary_path = corpus / "summary.json"
     corpus_summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    foreign = load_foreign_words()
+    foreign = load_foreign_words(exclude=armenian_lookalikes(train_lines, rules))
     mix = parse_mix(cfg.mix)
     kinds = line_kinds(corpus_summary, len(train_lines)) if mix else []
 

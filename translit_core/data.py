@@ -93,7 +93,7 @@ def load_foreign_words(exclude: set[str] = frozenset()) -> list[str]:
     English words in `exclude` are left out: pass `armenian_lookalikes` of the corpus. "nor",
     "inch", "chi", "amen", "ban", "media" are English words too, and inserted into Armenian
     sentences as Latin they taught the model to keep the Armenian words "նոր", "ինչ", "չի",
-    "ամեն", "բան", "մեդիա" Latin now and then (469 of the 14,381 words in the shared corpus)."""
+    "ամեն", "բան", "մեդիա" Latin now and then (on the shared corpus: 469 of the 14,381 words)."""
     from wordfreq import top_n_list
     words = [w for w in top_n_list("en", 15000)
              if w.isascii() and w.isalpha() and len(w) >= 3 and w not in exclude]

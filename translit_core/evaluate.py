@@ -34,6 +34,9 @@ def word_accuracy(hypotheses: list[str], references: list[str]) -> float:
     return 100.0 * right / max(1, total)
 
 
+EDIT_KINDS = ("punctuation", "dropped", "script", "letters")
+
+
 def edit_breakdown(hypotheses: list[str], references: list[str], rules: Rules, top: int = 12) -> dict:
     """Where the character edits behind `char_accuracy` are, by what could have avoided them.
 
@@ -45,7 +48,7 @@ def edit_breakdown(hypotheses: list[str], references: list[str], rules: Rules, t
     `confusions` are the most common (model, reference) pairs; "" is a missing character.
     """
     marks = set(rules.punctuation) | _typed_marks(rules)
-    kinds = dict.fromkeys(("punctuation", "dropped", "script", "letters"), 0)
+    kinds = dict.fromkeys(EDIT_KINDS, 0)
     pairs: dict[tuple[str, str], int] = {}
     for h, r in zip(hypotheses, references, strict=True):
         for op in Levenshtein.editops(h, r):
@@ -68,7 +71,7 @@ def edit_breakdown(hypotheses: list[str], references: list[str], rules: Rules, t
 
 def describe_edits(breakdown: dict) -> str:
     """One line of `edit_breakdown`, e.g. "679 edits: 193 punctuation, 46 dropped, ..."."""
-    kinds = ", ".join(f"{breakdown[k]} {k}" for k in ("punctuation", "dropped", "script", "letters"))
+    kinds = ", ".join(f"{breakdown[k]} {k}" for k in EDIT_KINDS)
     pairs = ", ".join(f"{c['model'] or '∅'}→{c['reference'] or '∅'} {c['count']}" for c in breakdown["confusions"][:8])
     return f"{breakdown['edits']} edits: {kinds}; most common (model→reference): {pairs}"
 

@@ -85,3 +85,14 @@ def test_read_sentences_conllu_and_plain(tmp_path):
     p = tmp_path / "x.txt"
     p.write_text("ա բ\n\nգ\n", encoding="utf-8")
     assert read_sentences(p) == ["ա բ", "գ"]
+
+
+def test_evaluate_cli_refuses_empty_input(tmp_path, capsys):
+    from translit_core.__main__ import main
+    empty, comments = tmp_path / "empty.txt", tmp_path / "pairs.tsv"
+    empty.write_text("\n  \n", encoding="utf-8")
+    comments.write_text("# only a comment\n", encoding="utf-8")
+    assert main(["evaluate", "--text", str(empty)]) == 2
+    assert "empty.txt: nothing to evaluate (no sentences" in capsys.readouterr().err
+    assert main(["evaluate", "--pairs", str(comments)]) == 2
+    assert "pairs.tsv: nothing to evaluate (no pairs" in capsys.readouterr().err

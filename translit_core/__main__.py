@@ -54,20 +54,21 @@ def cmd_transliterate(a):
 
 
 def cmd_evaluate(a):
-    from .evaluate import describe_edits, evaluate, read_sentences
+    from .evaluate import describe_edits, evaluate, read_pairs, read_sentences, score_pairs
     from .infer import Transliterator
     from .rules import load_rules
-    from .evaluate import read_pairs, score_pairs
     if bool(a.text) == bool(a.pairs):
         raise SystemExit("evaluate: give exactly one of --text FILE or --pairs FILE")
+    # Read the input first: an empty file is an error, not "100% accuracy on 0 characters".
+    pairs = read_pairs(a.pairs) if a.pairs else None
+    sents = None if a.pairs else read_sentences(a.text)[: a.limit or None]
+    if not (pairs[0] if pairs else sents):
+        raise ValueError(f"{a.pairs or a.text}: nothing to evaluate (no {'pairs' if a.pairs else 'sentences'} in it)")
     tr = Transliterator.load(a.checkpoint)
     rules = load_rules(a.rules)
-    if a.pairs:
-        result = score_pairs(*read_pairs(a.pairs), tr.transliterate_batch, rules)
+    if pairs:
+        result = score_pairs(*pairs, tr.transliterate_batch, rules)
     else:
-        sents = read_sentences(a.text)
-        if a.limit:
-            sents = sents[: a.limit]
         result = evaluate(sents, rules, tr.transliterate_batch, seed=a.seed)
     result["checkpoint"] = str(a.checkpoint or "default")
     if a.json:

@@ -47,7 +47,8 @@ if not text.strip():
 def _acts(directory: str, stamp: tuple, text: str):
     l = current_lab()
     acts = views.activations_for(l.model, l.alphabets, text)
-    outputs = [p.output for p in l.translit.predict(text)]
+    # the network's own choice per character (the heatmap shows its neurons, not the lexicon's pick)
+    outputs = [p.output if p.network is None else p.network for p in l.translit.predict(text)]
     return acts, outputs
 
 

@@ -54,9 +54,13 @@ def live() -> None:
     with st.container(border=True):
         st.markdown("**Per character** — hover a character for the model's probability and its top "
                     "alternatives. Shaded: the model was unsure "
-                    f"(probability under {views.UNCERTAIN_BELOW:.0%}); a faint `·` is a letter that writes nothing.")
+                    f"(probability under {views.UNCERTAIN_BELOW:.0%}); a faint `·` is a letter that writes nothing; "
+                    "blue: the network's reading was no known word, and the lexicon chose its next best.")
         st.html(views.CONFIDENCE_CSS + views.confidence_html(preds))
         note = f"{unsure} of {decided} characters uncertain."
+        changed = sum(p.network is not None for p in preds)
+        if changed:
+            note += f" {changed} changed by the lexicon."
         if len(capped.text) > len(shown):
             note += f" This view shows the first {len(shown):,} characters."
         st.caption(note)

@@ -32,6 +32,12 @@ def source_checkpoint() -> Path:
     return src
 
 
+def _copy_lexicon(src: Path, lab: Path) -> None:
+    from translit_core.lexicon import LEXICON
+    if (src / LEXICON).is_file():
+        shutil.copy2(src / LEXICON, lab / LEXICON)
+
+
 def build_test_lab() -> Path:
     """A checkpoint directory with the shipped weights and a small analysis next to them, and
     the engine's recording cache inside it. Built once per weights file (kept under
@@ -42,12 +48,14 @@ def build_test_lab() -> Path:
     lab = REPO / "artifacts" / "test-lab" / f"{sha}-v{an.FORMAT_VERSION}-{LAB_SENTENCES}-{LAB_MIN_COUNT}"
     done = lab / "ready"
     if done.is_file() and (lab / "analysis.json").is_file():
+        _copy_lexicon(src, lab)
         return lab
     shutil.rmtree(lab.parent, ignore_errors=True)          # labs of older weights
     shutil.rmtree(lab, ignore_errors=True)
     lab.mkdir(parents=True)
     for name in ("model.json", "model.safetensors"):
         shutil.copy2(src / name, lab / name)
+    _copy_lexicon(src, lab)
     data = an.default_data_dir()
     if not any(next(data.glob(g), None) for g in an.HELDOUT_GLOBS):
         data = REPO / "tests" / "fixtures" / "corpus" / "data"
@@ -203,6 +211,13 @@ def test_deep_link_text(lab_dir, lab):
     at = ok(app(text="Aydpes aveli sirun e"))
     assert texts(at.title) == ["Transliterate"]
     assert texts(at.code) == [lab.translit.transliterate("Aydpes aveli sirun e")]
+
+
+def test_transliterate_marks_what_the_lexicon_changed(lab_dir, lab):
+    at = ok(app(text="tsarav em"))
+    assert texts(at.code) == ["ծարավ եմ"]                             # the network alone writes ծառավ
+    assert "1 changed by the lexicon" in " ".join(texts(at.caption))
+    assert htmls(at).count('class="k"') == 1 and "the network chose ռ" in htmls(at)
 
 
 def test_unknown_page_is_a_note_not_a_traceback(lab_dir):

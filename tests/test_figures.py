@@ -270,8 +270,8 @@ def test_pair_label():
 # --------------------------------------------------------------------------------------------
 # views: escaped HTML
 
-def pred(latin, output, prob, alts=()):
-    return SimpleNamespace(latin=latin, output=output, prob=prob, alternatives=list(alts))
+def pred(latin, output, prob, alts=(), network=None):
+    return SimpleNamespace(latin=latin, output=output, prob=prob, alternatives=list(alts), network=network)
 
 
 def test_confidence_html_escapes_and_highlights_uncertain_characters():
@@ -282,6 +282,9 @@ def test_confidence_html_escapes_and_highlights_uncertain_characters():
     assert out.count('class="u"') == 1 and "55%" in out and "տ 40%" in out
     assert 'class="z"' in out and "<br>" in out and "&quot;" in out
     assert views.uncertain_summary(preds) == (1, 2)
+    # a letter the lexicon changed is marked as such, with what the network wrote
+    out = views.confidence_html([pred("r", "ր", 0.3, [("ռ", 0.6)], network="ռ")])
+    assert 'class="k"' in out and 'class="u"' not in out and "the network chose ռ" in out
 
 
 def test_shaded_html_escapes_and_marks():

@@ -20,8 +20,8 @@ def shipped():
 
 
 def test_shipped_checkpoint_is_real_and_small():
-    size = sum(p.stat().st_size for p in DEFAULT_CHECKPOINT.iterdir() if p.name.startswith("model."))
-    assert size <= 10 * 2**20
+    shipped = [DEFAULT_CHECKPOINT / n for n in ("model.json", "model.safetensors", "lexicon.txt")]
+    assert sum(p.stat().st_size for p in shipped) <= 10 * 2**20
     meta = json.loads((DEFAULT_CHECKPOINT / "model.json").read_text())
     assert meta["config"]["lstm"] == 228 and meta["config"]["hidden"] == 228
     assert meta["corpus"]["train"]["chars"] > 5_000_000      # trained on the shared corpus

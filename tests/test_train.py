@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from translit_core.checkpoint import load_checkpoint
+from translit_core.checkpoint import load_checkpoint, load_checkpoint_lexicon
+from translit_core.lexicon import word_counts
 from translit_core.train import TrainConfig, train
 
 CORPUS = Path(__file__).parent / "fixtures" / "tiny_corpus"
@@ -28,6 +29,9 @@ def test_train_saves_checkpoint_and_learns(tmp_path):
     assert meta["metrics"]["epoch"] == best["epoch"]
     # the loss must go down on this tiny corpus, or the loop is not training anything
     assert hist[-1]["loss"] < hist[0]["loss"]
+    # the training text's words ship beside the weights, for the known-word rule
+    train_words = word_counts((CORPUS / "train.txt").read_text(encoding="utf-8").splitlines())
+    assert load_checkpoint_lexicon(tmp_path) == set(train_words) and train_words
 
 
 def test_resume_continues_from_saved_state(tmp_path):

@@ -20,12 +20,22 @@ def cmd_train(a):
     print(json.dumps(train(cfg)))
 
 
+def cmd_lexicon(a):
+    from pathlib import Path
+
+    from .lexicon import LEXICON, save_lexicon, word_counts
+    train_txt = Path(a.corpus) / "train.txt"
+    with train_txt.open(encoding="utf-8") as f:
+        n = save_lexicon(Path(a.out) / LEXICON, word_counts(f), a.min_count, source=str(train_txt))
+    print(f"{Path(a.out) / LEXICON}: {n} words")
+
+
 def cmd_transliterate(a):
     import os
     import select
 
     from .infer import Transliterator
-    tr = Transliterator.load(a.checkpoint)
+    tr = Transliterator.load(a.checkpoint, lexicon=not a.no_lexicon)
     fd, pending, lines = sys.stdin.fileno(), b"", []
 
     def flush():
@@ -64,7 +74,7 @@ def cmd_evaluate(a):
     sents = None if a.pairs else read_sentences(a.text)[: a.limit or None]
     if not (pairs[0] if pairs else sents):
         raise ValueError(f"{a.pairs or a.text}: nothing to evaluate (no {'pairs' if a.pairs else 'sentences'} in it)")
-    tr = Transliterator.load(a.checkpoint)
+    tr = Transliterator.load(a.checkpoint, lexicon=not a.no_lexicon)
     rules = load_rules(a.rules)
     if pairs:
         result = score_pairs(*pairs, tr.transliterate_batch, rules)
@@ -108,8 +118,16 @@ def main(argv: list[str] | None = None) -> int:
             s.add_argument(flag, type=type(f.default), default=f.default)
     s.set_defaults(fn=cmd_train)
 
+    s = sub.add_parser("lexicon", help="write a checkpoint's word list from a corpus's train.txt")
+    s.add_argument("--corpus", required=True)
+    s.add_argument("--out", required=True, help="checkpoint directory")
+    s.add_argument("--min-count", type=int, default=1)
+    s.set_defaults(fn=cmd_lexicon)
+
+    no_lexicon = dict(action="store_true", help="the network's choices alone, without the known-word rule")
     s = sub.add_parser("transliterate", help="Latin lines on stdin -> Armenian lines on stdout")
     s.add_argument("--checkpoint", default=None)
+    s.add_argument("--no-lexicon", **no_lexicon)
     s.add_argument("--batch-lines", type=int, default=256)
     s.set_defaults(fn=cmd_transliterate)
 
@@ -117,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--text", help="held-out Armenian (plain text or .conllu), romanized with the rules")
     s.add_argument("--pairs", help="hand-written 'latin<TAB>armenian' test set, e.g. benchmarks/chat_testset.tsv")
     s.add_argument("--checkpoint", default=None)
+    s.add_argument("--no-lexicon", **no_lexicon)
     s.add_argument("--rules", default=None)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--limit", type=int, default=0)

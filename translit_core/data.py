@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from .lexicon import word_counts
 from .romanize import Aligned, romanize, split_units
 from .rules import Rules, is_armenian_letter
 
@@ -79,10 +80,7 @@ def input_alphabet(latin_texts: list[str], min_count: int = 50) -> list[str]:
 def armenian_lookalikes(lines: list[str], rules: Rules, min_count: int = 3) -> set[str]:
     """The most probable typed form of every Armenian word seen at least min_count times
     ("նոր" -> "nor", "ինչ" -> "inch", "մեդիա" -> "media")."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        for word in re.findall(r"[\u0561-\u0587]+", line.lower()):
-            counts[word] = counts.get(word, 0) + 1
+    counts = word_counts(lines)
     return {"".join(rules.most_probable(u, i == 0) for i, u in enumerate(split_units(w, rules)))
             for w, n in counts.items() if n >= min_count}
 

@@ -3,6 +3,10 @@
 Text is cut into lines, and lines into chunks of at most `max_len` characters at spaces, so a
 1 MB paste costs a few batched forward passes and each word still sees the words around it.
 Chunks are sorted by length before batching so that almost no work is spent on padding.
+
+Two rules sit on top of the network's per-character choices, both picking between readings the
+network itself scored: one script per Latin word (`one_script_per_word`), and known words for
+unknown ones (`lexicon.correct_words`, when the checkpoint has a lexicon).
 """
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, load_checkpoint_lexicon
 from .data import Alphabets, split_at_spaces
+from .lexicon import ALTERNATIVES, correct_words
 from .model import TranslitNet
 
 
@@ -23,6 +28,7 @@ class CharPrediction:
     output: str                             # what it became ("" for a placeholder)
     prob: float                             # the model's probability for that choice
     alternatives: list[tuple[str, float]]   # the next most likely outputs with probabilities
+    network: str | None = None              # the network's own choice where the lexicon overrode it
 
 
 LATIN_WORD = re.compile(r"[A-Za-z]+")
@@ -56,8 +62,21 @@ def one_script_per_word(chunks: list[str], scores: torch.Tensor) -> list[list[in
     return out
 
 
+def decide(chunks: list[str], scores: torch.Tensor, alphabets: Alphabets,
+           lexicon: frozenset[str] | None = None) -> list[list[int]]:
+    """Output classes for a batch of chunks from their logits or log-probabilities (B, T, V):
+    one script per Latin word, then (with a lexicon) known words for unknown ones."""
+    classes = one_script_per_word(chunks, scores)
+    if lexicon:
+        top = scores.topk(min(ALTERNATIVES, scores.shape[-1]), -1)             # (B, T, k)
+        values, indices = top.values.numpy(), top.indices.numpy()              # no copy: read for unknown words only
+        classes = [correct_words(c, values[r], indices[r], k, lexicon, alphabets)
+                   for r, (c, k) in enumerate(zip(chunks, classes))]
+    return classes
+
+
 def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], batch_size: int = 256,
-                with_probs: bool = False) -> list:
+                with_probs: bool = False, lexicon: frozenset[str] | None = None) -> list:
     """Class indices (or softmax rows) for every character of every chunk, in input order.
 
     Chunks are sorted by length and batched with their neighbours, so padding is rare; the
@@ -83,21 +102,24 @@ def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], bat
                 for row, i in enumerate(idx):
                     results[i] = probs[row, :lengths[row]]
             else:
-                for i, classes in zip(idx, one_script_per_word([chunks[i] for i in idx], logits.float().cpu())):
+                for i, classes in zip(idx, decide([chunks[i] for i in idx], logits.float().cpu(), alphabets, lexicon)):
                     results[i] = classes
     return results
 
 
 class Transliterator:
     def __init__(self, model: TranslitNet, alphabets: Alphabets, meta: dict,
-                 max_len: int = 200, batch_size: int = 64):
+                 max_len: int = 200, batch_size: int = 64, lexicon: frozenset[str] | None = None):
         self.model, self.alphabets, self.meta = model.eval(), alphabets, meta
-        self.max_len, self.batch_size = max_len, batch_size
+        self.max_len, self.batch_size, self.lexicon = max_len, batch_size, lexicon
 
     @classmethod
-    def load(cls, path: str | Path | None = None, **kwargs) -> "Transliterator":
+    def load(cls, path: str | Path | None = None, lexicon: bool = True, **kwargs) -> "Transliterator":
+        """The checkpoint at `path` (default: the shipped one); lexicon=False for the network's
+        choices alone, as the neuron analysis sees them."""
         model, alphabets, meta = load_checkpoint(path)
-        return cls(model, alphabets, meta, **kwargs)
+        words = load_checkpoint_lexicon(path) if lexicon else None
+        return cls(model, alphabets, meta, lexicon=words, **kwargs)
 
     def _chunks(self, texts: list[str]) -> tuple[list[str], list[list[list[int]]]]:
         """All chunks of all texts, and for each text, for each line, its chunk ids."""
@@ -115,7 +137,7 @@ class Transliterator:
 
     def transliterate_batch(self, texts: list[str]) -> list[str]:
         chunks, layout = self._chunks(texts)
-        classes = run_batches(self.model, self.alphabets, chunks, self.batch_size)
+        classes = run_batches(self.model, self.alphabets, chunks, self.batch_size, lexicon=self.lexicon)
         decoded = [self.alphabets.decode(c, k) for c, k in zip(chunks, classes)]
         return ["\n".join("".join(decoded[i] for i in ids) for ids in lines) for lines in layout]
 
@@ -124,7 +146,8 @@ class Transliterator:
 
     def predict(self, text: str, top: int = 3) -> list[CharPrediction]:
         """Per input character: the output (as transliterate() writes it), its probability and
-        the next most likely alternatives."""
+        the next most likely alternatives; `network` says what the network chose where the lexicon
+        replaced an unknown word."""
         chunks, layout = self._chunks([text])
         probs = run_batches(self.model, self.alphabets, chunks, self.batch_size, with_probs=True)
         out: list[CharPrediction] = []
@@ -132,13 +155,16 @@ class Transliterator:
             if li:
                 out.append(CharPrediction("\n", "\n", 1.0, []))
             for i in ids:
-                classes = one_script_per_word([chunks[i]], probs[i].clamp_min(1e-30).log()[None])[0]
-                for c, row, k in zip(chunks[i], probs[i], classes):
+                logp = probs[i].clamp_min(1e-30).log()[None]
+                own = one_script_per_word([chunks[i]], logp)[0]
+                classes = decide([chunks[i]], logp, self.alphabets, self.lexicon)[0]
+                for c, row, k, n in zip(chunks[i], probs[i], classes, own):
                     if self.alphabets.forced_pass(c):
                         out.append(CharPrediction(c, c, 1.0, []))
                         continue
                     p, idx = row.topk(min(top + 1, row.numel()))
                     alts = [(self.alphabets.decode(c, [int(j)]) or "_", float(q))
                             for j, q in zip(idx, p) if int(j) != k][:top]
-                    out.append(CharPrediction(c, self.alphabets.decode(c, [k]), float(row[k]), alts))
+                    network = None if n == k else self.alphabets.decode(c, [n])
+                    out.append(CharPrediction(c, self.alphabets.decode(c, [k]), float(row[k]), alts, network))
         return out

@@ -29,6 +29,7 @@ from .data import (Alphabets, armenian_lookalikes, batches, input_alphabet, load
                    output_alphabet, parse_mix)
 from .evaluate import char_accuracy
 from .infer import Transliterator
+from .lexicon import LEXICON, save_lexicon, word_counts
 from .model import ModelConfig, TranslitNet
 from .romanize import romanize
 from .rules import load_rules
@@ -196,6 +197,9 @@ def train(cfg: TrainConfig) -> dict:
         meta_base["init_from"] = {k: init[2].get(k) for k in
                                   ("metrics", "training_seconds", "train_config", "device", "init_from")}
 
+    if main:   # the words the model saw, for inference's known-word rule (lexicon.py)
+        out.mkdir(parents=True, exist_ok=True)
+        save_lexicon(out / LEXICON, word_counts(train_lines), source=f"{corpus / 'train.txt'}")
     t_start, last_save = time.time() - st["elapsed"], time.time()
     model.train()
     done = False

@@ -294,9 +294,14 @@ def confidence_html(preds: Sequence, uncertain_below: float = UNCERTAIN_BELOW) -
             parts.append(shown)
             continue
         alts = ", ".join(f"{a} {q:.0%}" for a, q in p.alternatives[:3])
-        title = html.escape(f"{p.latin} → {output_symbol(p.output)} {p.prob:.0%}\nalso: {alts}", quote=True)
+        network = getattr(p, "network", None)
+        known = (f"\nthe network chose {output_symbol(network)}; the lexicon knows the word with "
+                 f"{output_symbol(p.output)}" if network is not None else "")
+        title = html.escape(f"{p.latin} → {output_symbol(p.output)} {p.prob:.0%}\nalso: {alts}{known}", quote=True)
         attrs = f' title="{title}"'
-        if p.prob < uncertain_below:
+        if network is not None:
+            attrs += ' class="k"'
+        elif p.prob < uncertain_below:
             attrs += f' class="u" style="--p:{p.prob:.2f}"'
         elif p.output == "":
             attrs += ' class="z"'
@@ -319,6 +324,7 @@ CONFIDENCE_CSS = """
 .tl-conf .u {background: rgba(255, 170, 0, calc(0.25 + 0.6 * (1 - var(--p))));
   border-bottom: 2px solid #e8590c;}
 .tl-conf .z, .tl-conf .u:empty {color: #adb5bd;}
+.tl-conf .k {background: rgba(25, 113, 194, 0.18); border-bottom: 2px solid #1971c2;}
 .tl-ctx {font-family: "Noto Sans Mono", monospace; font-size: 1.0rem; line-height: 1.9rem;}
 .tl-ctx span {padding: 1px 0;}
 .tl-legend {font-size: 0.85rem; color: #666;}
@@ -685,7 +691,7 @@ def span_selectivity(acts: Mapping[str, np.ndarray], text: str, sub: str, layers
 # The loaded lab: model + analysis, loaded once per process by the app (st.cache_resource)
 
 ANALYSIS_FILES = ("analysis.json", "analysis.safetensors")
-MODEL_FILES = ("model.json", "model.safetensors")
+MODEL_FILES = ("model.json", "model.safetensors", "lexicon.txt")   # what the loaded Transliterator depends on
 
 
 @dataclass

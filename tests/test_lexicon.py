@@ -58,9 +58,7 @@ def scores_for(alph, rows):
 def run(alph, chunk, rows, lexicon, margin=4.0):
     """The chunk as written after the known-word rule, from the network's argmax."""
     scores = scores_for(alph, rows)
-    top = scores.topk(3, -1)
-    classes = correct_words(chunk, top.values.numpy(), top.indices.numpy(), scores.argmax(-1).tolist(),
-                            frozenset(lexicon), alph, margin=margin)
+    classes = correct_words(chunk, scores, scores.argmax(-1).tolist(), frozenset(lexicon), alph, margin=margin)
     return alph.decode(chunk, classes)
 
 

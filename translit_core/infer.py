@@ -18,7 +18,7 @@ import torch
 
 from .checkpoint import load_checkpoint, load_checkpoint_lexicon
 from .data import Alphabets, split_at_spaces
-from .lexicon import ALTERNATIVES, correct_words
+from .lexicon import correct_words
 from .model import TranslitNet
 
 
@@ -68,10 +68,7 @@ def decide(chunks: list[str], scores: torch.Tensor, alphabets: Alphabets,
     one script per Latin word, then (with a lexicon) known words for unknown ones."""
     classes = one_script_per_word(chunks, scores)
     if lexicon:
-        top = scores.topk(min(ALTERNATIVES, scores.shape[-1]), -1)             # (B, T, k)
-        values, indices = top.values.numpy(), top.indices.numpy()              # no copy: read for unknown words only
-        classes = [correct_words(c, values[r], indices[r], k, lexicon, alphabets)
-                   for r, (c, k) in enumerate(zip(chunks, classes))]
+        classes = [correct_words(c, scores[r], k, lexicon, alphabets) for r, (c, k) in enumerate(zip(chunks, classes))]
     return classes
 
 
@@ -116,7 +113,7 @@ class Transliterator:
     @classmethod
     def load(cls, path: str | Path | None = None, lexicon: bool = True, **kwargs) -> "Transliterator":
         """The checkpoint at `path` (default: the shipped one); lexicon=False for the network's
-        choices alone, as the neuron analysis sees them."""
+        choices alone, without the known-word rule."""
         model, alphabets, meta = load_checkpoint(path)
         words = load_checkpoint_lexicon(path) if lexicon else None
         return cls(model, alphabets, meta, lexicon=words, **kwargs)

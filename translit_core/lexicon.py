@@ -30,6 +30,8 @@ from bisect import bisect_left
 from itertools import accumulate
 from pathlib import Path
 
+import torch
+
 
 LEXICON = "lexicon.txt"
 MARGIN = 4.0             # nats of the network's log-probability a known reading may cost (3-5 do as well)
@@ -104,16 +106,15 @@ def cheapest_accepted(options: list[list[tuple[float, int]]], accept: Callable[[
     return None
 
 
-def correct_words(chunk: str, top_scores, top_classes, classes: list[int], lexicon: frozenset[str], alphabets,
+def correct_words(chunk: str, scores: torch.Tensor, classes: list[int], lexicon: frozenset[str], alphabets,
                   margin: float = MARGIN) -> list[int]:
     """`classes` for one chunk with each unknown Armenian word replaced by its cheapest known
     reading, if one costs at most `margin` nats.
 
     A word is a run of Armenian letters in the written text, with the placeholders after its
-    letters: "barev,dzez" has two, "2010-in" one ("ին"). top_scores, top_classes: (T, k) numpy
-    arrays or nested lists, the k best classes of each position and their logits or
-    log-probabilities (only differences within one position are used, the same for both); the
-    caller takes the top-k of a whole batch at once.
+    letters: "barev,dzez" has two, "2010-in" one ("ին"). scores: (T, V) logits or
+    log-probabilities; only differences within one position are used, and those are the same
+    for both.
     """
     written = alphabets.decode(chunk, classes)
     # (not on written.lower(): lowering "İ" adds a character and would shift every offset after it)
@@ -134,27 +135,30 @@ def correct_words(chunk: str, top_scores, top_classes, classes: list[int], lexic
         while b < len(chunk) and width[b] == 0:    # the placeholders of the word's last letter
             b += 1
         if b - a <= MAX_WORD:
-            best = _correct_word(chunk[a:b], top_scores[a:b], top_classes[a:b], out[a:b], written[s:e], lexicon,
-                                 alphabets, margin)
+            best = _correct_word(chunk[a:b], scores[a:b], out[a:b], written[s:e], lexicon, alphabets, margin)
             if best is not None:
                 out[a:b] = best
     return out
 
 
-def _correct_word(typed: str, top_scores, top_classes, classes: list[int], word: str, lexicon: frozenset[str],
+def _correct_word(typed: str, scores: torch.Tensor, classes: list[int], word: str, lexicon: frozenset[str],
                   alphabets, margin: float) -> list[int] | None:
     decode, out_text = alphabets.decode, alphabets.written
-    options = []
-    for c, cur, row_s, row_c in zip(typed, classes, _rows(top_scores), _rows(top_classes)):
-        opts = [(0.0, cur)]
+    top = scores.topk(min(ALTERNATIVES, scores.shape[-1]), -1)                   # (L, k)
+    options, changeable = [], alphabets.changeable
+    for c, cur, row_s, row_c in zip(typed, classes, top.values.tolist(), top.indices.tolist()):
         # The current class is the best one, or the best after "pass" where the script rule
         # transliterated a Latin word; so it is among the top 3 but for ties, hence the check.
-        if cur != 0 and cur in row_c and c in alphabets.changeable:
-            here = row_s[row_c.index(cur)]
-            # never "pass" a letter (that is the script rule's call) nor change its case
-            opts += sorted((here - s, j) for s, j in zip(row_s, row_c)
-                           if j not in (0, cur) and here - s <= margin and not _case_differs(out_text[j], out_text[cur]))
-        options.append(opts)
+        if cur == 0 or cur not in row_c or c not in changeable:
+            options.append([(0.0, cur)])
+            continue
+        here = row_s[row_c.index(cur)]
+        if here - row_s[1 if row_c[0] == cur else 0] > margin:     # no rival close enough: the common case
+            options.append([(0.0, cur)])
+            continue
+        # never "pass" a letter (that is the script rule's call) nor change its case
+        options.append([(0.0, cur)] + sorted((here - s, j) for s, j in zip(row_s, row_c) if j not in (0, cur)
+                                             and here - s <= margin and not _case_differs(out_text[j], out_text[cur])))
     if all(len(o) == 1 for o in options):
         return None
     shape = _case_shape(word)
@@ -164,10 +168,6 @@ def _correct_word(typed: str, top_scores, top_classes, classes: list[int], word:
         return cand.lower() in lexicon and _case_shape(cand) == shape
 
     return cheapest_accepted(options, known, margin)
-
-
-def _rows(x) -> list[list]:
-    return x.tolist() if hasattr(x, "tolist") else x
 
 
 def _case_differs(a: str, b: str) -> bool:

@@ -60,7 +60,7 @@ def main() -> None:
     torch.manual_seed(0)
     tr = Transliterator.load(a.checkpoint)
     rules = load_rules()
-    out: dict = {"threads": torch.get_num_threads()}
+    out: dict = {"threads": torch.get_num_threads(), "head_dtype": str(tr.head_dtype or torch.float32)}
 
     bsut = Path(a.data) / "ud" / "UD_Armenian-BSUT" / "hy_bsut-ud-test.conllu"
     sents = read_sentences(bsut)
@@ -84,19 +84,22 @@ def main() -> None:
     latin = [romanize(s, rules, rng).latin for _ in range(5) for s in sents]
     n_chars = sum(map(len, latin))
     tr.transliterate_batch(latin[:200])                 # warm up
-    # Best of 5 for each, interleaved: the machine is shared, and its speed drifts between runs,
-    # so the three are timed side by side rather than one after the other.
-    full = alone = bare = float("inf")
-    for _ in range(5):
+    # Timed side by side, 7 times: the machine is shared and its speed drifts by ±20% from one
+    # second to the next. Reported: the best of each, and the median of the 7 paired ratios.
+    full, alone, bare = [], [], []
+    for _ in range(7):
         t = time.perf_counter()
         tr.transliterate_batch(latin)
-        full = min(full, time.perf_counter() - t)
+        full.append(time.perf_counter() - t)
         t = time.perf_counter()
         net.transliterate_batch(latin)
-        alone = min(alone, time.perf_counter() - t)
-        bare = min(bare, bare_lstm_seconds(tr, latin))
-    out["throughput"] = {"characters": n_chars, "chars_per_s": n_chars / full, "network_alone_chars_per_s": n_chars / alone,
-                         "bare_lstm_chars_per_s": n_chars / bare, "cost_vs_bare_lstm": full / bare}
+        alone.append(time.perf_counter() - t)
+        bare.append(bare_lstm_seconds(tr, latin))
+    out["throughput"] = {"characters": n_chars, "chars_per_s": n_chars / min(full),
+                         "network_alone_chars_per_s": n_chars / min(alone), "bare_lstm_chars_per_s": n_chars / min(bare),
+                         "cost_vs_bare_lstm": min(full) / min(bare),
+                         "cost_vs_bare_lstm_median_paired": statistics.median(f / b for f, b in zip(full, bare)),
+                         "network_alone_cost_vs_bare_lstm": min(alone) / min(bare)}
 
     one = next(l for l in latin if len(l) >= 200)[:200]
     times = []
@@ -130,7 +133,9 @@ def main() -> None:
     print(f"  rules baseline  char {c['rules_baseline']['char_accuracy']:.2f}%  word {c['rules_baseline']['word_accuracy']:.2f}%")
     print(f"throughput ({th['characters']} chars, {out['threads']} threads): {th['chars_per_s']:,.0f} chars/s "
           f"(network alone {th['network_alone_chars_per_s']:,.0f}); bare LSTM {th['bare_lstm_chars_per_s']:,.0f} chars/s; "
-          f"cost {th['cost_vs_bare_lstm']:.2f}x the bare LSTM (batches of {tr.batch_size} chunks, best of 5, interleaved)")
+          f"cost {th['cost_vs_bare_lstm']:.2f}x the bare LSTM, best against best (median of paired runs "
+          f"{th['cost_vs_bare_lstm_median_paired']:.2f}x; network alone {th['network_alone_cost_vs_bare_lstm']:.2f}x); "
+          f"batches of {tr.batch_size} chunks, dense and output layers in {out['head_dtype']}, 7 interleaved runs")
     print(f"one 200-char sentence: median {out['latency_200_chars_ms']['median']:.1f} ms, "
           f"max {out['latency_200_chars_ms']['max']:.1f} ms")
     print(f"peak RSS {out['peak_rss_mb']:.0f} MB")

@@ -52,6 +52,28 @@ def test_padded_rows_match_packed_reference_and_unpadded_runs():
             torch.testing.assert_close(padded[row, :n], reference[row, :n], atol=1e-6, rtol=1e-5)
 
 
+def test_bf16_head_is_the_float32_head_rounded():
+    """The inference option: dense and output layers in bfloat16, the LSTM untouched."""
+    model, _ = tiny()
+    torch.manual_seed(2)
+    x = torch.randint(2, model.config.n_in, (4, 12))
+    lengths = torch.tensor([12, 7, 3, 12])
+    with torch.no_grad():
+        full = model(x, lengths)
+        fast = model(x, lengths, head_dtype=torch.bfloat16)
+        # independent reference: the same layers written out, with each operand rounded to bf16
+        r = lambda t: t.bfloat16().float()  # noqa: E731
+        _, layers = model(x, lengths, return_layers=True)
+        hidden = r(torch.tanh(r(layers["concat"]) @ r(model.dense.weight).t() + r(model.dense.bias)))
+        onehot = torch.nn.functional.one_hot(x, model.config.n_in).float()
+        w_h, w_x = model.out.weight.split([model.config.hidden, model.config.n_in], dim=1)
+        reference = hidden @ r(w_h).t() + r(model.out.bias) + onehot @ w_x.t()
+    assert fast.dtype == torch.float32 and fast.shape == full.shape
+    torch.testing.assert_close(fast, reference, atol=2e-2, rtol=2e-2)    # bf16 keeps 8 bits of mantissa
+    assert not torch.equal(fast, full)                                     # it did run in bf16
+    torch.testing.assert_close(fast, full, atol=5e-2, rtol=5e-2)
+
+
 def test_save_load_identical_outputs(tmp_path):
     model, alphabets = tiny()
     save_checkpoint(tmp_path, model, alphabets, {"metrics": {"valid_char_accuracy": 1.0}})

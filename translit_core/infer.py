@@ -19,7 +19,7 @@ import torch
 from .checkpoint import load_checkpoint, load_checkpoint_lexicon
 from .data import Alphabets, split_at_spaces
 from .lexicon import correct_words
-from .model import TranslitNet
+from .model import TranslitNet, fast_head_dtype
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ def decide(chunks: list[str], scores: torch.Tensor, alphabets: Alphabets,
 
 
 def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], batch_size: int = 256,
-                with_probs: bool = False, lexicon: frozenset[str] | None = None) -> list:
+                with_probs: bool = False, lexicon: frozenset[str] | None = None,
+                head_dtype: torch.dtype | None = None) -> list:
     """Class indices (or softmax rows) for every character of every chunk, in input order.
 
     Chunks are sorted by length and batched with their neighbours, so padding is rare; the
@@ -93,7 +94,7 @@ def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], bat
             x = torch.zeros(len(idx), lengths[-1], dtype=torch.long)                     # (B, T)
             for row, i in enumerate(idx):
                 x[row, :lengths[row]] = torch.tensor(alphabets.encode_input(chunks[i]), dtype=torch.long)
-            logits = model(x.to(device), torch.tensor(lengths))                          # (B, T, V_out)
+            logits = model(x.to(device), torch.tensor(lengths), head_dtype=head_dtype)   # (B, T, V_out)
             if with_probs:
                 probs = logits.float().softmax(-1).cpu()
                 for row, i in enumerate(idx):
@@ -106,9 +107,12 @@ def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], bat
 
 class Transliterator:
     def __init__(self, model: TranslitNet, alphabets: Alphabets, meta: dict,
-                 max_len: int = 200, batch_size: int = 64, lexicon: frozenset[str] | None = None):
+                 max_len: int = 200, batch_size: int = 64, lexicon: frozenset[str] | None = None,
+                 head_dtype: torch.dtype | None | str = "auto"):
         self.model, self.alphabets, self.meta = model.eval(), alphabets, meta
         self.max_len, self.batch_size, self.lexicon = max_len, batch_size, lexicon
+        # bf16 dense and output layers where the hardware has it (see model.py); "auto" decides
+        self.head_dtype = fast_head_dtype(next(model.parameters()).device) if head_dtype == "auto" else head_dtype
 
     @classmethod
     def load(cls, path: str | Path | None = None, lexicon: bool = True, **kwargs) -> "Transliterator":
@@ -134,7 +138,8 @@ class Transliterator:
 
     def transliterate_batch(self, texts: list[str]) -> list[str]:
         chunks, layout = self._chunks(texts)
-        classes = run_batches(self.model, self.alphabets, chunks, self.batch_size, lexicon=self.lexicon)
+        classes = run_batches(self.model, self.alphabets, chunks, self.batch_size, lexicon=self.lexicon,
+                              head_dtype=self.head_dtype)
         decoded = [self.alphabets.decode(c, k) for c, k in zip(chunks, classes)]
         return ["\n".join("".join(decoded[i] for i in ids) for ids in lines) for lines in layout]
 
@@ -146,7 +151,8 @@ class Transliterator:
         the next most likely alternatives; `network` says what the network chose where the lexicon
         replaced an unknown word."""
         chunks, layout = self._chunks([text])
-        probs = run_batches(self.model, self.alphabets, chunks, self.batch_size, with_probs=True)
+        probs = run_batches(self.model, self.alphabets, chunks, self.batch_size, with_probs=True,
+                            head_dtype=self.head_dtype)
         out: list[CharPrediction] = []
         for li, ids in enumerate(layout[0]):
             if li:

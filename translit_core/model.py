@@ -8,6 +8,10 @@
 
 The one-hot input is fed to the last layer a second time so that the easy decisions (copy a
 Latin letter through, "b" -> "բ") need not be carried through the recurrent state.
+
+Inference may run the dense and output layers in bfloat16 (`head_dtype`): the model was trained
+under bf16 autocast, and on CPUs with AVX-512 BF16 those two matmuls are 2-3x faster, a quarter
+of the whole forward pass. The LSTM always runs in float32.
 """
 from __future__ import annotations
 
@@ -46,10 +50,11 @@ class TranslitNet(nn.Module):
         return out                                                      # (B, T, lstm)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None,
-                return_layers: bool = False):
-        """x: (B, T) input indices; lengths: (B,) true lengths, or None when all are T.
+                return_layers: bool = False, head_dtype: torch.dtype | None = None):
+        """x: (B, T) input indices; lengths: (B,) true lengths, or None when all are T;
+        head_dtype: the dense and output layers' dtype (None: float32).
 
-        Returns logits (B, T, n_out); with return_layers, also {"concat", "hidden"}.
+        Returns float32 logits (B, T, n_out); with return_layers, also {"concat", "hidden"}.
         """
         onehot = F.one_hot(x, self.config.n_in).float()                 # (B, T, V_in)
         if lengths is None or bool((lengths == x.shape[1]).all()):
@@ -66,11 +71,25 @@ class TranslitNet(nn.Module):
             bwd = self._direction(F.one_hot(x.gather(1, flip), self.config.n_in).float(), reverse=True)
             bwd = bwd.gather(1, flip[:, :, None].expand_as(bwd))
             concat = torch.cat([fwd, bwd], dim=-1)                       # (B, T, 2*lstm)
-        hidden = torch.tanh(self.dense(concat))                         # (B, T, hidden)
+        cast = (lambda t: t.to(head_dtype)) if head_dtype else (lambda t: t)
+        hidden = torch.tanh(F.linear(cast(concat), cast(self.dense.weight), cast(self.dense.bias)))  # (B, T, hidden)
         # out([hidden, onehot]) computed as hidden @ W_h + (column of W_x picked by x): the same
         # sum without materialising the concatenation or multiplying by a one-hot matrix.
         w_hidden, w_input = self.out.weight.split([self.config.hidden, self.config.n_in], dim=1)
-        logits = F.linear(hidden, w_hidden, self.out.bias) + F.embedding(x, w_input.t())  # (B, T, V_out)
+        logits = F.linear(hidden, cast(w_hidden), cast(self.out.bias)).float() + F.embedding(x, w_input.t())  # (B, T, V_out)
         if return_layers:
             return logits, {"concat": concat, "hidden": hidden}
         return logits
+
+
+def fast_head_dtype(device: torch.device) -> torch.dtype | None:
+    """bfloat16 where its matmuls are native (CUDA; CPUs with AVX-512 BF16 or AMX), else None."""
+    if device.type == "cuda":
+        return torch.bfloat16
+    flags = ""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((l for l in f if l.startswith("flags")), "")
+    except OSError:
+        pass
+    return torch.bfloat16 if {"avx512_bf16", "amx_bf16"} & set(flags.split()) else None

@@ -13,9 +13,9 @@ known word ("ծարավ", "քանիսն"), the known word is almost always right
 character's ALTERNATIVES best classes). Known words are never changed, letters kept in Latin and
 punctuation are never changed, the case of a word is kept, and the network's alternatives are the
 only candidates: the lexicon picks between readings the network already considered, it never
-invents one. On the validation text (mean of six romanizations) this takes
-the shipped model from 99.246% to 99.308% character accuracy; the margin, the alternatives per
-character and the minimum count were chosen there (README).
+invents one. On the validation text (mean of six romanizations) this takes the shipped model
+from 99.247% to 99.311% character accuracy; the margin, the alternatives per character and the
+minimum count were chosen there (README).
 
 The lexicon is a plain text file beside the checkpoint (`lexicon.txt`): a comment header, then
 one lowercase Armenian word per line.
@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import heapq
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
-from bisect import bisect_left
 from itertools import accumulate
 from pathlib import Path
 
@@ -171,13 +171,13 @@ def _correct_word(typed: str, scores: torch.Tensor, classes: list[int], word: st
 
 
 def _case_differs(a: str, b: str) -> bool:
-    """Both write a letter and one is a capital ("Տ" for "թ", "ՈՒ" for "Ու": the first
-    character decides). The placeholder and punctuation have no case."""
+    """Both write a letter and one is a capital ("Տ" for "թ"). The first character decides, so
+    the title-case digraph "Ու" is a capital. The placeholder and punctuation have no case."""
     a, b = a[:1], b[:1]
     return a.lower() != a.upper() and b.lower() != b.upper() and a.isupper() != b.isupper()
 
 
 def _case_shape(word: str) -> tuple[bool, bool]:
-    """(first letter a capital, every letter a capital): what a correction must keep, whichever
-    characters carry the letters ("Ye" may become "Ե_" or "_Ե" only in the first form)."""
+    """(first letter a capital, every letter a capital): what a correction must keep, also where
+    a placeholder moves and the letters shift ("Թ" + "_" for "Ta" may not become "_" + "ա")."""
     return word[:1].isupper(), len(word) > 1 and word.isupper()

@@ -5,7 +5,7 @@ import torch
 
 from translit_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from translit_core.data import Alphabets, output_alphabet
-from translit_core.model import ModelConfig, TranslitNet
+from translit_core.model import ModelConfig, TranslitNet, fast_head_dtype
 from translit_core.rules import load_rules
 
 
@@ -72,6 +72,13 @@ def test_bf16_head_is_the_float32_head_rounded():
     torch.testing.assert_close(fast, reference, atol=2e-2, rtol=2e-2)    # bf16 keeps 8 bits of mantissa
     assert not torch.equal(fast, full)                                     # it did run in bf16
     torch.testing.assert_close(fast, full, atol=5e-2, rtol=5e-2)
+
+
+def test_fast_head_dtype_follows_the_hardware():
+    assert fast_head_dtype(torch.device("cuda")) == torch.bfloat16
+    flags = next((l for l in open("/proc/cpuinfo") if l.startswith("flags")), "").split()
+    native = "avx512_bf16" in flags or "amx_bf16" in flags
+    assert fast_head_dtype(torch.device("cpu")) == (torch.bfloat16 if native else None)
 
 
 def test_save_load_identical_outputs(tmp_path):

@@ -120,8 +120,9 @@ def main() -> None:
     if len(seeds) > 1:
         print(f"  model, seeds 0-{len(seeds) - 1}  char mean {statistics.mean(seeds):.3f}% (std {statistics.stdev(seeds):.3f}; "
               f"{', '.join(f'{x:.3f}' for x in seeds)})")
-    net = b["network_char_accuracy_by_seed"]
-    print(f"  network alone   char mean {statistics.mean(net):.3f}% ({', '.join(f'{x:.3f}' for x in net)}); "
+    alone_seeds = b["network_char_accuracy_by_seed"]
+    print(f"  network alone   char mean {statistics.mean(alone_seeds):.3f}% "
+          f"({', '.join(f'{x:.3f}' for x in alone_seeds)}); "
           f"model = network + the known-word rule ({out['lexicon_words']:,} words)")
     print(f"  model, seed 0   {describe_edits(b['model_edits'])}")
     print(f"  rules baseline  char {b['rules_baseline']['char_accuracy']:.2f}%  word {b['rules_baseline']['word_accuracy']:.2f}%")

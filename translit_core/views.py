@@ -294,12 +294,11 @@ def confidence_html(preds: Sequence, uncertain_below: float = UNCERTAIN_BELOW) -
             parts.append(shown)
             continue
         alts = ", ".join(f"{a} {q:.0%}" for a, q in p.alternatives[:3])
-        network = getattr(p, "network", None)
-        known = (f"\nthe network chose {output_symbol(network)}; the lexicon knows the word with "
-                 f"{output_symbol(p.output)}" if network is not None else "")
+        known = (f"\nthe network chose {output_symbol(p.network)}; the lexicon knows the word with "
+                 f"{output_symbol(p.output)}" if p.network is not None else "")
         title = html.escape(f"{p.latin} → {output_symbol(p.output)} {p.prob:.0%}\nalso: {alts}{known}", quote=True)
         attrs = f' title="{title}"'
-        if network is not None:
+        if p.network is not None:
             attrs += ' class="k"'
         elif p.prob < uncertain_below:
             attrs += f' class="u" style="--p:{p.prob:.2f}"'

@@ -56,7 +56,7 @@ def main() -> int:
     p.add_argument("--pair", default="t:թ")
     a = p.parse_args()
 
-    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), PYTHONPATH=str(REPO))
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (1 min) before starting; "
           f"torch threads {a.threads}")
     with tempfile.TemporaryDirectory() as out:

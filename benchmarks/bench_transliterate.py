@@ -22,13 +22,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from translit_core import Transliterator  # noqa: E402
-from translit_core.evaluate import describe_edits, evaluate, read_pairs, read_sentences, score_pairs  # noqa: E402
-from translit_core.romanize import romanize  # noqa: E402
-from translit_core.rules import load_rules  # noqa: E402
+from translit_core import Transliterator
+from translit_core.infer.evaluate import describe_edits, evaluate, read_pairs, read_sentences, score_pairs
+from translit_core.settings import REPO as ROOT
+from translit_core.text.romanize import romanize
+from translit_core.text.rules import load_rules
 
 
 def bare_lstm_seconds(tr: Transliterator, texts: list[str]) -> float:

@@ -17,48 +17,13 @@ import pytest
 import torch
 
 from translit_core import analysis as A
-from translit_core.ablation import ablate_recording
-from translit_core.checkpoint import save_checkpoint
-from translit_core.data import Alphabets, input_alphabet, output_alphabet
-from translit_core.model import ModelConfig, TranslitNet
-from translit_core.romanize import romanize
-from translit_core.rules import load_rules
-from translit_core.unrolled import LAYERS, NeuronId, UnknownName, layer_activations
+from translit_core.analysis.ablation import ablate_recording
+from translit_core.model.alphabets import symbol_of_class
+from translit_core.model.checkpoint import load_checkpoint, save_checkpoint
+from translit_core.model.names import LAYERS, NeuronId, UnknownName
+from translit_core.model.net import Intervention, compile_hooks
 
-FIXTURE_DATA = Path(__file__).parent / "fixtures" / "corpus" / "data"
-
-SENTENCES = [
-    "Ես սիրում եմ ազատություն և ծառեր։",
-    "Թեյը տաք է, իսկ ծովը՝ խաղաղ։",
-    "Հայաստանի մայրաքաղաքը Երևանն է։",
-    "Ծաղիկները ծաղկում են գարնանը, թիթեռները թռչում են։",
-    "Համալսարանի ուսանողները հետաքրքրությամբ լսում էին։",
-    "Մեր տան առաջ մեծ թթենի կա, որի թթերը շատ քաղցր են։",
-    "Ճշմարտությունը և արդարությունը կարևոր են բոլորի համար։",
-    "Ցուրտ ձմռանը երեխաները ձնեմարդ են սարքում բակում։",
-]
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return load_rules()
-
-
-@pytest.fixture(scope="module")
-def tiny(rules):
-    """A tiny seeded TranslitNet with the real alphabets, and a recording of the sentences."""
-    rng = random.Random(0)
-    latin = [romanize(s, rules, rng).latin for s in SENTENCES]
-    alphabets = Alphabets(input_alphabet(latin), output_alphabet(rules))
-    torch.manual_seed(0)
-    model = TranslitNet(ModelConfig(n_in=len(alphabets.inputs), n_out=len(alphabets.outputs), lstm=6, hidden=5))
-    model.eval()
-    with torch.no_grad():
-        for p in model.parameters():
-            p.mul_(2.0)
-    sentences = SENTENCES * 3                    # three different romanizations of each
-    rec = A.record_activations(model, alphabets, sentences, rules, seed=1, max_len=24)
-    return model, alphabets, rec
+from tiny import FIXTURE_DATA, SENTENCES
 
 
 def reference_layers(model, alphabets, rec) -> dict[str, np.ndarray]:
@@ -66,7 +31,8 @@ def reference_layers(model, alphabets, rec) -> dict[str, np.ndarray]:
     per_layer = {name: [] for name in LAYERS}
     for chunk in rec.chunks:
         x = torch.tensor([alphabets.encode_input(chunk)])
-        acts = layer_activations(model, x)
+        with torch.no_grad():
+            _, acts = model.run_with_cache(x)
         for name in LAYERS:
             per_layer[name].append(acts[name][0].double().numpy())
     return {name: np.concatenate(v) for name, v in per_layer.items()}
@@ -136,12 +102,15 @@ def test_vectorized_tables_equal_a_naive_per_neuron_loop(tiny):
     bins, min_count = 20, 4
     tables = A.hellinger_tables(rec, bins=bins, min_count=min_count)
     assert tables.pairs, "the tiny sample should have some pairs"
-    ref = reference_layers(model, alphabets, rec)
+    # Like with like: the tables bin the recording's float32 values, so the reference bins the same
+    # values (test_recording_layers_match_the_unrolled_model checks them against the model). Binning
+    # an independently computed float64 copy would move values that sit on a bin edge.
+    ref = {name: rec.layer(name).double().numpy() for name in LAYERS}
     x, y = rec.x.numpy(), rec.y.numpy()
     offsets = tables.offsets
     for i, pair in enumerate(tables.pairs):
         xi = alphabets.in_index[pair.x]
-        yk = {"=": 0, "_": 1}.get(pair.y, alphabets.out_index.get(pair.y))
+        yk = {"=": 0, "_": 1}.get(pair.y, alphabets.out_index.get(pair.y))   # written out: an independent reference
         at_x = x == xi
         pos, neg = at_x & (y == yk), at_x & (y != yk)
         assert (pair.n_pos, pair.n_neg) == (pos.sum(), neg.sum())
@@ -170,13 +139,13 @@ def test_pairs_under_the_threshold_are_excluded(tiny):
         per_x[c] = per_x.get(c, 0) + n
     for min_count in (1, 5, 12):
         tables = A.hellinger_tables(rec, bins=10, min_count=min_count, layers=["hidden"])
-        expected = {f"{c}:{A.output_symbol(alphabets, k)}" for (c, k), n in counts.items()
+        expected = {f"{c}:{symbol_of_class(alphabets, k)}" for (c, k), n in counts.items()
                     if n >= min_count and per_x[c] - n >= min_count}
         assert {str(p) for p in tables.pairs} == expected
         assert all(p.n_pos >= min_count and p.n_neg >= min_count for p in tables.pairs)
     # A pair that exists but is below the threshold is refused with the reason and the valid pairs.
     analysis = A.Analysis(A.hellinger_tables(rec, bins=10, min_count=12, layers=["hidden"]), {}, {})
-    low = next(f"{c}:{A.output_symbol(alphabets, k)}" for (c, k), n in counts.items() if 0 < n < 12 and c.isalpha())
+    low = next(f"{c}:{symbol_of_class(alphabets, k)}" for (c, k), n in counts.items() if 0 < n < 12 and c.isalpha())
     with pytest.raises(UnknownName, match="at least 12 on each side"):
         analysis.parse_pair(low)
 
@@ -224,12 +193,12 @@ def test_ablating_no_neuron_changes_nothing(tiny):
     own = float((rec.pred == rec.y)[rec.x == xi].float().mean())
     for layer in ("concat.fwd", "concat.bwd", "hidden"):
         r = ablate_recording(rec, str(pair), layer, k=0, draws=5, seed=3)
-        assert r["top_k_accuracy"] == r["baseline_accuracy"] == r["random_k_accuracy_mean"]
-        assert r["random_k_accuracy_std"] == 0.0
-        assert r["baseline_accuracy"] == pytest.approx(own)        # the same predictions as the recording
-        assert r["n_positions"] == pair.n_pos + pair.n_neg
-        assert set(r) >= {"pair", "layer", "k", "baseline_accuracy", "top_k_accuracy", "random_k_accuracy_mean",
-                          "random_k_accuracy_std", "n_positions"}
+        assert r.top_k_accuracy == r.baseline_accuracy == r.random_k_accuracy_mean
+        assert r.random_k_accuracy_std == 0.0
+        assert r.baseline_accuracy == pytest.approx(own)        # the same predictions as the recording
+        assert r.n_positions == pair.n_pos + pair.n_neg
+        assert set(r.to_dict()) >= {"pair", "layer", "k", "baseline_accuracy", "top_k_accuracy",
+                                    "random_k_accuracy_mean", "random_k_accuracy_std", "n_positions"}
 
 
 def test_ablating_every_unit_sets_the_layer_to_its_mean(tiny):
@@ -245,7 +214,56 @@ def test_ablating_every_unit_sets_the_layer_to_its_mean(tiny):
     onehot = torch.nn.functional.one_hot(torch.tensor(xi), model.config.n_in).float()
     with torch.no_grad():
         constant = model.out(torch.cat([mean_hidden, onehot])).argmax().item()
-    assert r["top_k_accuracy"] == pytest.approx(float((rec.y[at_x] == constant).float().mean()))
+    assert r.top_k_accuracy == pytest.approx(float((rec.y[at_x] == constant).float().mean()))
+
+
+def test_recurrent_ablation_reruns_the_network_and_agrees_where_it_must(tiny):
+    """Ablation through the recurrence: with nothing ablated it is the recording's own accuracy;
+    on the hidden layer (no recurrence above it) it equals the head-only ablation; on an LSTM
+    layer it reaches positions the head-only one cannot, and gates can be ablated too."""
+    model, alphabets, rec = tiny
+    pair = A.hellinger_tables(rec, bins=10, min_count=4, layers=["hidden"]).pairs[0]
+    for layer in ("concat.fwd", "hidden"):
+        r = ablate_recording(rec, pair, layer, k=0, draws=2, recurrent=True)
+        assert r.top_k_accuracy == r.baseline_accuracy and r.recurrent
+        assert r.baseline_accuracy == pytest.approx(ablate_recording(rec, pair, layer, k=0, draws=2).baseline_accuracy)
+    head = ablate_recording(rec, pair, "hidden", k=3, draws=3, seed=5)
+    rerun = ablate_recording(rec, pair, "hidden", k=3, draws=3, seed=5, recurrent=True)
+    assert rerun.top_k_accuracy == pytest.approx(head.top_k_accuracy)
+    assert rerun.random_k_accuracies == pytest.approx(head.random_k_accuracies)
+    # the same at the level of predictions, and the intervention does change some of them
+    xi = alphabets.in_index[pair.x]
+    at_x = (rec.x == xi).nonzero().squeeze(1)
+    iv = Intervention("hidden", (0, 1, 2), "set", (0.9, -0.9, 0.9))
+    by_rerun = rec.rerun_predictions(at_x, lambda xb: [Intervention("hidden", (0, 1, 2), "set", (0.9, -0.9, 0.9),
+                                                                     where=xb == xi)])
+    with torch.no_grad():
+        concat = torch.cat([rec.layer("concat.fwd", at_x), rec.layer("concat.bwd", at_x)], dim=1)
+        by_head = model.head(concat, rec.x[at_x], hooks=compile_hooks([iv]))[1].argmax(-1)
+    assert torch.equal(by_rerun, by_head) and not torch.equal(by_head, rec.pred[at_x])
+    gate = ablate_recording(rec, pair, "gate.bwd.f", k=6, draws=1, recurrent=True)
+    assert gate.top_k_neurons and 0.0 <= gate.top_k_accuracy <= 1.0 and gate.to_dict()["recurrent"] is True
+    with pytest.raises(UnknownName, match="recurrent"):
+        ablate_recording(rec, pair, "gate.bwd.f", k=2)
+
+
+def test_recurrent_ablation_of_a_forward_unit_equals_a_manual_intervention(tiny):
+    """Independent reference: one chunk run by hand with the unit set at the positions of x."""
+    model, alphabets, rec = tiny
+    pair = A.hellinger_tables(rec, bins=10, min_count=4, layers=["hidden"]).pairs[0]
+    xi = alphabets.in_index[pair.x]
+    at_x = (rec.x == xi).nonzero().squeeze(1)
+    unit, value = 2, 0.75
+    got = rec.rerun_predictions(at_x, lambda xb: [Intervention("concat.fwd", (unit,), "set", value, where=xb == xi)])
+    expected = []
+    with torch.no_grad():
+        for ch in rec.chunk_of(at_x).unique().tolist():
+            a, b = int(rec.chunk_start[ch]), int(rec.chunk_start[ch + 1])
+            x = rec.x[a:b].unsqueeze(0)
+            iv = Intervention("concat.fwd", (unit,), "set", value, where=x == xi)
+            pred = model.run_with_hooks(x, interventions=[iv])[0].argmax(-1)
+            expected.append(pred[(x[0] == xi)])
+    assert torch.equal(got, torch.cat(expected))
 
 
 def test_unknown_names_give_clear_errors_listing_valid_ones():
@@ -290,7 +308,7 @@ def test_span_mask_covers_exactly_the_substring(tiny):
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tiny, tmp_path_factory):
     """The tiny model saved as a checkpoint, with an analysis built by the CLI on a text file."""
-    from translit_core.__main__ import main
+    from translit_core.cli import main
     model, alphabets, _ = tiny
     root = tmp_path_factory.mktemp("tiny")
     ck = root / "ck"
@@ -306,7 +324,7 @@ def tiny_checkpoint(tiny, tmp_path_factory):
 
 
 def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
-    from translit_core.__main__ import main
+    from translit_core.cli import main
     ck = str(tiny_checkpoint)
     an = A.Analysis.load(ck)
     assert (tiny_checkpoint / "analysis.safetensors").stat().st_size < 25e6
@@ -341,11 +359,11 @@ def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
     assert r["pair"] == pair and r["k"] == 2
     # Stored ablations are there for the dashboard, under the same keys.
     stored = an.ablations()
-    assert stored and set(r) == set(stored[0])
+    assert stored and set(r) == set(stored[0].to_dict())
 
 
 def test_cli_bad_names_give_a_message_not_a_traceback(tiny_checkpoint, capsys, tmp_path):
-    from translit_core.__main__ import main
+    from translit_core.cli import main
     ck = str(tiny_checkpoint)
     assert main(["neurons", "--checkpoint", ck, "--pair", "q:զ"]) == 2
     err = capsys.readouterr().err
@@ -361,7 +379,7 @@ def test_a_changed_checkpoint_makes_the_analysis_stale(tiny_checkpoint, tmp_path
     ck = tmp_path / "ck"
     shutil.copytree(tiny_checkpoint, ck)
     A.Analysis.load(ck)
-    model, alphabets, meta = __import__("translit_core.checkpoint", fromlist=["load_checkpoint"]).load_checkpoint(ck)
+    model, alphabets, meta = load_checkpoint(ck)
     with torch.no_grad():
         model.dense.bias.add_(1.0)
     save_checkpoint(ck, model, alphabets, meta)

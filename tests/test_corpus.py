@@ -1,4 +1,4 @@
-"""Tests for translit_core.corpus: wiki/UD/ARPA readers, filters, and prepare().
+"""Tests for translit_core.text.corpus: wiki/UD/ARPA readers, filters, and prepare().
 
 Everything runs on the small hand-written fixtures in tests/fixtures/corpus/data, which
 mimic the layout of the real data dir (wikipedia/, arpa/, ud/<treebank>/). Every sentence
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from translit_core import corpus
-from translit_core.corpus import (
+from translit_core.text import corpus
+from translit_core.text.corpus import (
     armenian_fraction,
     find_sources,
     is_reserved_test_file,

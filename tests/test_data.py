@@ -3,10 +3,10 @@ import random
 
 import pytest
 
-from translit_core.data import (armenian_lookalikes, chat_marks, code_switch, load_foreign_words, mix_lines,
+from translit_core.training.data import (armenian_lookalikes, chat_marks, code_switch, load_foreign_words, mix_lines,
                                  parse_mix)
-from translit_core.rules import load_rules
-from translit_core.train import line_kinds
+from translit_core.text.rules import load_rules
+from translit_core.training.train import line_kinds
 
 
 def test_parse_mix():

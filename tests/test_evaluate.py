@@ -3,10 +3,10 @@ import random
 
 import pytest
 
-from translit_core.evaluate import (LETTER_COUNTS, RulesBaseline, char_accuracy, count_letters, describe_edits,
+from translit_core.infer.evaluate import (LETTER_COUNTS, RulesBaseline, char_accuracy, count_letters, describe_edits,
                                     edit_breakdown, evaluate, read_sentences, word_accuracy)
-from translit_core.romanize import romanize
-from translit_core.rules import load_rules
+from translit_core.text.romanize import romanize
+from translit_core.text.rules import load_rules
 
 
 def test_char_accuracy_known_pairs():
@@ -88,7 +88,7 @@ def test_read_sentences_conllu_and_plain(tmp_path):
 
 
 def test_evaluate_cli_refuses_empty_input(tmp_path, capsys):
-    from translit_core.__main__ import main
+    from translit_core.cli import main
     empty, comments = tmp_path / "empty.txt", tmp_path / "pairs.tsv"
     empty.write_text("\n  \n", encoding="utf-8")
     comments.write_text("# only a comment\n", encoding="utf-8")

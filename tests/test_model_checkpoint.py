@@ -2,26 +2,25 @@ import json
 
 import pytest
 import torch
+from tiny import tiny_net
 
-from translit_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from translit_core.data import Alphabets, output_alphabet
-from translit_core.model import ModelConfig, TranslitNet, fast_head_dtype
-from translit_core.rules import load_rules
+from translit_core.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from translit_core.model.alphabets import Alphabets, output_alphabet
+from translit_core.model.net import ModelConfig, fast_head_dtype
+from translit_core.text.rules import load_rules
 
 
 def tiny():
-    torch.manual_seed(0)
     alphabets = Alphabets(["<pad>", "<unk>"] + list("abcdz "), output_alphabet(load_rules()))
-    cfg = ModelConfig(n_in=len(alphabets.inputs), n_out=len(alphabets.outputs), lstm=7, hidden=5)
-    return TranslitNet(cfg).eval(), alphabets
+    return tiny_net(0, len(alphabets.inputs), len(alphabets.outputs), lstm=7, hidden=5, scale=1.0), alphabets
 
 
 def test_output_shapes_and_layers():
     model, _ = tiny()
     x = torch.randint(0, model.config.n_in, (3, 11))
-    logits, layers = model(x, return_layers=True)
+    logits, layers = model.run_with_cache(x, names=["concat.fwd", "concat.bwd", "hidden"])
     assert logits.shape == (3, 11, model.config.n_out)
-    assert layers["concat"].shape == (3, 11, 14) and layers["hidden"].shape == (3, 11, 5)
+    assert layers["concat.bwd"].shape == (3, 11, 7) and layers["hidden"].shape == (3, 11, 5)
     assert layers["hidden"].abs().max() <= 1      # tanh
 
 
@@ -63,8 +62,9 @@ def test_bf16_head_is_the_float32_head_rounded():
         fast = model(x, lengths, head_dtype=torch.bfloat16)
         # independent reference: the same layers written out, with each operand rounded to bf16
         r = lambda t: t.bfloat16().float()  # noqa: E731
-        _, layers = model(x, lengths, return_layers=True)
-        hidden = r(torch.tanh(r(layers["concat"]) @ r(model.dense.weight).t() + r(model.dense.bias)))
+        _, layers = model.run_with_cache(x, lengths, names=["concat.fwd", "concat.bwd"])
+        concat = torch.cat([layers["concat.fwd"], layers["concat.bwd"]], dim=-1)
+        hidden = r(torch.tanh(r(concat) @ r(model.dense.weight).t() + r(model.dense.bias)))
         onehot = torch.nn.functional.one_hot(x, model.config.n_in).float()
         w_h, w_x = model.out.weight.split([model.config.hidden, model.config.n_in], dim=1)
         reference = hidden @ r(w_h).t() + r(model.out.bias) + onehot @ w_x.t()

@@ -3,8 +3,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from translit_core.romanize import romanize, strip_dropped
-from translit_core.rules import load_rules
+from translit_core.text.romanize import romanize, strip_dropped
+from translit_core.text.rules import load_rules
 
 RULES = load_rules()
 ARMENIAN = [chr(c) for c in range(0x0531, 0x0557)] + [chr(c) for c in range(0x0561, 0x0588)]

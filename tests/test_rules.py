@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from translit_core.rules import DEFAULT_RULES, RulesError, load_rules, parse_rules
+from translit_core.text.rules import DEFAULT_RULES, RulesError, load_rules, parse_rules
 
 
 def raw():

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from translit_core.checkpoint import load_checkpoint, load_checkpoint_lexicon
-from translit_core.lexicon import word_counts
-from translit_core.train import TrainConfig, train
+from translit_core.infer.lexicon import load_checkpoint_lexicon
+from translit_core.model.checkpoint import load_checkpoint
+from translit_core.text.words import word_counts
+from translit_core.training.train import TrainConfig, train
 
 CORPUS = Path(__file__).parent / "fixtures" / "tiny_corpus"
 SMALL = dict(lstm=16, hidden=12, batch_size=4, warmup=5, valid_lines=3, precision="fp32")

@@ -1,9 +1,21 @@
 """translit_core: Latin-typed Armenian -> Armenian script with a character-level biLSTM, and the
-tools to look inside it. Pure Python/PyTorch; the Streamlit dashboard lives outside the package.
+tools to look inside it. Pure Python/PyTorch; the dashboard (the `dashboard` package, `app.py`)
+lives outside it.
+
+The folders follow the pipeline:
+
+    text/       rules (the romanization rules file), romanize (sampling typed spellings),
+                corpus (`prepare`: the training text), words (chunks, word counts)
+    model/      alphabets, names (the neuron naming scheme), net (the network, once, with hook
+                points), checkpoint (safetensors + JSON)
+    training/   data (augmentation, batches), train (the training loop)
+    infer/      transliterator (`Transliterator`), lexicon (the known-word rule), evaluate
+    analysis/   sample -> recording -> stats -> tables -> ablation -> store, queries, findings
+    settings.py paths and environment variables;  cli.py  `python -m translit_core`
 
     from translit_core import Transliterator
     Transliterator.load().transliterate("barev dzez")   # -> "բարև ձեզ"
 """
-from .infer import Transliterator
+from .infer.transliterator import Transliterator
 
 __all__ = ["Transliterator"]

@@ -13,68 +13,15 @@ from pathlib import Path
 
 import torch
 
-from .lexicon import word_counts
-from .romanize import Aligned, romanize, split_units
-from .rules import Rules, is_armenian_letter
+from .. import settings
+from ..model.alphabets import Alphabets
+from ..text.romanize import Aligned, romanize, split_units
+from ..text.rules import Rules, is_armenian_letter
+from ..text.words import split_at_spaces, word_counts
 
-PAD, UNK = "<pad>", "<unk>"          # input specials: index 0 and 1
-PASS, PLACE = "<pass>", "<place>"    # output specials: copy the input character / write nothing
 
 SENTENCE_PUNCT = set(",.:;!?։՝")    # punctuation a word can end with
-BRANDS = (Path(__file__).parent / "languages" / "hy" / "foreign_words.txt")
-
-
-@dataclass(frozen=True)
-class Alphabets:
-    inputs: list[str]    # index -> Latin-side character
-    outputs: list[str]   # index -> Armenian token (PASS, PLACE, letters, digraphs, punctuation)
-
-    def __post_init__(self):
-        object.__setattr__(self, "in_index", {c: i for i, c in enumerate(self.inputs)})
-        object.__setattr__(self, "out_index", {c: i for i, c in enumerate(self.outputs)})
-        # characters the model may change: known to the input alphabet and not Armenian
-        object.__setattr__(self, "changeable", frozenset(c for c in self.inputs if not is_armenian_letter(c)))
-        object.__setattr__(self, "written", ["", ""] + list(self.outputs[2:]))   # class -> text; placeholder ""
-
-    def encode_input(self, latin: str) -> list[int]:
-        get = self.in_index.get
-        return [get(c, 1) for c in latin]
-
-    def encode_target(self, ex: Aligned) -> list[int]:
-        out = []
-        for c, tok in zip(ex.latin, ex.target):
-            if tok == c:
-                out.append(0)            # PASS: also Armenian typed as Armenian
-            elif tok == "":
-                out.append(1)            # placeholder
-            else:
-                out.append(self.out_index[tok])
-        return out
-
-    def forced_pass(self, c: str) -> bool:
-        """Unknown characters and Armenian typed as Armenian are never changed."""
-        return c not in self.changeable
-
-    def decode(self, latin: str, classes: list[int]) -> str:
-        # class 0 (pass), unknown and Armenian input keep the character; 1 (placeholder) writes ""
-        changeable, written = self.changeable, self.written
-        return "".join(written[k] if k and c in changeable else c for c, k in zip(latin, classes))
-
-
-def output_alphabet(rules: Rules) -> list[str]:
-    return [PASS, PLACE] + sorted(rules.letters) + sorted(rules.punctuation)
-
-
-def input_alphabet(latin_texts: list[str], min_count: int = 50) -> list[str]:
-    """Printable ASCII and Armenian letters always; anything else only if it is common."""
-    counts: dict[str, int] = {}
-    for t in latin_texts:
-        for c in t:
-            counts[c] = counts.get(c, 0) + 1
-    base = set(string.printable) - set("\t\n\r\x0b\x0c")
-    base |= {chr(c) for c in range(0x0531, 0x0557)} | {chr(c) for c in range(0x0561, 0x0588)}
-    common = {c for c, n in counts.items() if n >= min_count and c.isprintable()}
-    return [PAD, UNK] + sorted(base | common)
+BRANDS = settings.LANGUAGE_DIR / "foreign_words.txt"
 
 
 def armenian_lookalikes(lines: list[str], rules: Rules, min_count: int = 3) -> set[str]:
@@ -210,19 +157,6 @@ def fragment(ex: Aligned, rng: random.Random, max_words: int = 6) -> Aligned | N
     if latin and latin[-1] in ".:," and target[-1] != latin[-1] and rng.random() < 0.7:
         latin, target = latin[:-1], target[:-1]  # chats rarely end with the full stop
     return Aligned(latin, target) if latin.strip() else None
-
-
-def split_at_spaces(text: str, max_len: int) -> list[tuple[int, int]]:
-    """(start, end) spans of at most max_len characters, cut after a space where possible."""
-    spans, start = [], 0
-    while len(text) - start > max_len:
-        cut = text.rfind(" ", start + 1, start + max_len)
-        end = cut + 1 if cut > start else start + max_len
-        spans.append((start, end))
-        start = end
-    if start < len(text) or not spans:
-        spans.append((start, len(text)))
-    return spans
 
 
 def make_examples(lines: list[str], rules: Rules, seed: int, foreign: list[str],

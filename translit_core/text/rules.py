@@ -13,7 +13,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_RULES = Path(__file__).parent / "languages" / "hy" / "rules.json"
+from ..settings import LANGUAGE_DIR
+
+DEFAULT_RULES = LANGUAGE_DIR / "rules.json"
 
 
 class RulesError(ValueError):

@@ -32,26 +32,20 @@ from pathlib import Path
 
 import torch
 
+from ..model.checkpoint import CheckpointError
+from ..settings import DEFAULT_CHECKPOINT
+from ..text.words import WORD
 
 LEXICON = "lexicon.txt"
 MARGIN = 4.0             # nats of the network's log-probability a known reading may cost (3-5 do as well)
 ALTERNATIVES = 3         # best classes per character the search may choose from (more: no gain)
 MAX_CANDIDATES = 30      # readings the search visits per word; few words need more than 5
 MAX_WORD = 40            # longer runs of letters (a pasted "hahaha...") are left as they are
-WORD = re.compile(r"[\u0561-\u0587]+")                   # lowercase Armenian letters (with և)
 LETTERS = re.compile(r"[\u0531-\u0556\u0561-\u0587]+")     # Armenian letters of either case
 
 
 class LexiconError(ValueError):
     """A lexicon file that cannot be used; the message names the file and line."""
-
-
-def word_counts(lines: Iterable[str]) -> Counter:
-    """How often each Armenian word occurs, case-folded ("Երևան" and "երևան" are one word)."""
-    counts: Counter = Counter()
-    for line in lines:
-        counts.update(WORD.findall(line.lower()))
-    return counts
 
 
 def save_lexicon(path: str | Path, counts: Counter, min_count: int = 1, source: str = "") -> int:
@@ -181,3 +175,14 @@ def _case_shape(word: str) -> tuple[bool, bool]:
     """(first letter a capital, every letter a capital): what a correction must keep, also where
     a placeholder moves and the letters shift ("Թ" + "_" for "Ta" may not become "_" + "ա")."""
     return word[:1].isupper(), len(word) > 1 and word.isupper()
+
+
+def load_checkpoint_lexicon(directory: str | Path | None = None) -> frozenset[str] | None:
+    """The word list beside the weights, or None for a checkpoint that has none."""
+    path = (Path(directory) if directory else DEFAULT_CHECKPOINT) / LEXICON
+    if not path.is_file():
+        return None
+    try:
+        return load_lexicon(path)
+    except (LexiconError, OSError) as e:
+        raise CheckpointError(str(e)) from None

@@ -16,12 +16,16 @@ from pathlib import Path
 
 import torch
 
-from .ablation import ABLATABLE_LAYERS
-from .analysis import (REPO, Analysis, Recording, hellinger, ranked_units, slot_histograms, span_mask,
-                       substring_selectivity)
-from .unrolled import NeuronId
+from .. import settings
+from ..model.names import READOUT_LAYERS, NeuronId
+from ..text.rules import load_rules
+from .ablation import ABLATABLE_LAYERS, AblationResult
+from .queries import span_mask, substring_selectivity
+from .recording import Recording
+from .stats import hellinger, ranked_units, slot_histograms
+from .store import Analysis
 
-DEFAULT_OUT = REPO / "docs" / "FINDINGS.md"
+DEFAULT_OUT = settings.REPO / "docs" / "FINDINGS.md"
 POST_NEURON_70 = {"s:_": 0.95, "h:հ": 0.83, "h:_": 0.81, "o:օ": 0.61}
 SECTIONS = [   # (pair, the context that decides it: the next / previous character, or the whole word)
     ("t:թ", "both"),
@@ -41,7 +45,7 @@ MARGIN = 0.005   # an ablation must cost this much more than random neurons (and
 def _shown(path: str) -> str:
     """A path as written in the report: relative to the repository when inside it."""
     try:
-        return str(Path(path).resolve().relative_to(REPO))
+        return str(Path(path).resolve().relative_to(settings.REPO))
     except ValueError:
         return str(path)
 
@@ -50,9 +54,9 @@ def _fmt_neurons(scores) -> str:
     return ", ".join(f"#{s.neuron.index} {s.hellinger:.2f}" for s in scores)
 
 
-def _verdict(r: dict) -> str:
-    gap = r["random_k_accuracy_mean"] - r["top_k_accuracy"]
-    need = max(2 * r["random_k_accuracy_std"], MARGIN)
+def _verdict(r: AblationResult) -> str:
+    gap = r.random_k_accuracy_mean - r.top_k_accuracy
+    need = max(2 * r.random_k_accuracy_std, MARGIN)
     if gap >= need:
         return "**confirmed**"
     if gap > 0:
@@ -78,7 +82,7 @@ def _causal_direction(an: Analysis, pair: str) -> str | None:
     for layer, name in (("concat.fwd", "forward"), ("concat.bwd", "backward")):
         r = an.ablation(pair, layer)
         if r is not None:
-            gaps[name] = r["random_k_accuracy_mean"] - r["top_k_accuracy"]
+            gaps[name] = r.random_k_accuracy_mean - r.top_k_accuracy
     if not gaps or max(gaps.values()) < MARGIN:
         return None
     return max(gaps, key=gaps.get)
@@ -92,10 +96,10 @@ def _ablation_table(an: Analysis, pair: str) -> list[str]:
         r = an.ablation(pair, layer)
         if r is None:
             continue
-        rows.append(f"| {layer} | {r['baseline_accuracy']:.4f} | {r['top_k_accuracy']:.4f} | "
-                    f"{r['random_k_accuracy_mean']:.4f} ± {r['random_k_accuracy_std']:.4f} | {_verdict(r)} | "
-                    f"{r['baseline_accuracy_on_y']:.3f} / {r['top_k_accuracy_on_y']:.3f} / "
-                    f"{r['random_k_accuracy_on_y_mean']:.3f} |")
+        rows.append(f"| {layer} | {r.baseline_accuracy:.4f} | {r.top_k_accuracy:.4f} | "
+                    f"{r.random_k_accuracy_mean:.4f} ± {r.random_k_accuracy_std:.4f} | {_verdict(r)} | "
+                    f"{r.baseline_accuracy_on_y:.3f} / {r.top_k_accuracy_on_y:.3f} / "
+                    f"{r.random_k_accuracy_on_y_mean:.3f} |")
     return rows
 
 
@@ -197,7 +201,6 @@ def render(an: Analysis, rec: Recording) -> str:
         f"cost at least max(2 std, {MARGIN}) more accuracy than the random ones.")
     add("")
 
-    from .rules import load_rules
     rules = load_rules()
     summary_rows = []
     for pair, context in SECTIONS:
@@ -236,7 +239,7 @@ def render(an: Analysis, rec: Recording) -> str:
         summary_rows.append((pair, best, expected, causal, verdicts))
 
         if pair == "s:_":
-            after_t = conditional_pair(rec, "s", "_", "t", ["concat.fwd", "concat.bwd", "hidden"], an.tables.bins)
+            after_t = conditional_pair(rec, "s", "_", "t", list(READOUT_LAYERS), an.tables.bins)
             s_pos = p.n_pos
             if after_t:
                 n_pos, n_neg, ranks = after_t
@@ -270,7 +273,7 @@ def render(an: Analysis, rec: Recording) -> str:
         if len(present) == len(POST_NEURON_70):
             H = an.tables.hellinger
             cols = slice(an.offsets["concat.fwd"], an.offsets["concat.fwd"] + an.sizes["concat.fwd"])
-            rows = [an._pair_index[k] for k in present]
+            rows = [an.pair_row(k) for k in present]
             profile = H[rows][:, cols]                                    # (4, units)
             match = int(profile.min(0).values.argmax())
             vals = ", ".join(f"{k.replace(':', '→')} {float(profile[i, match]):.2f}" for i, k in enumerate(present))
@@ -303,7 +306,7 @@ def render(an: Analysis, rec: Recording) -> str:
             "elsewhere (Hellinger distance, inside vs outside; the control for the letters matters, otherwise "
             "neurons that merely track u, t, y, n win):")
         add("")
-        scores = substring_selectivity(rec, SUFFIX, layers=("concat.fwd", "concat.bwd", "hidden"), top=5,
+        scores = substring_selectivity(rec, SUFFIX, layers=READOUT_LAYERS, top=5,
                                        bins=an.tables.bins)
         by_layer: dict[str, list] = {}
         for s in scores:

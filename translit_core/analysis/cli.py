@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import sys
 
+from ..model.names import LAYERS, READOUT_LAYERS
+
 
 def _threads(a):
     if getattr(a, "threads", 0):
@@ -27,7 +29,7 @@ def _print_json(obj):
 
 
 def cmd_analyze(a):
-    from .analysis import run_analysis
+    from .pipeline import run_analysis
     _threads(a)
     for name in ("sentences", "bins", "min_count"):
         if getattr(a, name) < 1:
@@ -50,12 +52,12 @@ def cmd_analyze(a):
 
 
 def cmd_neurons(a):
-    from .analysis import Analysis
+    from .store import Analysis
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
     if a.top < 1:
         raise ValueError("--top must be at least 1")
-    chosen = a.layer or ["concat.fwd", "concat.bwd", "hidden"]
+    chosen = a.layer or list(READOUT_LAYERS)
     layers = list(an.layers) if "all" in chosen else chosen
     rows = []
     for layer in layers:
@@ -72,7 +74,7 @@ def cmd_neurons(a):
 
 
 def cmd_pairs(a):
-    from .analysis import Analysis
+    from .store import Analysis
     an = Analysis.load(a.checkpoint)
     neuron = an.parse_neuron(a.neuron)
     if a.top < 1:
@@ -87,7 +89,8 @@ def cmd_pairs(a):
 
 
 def cmd_histogram(a):
-    from .analysis import Analysis, histogram
+    from .queries import histogram
+    from .store import Analysis
     _threads(a)
     if a.bins < 1 or a.rows < 1:
         raise ValueError("--bins and --rows must be at least 1")
@@ -113,28 +116,31 @@ def cmd_histogram(a):
 
 def cmd_ablate(a):
     from .ablation import ABLATABLE_LAYERS, ablate_recording
-    from .analysis import Analysis
+    from .store import Analysis
     _threads(a)
     if a.draws < 1:
         raise ValueError("--draws must be at least 1")
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
     layers = list(ABLATABLE_LAYERS) if a.layer == "all" else [a.layer]
+    if not a.recurrent and any(l not in ABLATABLE_LAYERS for l in layers):
+        raise ValueError(f"--layer {a.layer} is inside the LSTM: ablate it with --recurrent")
     rec = an.recording(a.data)
     results = [ablate_recording(rec, pair, layer, a.k, draws=a.draws, seed=a.seed,
-                                scores=an.layer_scores(pair, layer), bins=an.tables.bins)
+                                scores=an.layer_scores(pair, layer), bins=an.tables.bins, recurrent=a.recurrent)
                for layer in layers]
     if a.json:
-        _print_json(results[0] if len(results) == 1 else results)
+        _print_json(results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results])
         return
     for r in results:
-        print(f"{r['pair']}, layer {r['layer']}, k={r['k']}: accuracy on the {r['n_positions']} positions with "
-              f"input {pair.x!r} (on the {r['n_pos']} with target {pair.y})")
-        print(f"  unablated                  {r['baseline_accuracy']:.4f}  ({r['baseline_accuracy_on_y']:.4f})")
-        print(f"  top {r['k']} by H -> mean        {r['top_k_accuracy']:.4f}  ({r['top_k_accuracy_on_y']:.4f})  "
-              f"{' '.join(r['top_k_neurons'])}")
-        print(f"  {r['k']} random ({r['draws']} draws)       {r['random_k_accuracy_mean']:.4f} ± "
-              f"{r['random_k_accuracy_std']:.4f}  ({r['random_k_accuracy_on_y_mean']:.4f})")
+        how = "rerun through the recurrence" if r.recurrent else "head only"
+        print(f"{r.pair}, layer {r.layer}, k={r.k} ({how}): accuracy on the {r.n_positions} positions with "
+              f"input {pair.x!r} (on the {r.n_pos} with target {pair.y})")
+        print(f"  unablated                  {r.baseline_accuracy:.4f}  ({r.baseline_accuracy_on_y:.4f})")
+        print(f"  top {r.k} by H -> mean        {r.top_k_accuracy:.4f}  ({r.top_k_accuracy_on_y:.4f})  "
+              f"{' '.join(r.top_k_neurons)}")
+        print(f"  {r.k} random ({r.draws} draws)       {r.random_k_accuracy_mean:.4f} ± "
+              f"{r.random_k_accuracy_std:.4f}  ({r.random_k_accuracy_on_y_mean:.4f})")
 
 
 def cmd_findings(a):
@@ -194,7 +200,10 @@ def add_analysis_commands(sub) -> None:
     common(s, threads=True)
     s.add_argument("--pair", required=True)
     s.add_argument("--k", type=int, default=10)
-    s.add_argument("--layer", default="hidden", choices=["concat.fwd", "concat.bwd", "hidden", "all"])
+    s.add_argument("--layer", default="hidden", choices=[*LAYERS, "all"],
+                   help="concat.fwd, concat.bwd, hidden (or all three); any layer with --recurrent")
+    s.add_argument("--recurrent", action="store_true",
+                   help="rerun the whole network with the units set inside the recurrence (slower)")
     s.add_argument("--draws", type=int, default=5)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -24,15 +23,17 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .data import (Alphabets, armenian_lookalikes, batches, input_alphabet, load_foreign_words, make_examples, mix_lines,
-                   output_alphabet, parse_mix)
-from .evaluate import char_accuracy
-from .infer import Transliterator
-from .lexicon import LEXICON, save_lexicon, word_counts
-from .model import ModelConfig, TranslitNet
-from .romanize import romanize
-from .rules import load_rules
+from .. import settings
+from ..infer.evaluate import char_accuracy
+from ..infer.lexicon import LEXICON, save_lexicon
+from ..infer.transliterator import Transliterator
+from ..model.alphabets import Alphabets, input_alphabet, output_alphabet
+from ..model.checkpoint import load_checkpoint, save_checkpoint
+from ..model.net import ModelConfig, TranslitNet
+from ..text.romanize import romanize
+from ..text.rules import load_rules
+from ..text.words import word_counts
+from .data import armenian_lookalikes, batches, load_foreign_words, make_examples, mix_lines, parse_mix
 
 
 @dataclass
@@ -120,7 +121,8 @@ def validate(model: TranslitNet, alphabets: Alphabets, latin: list[str], referen
 
 @torch.enable_grad()   # whatever mode the caller left torch in
 def train(cfg: TrainConfig) -> dict:
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    world_size, local_rank = settings.torchrun_env()
+    distributed = world_size > 1
     if cfg.device == "auto":
         cfg.device = "cuda" if torch.cuda.is_available() else "cpu"
     rank, world = 0, 1
@@ -128,8 +130,8 @@ def train(cfg: TrainConfig) -> dict:
         dist.init_process_group("nccl" if cfg.device == "cuda" else "gloo")
         rank, world = dist.get_rank(), dist.get_world_size()
         if cfg.device == "cuda":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    device = torch.device(cfg.device, int(os.environ.get("LOCAL_RANK", 0))) if cfg.device == "cuda" else torch.device("cpu")
+            torch.cuda.set_device(local_rank)
+    device = torch.device(cfg.device, local_rank) if cfg.device == "cuda" else torch.device("cpu")
     main = rank == 0
     torch.manual_seed(cfg.seed)
 

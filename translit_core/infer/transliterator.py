@@ -16,10 +16,11 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import load_checkpoint, load_checkpoint_lexicon
-from .data import Alphabets, split_at_spaces
-from .lexicon import correct_words
-from .model import TranslitNet, fast_head_dtype
+from ..model.alphabets import Alphabets
+from ..model.checkpoint import load_checkpoint
+from ..model.net import TranslitNet, fast_head_dtype
+from ..text.words import split_at_spaces
+from .lexicon import correct_words, load_checkpoint_lexicon
 
 
 @dataclass(frozen=True)

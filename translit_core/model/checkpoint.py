@@ -3,7 +3,7 @@
 A checkpoint is a directory:
     model.safetensors   the weights
     model.json          config, alphabets, rules hash, corpus summary, metrics, training time
-    lexicon.txt         (optional) the training text's words, for `lexicon.correct_words`
+    lexicon.txt         (optional) the training text's words (infer.lexicon reads it)
 """
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .data import Alphabets
-from .lexicon import LEXICON, LexiconError, load_lexicon
-from .model import ModelConfig, TranslitNet
+from ..settings import DEFAULT_CHECKPOINT
+from .alphabets import Alphabets
+from .net import ModelConfig, TranslitNet
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "hy"
 WEIGHTS, META = "model.safetensors", "model.json"
 
 
@@ -69,14 +68,3 @@ def load_checkpoint(directory: str | Path | None = None) -> tuple[TranslitNet, A
         raise CheckpointError(f"{weights_path}: weights do not match {meta_path} ({' '.join(first)})") from None
     model.eval()
     return model, alphabets, meta
-
-
-def load_checkpoint_lexicon(directory: str | Path | None = None) -> frozenset[str] | None:
-    """The word list beside the weights, or None for a checkpoint that has none."""
-    path = (Path(directory) if directory else DEFAULT_CHECKPOINT) / LEXICON
-    if not path.is_file():
-        return None
-    try:
-        return load_lexicon(path)
-    except (LexiconError, OSError) as e:
-        raise CheckpointError(str(e)) from None

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from .romanize import romanize, split_units
-from .rules import Rules
+from .. import settings
+from ..text.romanize import romanize, split_units
+from ..text.rules import Rules
 
 
 def char_accuracy(hypotheses: list[str], references: list[str]) -> float:
@@ -88,7 +89,7 @@ def read_sentences(path: str | Path) -> list[str]:
     return [unicodedata.normalize("NFC", s).strip() for s in sents if s.strip()]
 
 
-LETTER_COUNTS = Path(__file__).parent / "languages" / "hy" / "letter_counts.json"
+LETTER_COUNTS = settings.LANGUAGE_DIR / "letter_counts.json"
 
 
 def count_letters(lines, rules: Rules) -> dict[str, int]:

@@ -1,0 +1,100 @@
+"""`python -m translit_core analyze`: record the sample, tabulate, ablate, save.
+
+    held-out sentences (sample.py) -> recording (recording.py) -> Hellinger tables (tables.py)
+    -> stored ablations (ablation.py) -> analysis.safetensors + analysis.json (store.py)
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from .. import settings
+from ..model.checkpoint import WEIGHTS, load_checkpoint
+from ..text.rules import load_rules
+from .ablation import ABLATABLE_LAYERS, ablate_recording, pairs_to_ablate
+from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, AnalysisError
+from .recording import record_activations, recording_key, save_to_cache
+from .sample import HELDOUT_GLOBS, file_sha256, sample_sentences, text_sentences
+from .store import Analysis
+from .tables import hellinger_tables
+
+
+@torch.no_grad()   # a context, not set_grad_enabled: callers (tests, the app) keep their own mode
+def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 5000, seed: int = 0,
+                 data_dir: str | Path | None = None, text: str | Path | None = None,
+                 bins: int = DEFAULT_BINS, min_count: int = DEFAULT_MIN_COUNT, out_dir: str | Path | None = None,
+                 ablation_k: int = 10, ablation_draws: int = 5, use_cache: bool = True,
+                 max_len: int | None = None, log=print) -> tuple[Analysis, dict]:
+    """Record, tabulate, ablate, save. Returns (analysis, timings/summary)."""
+    t0 = time.perf_counter()
+    directory = Path(checkpoint_dir) if checkpoint_dir else settings.DEFAULT_CHECKPOINT
+    weights_sha = file_sha256(directory / WEIGHTS) if (directory / WEIGHTS).is_file() else ""
+    model, alphabets, ck_meta = load_checkpoint(directory)
+    if file_sha256(directory / WEIGHTS) != weights_sha:
+        raise AnalysisError(f"{directory / WEIGHTS} changed while it was being loaded; run analyze again")
+    rules = load_rules()
+    if text:
+        sentences = text_sentences(text, n_sentences, seed)
+        spec = {"source": "text", "path": str(Path(text).resolve())}
+    else:
+        dd = Path(data_dir) if data_dir else settings.data_dir()
+        sentences = sample_sentences(dd, n_sentences, seed)
+        spec = {"source": "heldout", "data_dir": str(dd.resolve()), "files": list(HELDOUT_GLOBS)}
+    max_len = max_len or ck_meta.get("train_config", {}).get("max_len") or 200
+    spec.update(n_requested=n_sentences, rules_sha256=rules.sha256)
+    timings = {"load": time.perf_counter() - t0}
+    log(f"recording {len(sentences)} sentences (seed {seed}, chunks of at most {max_len} characters)...")
+    t = time.perf_counter()
+    rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec)
+    timings["record"] = time.perf_counter() - t
+    log(f"  {rec.n_positions:,} positions in {timings['record']:.1f}s")
+    if use_cache:
+        t = time.perf_counter()
+        try:
+            save_to_cache(rec, recording_key(weights_sha, rec.spec))
+        except OSError as e:
+            log(f"  warning: could not cache the recording ({e}); histograms will re-record")
+        timings["cache"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tables = hellinger_tables(rec, bins=bins, min_count=min_count)
+    timings["hellinger"] = time.perf_counter() - t
+    log(f"  Hellinger tables: {len(tables.pairs)} pairs x {tables.hellinger.shape[1]} neurons "
+        f"in {timings['hellinger']:.1f}s")
+    weights = {"dense.weight": model.dense.weight, "dense.bias": model.dense.bias,
+               "out.weight": model.out.weight, "out.bias": model.out.bias}
+    accuracy = float((rec.pred == rec.y).float().mean()) if rec.n_positions else float("nan")
+    meta = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "checkpoint": {"dir": str(directory), "weights_sha256": weights_sha,
+                       "metrics": {k: v for k, v in ck_meta.get("metrics", {}).items() if k != "history"},
+                       "config": ck_meta.get("config")},
+        "sample": rec.spec,
+        "recording_key": recording_key(weights_sha, rec.spec),
+        "sample_accuracy": accuracy,
+        "ablation_method": {"replace_with": "mean activation over all positions with input x",
+                            "accuracy_on": "all positions with input x (prediction == target class)",
+                            "random": "k neurons drawn uniformly from the same layer, excluding the top k",
+                            "std": "sample standard deviation over the draws"},
+    }
+    analysis = Analysis(tables, meta, {k: v.detach() for k, v in weights.items()}, directory, recording=rec)
+    t = time.perf_counter()
+    ablations = []
+    if ablation_k > 0:
+        for pair in sorted(pairs_to_ablate(analysis), key=lambda name: name[0]):   # grouped by x: shared work
+            for layer in ABLATABLE_LAYERS:
+                ablations.append(ablate_recording(rec, pair, layer, ablation_k, draws=ablation_draws, seed=seed,
+                                                  scores=analysis.layer_scores(pair, layer), bins=bins).to_dict())
+    timings["ablation"] = time.perf_counter() - t
+    meta["ablations"] = ablations
+    analysis = Analysis(tables, meta, analysis.weights, directory, recording=rec)
+    timings["total"] = time.perf_counter() - t0
+    meta["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+    out = Path(out_dir) if out_dir else directory
+    wpath, mpath = analysis.save(out)
+    summary = {"sentences": len(sentences), "positions": rec.n_positions, "pairs": len(tables.pairs),
+               "neurons": int(tables.hellinger.shape[1]), "ablations": len(ablations),
+               "sample_accuracy": accuracy, "files": {str(wpath): wpath.stat().st_size, str(mpath): mpath.stat().st_size},
+               "timings_s": meta["timings_s"]}
+    return analysis, summary

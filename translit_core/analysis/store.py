@@ -1,0 +1,255 @@
+"""The analysis file and its queries: what `analyze` writes next to a checkpoint.
+
+`analysis.safetensors` (the tables, the rankings, the weights of the graph's edges) and
+`analysis.json` (pairs, counts, the sample's description, the stored ablations); never pickled.
+`Analysis` answers the dashboard's and the CLI's questions from them: rankings, means,
+contributions (weight x mean activation, for the graph's edges), stored ablations, and the
+sample recording behind histograms and contexts (cached; re-made from the data when missing).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .. import settings
+from ..model.checkpoint import WEIGHTS, load_checkpoint
+from ..model.names import NeuronId, UnknownName
+from ..model.net import edge_weights
+from ..text.rules import load_rules
+from .ablation import AblationResult
+from .names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION, AnalysisMissing, Pair, SampleMissing,
+                    analyze_command)
+from .recording import Recording, record_activations, recording_key, save_to_cache
+from .sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
+from .stats import ranked_units
+from .tables import HellingerTables, NeuronScore, PairScore
+
+
+class Analysis:
+    """What `analyze` writes next to a checkpoint; the dashboard loads it once.
+
+    Tables have one row per pair and one column per neuron of every layer (LAYERS order).
+    """
+
+    def __init__(self, tables: HellingerTables, meta: dict, weights: dict[str, torch.Tensor],
+                 checkpoint_dir: Path | None = None, recording: Recording | None = None):
+        self.tables, self.meta, self.weights = tables, meta, weights
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.layers, self.sizes = tables.layers, tables.sizes
+        self.offsets = tables.offsets
+        self._pair_index = {str(p): i for i, p in enumerate(tables.pairs)}
+        self._ablations = {(a["pair"], a["layer"]): AblationResult.from_dict(a) for a in meta.get("ablations", [])}
+        self._recording = recording
+
+    # ---- names
+    def pairs(self) -> list[Pair]:
+        return list(self.tables.pairs)
+
+    def parse_pair(self, name: "str | Pair") -> Pair:
+        key = str(name)
+        if key in self._pair_index:
+            return self.tables.pairs[self._pair_index[key]]
+        x, y = Pair.parse(key).x, Pair.parse(key).y
+        seen = self.tables.candidates.get(x, {})
+        valid = ", ".join(str(p) for p in self.tables.pairs)
+        if y in seen:
+            raise UnknownName(f"pair {key} has {seen[y]} positions with target {y} and "
+                              f"{sum(seen.values()) - seen[y]} without; the analysis keeps pairs with at least "
+                              f"{self.tables.min_count} on each side. Valid pairs: {valid}")
+        raise UnknownName(f"unknown pair {key!r}; valid pairs: {valid}")
+
+    def parse_neuron(self, name: "str | NeuronId") -> NeuronId:
+        neuron = NeuronId.parse(name, self.sizes)
+        if neuron.layer not in self.sizes:
+            raise UnknownName(f"layer {neuron.layer} is not in this analysis; layers: {', '.join(self.layers)}")
+        return neuron
+
+    def pair_row(self, pair: "str | Pair") -> int:
+        """The pair's row in the tables."""
+        return self._pair_index[str(self.parse_pair(pair))]
+
+    def candidates(self, x: str) -> list[str]:
+        """Output symbols seen for input character x in the sample, most frequent first."""
+        seen = self.tables.candidates.get(x, {})
+        return sorted(seen, key=lambda y: -seen[y])
+
+    def column(self, neuron: NeuronId) -> int:
+        return self.offsets[neuron.layer] + neuron.index
+
+    # ---- rankings
+    def hellinger_of(self, pair: "str | Pair", neuron: "str | NeuronId") -> float:
+        p, n = self.parse_pair(pair), self.parse_neuron(neuron)
+        return float(self.tables.hellinger[self._pair_index[str(p)], self.column(n)])
+
+    def layer_scores(self, pair: "str | Pair", layer: str) -> torch.Tensor:
+        """(units,) Hellinger of every neuron of `layer` for `pair`."""
+        p = self.parse_pair(pair)
+        if layer not in self.sizes:
+            raise UnknownName(f"unknown layer {layer!r}; layers: {', '.join(self.layers)}")
+        o = self.offsets[layer]
+        return self.tables.hellinger[self._pair_index[str(p)], o:o + self.sizes[layer]]
+
+    def top_neurons(self, pair: "str | Pair", layer: str, k: int = 10) -> list[NeuronScore]:
+        p = self.parse_pair(pair)
+        scores = self.layer_scores(p, layer)
+        order = ranked_units(scores)[:k]
+        return [NeuronScore(NeuronId(layer, int(i)), float(scores[i]), p.n_pos, p.n_neg) for i in order]
+
+    def top_pairs(self, neuron: "str | NeuronId", k: int = 10) -> list[PairScore]:
+        n = self.parse_neuron(neuron)
+        col = self.tables.hellinger[:, self.column(n)]
+        order = ranked_units(col)[:k]
+        return [PairScore(self.tables.pairs[i], float(col[i]), self.tables.pairs[i].n_pos,
+                          self.tables.pairs[i].n_neg) for i in order.tolist()]
+
+    def mean_activation(self, pair: "str | Pair", neuron: "str | NeuronId", over: str = "pos") -> float:
+        p, n = self.parse_pair(pair), self.parse_neuron(neuron)
+        return float(self._means(p, over)[self.column(n)])
+
+    def _means(self, pair: Pair, over: str) -> torch.Tensor:
+        i = self._pair_index[str(pair)]
+        if over == "pos":
+            return self.tables.mean_pos[i]
+        if over == "neg":
+            return self.tables.mean_neg[i]
+        if over == "x":
+            return self.tables.x_mean[self.tables.pair_x[i]]
+        raise ValueError(f"over must be 'pos', 'neg' or 'x', not {over!r}")
+
+    # ---- contributions: the graph's edges
+    def contributions(self, pair: "str | Pair", lower: list, upper: list, over: str = "pos") -> torch.Tensor:
+        """(len(lower), len(upper)) mean over the pair's positions of weight x activation of the
+        lower neuron into the upper one: concat.* -> hidden (dense weights, before the tanh) and
+        hidden -> output (output weights, before the softmax). Signs are kept. Equal to the
+        weight times the mean activation, because the contribution is linear in the activation.
+        `over`: "pos" (target y, the default), "neg" (other targets) or "x" (all positions of x).
+        0 where the two neurons are not directly connected."""
+        p = self.parse_pair(pair)
+        mean = self._means(p, over)
+        lower = [self.parse_neuron(n) for n in lower]
+        upper = [self.parse_neuron(n) for n in upper]
+        act = torch.tensor([float(mean[self.column(n)]) for n in lower])               # (len(lower),)
+        return edge_weights(self.weights, lower, upper) * act.unsqueeze(1)
+
+    # ---- ablation results stored by analyze
+    def ablation(self, pair: "str | Pair", layer: str) -> AblationResult | None:
+        return self._ablations.get((str(self.parse_pair(pair)), layer))
+
+    def ablations(self) -> list[AblationResult]:
+        return list(self._ablations.values())
+
+    # ---- the sample recording (cached outside the repo)
+    @property
+    def has_recording(self) -> bool:
+        """Whether the recording is loaded already (so recording() returns at once)."""
+        return self._recording is not None
+
+    def recording(self, data_dir: str | Path | None = None) -> Recording:
+        """The recording of the sample this analysis was built on (cached; re-made if missing)."""
+        if self._recording is None:
+            ck = self.checkpoint_dir
+            if ck is None or not (ck / WEIGHTS).is_file():      # analysis written with --out elsewhere
+                ck = Path(self.meta["checkpoint"]["dir"])
+            if (ck / WEIGHTS).is_file() and file_sha256(ck / WEIGHTS) != self.meta["checkpoint"]["weights_sha256"]:
+                raise AnalysisMissing(f"the checkpoint in {ck} changed since this analysis was built; rebuild "
+                                      f"with `{analyze_command(ck)}`")
+            self._recording = load_or_record(ck, spec=self.meta["sample"], data_dir=data_dir)
+        return self._recording
+
+    # ---- files
+    def save(self, directory: str | Path) -> tuple[Path, Path]:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        t = self.tables
+        tensors = {"hellinger": t.hellinger, "mean_pos": t.mean_pos, "mean_neg": t.mean_neg,
+                   "x_mean": t.x_mean, "x_lo": t.x_lo, "x_hi": t.x_hi}
+        # Rankings: per pair, per layer, neuron indices by descending H (int16).
+        for l in t.layers:
+            o = self.offsets[l]
+            tensors[f"rank.{l}"] = ranked_units(t.hellinger[:, o:o + t.sizes[l]]).to(torch.int16)
+        tensors.update({k: v.detach().float().contiguous() for k, v in self.weights.items()})
+        meta = dict(self.meta, format_version=FORMAT_VERSION, bins=t.bins, min_count=t.min_count,
+                    layers=[{"name": l, "units": t.sizes[l], "offset": self.offsets[l]} for l in t.layers],
+                    xs=t.xs, pairs=[{"x": p.x, "y": p.y, "n_pos": p.n_pos, "n_neg": p.n_neg, "x_index": j}
+                                    for p, j in zip(t.pairs, t.pair_x)],
+                    candidates=t.candidates)
+        wpath, mpath = directory / ANALYSIS_WEIGHTS, directory / ANALYSIS_META
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(wpath) + ".tmp")
+        Path(str(mpath) + ".tmp").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        Path(str(wpath) + ".tmp").replace(wpath)
+        Path(str(mpath) + ".tmp").replace(mpath)
+        return wpath, mpath
+
+    @classmethod
+    def load(cls, checkpoint_dir: str | Path | None = None, check_weights: bool = True) -> "Analysis":
+        """The analysis next to a checkpoint. Raises AnalysisMissing when absent, unreadable, or
+        stale (the checkpoint's weights changed since `analyze`); check_weights=False loads a
+        stale one anyway (its tables then describe the old weights; recording() still refuses)."""
+        directory = Path(checkpoint_dir) if checkpoint_dir else settings.DEFAULT_CHECKPOINT
+        wpath, mpath = directory / ANALYSIS_WEIGHTS, directory / ANALYSIS_META
+        if not wpath.is_file() or not mpath.is_file():
+            raise AnalysisMissing(f"no analysis next to the checkpoint in {directory} (missing "
+                                  f"{ANALYSIS_WEIGHTS} / {ANALYSIS_META}); build it with `{analyze_command(directory)}`")
+        try:
+            meta = json.loads(mpath.read_text(encoding="utf-8"))
+            t = load_file(wpath)
+            layers = [l["name"] for l in meta["layers"]]
+            sizes = {l["name"]: l["units"] for l in meta["layers"]}
+            pairs = [Pair(p["x"], p["y"], p["n_pos"], p["n_neg"]) for p in meta["pairs"]]
+            tables = HellingerTables(layers=layers, sizes=sizes, pairs=pairs, xs=meta["xs"],
+                                     pair_x=[p["x_index"] for p in meta["pairs"]], hellinger=t["hellinger"],
+                                     mean_pos=t["mean_pos"], mean_neg=t["mean_neg"], x_mean=t["x_mean"],
+                                     x_lo=t["x_lo"], x_hi=t["x_hi"], candidates=meta["candidates"],
+                                     bins=meta["bins"], min_count=meta["min_count"])
+            weights = {k: t[k] for k in ("dense.weight", "dense.bias", "out.weight", "out.bias")}
+            sha_built = meta["checkpoint"]["weights_sha256"]
+        except (ValueError, KeyError, TypeError, OSError, SafetensorError) as e:
+            raise AnalysisMissing(f"{directory}: unreadable analysis files ({type(e).__name__}: {e}); "
+                                  f"rebuild with `{analyze_command(directory)}`") from None
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise AnalysisMissing(f"{mpath}: analysis format {meta.get('format_version')} is not "
+                                  f"{FORMAT_VERSION}; rebuild with `{analyze_command(directory)}`")
+        if check_weights and (directory / WEIGHTS).is_file():
+            sha = file_sha256(directory / WEIGHTS)
+            if sha != sha_built:
+                raise AnalysisMissing(f"{mpath} was built for other weights than {directory / WEIGHTS} "
+                                      f"(the checkpoint changed); rebuild with `{analyze_command(directory)}`")
+        return cls(tables, meta, weights, directory)
+
+
+def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str | Path | None = None,
+                   use_cache: bool = True) -> Recording:
+    """The recording described by `spec` (from an analysis file): from the cache when present,
+    else re-made from the sample (needs the data) and cached."""
+    directory = Path(checkpoint_dir) if checkpoint_dir else settings.DEFAULT_CHECKPOINT
+    model, alphabets, meta = load_checkpoint(directory)
+    key = recording_key(file_sha256(directory / WEIGHTS), spec)
+    cached = settings.cache_root() / "recordings" / key
+    if use_cache and (cached / "recording.json").is_file():
+        try:
+            return Recording.load(cached, model, alphabets)
+        except (OSError, ValueError, KeyError, SafetensorError) as e:
+            print(f"warning: ignoring unreadable recording cache {cached} ({e})")
+    if spec.get("source") == "text":
+        sentences = text_sentences(spec["path"], spec["n_requested"], spec["seed"])
+    else:
+        # The directory given, else the usual place ($TRANSLIT_DATA, ../shared/data), else where the
+        # analysis was built: the same files are found on another machine without --data.
+        tried = [Path(d) for d in (data_dir, settings.data_dir(), spec.get("data_dir")) if d]
+        found = next((d for d in tried if any(any(d.glob(g)) for g in HELDOUT_GLOBS)), tried[0])
+        sentences = sample_sentences(found, spec["n_requested"], spec["seed"])
+    if spec.get("fingerprint") and fingerprint(sentences) != spec["fingerprint"]:
+        raise SampleMissing(f"the sample text found ({spec.get('data_dir') or spec.get('path')}) is not the one "
+                            f"the analysis was built on; point --data at the same data or rerun analyze")
+    rec = record_activations(model, alphabets, sentences, load_rules(), seed=spec["seed"],
+                             max_len=spec.get("max_len"), spec=spec)
+    if use_cache:
+        try:
+            save_to_cache(rec, key)
+        except OSError as e:
+            print(f"warning: could not cache the recording in {cached} ({e})")
+    return rec

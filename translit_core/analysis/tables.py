@@ -1,0 +1,141 @@
+"""The Hellinger tables: every neuron of every layer against every (x, y) pair, in one pass.
+
+For every input x with at least one pair and every layer: 1000 equal bins per neuron between its
+min and max on x, one bincount for all neurons and all targets y of x at once, and
+H = sqrt(1 - sum sqrt(p q)) for every (x, y) with >= min_count positions on each side, with the
+per-pair mean activations beside it (the graph's contributions are weight x mean activation).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..model.alphabets import FIRST_INPUT_CLASS, symbol_of_class
+from ..model.names import LAYERS, NeuronId, parse_layer
+from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, Pair
+from .recording import Recording, pair_counts
+from .stats import hellinger_from_counts, slot_histograms
+
+
+@dataclass(frozen=True)
+class NeuronScore:
+    neuron: NeuronId
+    hellinger: float
+    n_pos: int
+    n_neg: int
+
+    def to_dict(self) -> dict:
+        return {"neuron": str(self.neuron), "layer": self.neuron.layer, "index": self.neuron.index,
+                "hellinger": round(self.hellinger, 6), "n_pos": self.n_pos, "n_neg": self.n_neg}
+
+
+@dataclass(frozen=True)
+class PairScore:
+    pair: Pair
+    hellinger: float
+    n_pos: int
+    n_neg: int
+
+    def to_dict(self) -> dict:
+        return {"pair": str(self.pair), "x": self.pair.x, "y": self.pair.y,
+                "hellinger": round(self.hellinger, 6), "n_pos": self.n_pos, "n_neg": self.n_neg}
+
+
+@dataclass
+class HellingerTables:
+    """Hellinger distance of every neuron (columns, all layers in LAYERS order) for every pair
+    (rows), with the counts behind each value and the per-pair mean activations."""
+    layers: list[str]
+    sizes: dict[str, int]
+    pairs: list[Pair]
+    xs: list[str]                      # input characters that have at least one pair
+    pair_x: list[int]                  # index into xs of each pair
+    hellinger: torch.Tensor            # (n_pairs, N) float32
+    mean_pos: torch.Tensor             # (n_pairs, N) mean activation where the target is y
+    mean_neg: torch.Tensor             # (n_pairs, N) mean activation where it is not
+    x_mean: torch.Tensor               # (n_xs, N) mean activation over all positions with input x
+    x_lo: torch.Tensor                 # (n_xs, N) min on input x (the histogram range)
+    x_hi: torch.Tensor                 # (n_xs, N) max on input x
+    candidates: dict[str, dict[str, int]]   # every input char -> {output symbol: count}
+    bins: int
+    min_count: int
+
+    @property
+    def offsets(self) -> dict[str, int]:
+        out, o = {}, 0
+        for name in self.layers:
+            out[name] = o
+            o += self.sizes[name]
+        return out
+
+
+def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: int = DEFAULT_MIN_COUNT,
+                     layers: tuple[str, ...] | list[str] = LAYERS, progress=None) -> HellingerTables:
+    """Hellinger distances for all neurons of `layers` and all (x, y) pairs with at least
+    `min_count` positions where the target is y and `min_count` where it is not.
+
+    Loops over input characters x and layers only: for one x and one layer, one bincount builds
+    the histograms of every neuron for every target y of x (plus "any other target"), and the
+    distances of all its pairs follow from them at once.
+    """
+    alph = recording.alphabets
+    layers = [parse_layer(l) for l in layers]
+    sizes = {l: recording.sizes[l] for l in layers}
+    N = sum(sizes.values())
+    counts = pair_counts(recording)
+    candidates: dict[str, dict[str, int]] = {}
+    for (xi, yk), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1])):
+        if xi >= FIRST_INPUT_CLASS:                                      # not <pad>/<unk>
+            candidates.setdefault(alph.inputs[xi], {})[symbol_of_class(alph, yk)] = n
+    n_x = {}
+    for (xi, _), n in counts.items():
+        n_x[xi] = n_x.get(xi, 0) + n
+    valid: dict[int, list[int]] = {}
+    for (xi, yk), n in sorted(counts.items()):
+        if xi >= FIRST_INPUT_CLASS and n >= min_count and n_x[xi] - n >= min_count:
+            valid.setdefault(xi, []).append(yk)
+    xs = sorted(valid, key=lambda xi: alph.inputs[xi])
+    pairs, pair_x = [], []
+    for j, xi in enumerate(xs):
+        for yk in valid[xi]:
+            pairs.append(Pair(alph.inputs[xi], symbol_of_class(alph, yk), counts[(xi, yk)], n_x[xi] - counts[(xi, yk)]))
+            pair_x.append(j)
+    n_pairs = len(pairs)
+    hell = torch.zeros(n_pairs, N)
+    mean_pos, mean_neg = torch.zeros(n_pairs, N), torch.zeros(n_pairs, N)
+    x_mean, x_lo, x_hi = torch.zeros(len(xs), N), torch.zeros(len(xs), N), torch.zeros(len(xs), N)
+    offsets = {l: sum(sizes[m] for m in layers[:i]) for i, l in enumerate(layers)}   # first column of each layer
+    row = 0
+    with torch.no_grad():
+        for j, xi in enumerate(xs):
+            positions = (recording.x == xi).nonzero().squeeze(1)                      # (n,)
+            ys = valid[xi]
+            slot = torch.full((positions.numel(),), len(ys), dtype=torch.long)        # last slot: other targets
+            target = recording.y[positions]
+            for s, yk in enumerate(ys):
+                slot[target == yk] = s
+            n_pos = torch.tensor([counts[(xi, yk)] for yk in ys], dtype=torch.float64)  # (k,)
+            n_all = positions.numel()
+            onehot_slot = F.one_hot(slot, len(ys) + 1).double()                      # (n, k+1)
+            rows = slice(row, row + len(ys))
+            for l, acts in recording.layers_at(layers, positions):                   # acts (n, u)
+                cols = slice(offsets[l], offsets[l] + sizes[l])
+                lo, hi = torch.aminmax(acts, dim=0)
+                hist = slot_histograms(acts, slot, len(ys) + 1, bins, lo, hi)          # (k+1, u, bins)
+                total = hist.sum(0)                                                    # (u, bins)
+                hell[rows, cols] = hellinger_from_counts(hist[: len(ys)], total, n_pos, n_all - n_pos).float()
+                sums = onehot_slot.t() @ acts.double()                                 # (k+1, u)
+                all_sum = sums.sum(0)                                                  # (u,)
+                mean_pos[rows, cols] = (sums[: len(ys)] / n_pos.unsqueeze(1)).float()
+                mean_neg[rows, cols] = ((all_sum - sums[: len(ys)]) / (n_all - n_pos).unsqueeze(1)).float()
+                x_mean[j, cols] = (all_sum / n_all).float()
+                x_lo[j, cols], x_hi[j, cols] = lo, hi
+                if progress:
+                    progress(alph.inputs[xi], l)
+            row += len(ys)
+    return HellingerTables(layers=layers, sizes=sizes, pairs=pairs, xs=[alph.inputs[xi] for xi in xs],
+                           pair_x=pair_x, hellinger=hell, mean_pos=mean_pos, mean_neg=mean_neg,
+                           x_mean=x_mean, x_lo=x_lo, x_hi=x_hi, candidates=candidates,
+                           bins=bins, min_count=min_count)

@@ -1,0 +1,1 @@
+"""Inference: the Transliterator, the known-word rule on top of it, and evaluation."""

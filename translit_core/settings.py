@@ -1,0 +1,50 @@
+"""Where things are, and every environment variable the lab reads: one place.
+
+    TRANSLIT_DATA         the shared data folder (default ../shared/data beside the repository)
+    TRANSLIT_CACHE        where sample recordings are cached (default ~/.cache/translit_core)
+    TRANSLIT_CHECKPOINT   the checkpoint the dashboard shows (default checkpoints/hy)
+    TRANSLIT_TORCH_THREADS  intra-op threads per dashboard computation (default 1)
+
+Nothing here imports torch, so the dashboard can read its settings before the model loads.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+REPO = PACKAGE.parent
+LANGUAGE_DIR = PACKAGE / "languages" / "hy"         # rules, letter counts, foreign words
+DEFAULT_CHECKPOINT = REPO / "checkpoints" / "hy"
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def data_dir() -> Path:
+    """The shared data: $TRANSLIT_DATA, else ../shared/data beside the repository."""
+    return Path(_env("TRANSLIT_DATA") or REPO.parent / "shared" / "data")
+
+
+def cache_root() -> Path:
+    return Path(_env("TRANSLIT_CACHE") or Path.home() / ".cache" / "translit_core")
+
+
+def checkpoint_dir() -> Path:
+    """The checkpoint the dashboard shows: $TRANSLIT_CHECKPOINT, else checkpoints/hy."""
+    env = _env("TRANSLIT_CHECKPOINT")
+    return Path(env).expanduser().resolve() if env else DEFAULT_CHECKPOINT
+
+
+def torch_threads(default: int = 1) -> int:
+    """Intra-op threads for the dashboard's computations ($TRANSLIT_TORCH_THREADS)."""
+    try:
+        return max(1, int(_env("TRANSLIT_TORCH_THREADS") or default))
+    except ValueError:
+        return default
+
+
+def torchrun_env() -> tuple[int, int]:
+    """(WORLD_SIZE, LOCAL_RANK) as torchrun sets them; (1, 0) for a plain process."""
+    return int(_env("WORLD_SIZE") or 1), int(_env("LOCAL_RANK") or 0)

@@ -1,0 +1,1 @@
+"""Text: the romanization rules, sampled typed spellings, the training corpus, words and chunks."""

@@ -1,0 +1,1 @@
+"""Training: examples (romanized afresh every epoch, augmented) and the training loop."""

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from translit_core.text import corpus
+from translit_core.text import corpus, wiki
 from translit_core.text.corpus import (
     armenian_fraction,
     find_sources,
@@ -224,7 +224,8 @@ def test_prepare_never_opens_test_files(tmp_path, monkeypatch):
         opened.append(Path(file).name)
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(corpus, "open", spy, raising=False)
+    for module in (corpus, wiki):        # every module that opens a data file
+        monkeypatch.setattr(module, "open", spy, raising=False)
     prepare(DATA, tmp_path / "out", valid_fraction=0.5)
     read = [name for name in opened if not name.endswith((".tmp", ".json"))]
     assert sorted(read) == sorted(

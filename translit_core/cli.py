@@ -42,12 +42,20 @@ def cmd_transliterate(a):
     from .infer.transliterator import Transliterator
     tr = Transliterator.load(a.checkpoint, lexicon=not a.no_lexicon)
     fd, pending, lines = sys.stdin.fileno(), b"", []
+    out = sys.stdout.buffer
 
     def flush():
-        # Undecodable bytes become U+FFFD, which passes through unchanged: nothing is lost silently.
-        texts = [l.decode("utf-8", errors="replace").rstrip("\r") for l in lines]
-        sys.stdout.write("".join(t + "\n" for t in tr.transliterate_batch(texts)))
-        sys.stdout.flush()
+        # Byte-exact: each line keeps its own ending (\n, \r\n, or none on the last line), and
+        # bytes that are not UTF-8 pass through unchanged (surrogateescape round-trips them: the
+        # model sees an unknown character there and keeps it).
+        bodies, ends = [], []
+        for line in lines:
+            end = b"\r\n" if line.endswith(b"\r\n") else b"\n" if line.endswith(b"\n") else b""
+            bodies.append(line[: len(line) - len(end)].decode("utf-8", errors="surrogateescape"))
+            ends.append(end)
+        for text, end in zip(tr.transliterate_batch(bodies), ends):
+            out.write(text.encode("utf-8", errors="surrogateescape") + end)
+        out.flush()
         lines.clear()
 
     # Streaming: read what is available, translate complete lines in one batch when the input
@@ -58,7 +66,7 @@ def cmd_transliterate(a):
             break
         pending += chunk
         *complete, pending = pending.split(b"\n")
-        lines.extend(complete)
+        lines.extend(c + b"\n" for c in complete)
         if len(lines) >= a.batch_lines or not select.select([fd], [], [], 0.02)[0]:
             if lines:
                 flush()

@@ -18,10 +18,22 @@ import sys
 from ..model.names import LAYERS, READOUT_LAYERS
 
 
+MAX_DRAWS = 1000
+
+
 def _threads(a):
-    if getattr(a, "threads", 0):
+    """--threads: 0 leaves torch's choice; more than the machine has is refused (torch crashes
+    on absurd counts rather than saying so)."""
+    n = getattr(a, "threads", 0)
+    if n:
+        import os
+
         import torch
-        torch.set_num_threads(a.threads)
+        cap = 4 * (os.cpu_count() or 1)
+        if not 1 <= n <= cap:
+            raise ValueError(f"--threads {n}: must be between 1 and {cap} (4x the {os.cpu_count()} CPUs here), "
+                             f"or 0 for the default")
+        torch.set_num_threads(n)
 
 
 def _print_json(obj):
@@ -34,8 +46,8 @@ def cmd_analyze(a):
     for name in ("sentences", "bins", "min_count"):
         if getattr(a, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-    if a.ablation_k < 0 or a.draws < 1:
-        raise ValueError("--ablation-k must be >= 0 and --draws >= 1")
+    if a.ablation_k < 0 or not 1 <= a.draws <= MAX_DRAWS:
+        raise ValueError(f"--ablation-k must be >= 0 and --draws between 1 and {MAX_DRAWS}")
     log = (lambda *args: print(*args, file=sys.stderr)) if a.json else print
     _, summary = run_analysis(a.checkpoint, n_sentences=a.sentences, seed=a.seed, data_dir=a.data, text=a.text,
                               bins=a.bins, min_count=a.min_count, out_dir=a.out, ablation_k=a.ablation_k,
@@ -118,8 +130,8 @@ def cmd_ablate(a):
     from .ablation import ABLATABLE_LAYERS, ablate_recording
     from .store import Analysis
     _threads(a)
-    if a.draws < 1:
-        raise ValueError("--draws must be at least 1")
+    if not 1 <= a.draws <= MAX_DRAWS:
+        raise ValueError(f"--draws {a.draws}: must be between 1 and {MAX_DRAWS}")
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
     layers = list(ABLATABLE_LAYERS) if a.layer == "all" else [a.layer]
@@ -175,7 +187,7 @@ def add_analysis_commands(sub) -> None:
 
     s = sub.add_parser("neurons", help="neurons ranked by Hellinger distance for a pair, per layer")
     common(s)
-    s.add_argument("--pair", required=True, help="x:y, e.g. t:թ, s:_ (placeholder), e:= (kept as typed)")
+    s.add_argument("--pair", required=True, help="x:y, e.g. t:թ, s:_ (placeholder), .:= (kept as typed)")
     s.add_argument("--top", type=int, default=10)
     s.add_argument("--layer", action="append",
                    help="layer (repeatable, or 'all'); default concat.fwd, concat.bwd, hidden")

@@ -213,6 +213,10 @@ class Analysis:
         if meta.get("format_version") != FORMAT_VERSION:
             raise AnalysisMissing(f"{mpath}: analysis format {meta.get('format_version')} is not "
                                   f"{FORMAT_VERSION}; rebuild with `{analyze_command(directory)}`")
+        mismatch = tables.shape_mismatch()
+        if mismatch:
+            raise AnalysisMissing(f"{wpath} does not match {mpath} ({mismatch}); rebuild with "
+                                  f"`{analyze_command(directory)}`")
         if check_weights and (directory / WEIGHTS).is_file():
             sha = file_sha256(directory / WEIGHTS)
             if sha != sha_built:

@@ -62,6 +62,19 @@ class HellingerTables:
     bins: int
     min_count: int
 
+    def shape_mismatch(self) -> str | None:
+        """What does not fit between the tensors and the description (a file pair from two runs,
+        or a truncated one), or None."""
+        N = sum(self.sizes.values())
+        want = {"hellinger": (len(self.pairs), N), "mean_pos": (len(self.pairs), N), "mean_neg": (len(self.pairs), N),
+                "x_mean": (len(self.xs), N), "x_lo": (len(self.xs), N), "x_hi": (len(self.xs), N)}
+        for name, shape in want.items():
+            if tuple(getattr(self, name).shape) != shape:
+                return f"{name} is {tuple(getattr(self, name).shape)}, the description needs {shape}"
+        if len(self.pair_x) != len(self.pairs) or any(not 0 <= j < len(self.xs) for j in self.pair_x):
+            return "pairs point at input characters that are not there"
+        return None
+
     @property
     def offsets(self) -> dict[str, int]:
         out, o = {}, 0

@@ -80,12 +80,21 @@ def describe_edits(breakdown: dict) -> str:
 def read_sentences(path: str | Path) -> list[str]:
     """Plain text (one sentence per line) or CoNLL-U (the `# text = ` lines)."""
     path = Path(path)
-    if path.suffix == ".conllu":
-        from conllu import parse_incr
-        with path.open(encoding="utf-8") as f:
-            sents = [s.metadata["text"] for s in parse_incr(f) if "text" in s.metadata]
-    else:
-        sents = path.read_text(encoding="utf-8").splitlines()
+    try:
+        if path.suffix == ".conllu":
+            from conllu import parse_incr
+            with path.open(encoding="utf-8") as f:
+                sents = [s.metadata["text"] for s in parse_incr(f) if "text" in s.metadata]
+        else:
+            sents = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: a directory, not a text file") from None
+    except OSError:
+        raise
+    except Exception as e:           # conllu's parse errors
+        raise ValueError(f"{path}: cannot read it as CoNLL-U ({type(e).__name__}: {e})") from None
     return [unicodedata.normalize("NFC", s).strip() for s in sents if s.strip()]
 
 

@@ -180,8 +180,11 @@ def _case_shape(word: str) -> tuple[bool, bool]:
 def load_checkpoint_lexicon(directory: str | Path | None = None) -> frozenset[str] | None:
     """The word list beside the weights, or None for a checkpoint that has none."""
     path = (Path(directory) if directory else DEFAULT_CHECKPOINT) / LEXICON
-    if not path.is_file():
+    if not path.exists():
         return None
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a file (a checkpoint's lexicon is a text file; remove it to run "
+                              f"the network alone)")
     try:
         return load_lexicon(path)
     except (LexiconError, OSError) as e:

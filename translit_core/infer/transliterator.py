@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..model.alphabets import Alphabets
+from ..model.alphabets import PASS_CLASS, Alphabets
 from ..model.checkpoint import load_checkpoint
 from ..model.net import TranslitNet, fast_head_dtype
 from ..text.words import split_at_spaces
@@ -63,11 +63,49 @@ def one_script_per_word(chunks: list[str], scores: torch.Tensor) -> list[list[in
     return out
 
 
+NUMBER = re.compile(r"[0-9]+(?:[.,:/-][0-9]+)*")        # 14444, 4.4.4, 10:30, 91-444
+SENTENCE = re.compile(r"[^.!?։]*[.!?։]*")                # a sentence and its closing marks
+PUNCT = re.compile(r"[^\w\s]")
+
+
+def keep_numbers(chunk: str, classes: list[int]) -> list[int]:
+    """Digits of a number are never letters. A chat writes "4" for չ inside a word ("4em",
+    "es 4gitem"), so one digit touching a letter may be a letter; a run of two or more digits,
+    with the separators between them (a phone number, a version, a time), or a digit on its own
+    is a number and passes through unchanged."""
+    for m in NUMBER.finditer(chunk):
+        a, b = m.span()
+        touches_letter = (a > 0 and chunk[a - 1].isalpha()) or (b < len(chunk) and chunk[b].isalpha())
+        if b - a > 1 or not touches_letter:
+            classes[a:b] = [PASS_CLASS] * (b - a)
+    return classes
+
+
+def keep_english_punctuation(chunk: str, classes: list[int]) -> list[int]:
+    """In a sentence whose Latin words are mostly kept Latin (an English sentence), punctuation
+    stays ASCII: `He said "hello", ok.` keeps its quotes and full stop, while an Armenian
+    sentence that ends in an English name ("... Machine Learning.") still ends with ։."""
+    for m in SENTENCE.finditer(chunk):
+        a, b = m.span()
+        kept = changed = 0
+        for w in LATIN_WORD.finditer(chunk, a, b):
+            if all(k == PASS_CLASS for k in classes[w.start():w.end()]):
+                kept += 1
+            else:
+                changed += 1
+        if kept > changed:
+            for p in PUNCT.finditer(chunk, a, b):
+                classes[p.start()] = PASS_CLASS
+    return classes
+
+
 def decide(chunks: list[str], scores: torch.Tensor, alphabets: Alphabets,
            lexicon: frozenset[str] | None = None) -> list[list[int]]:
     """Output classes for a batch of chunks from their logits or log-probabilities (B, T, V):
-    one script per Latin word, then (with a lexicon) known words for unknown ones."""
+    one script per Latin word, numbers kept, English sentences' punctuation kept, then (with a
+    lexicon) known words for unknown ones."""
     classes = one_script_per_word(chunks, scores)
+    classes = [keep_english_punctuation(c, keep_numbers(c, k)) for c, k in zip(chunks, classes)]
     if lexicon:
         classes = [correct_words(c, scores[r], k, lexicon, alphabets) for r, (c, k) in enumerate(zip(chunks, classes))]
     return classes

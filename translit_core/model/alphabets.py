@@ -30,8 +30,10 @@ class Alphabets:
         object.__setattr__(self, "written", ["", ""] + list(self.outputs[2:]))   # class -> text; placeholder ""
 
     def encode_input(self, latin: str) -> list[int]:
-        get = self.in_index.get
-        return [get(c, 1) for c in latin]
+        """Input classes; any whitespace the alphabet lacks (tab, NBSP, U+3000, ...) reads as a
+        space, so it still ends a word for the network (decode keeps the character itself)."""
+        get, space = self.in_index.get, self.in_index.get(" ", 1)
+        return [get(c, space if c.isspace() else 1) for c in latin]
 
     def encode_target(self, ex: Aligned) -> list[int]:
         out = []

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from ..settings import DEFAULT_CHECKPOINT
@@ -19,6 +19,7 @@ from .alphabets import Alphabets
 from .net import ModelConfig, TranslitNet
 
 WEIGHTS, META = "model.safetensors", "model.json"
+MAX_UNITS = 1 << 16          # no layer or alphabet of this model is anywhere near this
 
 
 class CheckpointError(RuntimeError):
@@ -38,6 +39,11 @@ def save_checkpoint(directory: str | Path, model: TranslitNet, alphabets: Alphab
     (directory / (META + ".tmp")).replace(directory / META)
 
 
+def _meta_model(config: ModelConfig) -> TranslitNet:
+    with torch.device("meta"):
+        return TranslitNet(config)
+
+
 def load_checkpoint(directory: str | Path | None = None) -> tuple[TranslitNet, Alphabets, dict]:
     directory = Path(directory) if directory else DEFAULT_CHECKPOINT
     meta_path, weights_path = directory / META, directory / WEIGHTS
@@ -47,8 +53,8 @@ def load_checkpoint(directory: str | Path | None = None) -> tuple[TranslitNet, A
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         config = ModelConfig(**meta["config"])
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in config.to_dict().values()):
-            raise ValueError(f"config sizes must be positive integers, got {config.to_dict()}")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_UNITS for v in config.to_dict().values()):
+            raise ValueError(f"config sizes must be whole numbers from 1 to {MAX_UNITS:,}, got {config.to_dict()}")
         alphabets = Alphabets(meta["alphabets"]["inputs"], meta["alphabets"]["outputs"])
         if alphabets.outputs[:2] != ["<pass>", "<place>"]:
             raise ValueError("the output alphabet must start with <pass>, <place>")
@@ -56,15 +62,26 @@ def load_checkpoint(directory: str | Path | None = None) -> tuple[TranslitNet, A
         raise CheckpointError(f"{meta_path}: not a valid checkpoint description ({type(e).__name__}: {e})") from None
     if len(alphabets.inputs) != config.n_in or len(alphabets.outputs) != config.n_out:
         raise CheckpointError(f"{meta_path}: alphabet sizes do not match the config")
+    # Shapes first, from the file's header and a model on the meta device (no memory): a config
+    # that asks for 10**12 units fails here with the file named, not in an allocation.
+    expected = {k: tuple(v.shape) for k, v in _meta_model(config).state_dict().items()}
+    try:
+        with safe_open(weights_path, framework="pt") as f:
+            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{weights_path}: corrupt weights file ({e})") from None
+    if found != expected:
+        diff = sorted(set(found) ^ set(expected)) or [k for k in expected if found[k] != expected[k]]
+        raise CheckpointError(f"{weights_path}: weights do not match the config in {meta_path} "
+                              f"({', '.join(f'{k}: {found.get(k)} vs {expected.get(k)}' for k in diff[:3])})")
     try:
         tensors = load_file(weights_path)
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{weights_path}: corrupt weights file ({e})") from None
+    bad = [k for k, v in tensors.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{weights_path}: non-finite weights (NaN or infinity) in {', '.join(bad)}")
     model = TranslitNet(config)
-    try:
-        model.load_state_dict(tensors)
-    except RuntimeError as e:
-        first = str(e).strip().splitlines()[0:3]
-        raise CheckpointError(f"{weights_path}: weights do not match {meta_path} ({' '.join(first)})") from None
+    model.load_state_dict(tensors)
     model.eval()
     return model, alphabets, meta

@@ -16,6 +16,7 @@ backward step started from (c at t+1). Inside the recurrence a step's parts are 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 GATES = ("i", "f", "g", "o")        # PyTorch's row order inside weight_ih / weight_hh
@@ -30,6 +31,9 @@ LAYERS: tuple[str, ...] = (
 CONCAT_LAYERS = ("concat.fwd", "concat.bwd")
 READOUT_LAYERS = ("concat.fwd", "concat.bwd", "hidden")      # what the output reads: ablated, heat-mapped
 HEAD_LAYERS = ("hidden", "output")                           # computed above the biLSTM, whole sequence
+
+
+ASCII_INDEX = re.compile(r"[0-9]+")
 
 
 class UnknownName(ValueError):
@@ -81,7 +85,7 @@ class NeuronId:
             neuron = name
         else:
             layer, sep, index = str(name).strip().rpartition(":")
-            if not sep or not index.strip().isdigit():
+            if not sep or not ASCII_INDEX.fullmatch(index.strip()):   # not "３", "٣" or "1_0"
                 raise UnknownName(f"neuron {name!r} is not of the form LAYER:INDEX (e.g. concat.fwd:70); "
                                   f"layers: {', '.join(LAYERS)}")
             neuron = cls(layer.strip(), int(index))

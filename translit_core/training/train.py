@@ -60,6 +60,29 @@ class TrainConfig:
     lstm: int = 228
     hidden: int = 228
 
+    DEVICES = ("auto", "cpu", "cuda")
+    PRECISIONS = ("bf16", "fp32")
+
+    def validate(self) -> "TrainConfig":
+        """Refuse settings that cannot train (or would run forever, or report nonsense) with a
+        message naming the flag: ValueError."""
+        def need(ok: bool, flag: str, what: str):
+            if not ok:
+                raise ValueError(f"--{flag.replace('_', '-')} {getattr(self, flag)!r}: {what}")
+        for flag in ("epochs", "batch_size", "max_len", "valid_lines", "lstm", "hidden"):
+            need(isinstance(getattr(self, flag), int) and getattr(self, flag) >= 1, flag, "must be a whole number >= 1")
+        need(self.max_len <= 10_000, "max_len", "must be at most 10000 characters")
+        need(self.warmup >= 0 and self.max_steps >= 0, "warmup" if self.warmup < 0 else "max_steps", "must be >= 0")
+        need(math.isfinite(self.lr) and self.lr > 0, "lr", "must be a positive number")
+        need(math.isfinite(self.min_lr_frac) and 0 <= self.min_lr_frac <= 1, "min_lr_frac", "must be between 0 and 1")
+        need(math.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay", "must be >= 0")
+        need(math.isfinite(self.save_every) and self.save_every > 0, "save_every", "must be a positive number of seconds")
+        need(self.device in self.DEVICES, "device", f"must be one of {', '.join(self.DEVICES)}")
+        need(self.precision in self.PRECISIONS, "precision", f"must be one of {', '.join(self.PRECISIONS)}")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
+        return self
+
 
 def _read_lines(path: Path) -> list[str]:
     return [l for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
@@ -121,6 +144,7 @@ def validate(model: TranslitNet, alphabets: Alphabets, latin: list[str], referen
 
 @torch.enable_grad()   # whatever mode the caller left torch in
 def train(cfg: TrainConfig) -> dict:
+    cfg.validate()
     world_size, local_rank = settings.torchrun_env()
     distributed = world_size > 1
     if cfg.device == "auto":

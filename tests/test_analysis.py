@@ -128,6 +128,17 @@ def test_vectorized_tables_equal_a_naive_per_neuron_loop(tiny):
                 assert tables.mean_neg[i, col].item() == pytest.approx(values[neg, u].mean(), abs=1e-5)
 
 
+def test_unit_means_are_the_mean_over_every_position(tiny):
+    model, alphabets, rec = tiny
+    tables = A.hellinger_tables(rec, bins=10, min_count=4)
+    for name in LAYERS:
+        o = tables.offsets[name]
+        expected = rec.layer(name).double().mean(0)
+        assert torch.allclose(tables.unit_mean[o:o + tables.sizes[name]].double(), expected, atol=1e-5), name
+    # positions whose input has no pair count too (the tables only loop over inputs with pairs)
+    assert set(rec.x.unique().tolist()) - {rec.alphabets.in_index[x] for x in tables.xs}
+
+
 def test_pairs_under_the_threshold_are_excluded(tiny):
     _, alphabets, rec = tiny
     counts: dict[tuple[str, int], int] = {}

@@ -68,6 +68,20 @@ class Analysis:
             raise UnknownName(f"layer {neuron.layer} is not in this analysis; layers: {', '.join(self.layers)}")
         return neuron
 
+    def unit_means(self) -> dict[str, torch.Tensor]:
+        """{layer: (units,)} each unit's mean over every position of the sample (what an
+        intervention's "mean" sets a unit to); from the file, or from the recording for a file
+        written before it held them."""
+        if self.tables.unit_mean is None:
+            rec = self.recording()
+            sums = {l: torch.zeros(self.sizes[l], dtype=torch.float64) for l in self.layers}
+            for s in range(0, rec.n_positions, 1 << 15):
+                block = torch.arange(s, min(s + (1 << 15), rec.n_positions))
+                for l, acts in rec.layers_at(self.layers, block):
+                    sums[l] += acts.double().sum(0)
+            self.tables.unit_mean = torch.cat([sums[l] / rec.n_positions for l in self.layers]).float()
+        return {l: self.tables.unit_mean[o:o + self.sizes[l]] for l, o in self.offsets.items()}
+
     def pair_row(self, pair: "str | Pair") -> int:
         """The pair's row in the tables."""
         return self._pair_index[str(self.parse_pair(pair))]
@@ -167,6 +181,8 @@ class Analysis:
         t = self.tables
         tensors = {"hellinger": t.hellinger, "mean_pos": t.mean_pos, "mean_neg": t.mean_neg,
                    "x_mean": t.x_mean, "x_lo": t.x_lo, "x_hi": t.x_hi}
+        if t.unit_mean is not None:
+            tensors["unit_mean"] = t.unit_mean
         # Rankings: per pair, per layer, neuron indices by descending H (int16).
         for l in t.layers:
             o = self.offsets[l]
@@ -204,7 +220,7 @@ class Analysis:
                                      pair_x=[p["x_index"] for p in meta["pairs"]], hellinger=t["hellinger"],
                                      mean_pos=t["mean_pos"], mean_neg=t["mean_neg"], x_mean=t["x_mean"],
                                      x_lo=t["x_lo"], x_hi=t["x_hi"], candidates=meta["candidates"],
-                                     bins=meta["bins"], min_count=meta["min_count"])
+                                     bins=meta["bins"], min_count=meta["min_count"], unit_mean=t.get("unit_mean"))
             weights = {k: t[k] for k in ("dense.weight", "dense.bias", "out.weight", "out.bias")}
             sha_built = meta["checkpoint"]["weights_sha256"]
         except (ValueError, KeyError, TypeError, OSError, SafetensorError) as e:

@@ -61,6 +61,7 @@ class HellingerTables:
     candidates: dict[str, dict[str, int]]   # every input char -> {output symbol: count}
     bins: int
     min_count: int
+    unit_mean: torch.Tensor | None = None   # (N,) mean over every position of the sample (interventions' "mean")
 
     def shape_mismatch(self) -> str | None:
         """What does not fit between the tensors and the description (a file pair from two runs,
@@ -71,6 +72,8 @@ class HellingerTables:
         for name, shape in want.items():
             if tuple(getattr(self, name).shape) != shape:
                 return f"{name} is {tuple(getattr(self, name).shape)}, the description needs {shape}"
+        if self.unit_mean is not None and tuple(self.unit_mean.shape) != (N,):
+            return f"unit_mean is {tuple(self.unit_mean.shape)}, the description needs ({N},)"
         if len(self.pair_x) != len(self.pairs) or any(not 0 <= j < len(self.xs) for j in self.pair_x):
             return "pairs point at input characters that are not there"
         return None
@@ -120,6 +123,7 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
     mean_pos, mean_neg = torch.zeros(n_pairs, N), torch.zeros(n_pairs, N)
     x_mean, x_lo, x_hi = torch.zeros(len(xs), N), torch.zeros(len(xs), N), torch.zeros(len(xs), N)
     offsets = {l: sum(sizes[m] for m in layers[:i]) for i, l in enumerate(layers)}   # first column of each layer
+    total_sum = torch.zeros(N, dtype=torch.float64)                           # over every position: unit_mean
     row = 0
     with torch.no_grad():
         for j, xi in enumerate(xs):
@@ -144,11 +148,18 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
                 mean_pos[rows, cols] = (sums[: len(ys)] / n_pos.unsqueeze(1)).float()
                 mean_neg[rows, cols] = ((all_sum - sums[: len(ys)]) / (n_all - n_pos).unsqueeze(1)).float()
                 x_mean[j, cols] = (all_sum / n_all).float()
+                total_sum[cols] += all_sum
                 x_lo[j, cols], x_hi[j, cols] = lo, hi
                 if progress:
                     progress(alph.inputs[xi], l)
             row += len(ys)
+        # the positions whose input has no pair: only their sums are needed (for unit_mean)
+        rest = (~torch.isin(recording.x, torch.tensor(xs, dtype=torch.long))).nonzero().squeeze(1)
+        for s in range(0, rest.numel(), 1 << 15):
+            for l, acts in recording.layers_at(layers, rest[s:s + (1 << 15)]):
+                total_sum[offsets[l]:offsets[l] + sizes[l]] += acts.double().sum(0)
+    unit_mean = (total_sum / max(recording.n_positions, 1)).float()
     return HellingerTables(layers=layers, sizes=sizes, pairs=pairs, xs=[alph.inputs[xi] for xi in xs],
                            pair_x=pair_x, hellinger=hell, mean_pos=mean_pos, mean_neg=mean_neg,
                            x_mean=x_mean, x_lo=x_lo, x_hi=x_hi, candidates=candidates,
-                           bins=bins, min_count=min_count)
+                           bins=bins, min_count=min_count, unit_mean=unit_mean)

@@ -236,10 +236,12 @@ class TranslitNet(nn.Module):
 
     def head(self, concat: torch.Tensor, x: torch.Tensor, head_dtype: torch.dtype | None = None,
              hooks: Mapping[str, Hook] | None = None, positions: torch.Tensor | None = None,
-             hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+             hidden: torch.Tensor | None = None, skip: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
         """The layers above the biLSTM: concat (..., 2*lstm) and input classes x (...) ->
         (hidden (..., hidden), float32 logits (..., n_out)). `hooks` on "hidden" / "output" get
-        `positions` (...). Given `hidden`, the dense layer is skipped (hooks still apply)."""
+        `positions` (...). Given `hidden`, the dense layer is skipped (hooks still apply); `skip`
+        (..., n_in) replaces the one-hot of x fed to the output layer."""
         hooks = hooks or {}
         cast = (lambda t: t.to(head_dtype)) if head_dtype else (lambda t: t)
         if hidden is None:
@@ -249,7 +251,8 @@ class TranslitNet(nn.Module):
         # out([hidden, onehot]) computed as hidden @ W_h + (column of W_x picked by x): the same
         # sum without materialising the concatenation or multiplying by a one-hot matrix.
         w_hidden, w_input = self.out.weight.split([self.config.hidden, self.config.n_in], dim=1)
-        logits = F.linear(hidden, cast(w_hidden), cast(self.out.bias)).float() + F.embedding(x, w_input.t())
+        direct = F.embedding(x, w_input.t()) if skip is None else skip @ w_input.t()          # (..., n_out)
+        logits = F.linear(hidden, cast(w_hidden), cast(self.out.bias)).float() + direct
         if "output" in hooks:
             logits = hooks["output"](logits, positions)
         return hidden, logits
@@ -264,35 +267,45 @@ class TranslitNet(nn.Module):
         return out                                                      # (B, T, lstm)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None,
-                head_dtype: torch.dtype | None = None) -> torch.Tensor:
+                head_dtype: torch.dtype | None = None, inputs: Mapping[str, torch.Tensor] | None = None
+                ) -> torch.Tensor:
         """x: (B, T) input classes; lengths: (B,) true lengths, or None when all are T;
-        head_dtype: the dense and output layers' dtype (None: float32). -> logits (B, T, n_out)."""
+        head_dtype: the dense and output layers' dtype (None: float32); inputs: dense stand-ins
+        for the one-hot of x on its paths, as in `run` (attribution). -> logits (B, T, n_out)."""
+        inputs = inputs or {}
         onehot = F.one_hot(x, self.config.n_in).float()                 # (B, T, V_in)
-        if lengths is None or bool((lengths == x.shape[1]).all()):
+        fwd_in, bwd_in = inputs.get("fwd", onehot), inputs.get("bwd", onehot)
+        if (lengths is None or bool((lengths == x.shape[1]).all())) and not inputs:
             concat, _ = self.lstm(onehot)                               # (B, T, 2*lstm)
         else:
             # Right-padded rows of different lengths. The forward direction never sees the padding
             # before a real character; the backward one would, so each row is reversed within its
             # own length, run left to right, and reversed back. Same result as packing, and several
             # times faster on CPU (packed sequences defeat batching there).
-            flip = reversal_index(lengths.to(x.device), x.shape[1])                    # (B, T)
-            fwd = self._fused_direction(onehot, "fwd")
-            bwd = self._fused_direction(F.one_hot(x.gather(1, flip), self.config.n_in).float(), "bwd")
+            flip = (reversal_index(lengths.to(x.device), x.shape[1]) if lengths is not None
+                    else torch.arange(x.shape[1] - 1, -1, -1, device=x.device).expand_as(x))       # (B, T)
+            fwd = self._fused_direction(fwd_in, "fwd")
+            bwd = self._fused_direction(bwd_in.gather(1, flip[:, :, None].expand_as(bwd_in)), "bwd")
             bwd = bwd.gather(1, flip[:, :, None].expand_as(bwd))
             concat = torch.cat([fwd, bwd], dim=-1)                       # (B, T, 2*lstm)
-        return self.head(concat, x, head_dtype)[1]
+        return self.head(concat, x, head_dtype, skip=inputs.get("skip"))[1]
 
     # ---- the hooked path
     def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None, cache: Iterable[str] = (),
             interventions: Iterable[Intervention] = (), hooks: Mapping[str, Hook] | None = None,
-            head_dtype: torch.dtype | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            head_dtype: torch.dtype | None = None, inputs: Mapping[str, torch.Tensor] | None = None
+            ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Step by step, with hook points: x (B, T) input classes, lengths (B,) or None.
 
         cache: layer names to return; interventions (and raw `hooks`, {layer: hook}) change
         activations as they are computed, inside the recurrence for LSTM layers.
+        inputs: dense stand-ins (B, T, n_in) for the one-hot of x on the paths the input takes,
+        {"fwd", "bwd", "skip"} (the two LSTM directions and the copy fed to the output layer), any
+        of them; integrated gradients need a continuous input to move along.
         Returns (logits (B, T, n_out), {layer: (B, T, units)} for the cached layers). Positions past
         a row's length are garbage, and never reach its real positions in either direction.
         """
+        inputs = inputs or {}
         cache = [parse_layer(n) for n in cache]
         hooks = {**compile_hooks(interventions), **(hooks or {})}
         for name in hooks:
@@ -303,8 +316,8 @@ class TranslitNet(nn.Module):
         h = []
         for direction in DIRECTIONS:
             w_ih, w_hh, bias = self.direction_params(direction)
-            xproj = F.embedding(x, w_ih.t()) + bias                                   # (B, T, 4H)
-            order = positions
+            xproj = (inputs[direction] @ w_ih.t() if direction in inputs else F.embedding(x, w_ih.t())) + bias
+            order = positions                                                         # xproj: (B, T, 4H)
             if direction == "bwd":
                 # The backward LSTM reads each row from its last real character to its first:
                 # reverse within the length, run left to right, reverse back.
@@ -319,7 +332,7 @@ class TranslitNet(nn.Module):
             found.update({lstm_layer(direction, p): v for p, v in res.items()})
             h.append(res["h"])
         concat = torch.cat(h, dim=-1)                                                  # (B, T, 2H)
-        hidden, logits = self.head(concat, x, head_dtype, hooks, positions)
+        hidden, logits = self.head(concat, x, head_dtype, hooks, positions, skip=inputs.get("skip"))
         found.update(hidden=hidden, output=logits)
         return logits, {n: found[n] for n in cache}
 

@@ -180,6 +180,9 @@ def test_run_head_changes_recorded_concat_before_the_dense_layer():
         changed[..., 6 + 2] = 0.0
         ref_hidden, ref_logits = model.head(changed, x)
     assert torch.equal(hidden, ref_hidden) and torch.equal(logits, ref_logits)
+    # the same through the column update ablations use: W c' = W c + W[:, changed] (c' - c)
+    _, fast = model.run_head(concat(cache), x, [iv], dense_pre=model.dense(concat(cache)))
+    assert torch.allclose(fast, ref_logits, atol=1e-5)
     with pytest.raises(UnknownName, match="inside the LSTM"):
         model.run_head(concat(cache), x, [Intervention("gate.fwd.i", (0,), "set", 0.0)])
 

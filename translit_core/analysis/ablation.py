@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 
 from ..model.names import CONCAT_LAYERS, LAYERS, READOUT_LAYERS, NeuronId, UnknownName, parse_layer
-from ..model.net import Intervention, compile_hooks
+from ..model.net import Intervention
 from .names import DEFAULT_BINS, POST_PAIRS, Pair
 from ..text.rules import load_rules
 from .recording import Recording, record_activations, resolve_pair
@@ -74,16 +74,18 @@ def _selectivity(values: torch.Tensor, is_pos: torch.Tensor, bins: int) -> torch
 
 
 def _head_context(recording: Recording, xi: int):
-    """(positions of x, their concat (n, 2H), their hidden (n, hidden)) unablated. Cached for the
-    last xi on the recording, since several pairs and layers share an input character."""
+    """(positions of x, their concat (n, 2H), dense pre-activation (n, hidden), hidden (n, hidden))
+    unablated. Cached for the last xi on the recording, since several pairs and layers share an
+    input character."""
     cached = recording.memo.get("ablation")
     if cached is not None and cached[0] == xi:
         return cached[1]
     positions = (recording.x == xi).nonzero().squeeze(1)                         # (n,)
     with torch.no_grad():
-        acts = dict(recording.layers_at(READOUT_LAYERS, positions))
+        acts = dict(recording.layers_at(CONCAT_LAYERS, positions))
         concat = torch.cat([acts["concat.fwd"], acts["concat.bwd"]], dim=1)       # (n, 2H)
-    context = (positions, concat, acts["hidden"])
+        dense_pre = recording.model.dense(concat)                                 # (n, hidden)
+    context = (positions, concat, dense_pre, torch.tanh(dense_pre))
     recording.memo["ablation"] = (xi, context)
     return context
 
@@ -102,7 +104,7 @@ def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: in
     units = recording.sizes[layer]
     if not 0 <= k <= units:
         raise UnknownName(f"k must be between 0 and {units} (the size of {layer}), not {k}")
-    positions, concat, hidden = _head_context(recording, xi)
+    positions, concat, dense_pre, hidden = _head_context(recording, xi)
     xs = recording.x[positions]
     target = recording.y[positions]
     is_pos = target == yk
@@ -117,11 +119,9 @@ def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: in
         if recurrent:
             return recording.rerun_predictions(
                 positions, lambda xb: [intervention(chosen, where=xb == xi)] if chosen.numel() else [])
-        if chosen.numel() == 0:
-            return model.head(concat, xs, hidden=hidden)[1].argmax(-1)
-        if layer in CONCAT_LAYERS:
-            return model.run_head(concat, xs, [intervention(chosen)])[1].argmax(-1)
-        return model.head(concat, xs, hooks=compile_hooks([intervention(chosen)]), hidden=hidden)[1].argmax(-1)
+        ivs = [intervention(chosen)] if chosen.numel() else []
+        return model.run_head(concat, xs, ivs, dense_pre=dense_pre,
+                              hidden=None if layer in CONCAT_LAYERS else hidden)[1].argmax(-1)
 
     def accuracy(chosen: torch.Tensor) -> tuple[float, float]:
         """Accuracy on all positions of x and on those with target y, with `chosen` replaced."""

@@ -236,16 +236,19 @@ class TranslitNet(nn.Module):
 
     def head(self, concat: torch.Tensor, x: torch.Tensor, head_dtype: torch.dtype | None = None,
              hooks: Mapping[str, Hook] | None = None, positions: torch.Tensor | None = None,
-             hidden: torch.Tensor | None = None, skip: torch.Tensor | None = None
-             ) -> tuple[torch.Tensor, torch.Tensor]:
+             hidden: torch.Tensor | None = None, skip: torch.Tensor | None = None,
+             dense_pre: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The layers above the biLSTM: concat (..., 2*lstm) and input classes x (...) ->
         (hidden (..., hidden), float32 logits (..., n_out)). `hooks` on "hidden" / "output" get
-        `positions` (...). Given `hidden`, the dense layer is skipped (hooks still apply); `skip`
-        (..., n_in) replaces the one-hot of x fed to the output layer."""
+        `positions` (...). Given `hidden`, the dense layer is skipped (hooks still apply); given
+        `dense_pre`, its pre-activation; `skip` (..., n_in) replaces the one-hot of x fed to the
+        output layer."""
         hooks = hooks or {}
         cast = (lambda t: t.to(head_dtype)) if head_dtype else (lambda t: t)
         if hidden is None:
-            hidden = torch.tanh(F.linear(cast(concat), cast(self.dense.weight), cast(self.dense.bias)))
+            if dense_pre is None:
+                dense_pre = F.linear(cast(concat), cast(self.dense.weight), cast(self.dense.bias))
+            hidden = torch.tanh(dense_pre)
         if "hidden" in hooks:
             hidden = hooks["hidden"](hidden, positions)
         # out([hidden, onehot]) computed as hidden @ W_h + (column of W_x picked by x): the same
@@ -345,25 +348,31 @@ class TranslitNet(nn.Module):
         return self.run(x, lengths, interventions=interventions, **kw)[0]
 
     def run_head(self, concat: torch.Tensor, x: torch.Tensor, interventions: Iterable[Intervention] = (),
-                 positions: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                 positions: torch.Tensor | None = None, dense_pre: torch.Tensor | None = None,
+                 hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The layers above the biLSTM from recorded biLSTM outputs concat (..., 2H): interventions
         on concat.fwd / concat.bwd change those values before the dense layer (the recurrence is
-        not rerun: use `run` for that), on hidden / output as in `run`. -> (hidden, logits)."""
+        not rerun: use `run` for that), on hidden / output as in `run`. -> (hidden, logits).
+
+        For many interventions on the same positions (ablation), pass the unchanged dense
+        pre-activation `dense_pre` (and `hidden`, for changes above it): the dense layer is then
+        updated by the changed columns only, W c' = W c + W[:, changed] (c' - c)[changed]."""
         hooks = compile_hooks(interventions)
-        if positions is None:
-            positions = torch.zeros(concat.shape[:-1], dtype=torch.long, device=concat.device)
-        if any(n in hooks for n in CONCAT_LAYERS):
-            H = self.config.lstm
-            fwd, bwd = concat[..., :H], concat[..., H:]
-            if "concat.fwd" in hooks:
-                fwd = hooks["concat.fwd"](fwd, positions)
-            if "concat.bwd" in hooks:
-                bwd = hooks["concat.bwd"](bwd, positions)
-            concat = torch.cat([fwd, bwd], dim=-1)
         unknown = set(hooks) - set(CONCAT_LAYERS) - set(HEAD_LAYERS)
         if unknown:
             raise UnknownName(f"run_head cannot change {', '.join(sorted(unknown))} (inside the LSTM); use run")
-        return self.head(concat, x, hooks=hooks, positions=positions)
+        if positions is None:
+            positions = torch.zeros(concat.shape[:-1], dtype=torch.long, device=concat.device)
+        if not any(n in hooks for n in CONCAT_LAYERS):
+            return self.head(concat, x, hooks=hooks, positions=positions, dense_pre=dense_pre, hidden=hidden)
+        H = self.config.lstm
+        parts = {"concat.fwd": concat[..., :H], "concat.bwd": concat[..., H:]}
+        new = {n: hooks[n](v, positions) if n in hooks else v for n, v in parts.items()}
+        changed = torch.cat([new[n] for n in CONCAT_LAYERS], dim=-1)                    # (..., 2H)
+        if dense_pre is not None:
+            cols = torch.cat([(new[n] != parts[n]).flatten(0, -2).any(0) for n in CONCAT_LAYERS]).nonzero().squeeze(1)
+            dense_pre = dense_pre + (changed - concat)[..., cols] @ self.dense.weight[:, cols].t()
+        return self.head(changed, x, hooks=hooks, positions=positions, dense_pre=dense_pre)
 
 
 def edge_weights(weights: Mapping[str, torch.Tensor], lower: list[NeuronId], upper: list[NeuronId]) -> torch.Tensor:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from captum.attr import IntegratedGradients
 
 from ..model.alphabets import Alphabets, symbol_of_class
-from ..model.names import NeuronId, UnknownName
+from ..model.names import READOUT_LAYERS, NeuronId, UnknownName
 from ..model.net import TranslitNet
 from .intervene import _rows
 
@@ -94,7 +94,7 @@ def attribute(model: TranslitNet, alphabets: Alphabets, text: str, position: int
         return logits[:, n].log_softmax(-1)[:, target]
 
     with torch.no_grad():
-        logits, cache = model.run(x, cache=["concat.fwd", "concat.bwd", "hidden"])
+        logits, cache = model.run(x, cache=READOUT_LAYERS)
     if target is None:
         target = int(logits[0, n].argmax())
     if not 0 <= target < model.config.n_out:

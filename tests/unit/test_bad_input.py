@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tiny import FIXTURE_DATA, TESTS
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -26,8 +27,8 @@ from translit_core.text.corpus import prepare
 from translit_core.text.words import split_at_spaces
 from translit_core.training.train import TrainConfig
 
-CORPUS = Path(__file__).parent / "fixtures" / "tiny_corpus"
-DATA = Path(__file__).parent / "fixtures" / "corpus" / "data"
+CORPUS = TESTS / "fixtures" / "tiny_corpus"
+DATA = FIXTURE_DATA
 WHITESPACE = ["\t", "\u00a0", "\u2009", "\u3000", "\x0b", "\r", "\x0c"]
 
 

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tiny import FIXTURE_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +34,7 @@ from translit_core.text.corpus import (
     wikitext_to_plain,
 )
 
-DATA = Path(__file__).parent / "fixtures" / "corpus" / "data"
+DATA = FIXTURE_DATA
 DUMP = DATA / "wikipedia" / "hywiki-fake.xml"
 UD = DATA / "ud" / "UD_Armenian-Fake"
 FORBIDDEN = "Արգելված"  # in every sentence of the reserved test files

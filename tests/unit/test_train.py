@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny import TESTS
 import torch
 
 from translit_core.infer.lexicon import load_checkpoint_lexicon
@@ -13,7 +14,7 @@ from translit_core.model.checkpoint import load_checkpoint
 from translit_core.text.words import word_counts
 from translit_core.training.train import TrainConfig, train
 
-CORPUS = Path(__file__).parent / "fixtures" / "tiny_corpus"
+CORPUS = TESTS / "fixtures" / "tiny_corpus"
 SMALL = dict(lstm=16, hidden=12, batch_size=4, warmup=5, valid_lines=3, precision="fp32")
 
 

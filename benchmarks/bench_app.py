@@ -15,7 +15,6 @@ graph needs its analysis file (`python -m translit_core analyze`).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import subprocess
@@ -23,11 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
-
-from browser_harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop, wait_healthy  # noqa: E402
+from dashboard.server import CHROMIUM, CHROMIUM_ARGS, REPO, free_port, start_streamlit, stop, wait_healthy
+from dashboard.text_view import EXAMPLES
+from translit_core import Transliterator, settings
 
 IDLE = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -50,15 +47,13 @@ def text_of(n: int, seed: int) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", default=os.environ.get("TRANSLIT_CHECKPOINT") or None)
+    ap.add_argument("--checkpoint", default=None, help="default: $TRANSLIT_CHECKPOINT, else checkpoints/hy")
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
 
-    from translit_core import views
-    from translit_core.infer import Transliterator
-    ck = Path(a.checkpoint).resolve() if a.checkpoint else views.DEFAULT_CHECKPOINT
+    ck = Path(a.checkpoint).resolve() if a.checkpoint else settings.checkpoint_dir()
     tr = Transliterator.load(ck)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -79,7 +74,7 @@ def main() -> int:
                 raise SystemExit(str(e)) from None
             t_health = time.perf_counter() - t0
             page.goto(url)
-            expected = tr.transliterate(views.EXAMPLES[0])
+            expected = tr.transliterate(EXAMPLES[0])
             page.locator('[data-testid="stCode"]').filter(has_text=expected).wait_for(timeout=120_000)
             cold = time.perf_counter() - t0
             results["cold start to first page rendered"] = (f"{cold:.2f} s (server healthy after "

@@ -1,4 +1,5 @@
-"""Plotly figures for the dashboard. Pure functions: plain data in, a go.Figure out.
+"""Plotly figures for the dashboard. Pure functions: the view data (graph.GraphData,
+histogram.HistView, heatmap.HeatData) or the engine's results in, a go.Figure out.
 
 One colour scale for Hellinger distances everywhere (0..1, the same on every pair), one
 diverging scale for activations, orange/green for positive/negative contributions.
@@ -14,7 +15,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .views import GraphData, HeatData, HistView, Score, pair_label
+from translit_core.analysis import AblationResult, Pair, PairScore
+
+from .graph import GraphData
+from .heatmap import HeatData
+from .histogram import HistView
+from .labels import input_label, pair_label
 
 H_SCALE = "Viridis"                       # Hellinger distance, fixed range 0..1
 ACT_SCALE = [[0.0, "#2166ac"], [0.25, "#92c5de"], [0.5, "#f7f7f7"], [0.75, "#f4a582"], [1.0, "#b2182b"]]
@@ -175,7 +181,7 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
 def _add_hist(fig: go.Figure, hv: HistView, row: int | None = None, col: int | None = None,
               legend: bool = True) -> None:
     label = esc(pair_label(hv.pair))
-    src = label.split("→")[0]
+    src = esc(input_label(Pair.parse(hv.pair).x))
     kw = dict(row=row, col=col) if row else {}
     for dens, colour, name, n in ((hv.neg, OTHER, f"{src}→ anything else", hv.n_neg),
                                   (hv.pos, TARGET, label, hv.n_pos)):
@@ -218,15 +224,15 @@ def histogram_grid(hvs: Sequence[HistView], cols: int = 2, height_per_row: int =
 # --------------------------------------------------------------------------------------------
 # Bars
 
-def pairs_bar(scores: Sequence[Score], title: str = "", height: int | None = None) -> go.Figure:
+def pairs_bar(scores: Sequence[PairScore], title: str = "", height: int | None = None) -> go.Figure:
     """Pairs a neuron separates best: horizontal bars of H on the fixed 0..1 scale."""
     scores = list(scores)[::-1]     # best on top
-    labels = [esc(pair_label(s.name)) for s in scores]
+    labels = [esc(pair_label(s.pair)) for s in scores]
     fig = go.Figure(go.Bar(
         x=[s.hellinger for s in scores], y=labels, orientation="h",
         marker=dict(color=[s.hellinger for s in scores], colorscale=H_SCALE, cmin=0, cmax=1),
         text=[f"{s.hellinger:.2f}" for s in scores], textposition="outside", cliponaxis=False,
-        customdata=[[esc(s.name), s.n_pos, s.n_neg] for s in scores],
+        customdata=[[esc(s.pair), s.n_pos, s.n_neg] for s in scores],
         hovertemplate="%{customdata[0]}<br>H = %{x:.3f}<br>n(target) = %{customdata[1]:,}"
                       " · n(other) = %{customdata[2]:,}<extra></extra>"))
     _base_layout(fig, height=height or 80 + 30 * max(1, len(scores)),
@@ -236,14 +242,13 @@ def pairs_bar(scores: Sequence[Score], title: str = "", height: int | None = Non
     return fig
 
 
-def ablation_bar(result: dict) -> go.Figure:
+def ablation_bar(result: AblationResult) -> go.Figure:
     """Accuracy on the positions of x: unablated, top-k ablated, k random ablated (mean ± std).
     The axis starts a little under the lowest bar so that small differences are visible."""
-    k, layer = result.get("k"), result.get("layer")
+    k = result.k
     names = ["no ablation", f"top {k} by H", f"{k} random"]
-    vals = [float(result["baseline_accuracy"]), float(result["top_k_accuracy"]),
-            float(result["random_k_accuracy_mean"])]
-    err = [0.0, 0.0, float(result.get("random_k_accuracy_std", 0) or 0)]
+    vals = [float(result.baseline_accuracy), float(result.top_k_accuracy), float(result.random_k_accuracy_mean)]
+    err = [0.0, 0.0, float(result.random_k_accuracy_std or 0)]
     finite = [v for v in vals if math.isfinite(v)] or [0.0]
     lo = max(0.0, min(finite) - max(0.05, 0.25 * (max(finite) - min(finite))))
     names = [f"{n} · {v:.1%}" for n, v in zip(names, vals)]
@@ -253,8 +258,7 @@ def ablation_bar(result: dict) -> go.Figure:
                            error_x=dict(type="data", array=err[::-1], visible=True, color="#212529"),
                            hovertemplate="%{y}<br>accuracy %{x:.2%}<extra></extra>"))
     _base_layout(fig, height=230, margin=dict(l=20, r=20, t=50, b=40), title=dict(
-        text=f"Ablating {esc(layer)} on {esc(pair_label(result.get('pair', '')))} · "
-             f"{result.get('n_positions', 0):,} positions",
+        text=f"Ablating {esc(result.layer)} on {esc(pair_label(result.pair))} · {result.n_positions:,} positions",
         x=0.01, font=dict(size=14)))
     fig.update_xaxes(range=[lo, 1.0], tickformat=".0%", title_text="accuracy on the positions of the input")
     return fig

@@ -3,19 +3,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import (current_lab, init_once, lab, neuron_card, notes, pair_picker, require_analysis, set_params,
-                           show_histogram, url_param)
-from translit_core import figures, views
+from dashboard import figures
+from dashboard.graph import GraphData, graph_data, selected_neuron
+from dashboard.lab import file_stamp
+from dashboard.labels import pair_label
+from dashboard.urls import page_url, parse_neuron, parse_pair
+from dashboard.panels import PLOT_CONFIG, neuron_card, show_histogram
+from dashboard.widgets import current_lab, init_once, lab, notes_once, pair_picker, require_analysis, set_params, url_param
 
 L = lab()
 st.title("Neuron graph")
 A = require_analysis(L)
 
-parsed_pair = views.parse_pair(url_param("pair"), [str(p) for p in A.pairs()])
-parsed_neuron = views.parse_neuron(url_param("neuron"), L.sizes)
-if "graph_seen" not in st.session_state:      # URL notes once, on arrival
-    notes([parsed_pair.note, parsed_neuron.note])
-    st.session_state["graph_seen"] = True
+parsed_pair = parse_pair(url_param("pair"), A.pairs())
+parsed_neuron = parse_neuron(url_param("neuron"), L.sizes)
+notes_once("graph_seen", [parsed_pair.note, parsed_neuron.note])
 if parsed_pair.value is None:
     st.info("The analysis has no pairs with enough positions to draw.")
     st.stop()
@@ -34,27 +36,27 @@ with c2:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _graph(directory: str, stamp: tuple, pair: str, max_edges: int) -> views.GraphData:
-    return views.graph_data(current_lab().analysis, current_lab().alphabets, pair, max_edges=max_edges)
+def _graph(directory: str, stamp: tuple, pair: str, max_edges: int) -> GraphData:
+    l = current_lab()
+    return graph_data(l.analysis, l.alphabets, pair, max_edges=max_edges)
 
 
-data = _graph(str(L.directory), views.file_stamp(L.directory, views.ANALYSIS_FILES), pair, max_edges)
-node_ids = {n.id for n in data.nodes}
+data = _graph(str(L.directory), file_stamp(L.directory), str(pair), max_edges)
 
 # The selected neuron: a click on the graph wins, else the URL's neuron on arrival.
 init_once("graph_neuron", parsed_neuron.value)
 if st.session_state.get("graph_last_pair") not in (None, pair):
     st.session_state["graph_neuron"] = None      # a new pair starts with nothing selected
 st.session_state["graph_last_pair"] = pair
-clicked = views.parse_neuron(views.selected_neuron(st.session_state.get("graph")), L.sizes).value
+clicked = parse_neuron(selected_neuron(st.session_state.get("graph")), L.sizes).value
 if clicked and clicked != st.session_state.get("graph_clicked"):
     st.session_state["graph_neuron"] = clicked
 st.session_state["graph_clicked"] = clicked
 neuron = st.session_state.get("graph_neuron")
 
-fig = figures.neuron_graph(data, selected=neuron)
+fig = figures.neuron_graph(data, selected=str(neuron) if neuron else None)
 st.plotly_chart(fig, key="graph", on_select="rerun", selection_mode="points",
-                config={"displayModeBar": False, "scrollZoom": False})
+                config={**PLOT_CONFIG, "scrollZoom": False})
 set_params(pair=pair, neuron=neuron)
 
 if not neuron:
@@ -62,10 +64,10 @@ if not neuron:
     st.stop()
 
 st.divider()
-st.markdown(f"### `{neuron}` on {views.pair_label(pair)}")
-if neuron not in node_ids:
+st.markdown(f"### `{neuron}` on {pair_label(pair)}")
+if str(neuron) not in {n.id for n in data.nodes}:
     st.caption("This neuron is not among the graph's nodes for this pair; its histogram and card are below.")
 show_histogram(L, pair, neuron, key="graph_hist")
-st.link_button("Open the full neuron card", views.page_url("neuron", neuron=neuron, pair=pair),
+st.link_button("Open the full neuron card", page_url("neuron", neuron=neuron, pair=pair),
                icon=":material/open_in_new:")
 neuron_card(L, neuron, key="graph_card", histogram_too=False)

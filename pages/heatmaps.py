@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import current_lab, init_once, lab, notes, set_params, url_param
-from translit_core import figures, views
+from dashboard import figures, heatmap
+from dashboard.lab import MODEL_FILES, file_stamp
+from dashboard.text_view import cap_text
+from dashboard.urls import md_literal, parse_neuron, parse_text, url_text, valid_neurons
+from dashboard.panels import PLOT_CONFIG
+from dashboard.widgets import current_lab, init_once, lab, notes, notes_once, set_params, url_param
+from translit_core.model.names import READOUT_LAYERS
 
 L = lab()
 st.title("Cell heatmaps")
@@ -12,13 +17,9 @@ st.caption("Type or pick a text: the network's output runs along the top of each
            "row below is one neuron, each character shaded by that neuron's activation there "
            "(red positive, blue negative, one scale for all rows).")
 
-raw_neuron = url_param("neuron")
-parsed_neuron = views.parse_neuron(raw_neuron, L.sizes)
-if "hm_seen" not in st.session_state:
-    notes([parsed_neuron.note])
-    st.session_state["hm_seen"] = True
-init_once("hm_text", views.parse_text(url_param("text"), views.HEATMAP_TEXT).value)
-
+parsed_neuron = parse_neuron(url_param("neuron"), L.sizes)
+notes_once("hm_seen", [parsed_neuron.note])
+init_once("hm_text", parse_text(url_param("text"), heatmap.HEATMAP_TEXT).value)
 
 
 def use_text(t: str) -> None:
@@ -27,13 +28,13 @@ def use_text(t: str) -> None:
 
 with st.container(horizontal=True, vertical_alignment="center", gap="small"):
     st.markdown("**Pick**")
-    for i, (label, t) in enumerate(views.HEATMAP_EXAMPLES):
+    for i, (label, t) in enumerate(heatmap.HEATMAP_EXAMPLES):
         st.button(label, key=f"hm_ex_{i}", on_click=use_text, args=(t,), type="tertiary",
                   icon=":material/north_east:")
 
 text = st.text_area("Text (Latin)", key="hm_text", height=90,
                     help="Press Ctrl+Enter (or click outside) to update.") or ""
-capped = views.cap_text(text, views.MAX_HEATMAP_CHARS, "shown")
+capped = cap_text(text, heatmap.MAX_HEATMAP_CHARS, "shown")
 if capped.notice:
     st.warning(capped.notice, icon=":material/content_cut:")
 text = capped.text
@@ -43,23 +44,20 @@ if not text.strip():
     st.stop()
 
 
-@st.cache_data(max_entries=8, show_spinner="Running the unrolled network…")
+@st.cache_data(max_entries=8, show_spinner="Running the network step by step…")
 def _acts(directory: str, stamp: tuple, text: str):
     l = current_lab()
-    acts = views.activations_for(l.model, l.alphabets, text)
-    # the network's own choice per character (the heatmap shows its neurons, not the lexicon's pick)
-    outputs = [p.output if p.network is None else p.network for p in l.translit.predict(text)]
-    return acts, outputs
+    return heatmap.activations_for(l.model, l.alphabets, text), heatmap.network_outputs(l.translit, text)
 
 
-acts, outputs = _acts(str(L.directory), views.file_stamp(L.directory, views.MODEL_FILES), text)
+acts, outputs = _acts(str(L.directory), file_stamp(L.directory, MODEL_FILES), text)
 
 
 @st.cache_data(max_entries=64, show_spinner="Searching the analysis sample…")
-def _find(directory: str, stamp: tuple, text: str, sub: str, layers: tuple, sample: bool) -> views.Found:
-    return views.substring_neurons(current_lab(), text, sub, list(layers), top=12,
-                                   outputs=_acts(directory, views.file_stamp(directory, views.MODEL_FILES),
-                                                 text)[1], sample=sample)
+def _find(directory: str, stamp: tuple, text: str, sub: str, layers: tuple, sample: bool) -> heatmap.Found:
+    outputs = _acts(directory, file_stamp(directory, MODEL_FILES), text)[1]
+    return heatmap.substring_neurons(current_lab(), text, sub, list(layers), top=12, outputs=outputs,
+                                     sample=sample)
 
 
 if L.analysis is not None:
@@ -70,31 +68,30 @@ with st.container(border=True):
     st.markdown("**Find neurons for a substring** — which neurons fire inside it and not outside?")
     c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
     with c1:
-        sub = st.text_input("Substring", value="utyun", key="hm_sub", max_chars=40)
+        sub = st.text_input("Substring", value=heatmap.DEFAULT_SUBSTRING, key="hm_sub", max_chars=40)
     with c2:
-        layers = st.multiselect("Layers", list(L.sizes), default=["concat.fwd", "concat.bwd", "hidden"],
-                                key="hm_layers")
+        layers = st.multiselect("Layers", list(L.sizes), default=list(READOUT_LAYERS), key="hm_layers")
     with c3:
         go = st.button("Find", key="hm_find", type="primary", width="stretch")
-    spans = views.find_spans(text, sub)
+    spans = heatmap.find_spans(text, sub)
     if go or "hm_found" not in st.session_state:
         # The sample-wide search needs the sample recording: on a first visit that is still loading
         # (or being re-made), start with the quick search over this text; "Find" runs the full one.
         sample = bool(go) or L.recording_ready
-        stamp = views.file_stamp(L.directory, views.MODEL_FILES + views.ANALYSIS_FILES)
-        st.session_state["hm_found"] = _find(str(L.directory), stamp, text, sub, tuple(layers), sample)
-    found: views.Found = st.session_state["hm_found"]
+        st.session_state["hm_found"] = _find(str(L.directory), file_stamp(L.directory), text, sub,
+                                             tuple(layers), sample)
+    found: heatmap.Found = st.session_state["hm_found"]
     if found.note:
         st.caption(found.note)
     if not spans and sub:
-        st.caption(f"{views.md_literal(sub)} does not occur in the text above, so it is not underlined there.")
+        st.caption(f"{md_literal(sub)} does not occur in the text above, so it is not underlined there.")
     if found.scores:
-        table = {"neuron": [s.name for s in found.scores],
+        table = {"neuron": [str(s.neuron) for s in found.scores],
                  found.score_name: [round(s.hellinger, 3) for s in found.scores],
                  "n inside": [s.n_pos for s in found.scores], "n outside": [s.n_neg for s in found.scores]}
         ev = st.dataframe(table, key="hm_found_df", on_select="rerun", selection_mode="multi-row",
                           hide_index=True, width="stretch", height=min(320, 38 + 35 * len(found.scores)))
-        picked = [found.scores[i].name for i in (ev.selection.rows if ev else [])]
+        picked = [str(found.scores[i].neuron) for i in (ev.selection.rows if ev else [])]
 
         def add_rows(names):
             cur = list(st.session_state.get("hm_rows", []))
@@ -104,23 +101,20 @@ with st.container(border=True):
         b1.button(f"Add selected ({len(picked)}) as rows", key="hm_add_sel", on_click=add_rows, args=(picked,),
                   disabled=not picked, width="stretch")
         b2.button("Add the top 4 as rows", key="hm_add_top", on_click=add_rows,
-                  args=([s.name for s in found.scores[:4]],), width="stretch")
+                  args=([str(s.neuron) for s in found.scores[:4]],), width="stretch")
 
 # ---- rows
-suggest = [s.name for s in st.session_state["hm_found"].scores]
-init_once("hm_rows", ([parsed_neuron.value] if parsed_neuron.value else []) + suggest[:3])
+suggest = [str(s.neuron) for s in st.session_state["hm_found"].scores]
+init_once("hm_rows", ([str(parsed_neuron.value)] if parsed_neuron.value else []) + suggest[:3])
 options = list(dict.fromkeys(list(st.session_state["hm_rows"]) + suggest))
 rows = st.multiselect("Neuron rows (type any name, e.g. concat.fwd:70)", options, key="hm_rows",
                       accept_new_options=True)
-good, bad = views.valid_names(rows, L.sizes)
-for b in bad:
-    st.info(b, icon=":material/info:")
-set_params(text=views.url_text(text), neuron=good[0] if good else None)
+good, bad = valid_neurons(rows, L.sizes)
+notes(bad)
+set_params(text=url_text(text), neuron=good[0] if good else None)
 if not good:
     st.info("Add a neuron row (or find some for a substring above).", icon=":material/add:")
     st.stop()
 
-data = views.heat_data(acts, text, outputs, good)
-mark = spans
-st.plotly_chart(figures.cell_heatmap(data, width=48, marks=mark), key="hm_fig",
-                config={"displayModeBar": False})
+st.plotly_chart(figures.cell_heatmap(heatmap.heat_data(acts, text, outputs, good), width=48, marks=spans),
+                key="hm_fig", config=PLOT_CONFIG)

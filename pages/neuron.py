@@ -3,23 +3,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import lab, neuron_card, neuron_picker, notes, require_analysis, set_params, url_param
-from translit_core import views
+from dashboard.urls import Parsed, parse_neuron, parse_pair
+from dashboard.panels import neuron_card
+from dashboard.widgets import lab, neuron_picker, notes_once, require_analysis, set_params, url_param
+from translit_core.model.names import NeuronId
 
 L = lab()
 st.title("Neuron card")
 A = require_analysis(L)
 
-pairs = [str(p) for p in A.pairs()]
-default_pair = views.parse_pair(None, pairs).value
-default = views.top_neurons(A, default_pair, "concat.fwd", 1) if default_pair else []
-default = default[0].name if default else "concat.fwd:0"
-parsed = views.parse_neuron(url_param("neuron"), L.sizes, default)
+pairs = A.pairs()
+default_pair = parse_pair(None, pairs).value
+best = A.top_neurons(default_pair, "concat.fwd", 1) if default_pair else []
+parsed = parse_neuron(url_param("neuron"), L.sizes, best[0].neuron if best else NeuronId("concat.fwd", 0))
 raw_pair = url_param("pair")
-parsed_pair = views.parse_pair(raw_pair, pairs) if raw_pair else views.Parsed(None)
-if "card_seen" not in st.session_state:
-    notes([parsed.note, parsed_pair.note])
-    st.session_state["card_seen"] = True
+parsed_pair = parse_pair(raw_pair, pairs) if raw_pair else Parsed(None)
+notes_once("card_seen", [parsed.note, parsed_pair.note])
 
 st.caption("The pairs a neuron separates best, its activation distribution, the sample contexts "
            "where it fires most, and whether knocking out its layer's most selective neurons hurts.")

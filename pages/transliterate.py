@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import init_once, lab, set_params, url_param
-from translit_core import views
+from dashboard import text_view
+from dashboard.urls import parse_text, url_text
+from dashboard.widgets import init_once, lab, set_params, url_param
 
 L = lab()
 
@@ -12,7 +13,7 @@ st.title("Transliterate")
 st.caption("Type Armenian in Latin letters the way people do in chats; the network writes it in "
            "Armenian script as you type.")
 
-init_once("tl_text", views.parse_text(url_param("text"), views.EXAMPLES[0]).value)
+init_once("tl_text", parse_text(url_param("text"), text_view.EXAMPLES[0]).value)
 
 
 def use_example(text: str) -> None:
@@ -21,7 +22,7 @@ def use_example(text: str) -> None:
 
 with st.container(horizontal=True, vertical_alignment="center", gap="small"):
     st.markdown("**Try**")
-    for i, ex in enumerate(views.EXAMPLES):
+    for i, ex in enumerate(text_view.EXAMPLES):
         st.button(ex, key=f"tl_ex_{i}", on_click=use_example, args=(ex,), type="tertiary",
                   icon=":material/north_east:")
 
@@ -33,8 +34,8 @@ def live() -> None:
                          placeholder="barev dzez", help="Updates while you type. Emoji, digits and "
                          "Armenian letters pass through unchanged.") or ""
 
-    capped = views.cap_text(text)
-    set_params(text=views.url_text(text))
+    capped = text_view.cap_text(text)
+    set_params(text=url_text(text))
     if capped.notice:
         st.warning(capped.notice, icon=":material/content_cut:")
 
@@ -44,19 +45,20 @@ def live() -> None:
 
     # The output first (argmax only), then the per-character view (softmax, top alternatives).
     out = L.translit.transliterate(capped.text)
-    st.html(views.OUTPUT_CSS)
+    st.html(text_view.OUTPUT_CSS)
     st.markdown("**Armenian** · hover the box for its copy button")
     st.code(out, language=None, wrap_lines=True, height="content" if len(out) < 3000 else 320)
 
-    shown = capped.text[: views.MAX_CONFIDENCE_CHARS]
+    shown = capped.text[: text_view.MAX_CONFIDENCE_CHARS]
     preds = L.translit.predict(shown)
-    unsure, decided = views.uncertain_summary(preds)
+    unsure, decided = text_view.uncertain_summary(preds)
     with st.container(border=True):
         st.markdown("**Per character** — hover a character for the model's probability and its top "
                     "alternatives. Shaded: the model was unsure "
-                    f"(probability under {views.UNCERTAIN_BELOW:.0%}); a faint `·` is a letter that writes nothing; "
-                    "blue: the network's reading was no known word, and the lexicon chose its next best.")
-        st.html(views.CONFIDENCE_CSS + views.confidence_html(preds))
+                    f"(probability under {text_view.UNCERTAIN_BELOW:.0%}); a faint `·` is a letter that "
+                    "writes nothing; blue: the network's reading was no known word, and the lexicon chose "
+                    "its next best.")
+        st.html(text_view.CONFIDENCE_CSS + text_view.confidence_html(preds))
         note = f"{unsure} of {decided} characters uncertain."
         changed = sum(p.network is not None for p in preds)
         if changed:

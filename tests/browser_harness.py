@@ -1,59 +1,91 @@
-"""A Streamlit server on a free localhost port and Debian's Chromium, for the browser tests
-(tests/test_browser.py) and the dashboard benchmark (benchmarks/bench_app.py)."""
+"""Driving the dashboard in Chromium for tests/test_browser.py: a server on the test lab, and
+waiting for, watching and photographing a page. The server itself is dashboard.server's
+(shared with benchmarks/bench_app.py)."""
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+from dashboard.server import free_port, start_streamlit, stop, wait_healthy
+
+# The app has finished its script run and nothing is loading.
+IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+         && !document.querySelector('[data-testid="stSkeleton"]')
+         && !document.querySelector('[data-testid="stSpinner"]');
+}"""
+
+# Installed before the page's own scripts: records everything the sidebar ever lists and whether
+# Streamlit's own page menu or a dialog ever appears, so that a flash between two messages of
+# the server is seen too, not only the final state.
+WATCH = """(() => {
+  window.__seen = {nav: false, dialogs: [], links: []};
+  const look = () => {
+    if (document.querySelector('[data-testid="stSidebarNav"]')) window.__seen.nav = true;
+    for (const d of document.querySelectorAll('[role="dialog"]')) {
+      const t = d.textContent.trim();
+      if (t && !window.__seen.dialogs.includes(t)) window.__seen.dialogs.push(t);
+    }
+    for (const a of document.querySelectorAll('[data-testid="stSidebar"] a')) {
+      const t = (a.querySelector('[data-testid="stMarkdownContainer"]') || a).textContent.trim();
+      if (t && !window.__seen.links.includes(t)) window.__seen.links.push(t);
+    }
+  };
+  new MutationObserver(look).observe(document, {subtree: true, childList: true, characterData: true});
+})();"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_streamlit(port: int, env: dict[str, str], log: IO | int) -> subprocess.Popen:
-    """`streamlit run app.py` headless on 127.0.0.1:port, output to `log`."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-           "--client.showErrorDetails", "full"]
-    return subprocess.Popen(cmd, cwd=REPO, env=dict(os.environ, PYTHONUNBUFFERED="1", **env),
-                            stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90, poll: float = 0.25,
-                 log: Path | None = None) -> None:
-    """Until the server answers its health check; RuntimeError (with the log's tail) otherwise."""
-    tail = lambda: log.read_text()[-3000:] if log and log.exists() else ""  # noqa: E731
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{tail()}")
+@contextmanager
+def streamlit_server(env: dict[str, str], log: Path):
+    """`streamlit run app.py` on a free port with `env`; yields its URL."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    with log.open("w") as out:
+        proc: subprocess.Popen = start_streamlit(port, env, out)
+        url = f"http://127.0.0.1:{port}"
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(poll)
-    raise RuntimeError(f"streamlit did not come up in {timeout}s:\n{tail()}")
+            wait_healthy(url, proc, log=log)
+            yield url
+        finally:
+            stop(proc)
 
 
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def settle(pg, timeout: float = 90_000) -> None:
+    """Wait until the app has finished its script run and nothing is loading."""
+    pg.wait_for_selector("h1", timeout=timeout)
+    pg.wait_for_function(IDLE, timeout=timeout, polling=200)
+    pg.wait_for_timeout(400)
+    pg.wait_for_function(IDLE, timeout=timeout, polling=200)
+
+
+def seen(pg) -> dict:
+    """What WATCH recorded since the page loaded: {nav, dialogs, links}."""
+    return pg.evaluate("() => window.__seen")
+
+
+LINKS = """() => [...document.querySelectorAll('[data-testid="stSidebar"] a')].map(a => {
+  const label = a.querySelector('[data-testid="stMarkdownContainer"]') || a;
+  return [label.textContent.trim(), Number(getComputedStyle(label.querySelector('p') || label).fontWeight) >= 600];
+})"""
+
+
+def sidebar_links(pg) -> list[str]:
+    """The labels of the sidebar's links, top to bottom."""
+    return [label for label, _ in pg.evaluate(LINKS)]
+
+
+def current_link(pg) -> list[str]:
+    """The sidebar links drawn as the current page (Streamlit sets them in bold)."""
+    return [label for label, bold in pg.evaluate(LINKS) if bold]
+
+
+def screenshot(pg, path: Path) -> Path:
+    """The whole main area (Streamlit scrolls inside it, so grow the viewport to fit)."""
+    h = pg.evaluate("() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight")
+    pg.set_viewport_size({"width": 1400, "height": int(min(max(1000, h + 40), 6000))})
+    pg.wait_for_timeout(600)
+    pg.screenshot(path=str(path))
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+    return path

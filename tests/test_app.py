@@ -1,105 +1,26 @@
 """The Streamlit dashboard, page by page, with streamlit.testing.v1.AppTest.
 
-The app runs on the shipped model (checkpoints/hy, or $TRANSLIT_CHECKPOINT) with a small
-analysis built for the tests by the real engine (a few hundred held-out sentences, a lower
-count threshold), so the tests are quick, need no analysis file in the repository and assert
-only structure and consistency with the analysis API, never facts about particular weights.
+The app runs on the shipped model (checkpoints/hy, or $TRANSLIT_CHECKPOINT) with the small test
+analysis of dashboard_fixtures.py. AppTest cannot open a URL path (test_browser.py does); it
+opens pages by `?page=` and by `AppTest.switch_page`, and cannot click a plotly chart: a
+selection is injected through `at.session_state[key]`.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from dashboard import urls
+from dashboard.card import best_ablation
+from dashboard.text_view import EXAMPLES, MAX_LIVE_CHARS
+from dashboard.heatmap import HEATMAP_EXAMPLES
+from dashboard_fixtures import REPO, default_pair, lab, lab_dir  # noqa: F401  (fixtures)
+from translit_core.model.names import NeuronId
+
 APP = str(REPO / "app.py")
-LAB_SENTENCES, LAB_MIN_COUNT = 150, 20
-
-
-# --------------------------------------------------------------------------------------------
-# the test lab: shipped weights + a small analysis (shared with test_browser.py via the disk)
-
-def source_checkpoint() -> Path:
-    from translit_core.checkpoint import DEFAULT_CHECKPOINT
-    env = os.environ.get("TRANSLIT_CHECKPOINT", "").strip()
-    src = Path(env) if env else DEFAULT_CHECKPOINT
-    if not (src / "model.safetensors").is_file():
-        pytest.fail(f"no trained model at {src} (model.safetensors): the dashboard tests need the shipped "
-                    f"checkpoint; set TRANSLIT_CHECKPOINT to another checkpoint directory to use that")
-    return src
-
-
-def _copy_lexicon(src: Path, lab: Path) -> None:
-    from translit_core.lexicon import LEXICON
-    if (src / LEXICON).is_file():
-        shutil.copy2(src / LEXICON, lab / LEXICON)
-
-
-def build_test_lab() -> Path:
-    """A checkpoint directory with the shipped weights and a small analysis next to them, and
-    the engine's recording cache inside it. Built once per weights file (kept under
-    artifacts/, which git ignores), so later runs and the browser tests reuse it."""
-    from translit_core import analysis as an
-    src = source_checkpoint()
-    sha = an.file_sha256(src / "model.safetensors")[:16]
-    lab = REPO / "artifacts" / "test-lab" / f"{sha}-v{an.FORMAT_VERSION}-{LAB_SENTENCES}-{LAB_MIN_COUNT}"
-    done = lab / "ready"
-    if done.is_file() and (lab / "analysis.json").is_file():
-        _copy_lexicon(src, lab)
-        return lab
-    shutil.rmtree(lab.parent, ignore_errors=True)          # labs of older weights
-    shutil.rmtree(lab, ignore_errors=True)
-    lab.mkdir(parents=True)
-    for name in ("model.json", "model.safetensors"):
-        shutil.copy2(src / name, lab / name)
-    _copy_lexicon(src, lab)
-    data = an.default_data_dir()
-    if not any(next(data.glob(g), None) for g in an.HELDOUT_GLOBS):
-        data = REPO / "tests" / "fixtures" / "corpus" / "data"
-    old = os.environ.get("TRANSLIT_CACHE")
-    os.environ["TRANSLIT_CACHE"] = str(lab / "cache")
-    try:
-        an.run_analysis(lab, n_sentences=LAB_SENTENCES, min_count=LAB_MIN_COUNT, data_dir=data,
-                        ablation_draws=2, log=lambda *a: None)
-    finally:
-        if old is None:
-            os.environ.pop("TRANSLIT_CACHE", None)
-        else:
-            os.environ["TRANSLIT_CACHE"] = old
-    done.write_text("ok")
-    return lab
-
-
-@pytest.fixture(scope="module")
-def lab_dir():
-    import torch
-    lab = build_test_lab()
-    saved = {k: os.environ.get(k) for k in ("TRANSLIT_CHECKPOINT", "TRANSLIT_CACHE")}
-    threads = torch.get_num_threads()          # the app sets 1 for its process; give it back
-    os.environ["TRANSLIT_CHECKPOINT"] = str(lab)
-    os.environ["TRANSLIT_CACHE"] = str(lab / "cache")
-    yield lab
-    torch.set_num_threads(threads)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
-@pytest.fixture(scope="module")
-def lab(lab_dir):
-    from translit_core import views
-    return views.load_lab(lab_dir)
-
-
-@pytest.fixture(scope="module")
-def default_pair(lab):
-    from translit_core import views
-    return views.parse_pair(None, [str(p) for p in lab.analysis.pairs()]).value
 
 
 def app(page: str | None = None, **params):
@@ -144,6 +65,16 @@ def htmls(at) -> str:
     return " ".join(e.proto.body for e in at.get("html"))
 
 
+def param(at, key: str):
+    """A query parameter after a run (AppTest gives a list for some keys)."""
+    v = at.query_params.get(key)
+    return v[-1] if isinstance(v, list) else v
+
+
+def sidebar_links(at) -> list[str]:
+    return [link.value for link in at.sidebar.get("page_link")]
+
+
 # --------------------------------------------------------------------------------------------
 # every page renders
 
@@ -151,12 +82,37 @@ PAGES = ("transliterate", "graph", "histograms", "heatmaps", "neuron")
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders(lab_dir, page):
+def test_every_page_renders_by_its_page_link(lab_dir, page):
     at = ok(app(page))
-    titles = texts(at.title)
-    from translit_core import views
-    assert titles == [views.PAGES[page]]
-    assert at.query_params["page"] == [page] or at.query_params["page"] == page
+    assert texts(at.title) == [urls.PAGES[page]]
+    assert param(at, "page") == page
+    assert sidebar_links(at) == list(urls.PAGES.values())        # the app's five pages, nothing else
+
+
+def test_the_root_is_the_default_page_and_names_it_in_the_url(lab_dir):
+    at = ok(app())
+    assert texts(at.title) == [urls.PAGES[urls.DEFAULT_PAGE]]
+    assert param(at, "page") == urls.DEFAULT_PAGE
+    assert sidebar_links(at) == list(urls.PAGES.values())
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_run_on_its_own_hands_over_to_the_app(lab_dir, page):
+    """Streamlit runs pages/NAME.py without app.py while it still treats pages/ as an old-style
+    multipage app (a fresh server; every AppTest run): the page must get the app's frame anyway."""
+    at = ok(app())
+    at.query_params.clear()                 # as a page change in the browser does (else ?page= wins)
+    ok(at.switch_page(f"pages/{page}.py").run())
+    assert texts(at.title) == [urls.PAGES[page]]
+    assert param(at, "page") == page                              # app.py's routing ran
+    assert sidebar_links(at) == list(urls.PAGES.values())         # and its sidebar
+
+
+def test_page_param_keeps_the_other_parameters(lab_dir, lab):
+    at = ok(app("histograms", pair="zz:9"))                       # from the root to /histograms
+    assert texts(at.title) == ["Histograms"] and "zz:9" in infos(at)
+    at = ok(app("transliterate", text="vonc es"))
+    assert texts(at.code) == [lab.translit.transliterate("vonc es")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,9 +131,8 @@ def test_transliterate_follows_the_text(lab_dir, lab):
 def test_transliterate_example_buttons(lab_dir, lab):
     at = ok(app())
     at.button(key="tl_ex_2").click().run()
-    from translit_core import views
-    assert at.text_input(key="tl_text").value == views.EXAMPLES[2]
-    assert texts(at.code) == [lab.translit.transliterate(views.EXAMPLES[2])]
+    assert at.text_input(key="tl_text").value == EXAMPLES[2]
+    assert texts(at.code) == [lab.translit.transliterate(EXAMPLES[2])]
 
 
 def test_transliterate_empty_emoji_armenian_and_html(lab_dir):
@@ -203,8 +158,7 @@ def test_transliterate_100kb_gives_a_notice_not_a_freeze(lab_dir):
     assert time.perf_counter() - t < 60
     assert any("100,000" in w for w in texts(at.warning))
     assert "text" not in at.query_params                               # long texts stay out of the URL
-    from translit_core import views
-    assert len(texts(at.code)[0]) <= views.MAX_LIVE_CHARS * 2
+    assert len(texts(at.code)[0]) <= MAX_LIVE_CHARS * 2
 
 
 def test_deep_link_text(lab_dir, lab):
@@ -222,8 +176,10 @@ def test_transliterate_marks_what_the_lexicon_changed(lab_dir, lab):
 
 def test_unknown_page_is_a_note_not_a_traceback(lab_dir):
     at = ok(app("nosuchpage"))
-    assert "no page" in infos(at) and texts(at.title) == ["Transliterate"]
-    assert at.query_params["page"] in ("transliterate", ["transliterate"])
+    assert "no page" in infos(at) and "nosuchpage" in infos(at) and texts(at.title) == ["Transliterate"]
+    assert param(at, "page") == "transliterate"
+    at = ok(app("[Log in](https://evil.example)"))
+    assert "](" not in infos(at).replace("`[Log in](https://evil.example)`", "")   # shown as code only
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,7 +198,7 @@ def test_graph_matches_the_analysis(lab_dir, lab, default_pair):
     for layer, k in (("hidden", 12), ("concat.fwd", 10), ("concat.bwd", 10)):
         top = [str(s.neuron) for s in a.top_neurons(default_pair, layer, k)]
         assert all(n in ids for n in top)
-    fwd = [str(s.neuron).split(":")[1] for s in a.top_neurons(default_pair, "concat.fwd", 10)]
+    fwd = [s.neuron.index for s in a.top_neurons(default_pair, "concat.fwd", 10)]
     assert all(f"gate.fwd.o:{i}" in ids and f"cell_prev.fwd:{i}" in ids for i in fwd)
     fig = figure(charts(at)[0])
     nodes = next(t for t in fig["data"] if t.get("name") == "neurons")
@@ -255,15 +211,15 @@ def test_graph_matches_the_analysis(lab_dir, lab, default_pair):
 def test_graph_pair_selection_changes_graph_and_url(lab_dir, lab, default_pair):
     at = ok(app("graph"))
     before = graph_nodes(at)
-    x = default_pair.split(":")[0]
-    others = [y for y in at.selectbox(key="graph_pair_y").options if y != default_pair.split(":", 1)[1]]
+    x = default_pair.x
+    others = [y for y in at.selectbox(key="graph_pair_y").options if y != default_pair.y]
     if not others:
         pytest.skip(f"the test analysis has a single output for {x}")
     box = at.selectbox(key="graph_pair_y")
     box.set_value(box.options[1] if box.value == box.options[0] else box.options[0]).run()
     ok(at)
     pair = f"{x}:{at.selectbox(key='graph_pair_y').value}"
-    assert at.query_params["pair"] in (pair, [pair])
+    assert param(at, "pair") == pair
     assert graph_nodes(at) != before
 
 
@@ -275,7 +231,7 @@ def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):
                                                "point_indices": [0], "box": [], "lasso": []}}
     at.run()
     ok(at)
-    assert at.query_params["neuron"] in (neuron, [neuron])
+    assert param(at, "neuron") == neuron
     assert any(neuron in s for s in texts(at.subheader))            # the neuron card
     titles = [figure(c)["layout"].get("title", {}).get("text", "") for c in charts(at)]
     assert any(neuron in t and "H =" in t for t in titles)          # its histogram
@@ -283,21 +239,21 @@ def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):
 
 def test_graph_deep_link_and_bad_params(lab_dir, lab, default_pair):
     pairs = [str(p) for p in lab.analysis.pairs()]
-    other = next(p for p in pairs if p != default_pair)
+    other = next(p for p in pairs if p != str(default_pair))
     at = ok(app("graph", pair=other, neuron="hidden:1"))
     assert f"{at.selectbox(key='graph_pair_x').value}:{at.selectbox(key='graph_pair_y').value}" == other
     assert any("hidden:1" in s for s in texts(at.subheader))
     at = ok(app("graph", pair="zz:9", neuron="hidden:99999"))
     notes = infos(at)
     assert "zz:9" in notes and "hidden:99999" in notes
-    assert at.query_params["pair"] in (default_pair, [default_pair])
+    assert param(at, "pair") == str(default_pair)
 
 
 # --------------------------------------------------------------------------------------------
 # 3. histograms
 
 def test_histogram_one_neuron_follows_the_widgets(lab_dir, lab, default_pair):
-    at = ok(app("histograms", pair=default_pair, neuron="hidden:2"))
+    at = ok(app("histograms", pair=str(default_pair), neuron="hidden:2"))
     title = figure(charts(at)[0])["layout"]["title"]["text"]
     assert "hidden:2" in title
     h = lab.analysis.hellinger_of(default_pair, "hidden:2")
@@ -305,7 +261,7 @@ def test_histogram_one_neuron_follows_the_widgets(lab_dir, lab, default_pair):
     at.number_input(key="hist_neuron_index").set_value(3).run()
     ok(at)
     assert "hidden:3" in figure(charts(at)[0])["layout"]["title"]["text"]
-    assert at.query_params["neuron"] in ("hidden:3", ["hidden:3"])
+    assert param(at, "neuron") == "hidden:3"
 
 
 def test_histogram_top_n_and_compare(lab_dir, default_pair):
@@ -338,7 +294,7 @@ def test_heatmap_default_and_rows(lab_dir):
     at.multiselect(key="hm_rows").set_value(["hidden:4", "gate.bwd.g:6"]).run()
     ok(at)
     assert heat_rows(at) == ["hidden:4", "gate.bwd.g:6"]
-    assert at.query_params["neuron"] in ("hidden:4", ["hidden:4"])
+    assert param(at, "neuron") == "hidden:4"
 
 
 def test_heatmap_find_neurons_for_a_substring_and_add_them(lab_dir):
@@ -347,7 +303,7 @@ def test_heatmap_find_neurons_for_a_substring_and_add_them(lab_dir):
     at.button(key="hm_find").click().run()
     ok(at)
     found = at.session_state["hm_found"]
-    names = [s.name for s in found.scores]
+    names = [str(s.neuron) for s in found.scores]
     assert names and [s.hellinger for s in found.scores] == sorted((s.hellinger for s in found.scores),
                                                                    reverse=True)
     at.multiselect(key="hm_rows").set_value([]).run()
@@ -357,14 +313,13 @@ def test_heatmap_find_neurons_for_a_substring_and_add_them(lab_dir):
 
 
 def test_heatmap_example_texts(lab_dir):
-    from translit_core import views
     at = ok(app("heatmaps"))
     at.button(key="hm_ex_1").click().run()
     ok(at)
-    assert at.text_area(key="hm_text").value == views.HEATMAP_EXAMPLES[1][1]
+    assert at.text_area(key="hm_text").value == HEATMAP_EXAMPLES[1][1]
     fig = figure(charts(at)[-1])
     shown = "".join("".join(t["text"][0]) for t in fig["data"] if t["type"] == "heatmap")
-    assert shown == views.HEATMAP_EXAMPLES[1][1]                      # the input characters, row by row
+    assert shown == HEATMAP_EXAMPLES[1][1]                      # the input characters, row by row
 
 
 def test_heatmap_text_deep_link_and_bad_rows(lab_dir):
@@ -398,11 +353,10 @@ def test_neuron_card_widgets_and_ablation(lab_dir, lab):
     at.number_input(key="card_neuron_index").set_value(7).run()
     ok(at)
     assert any("concat.bwd:7" in s for s in texts(at.subheader))
-    assert at.query_params["neuron"] in ("concat.bwd:7", ["concat.bwd:7"])
+    assert param(at, "neuron") == "concat.bwd:7"
     titles = " ".join(figure(c)["layout"].get("title", {}).get("text", "") for c in charts(at))
-    from translit_core import views
-    res = views.best_ablation(lab.analysis, "concat.bwd:7",
-                              [s.name for s in views.top_pairs(lab.analysis, "concat.bwd:7", 10)])
+    res = best_ablation(lab.analysis, NeuronId("concat.bwd", 7),
+                        [s.pair for s in lab.analysis.top_pairs("concat.bwd:7", 10)])
     assert ("Ablating" in titles) == (res is not None)
 
 
@@ -469,7 +423,7 @@ def test_histogram_view_state_round_trips_through_the_url(lab_dir, lab, default_
     ok(at.run())
     assert at.query_params["mode"] == "top" and at.query_params["n"] == "5"      # widgets write the URL
     assert at.query_params["layer"] == "concat.bwd"
-    at = ok(app("histograms", mode="compare", pair2=default_pair, neuron2="hidden:3"))
+    at = ok(app("histograms", mode="compare", pair2=str(default_pair), neuron2="hidden:3"))
     assert at.query_params["mode"] == "compare" and at.query_params["neuron2"] == "hidden:3"
     bad = ok(app("histograms", mode="sideways", n="99"))
     assert "sideways" in infos(bad) and "99" in infos(bad)

@@ -113,7 +113,7 @@ def test_missing_corrupt_and_mismatched(tmp_path):
         load_checkpoint(tmp_path)
     meta["config"]["lstm"] = "7"                       # a string where a size belongs
     (tmp_path / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(CheckpointError, match="positive integers"):
+    with pytest.raises(CheckpointError, match="whole numbers from 1 to"):
         load_checkpoint(tmp_path)
     (tmp_path / "model.json").write_text("{broken")
     with pytest.raises(CheckpointError, match="model.json"):

@@ -12,14 +12,16 @@ import unicodedata
 from pathlib import Path
 
 from .. import settings
-from ..infer.evaluate import read_sentences
-from ..text.corpus import iter_arpa_texts, iter_conllu_texts, keep_line, normalize_line
 from .names import SampleMissing
 
 HELDOUT_GLOBS = ("ud/*/*-test.conllu", "arpa/test.tsv")
 
 
+# The readers are imported where they are used: they pull in the corpus builder's libraries
+# (mwparserfromhell, conllu, rapidfuzz), which the dashboard's pages never need.
+
 def _clean(lines) -> list[str]:
+    from ..text.lines import keep_line, normalize_line
     seen, out = set(), []
     for line in lines:
         line = normalize_line(line)
@@ -36,6 +38,7 @@ def sample_sentences(data_dir: str | Path | None = None, n: int = 5000, seed: in
     corpus.keep_line and de-duplicated. (With the shipped data that is ~4,400 sentences, so
     n=5000 takes them all.)
     """
+    from ..text.corpus import iter_arpa_texts, iter_conllu_texts
     data_dir = Path(data_dir) if data_dir else settings.data_dir()
     files = sorted(p for g in HELDOUT_GLOBS for p in data_dir.glob(g))
     if not files:
@@ -52,6 +55,7 @@ def sample_sentences(data_dir: str | Path | None = None, n: int = 5000, seed: in
 
 def text_sentences(path: str | Path, n: int = 5000, seed: int = 0) -> list[str]:
     """Up to n non-empty lines of an Armenian text file (or CoNLL-U text lines), seeded order."""
+    from ..infer.evaluate import read_sentences
     path = Path(path)
     if not path.is_file():
         raise SampleMissing(f"text file not found: {path}")

@@ -1,0 +1,23 @@
+"""The neuron lab's dashboard: everything behind `streamlit run app.py` except the page files.
+
+Pure view logic (plain values in, plain values out; no Streamlit, testable without a browser):
+
+    urls.py       page names, the query parameters and their validation (`Parsed`), `page_url`
+    labels.py     how engine names are shown: pair labels, layer titles
+    text_view.py  caps on user text, the per-character confidence HTML, shaded snippets, CSS
+    lab.py        the `Lab`: the model, and its analysis loaded on first use; file stamps
+    graph.py      the neuron graph's nodes and edges for one pair
+    histogram.py  a neuron's two densities for a pair, re-binned for display
+    card.py       the neuron card's contexts and ablation verdict
+    heatmap.py    per-character activations of a text, and "find neurons for a substring"
+    figures.py    the plotly figures drawn from the above
+
+The Streamlit layer (widgets only, on top of the above):
+
+    routing.py    the app's pages, st.navigation, the sidebar, `?page=` links and unknown paths
+    widgets.py    the cached lab, URL state, the pair and neuron pickers
+    panels.py     a neuron's histogram and the neuron card (plotly; not on the transliterate page)
+    server.py     `streamlit run app.py` on a free port, for the browser tests and the benchmark
+
+Every name, pair, layer and file name comes from `translit_core`; nothing here re-implements it.
+"""

@@ -1,0 +1,104 @@
+"""A neuron's histogram and the neuron card as Streamlit panels (on the graph, histograms and
+neuron pages). Recomputed from the sample recording, so cached per process."""
+from __future__ import annotations
+
+import streamlit as st
+
+from translit_core.analysis import ABLATABLE_LAYERS, Pair
+from translit_core.model.names import NeuronId, UnknownName
+
+from . import figures
+from .card import ablation_sentence, best_ablation, contexts_html
+from .histogram import HistView, histogram_for
+from .lab import Lab, Unavailable, file_stamp
+from .labels import input_label, layer_title, pair_label
+from .text_view import CONFIDENCE_CSS
+from .widgets import current_lab
+
+PLOT_CONFIG = {"displayModeBar": False}     # no plotly toolbar over the lab's figures
+
+
+def _recording_spinner(l: Lab):
+    if l.recording_ready:
+        return st.empty()
+    return st.spinner("Loading the sample recording behind histograms and contexts (first time only; "
+                      "it is re-made from the held-out data if it is not cached — up to a minute or two)…")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _histogram(directory: str, stamp: tuple, pair: str, neuron: str) -> HistView | str:
+    try:
+        return histogram_for(current_lab(), pair, neuron)
+    except Unavailable as e:
+        return str(e)
+
+
+def histogram(l: Lab, pair: Pair, neuron: NeuronId) -> HistView | None:
+    """Cached histogram; a friendly message (and None) when it cannot be computed."""
+    with _recording_spinner(l):
+        out = _histogram(str(l.directory), file_stamp(l.directory), str(pair), str(neuron))
+    if isinstance(out, str):
+        st.info(out, icon=":material/info:")
+        return None
+    return out
+
+
+def show_histogram(l: Lab, pair: Pair, neuron: NeuronId, key: str) -> None:
+    hv = histogram(l, pair, neuron)
+    if hv is not None:
+        st.plotly_chart(figures.histogram_overlay(hv), key=key, config=PLOT_CONFIG)
+        st.caption(f"Hellinger H = **{hv.hellinger:.3f}** between the activation of `{neuron}` where "
+                   f"{pair_label(pair)} (n = {hv.n_pos:,}) and where {input_label(pair.x)} becomes "
+                   f"anything else (n = {hv.n_neg:,}).")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _contexts(directory: str, stamp: tuple, neuron: str, k: int) -> list[str] | str:
+    try:
+        return contexts_html(current_lab(), neuron, k)
+    except Unavailable as e:
+        return str(e)
+
+
+def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "card",
+                histogram_too: bool = True, title: bool = True) -> None:
+    """The neuron card: the pairs it separates best and where it fires (left), its distribution
+    on its best pair (or `pair`) and the causal check (right)."""
+    a = l.analysis
+    if title:
+        st.subheader(f"Neuron card · `{neuron}`")
+    st.caption(layer_title(neuron.layer))
+    try:
+        best = a.top_pairs(neuron, 10)
+    except UnknownName as e:
+        st.info(f"No pair data for {neuron}: {e}")
+        best = []
+    shown_pair = pair or (best[0].pair if best else None)
+    c1, c2 = st.columns([1, 1], gap="large")
+    with c1:
+        if best:
+            st.plotly_chart(figures.pairs_bar(best, title="Pairs it separates best"), key=f"{key}_pairs",
+                            config=PLOT_CONFIG)
+        st.markdown("**Where it fires most** — sample contexts around its highest activations, each "
+                    "character shaded (red positive, blue negative), the peak underlined")
+        with _recording_spinner(l):
+            ctx = _contexts(str(l.directory), file_stamp(l.directory), str(neuron), 8)
+        if isinstance(ctx, str):
+            st.info(ctx, icon=":material/info:")
+        elif ctx:
+            st.html(CONFIDENCE_CSS + '<div class="tl-ctxs">' + "<br>".join(ctx) + "</div>")
+        else:
+            st.caption("No contexts available.")
+    with c2:
+        if histogram_too and shown_pair:
+            show_histogram(l, shown_pair, neuron, key=f"{key}_hist")
+        res = best_ablation(a, neuron, [s.pair for s in best])
+        st.markdown("**Causal check** — does knocking out the layer's most selective neurons hurt?")
+        if res:
+            st.plotly_chart(figures.ablation_bar(res), key=f"{key}_ablation", config=PLOT_CONFIG)
+            st.caption(ablation_sentence(res, neuron))
+        elif neuron.layer in ABLATABLE_LAYERS and best:
+            st.caption(f"No stored ablation for {neuron.layer} on this neuron's best pairs. Compute one with "
+                       f"`python -m translit_core ablate --pair {best[0].pair} --layer {neuron.layer} --k 10`.")
+        else:
+            st.caption(f"Ablations are run for the {', '.join(ABLATABLE_LAYERS)} layers; {neuron.layer} has none.")

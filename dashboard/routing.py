@@ -1,0 +1,124 @@
+"""The app's pages and how a URL reaches them; app.py calls `navigate()` and runs the page.
+
+- Every page has its own path: /transliterate, /graph, /histograms, /heatmaps, /neuron. The root
+  (/) shows the default page too, as a second, hidden entry for the same file: Streamlit serves
+  its default page only at the root, and a path that names no registered page gets Streamlit's
+  "Page not found" dialog.
+- `?page=NAME` on any path opens that page, keeping the other parameters.
+- An unknown path or `?page=` gives the app's own note on the default page, never the dialog.
+- The sidebar is the app's own list of its five pages (st.page_link): st.navigation's menu is
+  hidden, and `[client] showSidebarNavigation = false` (.streamlit/config.toml) keeps Streamlit's
+  menu of the pages/ folder from ever appearing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from .urls import DEFAULT_PAGE, PAGES, first, parse_page, unknown_path_note
+
+ICONS = {"transliterate": ":material/translate:", "graph": ":material/hub:",
+         "histograms": ":material/bar_chart:", "heatmaps": ":material/grid_on:",
+         "neuron": ":material/psychology:"}
+NOTE_KEY = "_route_note"      # a note carried across a switch_page (session state)
+OPENED_KEY = "_route_opened"  # set once this session's first run has read the URL's path
+
+
+@dataclass
+class Route:
+    page: st.Page                # the page to run
+    name: str                    # its name in urls.PAGES
+    pages: dict[str, st.Page]    # every page by name, the root's entry for the current page
+    notes: list[str]             # for the user: why the URL did not open what it names
+
+
+def page_file(name: str) -> str:
+    """A page's file, relative to app.py (st.Page resolves it against the main script)."""
+    return f"pages/{name}.py"
+
+
+def app_pages() -> dict[str, st.Page]:
+    """The five pages by name, each at its own path."""
+    return {name: st.Page(page_file(name), title=title, icon=ICONS[name], url_path=name)
+            for name, title in PAGES.items()}
+
+
+def root_page() -> st.Page:
+    """The default page at the root URL (hidden: the sidebar lists it under its own name)."""
+    return st.Page(page_file(DEFAULT_PAGE), title=PAGES[DEFAULT_PAGE], icon=ICONS[DEFAULT_PAGE],
+                   url_path="", default=True, visibility="hidden")
+
+
+def requested_path() -> str:
+    """The path the browser opened this session with ("" at the root), on the session's first
+    run. Only that run asks Streamlit for a page by its path; later runs name their page by
+    Streamlit's own id (sidebar, links, switch_page), so this is "" then."""
+    if st.session_state.get(OPENED_KEY):
+        return ""
+    st.session_state[OPENED_KEY] = True
+    url = st.context.url
+    if not url:
+        return ""
+    path = unquote(urlsplit(url).path).strip("/")
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base):].strip("/")
+    return path
+
+
+def _unknown_path() -> None:
+    """Stands in for an unknown path for one moment: navigate() switches to a real page at once."""
+
+
+def navigate() -> Route:
+    """st.navigation over the app's pages, then the URL's own routing: an unknown path and
+    `?page=` switch pages (st.switch_page reruns the script at once)."""
+    pages, root = app_pages(), root_page()
+    path = requested_path()
+    # A path that is none of the pages is registered for this run only, so that Streamlit finds
+    # a page for it (and shows no dialog); the app then switches to the page it meant.
+    stand_in = None
+    if path and path not in PAGES and "/" not in path:
+        stand_in = st.Page(_unknown_path, title=PAGES[DEFAULT_PAGE], url_path=path, visibility="hidden")
+    current = st.navigation([root, *pages.values(), *([stand_in] if stand_in else [])], position="hidden")
+    if stand_in is not None and current is stand_in:
+        target = pages.get(path.lower())      # /Graph is /graph; anything else gets the note
+        if target is None:
+            st.session_state[NOTE_KEY] = unknown_path_note(path)
+        st.switch_page(target or root, query_params=st.query_params.to_dict())
+
+    name = DEFAULT_PAGE if current is root else next(n for n, p in pages.items() if p is current)
+    wanted = parse_page(first(st.query_params, "page"))
+    if wanted.value and wanted.value != name:
+        st.switch_page(pages[wanted.value], query_params=st.query_params.to_dict())
+    if st.query_params.get("page") != name:
+        st.query_params["page"] = name        # a copied link names its page whatever the path
+    notes = [n for n in (st.session_state.pop(NOTE_KEY, None), wanted.note) if n]
+    return Route(current, name, {**pages, name: current}, notes)
+
+
+def sidebar(route: Route) -> None:
+    """The app's five pages, the current one highlighted, and what the app is."""
+    with st.sidebar:
+        for name in PAGES:
+            st.page_link(route.pages[name])
+        st.caption("A Latin → Armenian transliteration biLSTM, opened up. Every view is in the URL: "
+                   "copy it to share what you see.")
+
+
+def ensure_app_routing() -> None:
+    """Called first by every page file: make sure app.py routes this run.
+
+    Until some session has called st.navigation, Streamlit treats the pages/ folder beside
+    app.py as an old-style multipage app, and a first request for /graph on a fresh server runs
+    pages/graph.py on its own, without app.py (its layout, sidebar and URL handling). Then
+    register the app's pages (which ends the folder mode for the whole process) and run again:
+    the rerun goes through app.py, to this same page. `PagesManager.uses_pages_directory` is
+    the flag Streamlit itself checks for that mode (internal: pinned Streamlit 1.67; the
+    fresh-server browser tests and the AppTest hand-over tests fail if it changes)."""
+    if PagesManager.uses_pages_directory:
+        st.navigation([root_page(), *app_pages().values()], position="hidden")
+        st.rerun()

@@ -1,0 +1,156 @@
+"""The Streamlit layer shared by every page: the cached lab, the missing-analysis notice, URL
+state and the pair and neuron pickers. (A neuron's histogram and card are in panels.py, which
+needs plotly: the transliterate page does not load it.)
+
+Widgets, caches and layout only; what they show is computed by the rest of the package.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import streamlit as st
+import torch
+
+from translit_core import settings
+from translit_core.analysis import Analysis, Pair
+from translit_core.model.checkpoint import CheckpointError
+from translit_core.model.names import NeuronId
+
+from .lab import Lab, file_stamp, load_lab
+from .labels import layer_title, output_choice_label
+from .routing import ensure_app_routing
+from .urls import first, pairs_by_input
+
+
+# --------------------------------------------------------------------------------------------
+# The lab: once per process
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+def _load_lab(directory: str, stamp: tuple) -> Lab:
+    # `stamp` (file times and sizes) is only a cache key: a rebuilt analysis file or a new
+    # checkpoint is picked up on the next rerun without restarting the server.
+    # One intra-op thread per computation: the server runs every session's script in its own
+    # thread, and small forward passes are fastest and steadiest single-threaded (on a busy
+    # 2-core machine, two threads made a 200-character input take seconds instead of 30 ms).
+    torch.set_num_threads(settings.torch_threads())
+    return load_lab(Path(directory), analysis=False)
+
+
+def lab() -> Lab:
+    """For a page, first thing: the lab for this process (and app.py's routing for this run);
+    stops the page with a clear message if there is no model."""
+    ensure_app_routing()
+    return current_lab()
+
+
+def current_lab() -> Lab:
+    """The lab (inside cached functions too: no routing, and no widgets unless it fails)."""
+    d = settings.checkpoint_dir()
+    try:
+        return _load_lab(str(d), file_stamp(d))
+    except CheckpointError as e:
+        st.error(f"The model cannot be loaded: {e}")
+        st.stop()
+
+
+def require_analysis(l: Lab) -> Analysis:
+    """The analysis, or a friendly notice with the command that builds it (and stop)."""
+    if l.analysis is None:
+        missing_analysis_notice(l)
+        st.stop()
+    l.warm_up()
+    return l.analysis
+
+
+def missing_analysis_notice(l: Lab) -> None:
+    st.warning("This view needs the neuron analysis of the model, and it has not been built yet.",
+               icon=":material/science:")
+    st.markdown(l.analysis_error or "")
+    st.code(l.command, language="bash")
+
+
+# --------------------------------------------------------------------------------------------
+# URL state
+
+def notes(messages) -> None:
+    for m in messages:
+        if m:
+            st.info(m, icon=":material/info:")
+
+
+def notes_once(key: str, messages) -> None:
+    """Notes about the URL, shown when the page is opened, not again on every rerun."""
+    if key not in st.session_state:
+        notes(messages)
+        st.session_state[key] = True
+
+
+def url_param(key: str) -> str | None:
+    return first(st.query_params, key)
+
+
+def set_params(**values) -> None:
+    """Write the view's state into the URL (None removes a key); only what changed."""
+    for k, v in values.items():
+        if v is None or v == "":
+            if k in st.query_params:
+                del st.query_params[k]
+        elif st.query_params.get(k) != str(v):
+            st.query_params[k] = str(v)
+
+
+def init_once(key: str, value) -> None:
+    """Seed a widget's session value (from the URL) the first time the page is shown."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+# --------------------------------------------------------------------------------------------
+# Pickers
+
+def pair_picker(analysis: Analysis, key: str, default: Pair, label_x: str = "Input character",
+                label_y: str = "Output", horizontal: bool = True) -> Pair:
+    """Two selectboxes: input character x, then an output y among the pairs that have data for x."""
+    by_input = pairs_by_input(analysis.pairs())
+    xs = sorted(by_input, key=lambda c: (not c.isalpha(), c.lower(), c))
+    kx, ky = f"{key}_x", f"{key}_y"
+    init_once(kx, default.x if default.x in by_input else xs[0])
+    if st.session_state[kx] not in by_input:
+        st.session_state[kx] = xs[0]
+
+    def reset_y():
+        ys = by_input[st.session_state[kx]]
+        if st.session_state.get(ky) not in ys:
+            st.session_state[ky] = ys[0]
+
+    cols = st.columns(2) if horizontal else (st.container(), st.container())
+    with cols[0]:
+        x = st.selectbox(label_x, xs, key=kx, on_change=reset_y,
+                         format_func=lambda c: "space" if c == " " else c,
+                         help="Only input characters that have analysis data are listed.")
+    ys = by_input[x]
+    init_once(ky, default.y if (default.y in ys and default.x == x) else ys[0])
+    if st.session_state[ky] not in ys:
+        st.session_state[ky] = ys[0]
+    with cols[1]:
+        y = st.selectbox(label_y, ys, key=ky, format_func=lambda s: output_choice_label(x, s),
+                         help="Output symbols that this input character becomes in the sample.")
+    return analysis.parse_pair(Pair(x, y))
+
+
+def neuron_picker(sizes: dict[str, int], key: str, default: NeuronId, layers: Sequence[str] | None = None) -> NeuronId:
+    """A layer selectbox and an index box."""
+    layers = list(layers or sizes)
+    kl, ki = f"{key}_layer", f"{key}_index"
+    init_once(kl, default.layer if default.layer in layers else layers[0])
+    init_once(ki, default.index)
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        layer = st.selectbox("Layer", layers, key=kl, format_func=lambda l: f"{l} — {layer_title(l)}")
+    hi = sizes[layer] - 1
+    if st.session_state[ki] > hi:
+        st.session_state[ki] = hi
+    with c2:
+        idx = st.number_input("Neuron index", min_value=0, max_value=hi, step=1, key=ki)
+    return NeuronId(layer, int(idx))

@@ -1,0 +1,108 @@
+"""The test lab of the dashboard tests (test_app.py, test_browser.py): the shipped weights with
+a small analysis built for the tests by the real engine (a few hundred held-out sentences, a
+lower count threshold), so that the tests are quick, need no analysis file in the repository and
+assert only structure and consistency with the analysis API, never facts about particular weights.
+
+Import the fixtures into a test module: `from dashboard_fixtures import lab_dir, lab  # noqa: F401`.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from translit_core import settings
+from translit_core.analysis import run_analysis
+from translit_core.analysis.names import FORMAT_VERSION
+from translit_core.analysis.sample import HELDOUT_GLOBS, file_sha256
+from translit_core.infer.lexicon import LEXICON
+from translit_core.model.checkpoint import META, WEIGHTS
+
+REPO = Path(__file__).resolve().parent.parent
+LAB_SENTENCES, LAB_MIN_COUNT = 150, 20
+
+
+def source_checkpoint() -> Path:
+    """The checkpoint whose weights the lab uses: $TRANSLIT_CHECKPOINT, else the shipped one."""
+    src = settings.checkpoint_dir()
+    if not (src / WEIGHTS).is_file():
+        pytest.fail(f"no trained model at {src} ({WEIGHTS}): the dashboard tests need the shipped "
+                    f"checkpoint; set TRANSLIT_CHECKPOINT to another checkpoint directory to use that")
+    return src
+
+
+def _copy_lexicon(src: Path, lab: Path) -> None:
+    if (src / LEXICON).is_file():
+        shutil.copy2(src / LEXICON, lab / LEXICON)
+
+
+def build_test_lab() -> Path:
+    """A checkpoint directory with the shipped weights and a small analysis next to them, and
+    the engine's recording cache inside it. Built once per weights file and analysis format
+    (kept under artifacts/, which git ignores), so later runs and the browser tests reuse it."""
+    src = source_checkpoint()
+    sha = file_sha256(src / WEIGHTS)[:16]
+    lab = REPO / "artifacts" / "test-lab" / f"{sha}-v{FORMAT_VERSION}-{LAB_SENTENCES}-{LAB_MIN_COUNT}"
+    done = lab / "ready"
+    if done.is_file() and (lab / "analysis.json").is_file():
+        _copy_lexicon(src, lab)
+        return lab
+    shutil.rmtree(lab.parent, ignore_errors=True)          # labs of older weights
+    lab.mkdir(parents=True)
+    for name in (META, WEIGHTS):
+        shutil.copy2(src / name, lab / name)
+    _copy_lexicon(src, lab)
+    data = settings.data_dir()
+    if not any(next(data.glob(g), None) for g in HELDOUT_GLOBS):
+        data = REPO / "tests" / "fixtures" / "corpus" / "data"
+    old = os.environ.get("TRANSLIT_CACHE")
+    os.environ["TRANSLIT_CACHE"] = str(lab / "cache")
+    try:
+        run_analysis(lab, n_sentences=LAB_SENTENCES, min_count=LAB_MIN_COUNT, data_dir=data,
+                     ablation_draws=2, log=lambda *a: None)
+    finally:
+        if old is None:
+            os.environ.pop("TRANSLIT_CACHE", None)
+        else:
+            os.environ["TRANSLIT_CACHE"] = old
+    done.write_text("ok")
+    return lab
+
+
+def lab_env(lab: Path) -> dict[str, str]:
+    """The environment that points the app at the test lab."""
+    return {"TRANSLIT_CHECKPOINT": str(lab), "TRANSLIT_CACHE": str(lab / "cache")}
+
+
+@pytest.fixture(scope="module")
+def lab_dir():
+    """The test lab's directory, with the app's environment pointing at it for the module."""
+    import torch
+    lab = build_test_lab()
+    env = lab_env(lab)
+    saved = {k: os.environ.get(k) for k in env}
+    threads = torch.get_num_threads()          # the app sets 1 for its process; give it back
+    os.environ.update(env)
+    yield lab
+    torch.set_num_threads(threads)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def lab(lab_dir):
+    """The test lab loaded as the app loads it (dashboard.lab.Lab), its analysis included."""
+    from dashboard.lab import load_lab
+    return load_lab(lab_dir)
+
+
+@pytest.fixture(scope="module")
+def default_pair(lab):
+    """The pair the analysis pages open with (a `Pair`)."""
+    from dashboard.urls import parse_pair
+    return parse_pair(None, lab.analysis.pairs()).value

@@ -79,6 +79,9 @@ class Intervention:
         object.__setattr__(self, "units", tuple(int(u) for u in self.units))
         if not isinstance(self.value, (int, float)) and len(self.value) != len(self.units):
             raise ValueError(f"{len(self.value)} values for {len(self.units)} units")
+        # made once: apply() runs at every step of the recurrence
+        object.__setattr__(self, "_units", torch.tensor(self.units, dtype=torch.long))
+        object.__setattr__(self, "_value", torch.as_tensor(self.value, dtype=torch.float32))
 
     @classmethod
     def on(cls, neuron: "str | NeuronId", op: str = "set", value: float = 0.0, **where) -> "Intervention":
@@ -87,17 +90,13 @@ class Intervention:
 
     def apply(self, act: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """act (B, ..., units), positions (B, ...) -> act with this intervention applied."""
-        units = torch.tensor(self.units, dtype=torch.long, device=act.device)
-        value = torch.as_tensor(self.value, dtype=act.dtype, device=act.device)
+        units, value = self._units.to(act.device), self._value.to(act.device, act.dtype)
         old = act.index_select(-1, units)                                      # (B, ..., u)
-        new = {"set": lambda: value.expand_as(old), "scale": lambda: old * value,
-               "add": lambda: old + value}[self.op]()
+        new = value.expand_as(old) if self.op == "set" else old * value if self.op == "scale" else old + value
         mask = self.mask(positions)
         if mask is not None:
             new = torch.where(mask.unsqueeze(-1), new, old)
-        out = act.clone()
-        out[..., units] = new.to(act.dtype)
-        return out
+        return act.index_copy(-1, units, new.to(act.dtype))
 
     def mask(self, positions: torch.Tensor) -> torch.Tensor | None:
         """(B, ...) True where this intervention acts, None for everywhere."""

@@ -312,3 +312,39 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
     _base_layout(fig, height=40 + lines * (n + 1) * row_px + lines * 10,
                  margin=dict(l=10, r=10, t=20, b=10), plot_bgcolor="#ffffff")
     return fig
+
+
+def attribution_bars(attr) -> go.Figure:
+    """Integrated-gradient attributions of one output over the input characters of its chunk
+    (an engine `Attribution`): stacked bars, forward | backward | direct path; the attributed
+    position outlined."""
+    labels = [f"{c.position}:{'␣' if c.char == ' ' else c.char}" for c in attr.attributions]
+    fig = go.Figure()
+    for name, key, colour in (("forward LSTM", "forward", "#4c6ef5"), ("backward LSTM", "backward", "#f28e2b"),
+                              ("direct (input → output)", "direct", "#868e96")):
+        vals = [getattr(c, key) for c in attr.attributions]
+        fig.add_bar(x=list(range(len(labels))), y=vals, name=name, marker_color=colour,
+                    customdata=[esc(lab) for lab in labels],
+                    hovertemplate="%{customdata}<br>" + esc(name) + ": %{y:+.3f}<extra></extra>")
+    idx = next((i for i, c in enumerate(attr.attributions) if c.position == attr.position), None)
+    if idx is not None:
+        fig.add_vrect(x0=idx - 0.5, x1=idx + 0.5, line_width=2, line_color=TARGET, fillcolor=TARGET, opacity=0.08)
+    fig.update_xaxes(tickmode="array", tickvals=list(range(len(labels))), ticktext=[esc(l) for l in labels],
+                     tickangle=0 if len(labels) <= 30 else -90)
+    out = esc(attr.output if attr.output else "nothing")
+    return _base_layout(fig, barmode="relative", height=340,
+                        title=f"What made input {attr.position} ({esc(attr.input[attr.position])}) → {out}: "
+                              f"attribution to log p, per input character",
+                        yaxis_title="attribution (nats)", legend=dict(orientation="h", y=-0.25))
+
+
+def unit_attribution_bars(attr, k: int = 12) -> go.Figure:
+    """The concat and hidden units that carried most of one output's log p (signed)."""
+    units = list(attr.top_units)[:k][::-1]
+    fig = go.Figure(go.Bar(
+        x=[u.attribution for u in units], y=[u.neuron for u in units], orientation="h",
+        marker_color=[POSITIVE if u.attribution >= 0 else NEGATIVE for u in units],
+        customdata=[[u.activation] for u in units],
+        hovertemplate="%{y}<br>attribution %{x:+.3f}<br>activation %{customdata[0]:+.3f}<extra></extra>"))
+    return _base_layout(fig, height=max(260, 24 * len(units) + 80), title="Units that carried it (concat, hidden)",
+                        xaxis_title="attribution (nats)")

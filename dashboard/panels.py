@@ -10,6 +10,7 @@ from translit_core.model.names import NeuronId, UnknownName
 from . import figures
 from .card import ablation_sentence, best_ablation, contexts_html
 from .histogram import HistView, histogram_for
+from .intervene import intervene_url
 from .lab import Lab, Unavailable, file_stamp
 from .labels import input_label, layer_title, pair_label
 from .text_view import CONFIDENCE_CSS
@@ -60,14 +61,23 @@ def _contexts(directory: str, stamp: tuple, neuron: str, k: int) -> list[str] | 
         return str(e)
 
 
+def intervene_link(neuron: NeuronId) -> None:
+    """A button that opens the Intervene page (a new tab) with this neuron set to zero."""
+    st.link_button("Intervene on this neuron", intervene_url(neuron), icon=":material/tune:",
+                   help=f"Open the Intervene page with {neuron} set to zero, on a text of your own.")
+
+
 def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "card",
-                histogram_too: bool = True, title: bool = True) -> None:
+                histogram_too: bool = True, title: bool = True, link: bool = True) -> None:
     """The neuron card: the pairs it separates best and where it fires (left), its distribution
-    on its best pair (or `pair`) and the causal check (right)."""
+    on its best pair (or `pair`) and the causal check (right); with `link`, a button that opens
+    the Intervene page with the neuron set to zero."""
     a = l.analysis
     if title:
         st.subheader(f"Neuron card · `{neuron}`")
     st.caption(layer_title(neuron.layer))
+    if link:
+        intervene_link(neuron)
     try:
         best = a.top_pairs(neuron, 10)
     except UnknownName as e:

@@ -1,12 +1,13 @@
 """The view lives in the URL: the app's pages, its query parameters, and their validation.
 
 Query parameters (the same names as the CLI's):
-    page     transliterate | graph | histograms | heatmaps | neuron
+    page     transliterate | intervene | graph | histograms | heatmaps | neuron
     pair     "t:թ"  (an analysis `Pair`: input character ":" output symbol; "_" writes nothing,
              "=" keeps the input)
     neuron   "concat.fwd:70", "hidden:37", "gate.bwd.g:6", ...  (a `NeuronId`)
     text     the text on the transliterate and heatmap pages (short texts only)
     mode, layer, n, pair2, neuron2   the rest of the histograms page's view
+    set, scale, add, span, steer, k, alpha, at   the intervene page's (dashboard/intervene.py)
 
 A value from a link is parsed here, once, into the engine's own type; a bad value gives the
 default and a friendly note (`Parsed.note`), never an exception. Notes are rendered as Markdown,
@@ -25,6 +26,7 @@ from translit_core.model.names import NeuronId, UnknownName
 
 PAGES: dict[str, str] = {            # url name -> title, in the sidebar's order
     "transliterate": "Transliterate",
+    "intervene": "Intervene",
     "graph": "Neuron graph",
     "histograms": "Histograms",
     "heatmaps": "Cell heatmaps",

@@ -8,7 +8,7 @@ from dashboard.graph import GraphData, graph_data, selected_neuron
 from dashboard.lab import file_stamp
 from dashboard.labels import pair_label
 from dashboard.urls import page_url, parse_neuron, parse_pair
-from dashboard.panels import PLOT_CONFIG, neuron_card, show_histogram
+from dashboard.panels import PLOT_CONFIG, intervene_link, neuron_card, show_histogram
 from dashboard.widgets import current_lab, init_once, lab, notes_once, pair_picker, require_analysis, set_params, url_param
 
 L = lab()
@@ -68,6 +68,8 @@ st.markdown(f"### `{neuron}` on {pair_label(pair)}")
 if str(neuron) not in {n.id for n in data.nodes}:
     st.caption("This neuron is not among the graph's nodes for this pair; its histogram and card are below.")
 show_histogram(L, pair, neuron, key="graph_hist")
-st.link_button("Open the full neuron card", page_url("neuron", neuron=neuron, pair=pair),
-               icon=":material/open_in_new:")
-neuron_card(L, neuron, key="graph_card", histogram_too=False)
+with st.container(horizontal=True, gap="small"):
+    st.link_button("Open the full neuron card", page_url("neuron", neuron=neuron, pair=pair),
+                   icon=":material/open_in_new:")
+    intervene_link(neuron)
+neuron_card(L, neuron, key="graph_card", histogram_too=False, link=False)

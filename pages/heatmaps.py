@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import figures, heatmap
+from dashboard.intervene import intervene_url
 from dashboard.lab import MODEL_FILES, file_stamp
 from dashboard.text_view import cap_text
 from dashboard.urls import md_literal, parse_neuron, parse_text, url_text, valid_neurons
@@ -115,6 +116,9 @@ set_params(text=url_text(text), neuron=good[0] if good else None)
 if not good:
     st.info("Add a neuron row (or find some for a substring above).", icon=":material/add:")
     st.stop()
+st.link_button(f"Intervene on these {len(good)} rows", intervene_url(good, text=url_text(text)),
+               icon=":material/tune:", type="tertiary",
+               help="Open the Intervene page with these neurons set to zero, on this text.")
 
 st.plotly_chart(figures.cell_heatmap(heatmap.heat_data(acts, text, outputs, good), width=48, marks=spans),
                 key="hm_fig", config=PLOT_CONFIG)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import text_view
-from dashboard.urls import parse_text, url_text
+from dashboard.urls import page_url, parse_text, url_text
 from dashboard.widgets import init_once, lab, set_params, url_param
 
 L = lab()
@@ -66,6 +66,10 @@ def live() -> None:
         if len(capped.text) > len(shown):
             note += f" This view shows the first {len(shown):,} characters."
         st.caption(note)
+    st.link_button("Why this output? Intervene and attribute", page_url("intervene", text=url_text(shown)),
+                   icon=":material/tune:", type="tertiary",
+                   help="Opens the Intervene page on this text: silence or steer neurons, and see which input "
+                        "characters made each output character.")
 
 
 live()

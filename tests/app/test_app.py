@@ -78,7 +78,7 @@ def sidebar_links(at) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # every page renders
 
-PAGES = ("transliterate", "graph", "histograms", "heatmaps", "neuron")
+PAGES = ("transliterate", "intervene", "graph", "histograms", "heatmaps", "neuron")
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -86,7 +86,7 @@ def test_every_page_renders_by_its_page_link(lab_dir, page):
     at = ok(app(page))
     assert texts(at.title) == [urls.PAGES[page]]
     assert param(at, "page") == page
-    assert sidebar_links(at) == list(urls.PAGES.values())        # the app's five pages, nothing else
+    assert sidebar_links(at) == list(urls.PAGES.values())        # the app's pages, nothing else
 
 
 def test_the_root_is_the_default_page_and_names_it_in_the_url(lab_dir):
@@ -235,6 +235,8 @@ def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):
     assert any(neuron in s for s in texts(at.subheader))            # the neuron card
     titles = [figure(c)["layout"].get("title", {}).get("text", "") for c in charts(at)]
     assert any(neuron in t and "H =" in t for t in titles)          # its histogram
+    links = [b.proto.url for b in at.get("link_button") if "Intervene" in b.proto.label]
+    assert links == [urls.page_url("intervene", set=f"{neuron}=zero")]   # one, beside the card's link
 
 
 def test_graph_deep_link_and_bad_params(lab_dir, lab, default_pair):
@@ -295,6 +297,8 @@ def test_heatmap_default_and_rows(lab_dir):
     ok(at)
     assert heat_rows(at) == ["hidden:4", "gate.bwd.g:6"]
     assert param(at, "neuron") == "hidden:4"
+    links = [b.proto.url for b in at.get("link_button") if "Intervene" in b.proto.label]
+    assert links == [urls.page_url("intervene", text=param(at, "text"), set="hidden:4=zero,gate.bwd.g:6=zero")]
 
 
 def test_heatmap_find_neurons_for_a_substring_and_add_them(lab_dir):
@@ -428,3 +432,158 @@ def test_histogram_view_state_round_trips_through_the_url(lab_dir, lab, default_
     bad = ok(app("histograms", mode="sideways", n="99"))
     assert "sideways" in infos(bad) and "99" in infos(bad)
     assert bad.session_state["hist_mode"] == "One neuron"
+
+
+# --------------------------------------------------------------------------------------------
+# 8. intervene
+
+IV_TEXT = "tsaghiknery tsaghkum en, barev"
+
+
+def engine_intervene(lab, text, settings, span=None):
+    from translit_core.analysis.intervene import intervene
+    means = lab.analysis.unit_means() if any(s.op == "mean" for s in settings) else None
+    return intervene(lab.model, lab.alphabets, text, settings, span=span, means=means)
+
+
+def n_changed(at, which: int = 0) -> int:
+    """The characters highlighted as changed in the page's first (before/after) or second (steer) view."""
+    views = [e.proto.body for e in at.get("html") if 'class="iv-al"' in e.proto.body]
+    return views[which].count('class="iv-c ch"')
+
+
+def iv_settings(lab, params):
+    from dashboard.intervene import parse_settings
+    return parse_settings(params, lab.sizes).value
+
+
+def test_intervene_without_neurons_is_the_plain_model(lab_dir):
+    at = ok(app("intervene", text="barev dzez"))
+    assert texts(at.title) == ["Intervene"]
+    assert "No neuron selected: this is the plain model." in infos(at)
+    assert n_changed(at) == 0
+    assert "set" not in at.query_params and "scale" not in at.query_params
+
+
+def test_intervene_url_reproduces_the_engines_change(lab_dir, lab, default_pair):
+    top = {layer: [str(s.neuron) for s in lab.analysis.top_neurons(default_pair, layer, 5)]
+           for layer in ("concat.fwd", "concat.bwd", "hidden")}
+    scaled = [n for n in top["concat.bwd"] + top["hidden"] if n != "hidden:3"]
+    params = {"set": ",".join(f"{n}=1" for n in top["concat.fwd"][:3]) + ",hidden:3=mean",
+              "scale": ",".join(f"{n}=-3" for n in scaled), "add": f"{top['concat.fwd'][4]}=0.75"}
+    text = "tari tun tesnel tatik"
+    at = ok(app("intervene", text=text, **params))
+    want = engine_intervene(lab, text, iv_settings(lab, params))
+    assert want.changed                                          # a strong push: something changes
+    assert want.summary() in infos(at)
+    assert n_changed(at) == len(want.changed)
+    assert at.session_state["iv_neurons"] == [*top["concat.fwd"][:3], "hidden:3", *scaled, top["concat.fwd"][4]]
+    assert at.selectbox(key=f"iv_op:{scaled[0]}").value == "scale"
+    assert at.selectbox(key="iv_op:hidden:3").value == "mean"
+    assert at.number_input(key=f"iv_add:{top['concat.fwd'][4]}").value == 0.75
+    # the URL keeps the intervention (written back by the widgets, in the same form)
+    assert param(at, "set") == params["set"] and param(at, "scale") == params["scale"]
+    assert param(at, "add") == params["add"]
+    # with a span, the engine's span
+    at = ok(app("intervene", text=text, span="0:11", **params))
+    want = engine_intervene(lab, text, iv_settings(lab, params), span=(0, 11))
+    assert want.summary() in infos(at)
+    assert n_changed(at) == len(want.changed)
+    assert param(at, "span") == "0:11" and at.radio(key="iv_where").value == "span"
+    assert tuple(at.slider(key="iv_span").value) == (0, 11)
+
+
+def test_intervene_widgets_add_change_and_remove_neurons(lab_dir, lab, default_pair):
+    at = ok(app("intervene", text=IV_TEXT))
+    at.text_input(key="iv_names").input("hidden:3, nosuch:1, concat.bwd:2")
+    ok(at.run())
+    assert at.session_state["iv_neurons"] == ["hidden:3", "concat.bwd:2"]
+    assert "nosuch" in infos(at)
+    assert param(at, "set") == "hidden:3=zero,concat.bwd:2=zero"
+    at.selectbox(key="iv_op:hidden:3").set_value("set")
+    ok(at.run())
+    slider = at.slider(key="iv_clamp:hidden:3")
+    assert slider.min <= slider.value <= slider.max and slider.min < slider.max
+    slider.set_value(slider.max)
+    ok(at.run())
+    want = engine_intervene(lab, IV_TEXT, iv_settings(lab, {"set": f"hidden:3={slider.max},concat.bwd:2=zero"}))
+    assert want.summary() in infos(at)
+    at.button(key="iv_rm:concat.bwd:2").click()
+    ok(at.run())
+    assert at.session_state["iv_neurons"] == ["hidden:3"] and "concat.bwd:2" not in param(at, "set")
+    # the quick pick adds a pair's top k by H
+    at.number_input(key="iv_top_k").set_value(3)
+    at.button(key="iv_add_top").click()
+    ok(at.run())
+    layer = at.selectbox(key="iv_top_layer").value
+    top = [str(s.neuron) for s in lab.analysis.top_neurons(default_pair, layer, 3)]
+    assert at.session_state["iv_neurons"] == ["hidden:3"] + [n for n in top if n != "hidden:3"]
+
+
+@pytest.mark.parametrize("params, shown", [
+    ({"set": "nosuch:1=0"}, "nosuch"), ({"set": "hidden:9999=0"}, "hidden:9999"),
+    ({"set": "hidden:1=banana"}, "banana"), ({"scale": "hidden:1=1e99"}, "1e99"),
+    ({"set": "hidden:1=0", "span": "40:2"}, "40:2"), ({"alpha": "99"}, "99"), ({"k": "-1"}, "-1"),
+    ({"at": "999"}, "999"), ({"steer": "zz:9"}, "zz:9")])
+def test_intervene_bad_url_params_give_a_note(lab_dir, params, shown):
+    at = ok(app("intervene", text=IV_TEXT, **params))
+    assert shown in infos(at)
+    assert "characters changed" in infos(at) or "plain model" in infos(at)
+
+
+def test_intervene_text_is_escaped(lab_dir):
+    at = ok(app("intervene", text='<img src=x onerror=alert(1)> "t" & <b>'))
+    assert only_our_tags(htmls(at))
+
+
+def test_intervene_steer_section_matches_the_engine(lab_dir, lab, default_pair):
+    from dashboard.intervene import count_written, steer_sentence
+    from translit_core.analysis.intervene import steer
+    text = "tari tun tesnel"
+    at = ok(app("intervene", text=text, steer=str(default_pair), k="7", alpha="1.5"))
+    res, n_x, n_y = steer(lab.model, lab.alphabets, lab.analysis, text, default_pair, k=7, alpha=1.5)
+    assert steer_sentence(default_pair, n_x, n_y, count_written(res, default_pair, False)) in infos(at)
+    assert n_changed(at, 1) == len(res.changed)
+    assert at.slider(key="iv_k").value == 7 and at.slider(key="iv_alpha").value == 1.5
+    assert param(at, "steer") == str(default_pair) and param(at, "k") == "7" and param(at, "alpha") == "1.5"
+    at.slider(key="iv_alpha").set_value(-2.0)
+    ok(at.run())
+    assert param(at, "alpha") == "-2"
+
+
+def test_intervene_attribution_states_completeness(lab_dir, lab):
+    from dashboard.intervene import completeness_line
+    from translit_core.analysis.attribution import attribute
+    at = ok(app("intervene", text="barev dzez", at="3"))
+    assert at.selectbox(key="iv_at").value == 3
+    attr = attribute(lab.model, lab.alphabets, "barev dzez", 3)
+    line = " ".join(texts(at.markdown))
+    assert completeness_line(attr) in line.replace("\\", "")
+    assert len(charts(at)) == 2                                  # characters, units
+    spec = figure(charts(at)[0])
+    assert [t["name"] for t in spec["data"]] == ["forward LSTM", "backward LSTM", "direct (input → output)"]
+    assert abs(attr.delta) < 0.5
+
+
+def test_neuron_card_links_to_intervene(lab_dir):
+    at = ok(app("neuron", neuron="hidden:5"))
+    links = [b for b in at.get("link_button") if "Intervene" in b.proto.label]
+    assert links and links[0].proto.url == urls.page_url("intervene", set="hidden:5=zero")
+
+
+def test_intervene_without_an_analysis_still_intervenes(bare_checkpoint, lab):
+    at = ok(app("intervene", text="tari tun", set="hidden:3=0,concat.fwd:7=mean"))
+    assert any("analysis" in w for w in texts(at.warning))                 # the quick pick and steer need it
+    assert any("python -m translit_core analyze" in c for c in texts(at.code))
+    assert not any("mean" in o for o in at.selectbox(key="iv_op:hidden:3").options)
+    assert at.selectbox(key="iv_op:concat.fwd:7").value == "zero"          # no mean without the analysis
+    assert "set to zero instead" in infos(at)
+    assert "characters changed" in infos(at)
+
+
+def test_intervene_empty_and_long_text(lab_dir):
+    at = ok(app("intervene", text="", set="hidden:3=0"))
+    assert "Type something" in infos(at)
+    at = ok(app("intervene", text="barev " * 500, set="hidden:3=0"))      # 3,000 characters
+    assert any("2,000" in w or "first" in w for w in texts(at.warning))
+    assert "characters changed" in infos(at)

@@ -182,7 +182,7 @@ def test_sidebar_navigates_and_the_root_is_the_default_page(server, page):
     expect(page.locator("h1"), PAGES[DEFAULT_PAGE])
     assert current_link(page) == [PAGES[DEFAULT_PAGE]]
     for name, title in list(PAGES.items())[1:] + [(DEFAULT_PAGE, PAGES[DEFAULT_PAGE])]:
-        page.get_by_role("link", name=title).click()
+        page.get_by_role("link", name=title, exact=True).click()
         expect(page.locator("h1"), title)
         settle(page)
         assert f"page={name}" in page.url                      # the old ?page= does not pull the user back
@@ -274,3 +274,67 @@ def test_several_tabs_at_once(server, browser):
     finally:
         for c in ctxs:
             c.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Intervene
+
+def engine_result(lab_path, text: str, query: dict):
+    """What the engine says for the intervention in a URL's query (the browser must show it)."""
+    from dashboard.intervene import parse_settings
+    from translit_core.analysis.intervene import intervene
+    from translit_core.model.checkpoint import load_checkpoint
+    model, alphabets, _ = load_checkpoint(lab_path)
+    return intervene(model, alphabets, text, parse_settings(query, model.sizes).value)
+
+
+def test_intervene_link_shows_before_after_and_summary(server, page, lab_path):
+    from translit_core.analysis import Analysis
+    a = Analysis.load(lab_path)
+    pair = a.parse_pair("t:թ") if "t:թ" in {str(p) for p in a.pairs()} else a.pairs()[0]
+    units = [str(s.neuron) for layer in ("concat.bwd", "hidden") for s in a.top_neurons(pair, layer, 5)]
+    text = "tari tun tesnel tatik"
+    query = {"scale": ",".join(f"{n}=-3" for n in units)}
+    want = engine_result(lab_path, text, query)
+    page.goto(f"{server}/intervene?text={quote(text)}&scale={quote(query['scale'])}&at=0")
+    settle(page)
+    expect(page.locator("h1"), "Intervene")
+    assert_only_the_apps_pages(page, "/intervene")
+    expect(page.locator('[data-testid="stAlert"]').first, want.summary())
+    main = page.locator(".iv-al").first
+    assert main.locator(".iv-c").count() == len(text)
+    assert main.locator(".iv-c.ch").count() == len(want.changed)
+    if want.changed:                              # the hover says before, after and the new top choice
+        title = main.locator(".iv-c.ch").first.get_attribute("title")
+        i = want.changed[0]
+        assert f"{i}: {text[i]}" in title and "new top choice" in title and want.top_after[i] in title
+    expect(page.locator("body"), "Completeness check")
+    expect(page.locator("body"), "Attributions sum to")
+    assert f"scale={quote(query['scale'], safe='')}" in page.url or "scale=" in page.url
+    screenshot(page, SHOTS / "intervene.png")
+
+
+def test_intervene_type_a_neuron_and_see_the_change(server, page):
+    page.goto(f"{server}/intervene?text={quote('tari tun')}")
+    settle(page)
+    expect(page.locator('[data-testid="stAlert"]').first, "this is the plain model")
+    box = page.get_by_role("textbox", name="Add neurons by name")
+    box.fill("hidden:3, concat.fwd:7")
+    box.press("Enter")
+    expect(page.locator('[data-testid="stAlert"]').first, "characters changed")
+    settle(page)
+    assert "set=hidden%3A3%3Dzero%2Cconcat.fwd%3A7%3Dzero" in page.url
+    screenshot(page, SHOTS / "intervene-typed.png")
+
+
+def test_neuron_card_links_to_intervene(server, page):
+    page.goto(f"{server}/neuron?neuron=hidden:5")
+    settle(page)
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="Intervene on this neuron").click()
+    iv = opened.value
+    settle(iv)
+    expect(iv.locator("h1"), "Intervene")
+    assert path_of(iv.url) == "/intervene" and "hidden%3A5%3Dzero" in iv.url
+    expect(iv.locator('[data-testid="stAlert"]').first, "characters changed")
+    screenshot(iv, SHOTS / "intervene-from-card.png")

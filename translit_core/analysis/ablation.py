@@ -108,7 +108,9 @@ def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: in
     xs = recording.x[positions]
     target = recording.y[positions]
     is_pos = target == yk
-    acts = recording.layer(layer, positions)                                      # (n, units)
+    H = recording.H
+    acts = (concat[:, :H] if layer == "concat.fwd" else concat[:, H:] if layer == "concat.bwd"
+            else hidden if layer == "hidden" else recording.layer(layer, positions))   # (n, units)
     mean = acts.mean(0)                                                           # (units,) over positions of x
 
     def intervention(chosen: torch.Tensor, where=None) -> Intervention:

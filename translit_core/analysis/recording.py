@@ -130,7 +130,7 @@ class Recording:
                 out[s:s + block] = self._layer_block(name, positions[s:s + block], units, {})
         return out
 
-    def rerun_predictions(self, positions: torch.Tensor, interventions, batch_positions: int = 1 << 15
+    def rerun_predictions(self, positions: torch.Tensor, interventions, batch_positions: int = 1 << 14
                           ) -> torch.Tensor:
         """The model's predictions at `positions` from a rerun of the whole network (the hooked pass)
         over every chunk that holds one of them, with `interventions(xb)` (a list of
@@ -215,7 +215,7 @@ class Recording:
                    spec=meta["spec"])
 
 
-def iter_batches(x: torch.Tensor, chunk_start: torch.Tensor, chunk_ids, batch_positions: int = 1 << 15):
+def iter_batches(x: torch.Tensor, chunk_start: torch.Tensor, chunk_ids, batch_positions: int = 1 << 14):
     """Batches of the chunks `chunk_ids` of similar length (sorted), right-padded with <pad>:
     yields (xb (B, T), lengths (B,), dest (n,) the positions of xb[valid] in row-major order,
     valid (B, T))."""
@@ -245,7 +245,7 @@ def iter_batches(x: torch.Tensor, chunk_start: torch.Tensor, chunk_ids, batch_po
 
 
 def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list[str], rules,
-                       seed: int = 0, max_len: int | None = None, batch_positions: int = 1 << 15,
+                       seed: int = 0, max_len: int | None = None, batch_positions: int = 1 << 14,
                        spec: dict | None = None) -> Recording:
     """Romanize `sentences` (one seeded rng, in order), cut them into chunks of at most max_len
     characters at spaces (default: the max_len the checkpoint was trained with, else 200), and

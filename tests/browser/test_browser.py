@@ -338,3 +338,19 @@ def test_neuron_card_links_to_intervene(server, page):
     assert path_of(iv.url) == "/intervene" and "hidden%3A5%3Dzero" in iv.url
     expect(iv.locator('[data-testid="stAlert"]').first, "characters changed")
     screenshot(iv, SHOTS / "intervene-from-card.png")
+
+
+def test_heatmap_rows_survive_an_emptied_text(server, page):
+    """Issue 16, item 11: emptying the text once forgot the rows the URL still named."""
+    page.goto(f"{server}/heatmaps?neuron=hidden:5")
+    settle(page)
+    box = page.get_by_role("textbox", name="Text (Latin)")
+    box.fill("")
+    box.press("Control+Enter")
+    expect(page.locator('[data-testid="stAlert"]'), "Type a text")
+    settle(page)
+    box.fill("barev dzez, inchpes eq")
+    box.press("Control+Enter")
+    settle(page)
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Add a neuron row" not in body and "hidden:5" in body

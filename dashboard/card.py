@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from translit_core.analysis import ABLATABLE_LAYERS, AblationResult, Analysis, Pair, top_contexts
+from translit_core.analysis.ablation import verdict
 from translit_core.model.names import NeuronId
 
 from .lab import QUERY_ERRORS, Lab, Unavailable
 from .labels import input_label, pair_label
 from .text_view import shaded_html
 from .urls import md_plain
-
-# Below this drop in accuracy (a fraction) the ablated neurons "barely change" the output.
-NEGLIGIBLE_DROP = 0.005
-CLEAR_DROP = 0.02
-
 
 def contexts_html(lab: Lab, neuron: "NeuronId | str", k: int = 8) -> list[str]:
     """HTML snippets (escaped) of the sample contexts where a neuron fires most: every character
@@ -42,25 +38,23 @@ def best_ablation(analysis: Analysis, neuron: NeuronId, pairs: Sequence[Pair]) -
 
 
 def ablation_sentence(res: AblationResult, neuron: NeuronId | None = None) -> str:
-    """Plain sentences that say what the ablation shows (and how much to trust the picture)."""
-    base, top, rnd = res.baseline_accuracy, res.top_k_accuracy, res.random_k_accuracy_mean
-    sd = res.random_k_accuracy_std or 0.0
-    drop_top, drop_rnd = base - top, base - rnd
-    # An effect counts when it is larger than the spread of the random draws (and not tiny).
-    effect, noise = drop_top - drop_rnd, max(2 * sd, NEGLIGIBLE_DROP)
-    if drop_top < NEGLIGIBLE_DROP:
-        verdict = ("Selectivity is not importance here: the output barely changes without them. "
-                   "Treat this picture with care.")
-    elif effect > noise:
-        size = "a clear" if drop_top >= CLEAR_DROP else "a small but real"
-        verdict = f"They matter: {size} drop, {effect:.1%} more than for random neurons of the layer."
-    else:
-        verdict = "Random neurons of the layer cost about as much: the picture is not confirmed."
+    """Plain sentences that say what the ablation shows (and how much to trust the picture):
+    the decision's own metrics, the p-value against spread-matched random units, the effect."""
+    x = input_label(Pair.parse(res.pair).x)
     inside = ""
     if neuron is not None and res.top_k_neurons:
         inside = (" This neuron is one of the ablated ones." if str(neuron) in res.top_k_neurons else
                   " This neuron is not among the ablated ones.")
-    x = input_label(Pair.parse(res.pair).x)
-    return (f"On {pair_label(res.pair)} ({res.n_positions:,} positions of “{x}”): {base:.1%} "
-            f"correct unablated, {top:.1%} with the top {res.k} {res.layer} neurons (by H) set to their mean, "
-            f"{rnd:.1%} ± {sd:.1%} with {res.k} random ones. {verdict}{inside}")
+    if not res.tested:
+        return (f"On {pair_label(res.pair)}: {res.baseline_accuracy:.1%} correct unablated, {res.top_k_accuracy:.1%} "
+                f"with the top {res.k} {res.layer} neurons set to their mean. This stored result predates the "
+                f"p-values; rebuild the analysis for a verdict.{inside}")
+    what = {"confirmed": "They matter for this decision: random units of the same spread cost less.",
+            "no effect beyond random": "Random units of the same spread cost about as much: selectivity is not "
+                                       "importance here, treat this picture with care."}[verdict(res)]
+    return (f"On {pair_label(res.pair)} ({res.n_pos:,} positions of “{x}” with this target): with the top {res.k} "
+            f"{res.layer} neurons (by H excess) set to their {res.replace}, {res.target_accuracy_top_k:.1%} of them stay "
+            f"right ({res.target_accuracy_baseline:.1%} unablated, {res.target_accuracy_random_mean:.1%} with random "
+            f"units) and log p of the target changes by {res.delta_logp_top_k:+.3f} (random: "
+            f"{res.delta_logp_random_mean:+.3f} ± {res.delta_logp_random_std:.3f}). p = {res.p_value:.2g} over "
+            f"{res.n_random_draws} draws; effect {res.effect_logp:+.3f} nats ({res.effect_z:+.1f} sd). {what}{inside}")

@@ -132,7 +132,7 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
 
     # Nodes: one trace for all, one colour scale, fixed 0..1
     nodes = [n for n in data.nodes if n.id in pos]
-    h = [n.hellinger for n in nodes]
+    h = [n.excess for n in nodes]         # the colour: H excess over its null, one scale for every pair
     colours = [v if v is not None else np.nan for v in h]
     is_out = [n.row == "output" for n in nodes]
     sizes = [34 if o else 27 for o in is_out]
@@ -141,8 +141,9 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
     text_c = ["#000000" if (v is not None and v > 0.55) else "#ffffff" for v in h]
     hover = []
     for n in nodes:
-        hs = f"{n.hellinger:.3f}" if n.hellinger is not None else "n/a"
-        hover.append(f"<b>{esc(n.title or n.id)}</b><br>Hellinger H = {hs}<br>"
+        stats = (f"H excess = {n.excess:.3f}<br>Hellinger H = {n.hellinger:.3f} · null {n.null:.3f}"
+                 f" · p {n.p_value:.2g}" if n.excess is not None else "Hellinger H = n/a")
+        hover.append(f"<b>{esc(n.title or n.id)}</b><br>{stats}<br>"
                      f"n(target) = {n.n_pos:,} · n(other) = {n.n_neg:,}"
                      + ("<br><i>click for histogram & card</i>"))
     fig.add_trace(go.Scatter(
@@ -153,7 +154,7 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
         hovertemplate="%{hovertext}<extra></extra>", name="neurons", showlegend=False,
         marker=dict(size=sizes, color=colours, colorscale=H_SCALE, cmin=0, cmax=1,
                     line=dict(width=line_w, color=line_c),
-                    colorbar=dict(title=dict(text="Hellinger H", side="right"), thickness=14,
+                    colorbar=dict(title=dict(text="H excess", side="right"), thickness=14,
                                   len=0.75, tickvals=[0, 0.25, 0.5, 0.75, 1.0])),
         selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
 
@@ -165,7 +166,7 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
                            font=dict(size=12, color="#343a40"))
     n_rows = len(data.rows)
     _base_layout(fig, height=height or 110 + 62 * n_rows,
-                 title=dict(text=f"Neurons that separate {esc(pair_label(data.pair))}  ·  colour = Hellinger H",
+                 title=dict(text=f"Neurons that separate {esc(pair_label(data.pair))}  ·  colour = H excess over its null",
                             x=0.01, font=dict(size=16)),
                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
                  clickmode="event+select", dragmode=False, hovermode="closest",
@@ -225,42 +226,47 @@ def histogram_grid(hvs: Sequence[HistView], cols: int = 2, height_per_row: int =
 # Bars
 
 def pairs_bar(scores: Sequence[PairScore], title: str = "", height: int | None = None) -> go.Figure:
-    """Pairs a neuron separates best: horizontal bars of H on the fixed 0..1 scale."""
+    """Pairs a neuron separates best: horizontal bars of H excess (H minus its permutation null)
+    on the fixed 0..1 scale, the null drawn as a grey stub at the bar's start."""
     scores = list(scores)[::-1]     # best on top
     labels = [esc(pair_label(s.pair)) for s in scores]
+    excess = [s.hellinger_excess for s in scores]
     fig = go.Figure(go.Bar(
-        x=[s.hellinger for s in scores], y=labels, orientation="h",
-        marker=dict(color=[s.hellinger for s in scores], colorscale=H_SCALE, cmin=0, cmax=1),
-        text=[f"{s.hellinger:.2f}" for s in scores], textposition="outside", cliponaxis=False,
-        customdata=[[esc(s.pair), s.n_pos, s.n_neg] for s in scores],
-        hovertemplate="%{customdata[0]}<br>H = %{x:.3f}<br>n(target) = %{customdata[1]:,}"
+        x=excess, y=labels, orientation="h",
+        marker=dict(color=excess, colorscale=H_SCALE, cmin=0, cmax=1),
+        text=[f"{v:.2f}" for v in excess], textposition="outside", cliponaxis=False,
+        customdata=[[esc(s.pair), s.n_pos, s.n_neg, s.hellinger, s.hellinger_null if s.hellinger_null is not None
+                     else float("nan"), s.p_value if s.p_value is not None else float("nan")] for s in scores],
+        hovertemplate="%{customdata[0]}<br>H excess = %{x:.3f}<br>H = %{customdata[3]:.3f} · null "
+                      "%{customdata[4]:.3f} · p %{customdata[5]:.2g}<br>n(target) = %{customdata[1]:,}"
                       " · n(other) = %{customdata[2]:,}<extra></extra>"))
     _base_layout(fig, height=height or 80 + 30 * max(1, len(scores)),
                  title=dict(text=title, x=0.01, font=dict(size=15)), margin=dict(l=20, r=30, t=50, b=40))
-    fig.update_xaxes(range=[0, 1.13], title_text="Hellinger H", tickvals=[0, 0.25, 0.5, 0.75, 1])
+    fig.update_xaxes(range=[0, 1.13], title_text="H excess over its null (raw H and the null on hover)",
+                     tickvals=[0, 0.25, 0.5, 0.75, 1])
     fig.update_yaxes(tickfont=dict(size=14))
     return fig
 
 
 def ablation_bar(result: AblationResult) -> go.Figure:
-    """Accuracy on the positions of x: unablated, top-k ablated, k random ablated (mean ± std).
-    The axis starts a little under the lowest bar so that small differences are visible."""
+    """The change of log p(y) on the positions of y: the top k ablated against every random draw
+    (a strip of the draws, their mean ± sd), so the p-value can be seen."""
     k = result.k
-    names = ["no ablation", f"top {k} by H", f"{k} random"]
-    vals = [float(result.baseline_accuracy), float(result.top_k_accuracy), float(result.random_k_accuracy_mean)]
-    err = [0.0, 0.0, float(result.random_k_accuracy_std or 0)]
-    finite = [v for v in vals if math.isfinite(v)] or [0.0]
-    lo = max(0.0, min(finite) - max(0.05, 0.25 * (max(finite) - min(finite))))
-    names = [f"{n} · {v:.1%}" for n, v in zip(names, vals)]
-    names[2] += f" ± {err[2]:.1%}"
-    fig = go.Figure(go.Bar(y=names[::-1], x=vals[::-1], orientation="h",
-                           marker_color=["#4c6ef5", "#e8590c", "#868e96"],
-                           error_x=dict(type="data", array=err[::-1], visible=True, color="#212529"),
-                           hovertemplate="%{y}<br>accuracy %{x:.2%}<extra></extra>"))
-    _base_layout(fig, height=230, margin=dict(l=20, r=20, t=50, b=40), title=dict(
-        text=f"Ablating {esc(result.layer)} on {esc(pair_label(result.pair))} · {result.n_positions:,} positions",
+    draws = [float(v) for v in result.random_delta_logps]
+    fig = go.Figure()
+    if draws:
+        fig.add_trace(go.Box(x=draws, y=[f"{k} random · {len(draws)} draws"] * len(draws), orientation="h",
+                             boxpoints="all", jitter=0.6, pointpos=0, marker=dict(color="#868e96", size=5),
+                             line=dict(color="#495057"), fillcolor="rgba(134,142,150,0.15)", name="random",
+                             hovertemplate="one random draw: Δ log p(y) %{x:+.4f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[float(result.delta_logp_top_k)], y=[f"top {k} by H excess"], mode="markers",
+                             marker=dict(color="#e8590c", size=16, symbol="diamond"), name="top k",
+                             hovertemplate="top k: Δ log p(y) %{x:+.4f}<extra></extra>"))
+    _base_layout(fig, height=230, showlegend=False, margin=dict(l=20, r=20, t=50, b=40), title=dict(
+        text=f"Ablating {esc(result.layer)} on {esc(pair_label(result.pair))} · p = {result.p_value:.2g}",
         x=0.01, font=dict(size=14)))
-    fig.update_xaxes(range=[lo, 1.0], tickformat=".0%", title_text="accuracy on the positions of the input")
+    fig.add_vline(x=0, line=dict(color="#adb5bd", dash="dot"))
+    fig.update_xaxes(title_text="change of log p(target) on its positions (nats; left = more damage)")
     return fig
 
 

@@ -32,6 +32,13 @@ class Node:
     side: str = ""          # "fwd" / "bwd" for concat and gate rows
     title: str = ""         # longer name for hover
     target: bool = False    # the pair's output symbol
+    null: float | None = None      # H's permutation null (the noise floor at this pair's sizes)
+    p_value: float | None = None
+
+    @property
+    def excess(self) -> float | None:
+        """H minus its null: what the graph's colour shows, comparable across pairs."""
+        return None if self.hellinger is None or self.null is None else self.hellinger - self.null
 
 
 @dataclass
@@ -67,8 +74,8 @@ def graph_data(analysis: Analysis, alphabets: Alphabets, pair: "Pair | str", k_h
         neuron = NeuronId("output", k)
         label = p.x if sym == PASS_SYMBOL else sym
         kind = " (pass-through)" if sym == PASS_SYMBOL else " (nothing)" if sym == PLACE_SYMBOL else ""
-        out_nodes.append(Node(str(neuron), "output", label, _hellinger(analysis, p, neuron), p.n_pos, p.n_neg,
-                              title=f"output “{label}”{kind}", target=(sym == p.y)))
+        out_nodes.append(_node(analysis, p, neuron, "output", label, title=f"output “{label}”{kind}",
+                               target=(sym == p.y)))
     nodes += out_nodes
 
     hidden = analysis.top_neurons(p, "hidden", k_hidden)
@@ -76,7 +83,7 @@ def graph_data(analysis: Analysis, alphabets: Alphabets, pair: "Pair | str", k_h
     bwd = analysis.top_neurons(p, "concat.bwd", k_concat)
     for row, side, scores in (("hidden", "", hidden), ("concat", "fwd", fwd), ("concat", "bwd", bwd)):
         nodes += [Node(str(s.neuron), row, str(s.neuron.index), s.hellinger, s.n_pos, s.n_neg,
-                       side=side, title=str(s.neuron)) for s in scores]
+                       side=side, title=str(s.neuron), null=s.hellinger_null, p_value=s.p_value) for s in scores]
 
     rows = [("output", f"outputs for “{p.x}”"), ("hidden", f"hidden · top {k_hidden}"),
             ("concat", f"concat · top {k_concat} fwd | bwd")]
@@ -85,8 +92,7 @@ def graph_data(analysis: Analysis, alphabets: Alphabets, pair: "Pair | str", k_h
         for side, layer, scores in (("fwd", layer_fwd, fwd), ("bwd", layer_bwd, bwd)):
             for s in scores:
                 neuron = NeuronId(layer, s.neuron.index)
-                nodes.append(Node(str(neuron), label, str(neuron.index), _hellinger(analysis, p, neuron),
-                                  s.n_pos, s.n_neg, side=side, title=str(neuron)))
+                nodes.append(_node(analysis, p, neuron, label, str(neuron.index), side=side, title=str(neuron)))
 
     concat_ids = [s.neuron for s in fwd + bwd]
     hidden_ids = [s.neuron for s in hidden]
@@ -99,13 +105,16 @@ def graph_data(analysis: Analysis, alphabets: Alphabets, pair: "Pair | str", k_h
     return GraphData(str(p), rows, nodes, strongest(edges, max_edges))
 
 
-def _hellinger(analysis: Analysis, pair: Pair, neuron: NeuronId) -> float | None:
-    """H of a neuron for the pair, None where the analysis has none (or not a finite one)."""
+def _node(analysis: Analysis, pair: Pair, neuron: NeuronId, row: str, label: str, **kw) -> Node:
+    """A node with the neuron's H for the pair and its null (None where the analysis has none)."""
     try:
-        h = float(analysis.hellinger_of(pair, neuron))
+        s = analysis.score_of(pair, neuron)
+        h, null, pv = s.hellinger, s.hellinger_null, s.p_value
     except (KeyError, ValueError, IndexError):
-        return None
-    return h if math.isfinite(h) else None
+        h = null = pv = None
+    finite = h is not None and math.isfinite(h) and null is not None and math.isfinite(null)
+    return Node(str(neuron), row, label, h if finite else None, pair.n_pos, pair.n_neg,
+                null=null if finite else None, p_value=pv if finite else None, **kw)
 
 
 def _edges(analysis: Analysis, pair: Pair, lower: list[NeuronId], upper: list[NeuronId]) -> list[Edge]:

@@ -9,6 +9,7 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import plotly.graph_objects as go
 
 from dashboard import figures
@@ -25,18 +26,19 @@ from translit_core.model.names import NeuronId
 # a small graph in the shape graph.graph_data builds
 
 def small_graph(k_concat: int = 3, k_hidden: int = 4) -> GraphData:
-    nodes = [Node("output:2", "output", "թ", 0.9, 10, 20, target=True),
-             Node("output:0", "output", "t", 0.2, 10, 20),
+    nodes = [Node("output:2", "output", "թ", 0.9, 10, 20, target=True, null=0.1, p_value=0.05),
+             Node("output:0", "output", "t", 0.2, 10, 20, null=0.1, p_value=0.05),
              Node("output:1", "output", "<b>", None, 10, 20)]
-    nodes += [Node(f"hidden:{i}", "hidden", str(i), 0.1 * i, 10, 20) for i in range(k_hidden)]
+    nodes += [Node(f"hidden:{i}", "hidden", str(i), 0.1 * i + 0.05, 10, 20, null=0.05, p_value=0.05)
+              for i in range(k_hidden)]
     fwd, bwd = [5, 1, 7][:k_concat], [2, 0, 4][:k_concat]
-    nodes += [Node(f"concat.fwd:{i}", "concat", str(i), 0.5, 10, 20, side="fwd") for i in fwd]
-    nodes += [Node(f"concat.bwd:{i}", "concat", str(i), 0.6, 10, 20, side="bwd") for i in bwd]
+    nodes += [Node(f"concat.fwd:{i}", "concat", str(i), 0.5, 10, 20, side="fwd", null=0.1, p_value=0.05) for i in fwd]
+    nodes += [Node(f"concat.bwd:{i}", "concat", str(i), 0.6, 10, 20, side="bwd", null=0.1, p_value=0.05) for i in bwd]
     rows = [("output", "outputs"), ("hidden", "hidden"), ("concat", "concat")]
     for label, lf, lb in GATE_ROWS:
         rows.append((label, label))
-        nodes += [Node(f"{lf}:{i}", label, str(i), 0.3, 10, 20, side="fwd") for i in fwd]
-        nodes += [Node(f"{lb}:{i}", label, str(i), 0.3, 10, 20, side="bwd") for i in bwd]
+        nodes += [Node(f"{lf}:{i}", label, str(i), 0.3, 10, 20, side="fwd", null=0.1, p_value=0.05) for i in fwd]
+        nodes += [Node(f"{lb}:{i}", label, str(i), 0.3, 10, 20, side="bwd", null=0.1, p_value=0.05) for i in bwd]
     edges = [Edge("concat.fwd:5", "hidden:0", 0.8), Edge("concat.bwd:2", "hidden:1", -0.2),
              Edge("concat.fwd:1", "hidden:2", 0.05), Edge("hidden:0", "output:2", -1.5),
              Edge("hidden:1", "output:0", 0.7)]
@@ -81,8 +83,11 @@ def test_neuron_graph_nodes_are_clickable_by_name_and_hover_shows_h_and_counts()
     t = node_trace(figures.neuron_graph(g, selected="hidden:2"))
     assert list(t.customdata) == [n.id for n in g.nodes]
     hover = dict(zip(t.customdata, t.hovertext))
-    assert "hidden:3" in hover["hidden:3"] and "0.300" in hover["hidden:3"] and "10" in hover["hidden:3"]
+    assert "hidden:3" in hover["hidden:3"] and "10" in hover["hidden:3"]
+    assert "excess = 0.300" in hover["hidden:3"] and "H = 0.350" in hover["hidden:3"] and "null 0.050" in hover["hidden:3"]
     assert "n/a" in hover["output:1"]
+    colours = dict(zip(t.customdata, t.marker.color))
+    assert colours["hidden:3"] == pytest.approx(0.3)                   # the colour is the excess, not raw H
     assert "&lt;b&gt;" in list(t.text) and "<b>" not in list(t.text)   # labels are escaped
     widths = dict(zip(t.customdata, t.marker.line.width))
     assert widths["hidden:2"] > widths["hidden:3"]                      # the selected node has a ring
@@ -160,30 +165,51 @@ def test_histogram_grid_one_panel_per_histogram():
 # --------------------------------------------------------------------------------------------
 # bars and heatmaps
 
-def test_pairs_bar_best_on_top_on_the_fixed_scale():
-    scores = [PairScore(Pair("s", "_"), 0.95, 10, 20), PairScore(Pair("h", "հ"), 0.83, 5, 6),
-              PairScore(Pair("o", "օ"), 0.61, 1, 2)]
+def test_pairs_bar_shows_the_excess_best_on_top_on_the_fixed_scale():
+    scores = [PairScore(Pair("s", "_"), 0.95, 10, 20, 0.10, 0.05), PairScore(Pair("h", "հ"), 0.83, 5, 6, 0.03, 0.05),
+              PairScore(Pair("o", "օ"), 0.61, 1, 2, 0.01, 0.05)]
     fig = figures.pairs_bar(scores)
     bar = fig.data[0]
-    assert list(bar.x) == [0.61, 0.83, 0.95]                          # drawn bottom-up: best on top
+    assert list(bar.x) == pytest.approx([0.60, 0.80, 0.85])           # excess, drawn bottom-up: best on top
+    assert [c[3] for c in bar.customdata] == [0.61, 0.83, 0.95]        # raw H on hover
     assert (bar.marker.cmin, bar.marker.cmax) == (0, 1)
     assert fig.layout.xaxis.range[0] == 0
 
 
-def test_ablation_bar_shows_the_three_accuracies():
-    from dataclasses import replace
-    res = AblationResult(pair="t:թ", layer="hidden", k=10, baseline_accuracy=0.97, top_k_accuracy=0.61,
-                         random_k_accuracy_mean=0.96, random_k_accuracy_std=0.01, n_positions=1234,
-                         top_k_neurons=["hidden:3"])
+def stored_result(**kw) -> AblationResult:
+    base = dict(pair="t:թ", layer="hidden", k=10, baseline_accuracy=0.97, top_k_accuracy=0.61,
+                random_k_accuracy_mean=0.96, random_k_accuracy_std=0.01, n_positions=1234, n_pos=300,
+                top_k_neurons=["hidden:3"], n_random_draws=4, target_accuracy_baseline=0.95,
+                target_accuracy_top_k=0.40, target_accuracy_random_mean=0.94, target_accuracy_random_std=0.01,
+                delta_logp_top_k=-1.2, delta_logp_random_mean=-0.05, delta_logp_random_std=0.02,
+                random_delta_logps=[-0.03, -0.05, -0.07, -0.05], p_value=0.2)
+    base.update(kw)
+    return AblationResult(**base)
+
+
+def test_ablation_bar_shows_the_top_k_against_every_random_draw():
+    res = stored_result()
     fig = figures.ablation_bar(res)
-    assert sorted(fig.data[0].x) == sorted([0.97, 0.61, 0.96])
-    assert fig.layout.xaxis.range[0] < 0.61 and "1,234" in fig.layout.title.text
+    box = next(t for t in fig.data if t.type == "box")
+    top = next(t for t in fig.data if t.type == "scatter")
+    assert list(box.x) == [-0.03, -0.05, -0.07, -0.05] and list(top.x) == [-1.2]
+    assert "p = 0.2" in fig.layout.title.text
+
+
+def test_ablation_sentence_follows_the_p_value_not_a_fixed_floor():
+    from dataclasses import replace
+    res = stored_result(p_value=1 / 101, n_random_draws=100)
     sentence = ablation_sentence(res)
-    assert "97.0%" in sentence and "matter" in sentence and "1,234 positions of “t”" in sentence
-    assert "not importance" in ablation_sentence(replace(res, top_k_accuracy=0.969))
-    assert "small but real" in ablation_sentence(replace(res, top_k_accuracy=0.963, random_k_accuracy_mean=0.97,
-                                                         random_k_accuracy_std=0.0))
-    assert "not confirmed" in ablation_sentence(replace(res, random_k_accuracy_mean=0.62))
+    assert "They matter" in sentence and "p = 0.0099" in sentence and "300 positions of “t”" in sentence
+    assert "40.0%" in sentence and "-1.200" in sentence
+    weak = replace(res, p_value=0.3)
+    assert "not importance" in ablation_sentence(weak)
+    # A tiny effect far outside the random spread is still confirmed: no floor hides it.
+    tiny_effect = replace(res, delta_logp_top_k=-0.0046, delta_logp_random_mean=-0.0004, delta_logp_random_std=0.0005)
+    assert "They matter" in ablation_sentence(tiny_effect)
+    old = AblationResult(pair="t:թ", layer="hidden", k=10, baseline_accuracy=0.97, top_k_accuracy=0.61,
+                         random_k_accuracy_mean=0.96, random_k_accuracy_std=0.01, n_positions=1234)
+    assert "predates the p-values" in ablation_sentence(old)
     assert "one of the ablated" in ablation_sentence(res, NeuronId("hidden", 3))
     assert "not among" in ablation_sentence(res, NeuronId("hidden", 4))
 

@@ -1,20 +1,31 @@
-"""Causal check: does silencing the most selective neurons hurt the pair they are selective for?
+"""Causal check: does silencing the most selective neurons hurt the decision they are selective for?
 
 Selectivity is not importance (Morcos et al. 2018; Antverg & Belinkov 2022): a neuron can
 separate t->թ from t->other perfectly and still not be what the output reads. So for a pair
-x:y and a layer we set the top-k neurons by H to their mean activation over all positions with
-input x (the value that carries no information about which y it is), at the positions of x,
-and compare the accuracy on those positions with
-  - the unablated model, and
-  - k random neurons of the same layer (not among the top k), over several seeded draws.
+x:y and a layer we set the top-k neurons (by H excess) to their mean activation over all
+positions with input x (the value that carries no information about which y it is; or to 0),
+at the positions of x, and measure what that does to the decision x -> y:
+
+  - target accuracy: accuracy on the positions whose target is y;
+  - delta log p: the mean change of log p(y) on those positions (the sensitive, continuous one);
+  - balanced accuracy: the mean recall over every output of x (damage to x's other outputs
+    counts too, but a frequent output cannot drown a rare y);
+  - accuracy over all positions of x (the first version's metric, kept for comparison).
+
+Against the same with k random units of the layer, over many seeded draws (default 100), drawn
+to match the selected units' activation spread (a unit of the same spread quintile for each
+selected one: large-spread units are a bigger perturbation whatever they encode). The verdict
+is the empirical p-value of delta log p (the fraction of random draws at least as damaging)
+with the effect size beside it; no fixed floor.
 
 Every ablation is an `Intervention` run through the network's own forward pass:
-  - by default (`recurrent=False`) on the layers above the biLSTM (`TranslitNet.run_head` from
-    the recorded biLSTM outputs: a concat unit is replaced just before the dense layer, and
-    the recurrence is not rerun). Cheap: one head pass over the positions of x.
-  - with `recurrent=True` the whole network is rerun on every chunk that holds x
-    (`TranslitNet.run`), so a replaced LSTM unit feeds its changed state to the later steps
-    (the earlier ones, backward), and any layer can be ablated, gates and cells included.
+  - `recurrent=False`: the layers above the biLSTM (`TranslitNet.run_head` from the recorded
+    biLSTM outputs: a concat unit is replaced just before the dense layer; the recurrence is
+    not rerun). Cheap: one head pass over the positions of x per draw.
+  - `recurrent=True`: the whole network is rerun on the chunks that hold x (`TranslitNet.run`),
+    so a replaced LSTM unit feeds its changed state to the later steps (the earlier ones,
+    backward), and any layer can be ablated, gates and cells included. `max_positions` caps
+    the positions of x scored (a seeded subset of whole chunks), since every draw reruns them.
 """
 from __future__ import annotations
 
@@ -29,23 +40,27 @@ from ..text.rules import load_rules
 from .recording import Recording, record_activations, resolve_pair
 from .stats import hellinger, ranked_units, slot_histograms
 
-ABLATABLE_LAYERS = READOUT_LAYERS          # what analyze ablates and stores (head-only)
+ABLATABLE_LAYERS = READOUT_LAYERS          # what analyze ablates and stores
+DEFAULT_DRAWS = 100                        # random draws of k units behind every verdict
+MAX_DRAWS = 10_000
+SPREAD_BANDS = 5                           # random units are matched to the selected ones by spread quintile
+SIGNIFICANT = 0.05                         # p-value below which an ablation "confirms" the picture
 
 
 @dataclass(frozen=True)
 class AblationResult:
-    """One ablation of `layer`'s top-k neurons for `pair`; accuracies are fractions."""
+    """One ablation of `layer`'s top-k neurons for `pair`; accuracies are fractions, log p in nats."""
     pair: str
     layer: str
     k: int
     baseline_accuracy: float                # on all positions with input x, unablated
-    top_k_accuracy: float                   # ... with the top k set to their mean
+    top_k_accuracy: float                   # ... with the top k replaced
     random_k_accuracy_mean: float           # ... with k random units, mean over the draws
     random_k_accuracy_std: float            # sample standard deviation over the draws
-    n_positions: int                        # positions with input x
+    n_positions: int                        # positions with input x (scored)
     n_pos: int = 0                          # of which target y
     n_neg: int = 0
-    baseline_accuracy_on_y: float = float("nan")   # the same three on the positions with target y
+    baseline_accuracy_on_y: float = float("nan")   # the first version's names for the target accuracy
     top_k_accuracy_on_y: float = float("nan")
     random_k_accuracy_on_y_mean: float = float("nan")
     random_k_accuracy_on_y_std: float = 0.0
@@ -53,19 +68,63 @@ class AblationResult:
     draws: int = 0
     seed: int = 0
     top_k_neurons: list[str] = field(default_factory=list)
-    top_k_hellinger: list[float] = field(default_factory=list)
+    top_k_hellinger: list[float] = field(default_factory=list)   # the ranking's scores (H excess)
     recurrent: bool = False                 # rerun through the recurrence (else head only)
+    # The decision x -> y itself (issue 12): metrics on y, and the verdict's statistics.
+    replace: str = "mean"                   # "mean" (over the positions of x) or "zero"
+    n_random_draws: int = 0
+    random_match: str = ""                  # how the random units were drawn
+    target_accuracy_baseline: float = float("nan")
+    target_accuracy_top_k: float = float("nan")
+    target_accuracy_random_mean: float = float("nan")
+    target_accuracy_random_std: float = float("nan")
+    delta_logp_top_k: float = float("nan")  # mean change of log p(y) on the positions of y
+    delta_logp_random_mean: float = float("nan")
+    delta_logp_random_std: float = float("nan")
+    balanced_accuracy_baseline: float = float("nan")   # mean recall over the outputs of x
+    balanced_accuracy_top_k: float = float("nan")
+    balanced_accuracy_random_mean: float = float("nan")
+    balanced_accuracy_random_std: float = float("nan")
+    p_value: float = float("nan")           # (1 + draws with delta log p <= the top k's) / (1 + draws)
+    random_delta_logps: list[float] = field(default_factory=list)
+    random_spread_mean: float = float("nan")   # mean activation spread of the drawn units / of the top k
+    top_k_spread_mean: float = float("nan")
+
+    @property
+    def effect_logp(self) -> float:
+        """How much more log p(y) the top k cost than random units (negative = more damage)."""
+        return self.delta_logp_top_k - self.delta_logp_random_mean
+
+    @property
+    def effect_z(self) -> float:
+        """The effect in standard deviations of the random draws."""
+        return self.effect_logp / self.delta_logp_random_std if self.delta_logp_random_std > 0 else float("nan")
+
+    @property
+    def tested(self) -> bool:
+        """Whether this result has the y-metrics and enough draws for a p-value."""
+        return self.n_random_draws > 0 and self.p_value == self.p_value
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if not self.recurrent:       # the stored and printed JSON keep their documented keys
-            d.pop("recurrent")
+        if self.tested:
+            d.update(effect_logp=round(self.effect_logp, 6), effect_z=round(self.effect_z, 3), verdict=verdict(self))
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "AblationResult":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def verdict(r: AblationResult) -> str:
+    """One word on what the ablation shows: "confirmed" (the top k cost more log p(y) than
+    random units at p < SIGNIFICANT), "no effect beyond random", or "untested"."""
+    if not r.tested:
+        return "untested"
+    if r.p_value < SIGNIFICANT and r.effect_logp < 0:
+        return "confirmed"
+    return "no effect beyond random"
 
 
 def _selectivity(values: torch.Tensor, is_pos: torch.Tensor, bins: int) -> torch.Tensor:
@@ -90,81 +149,145 @@ def _head_context(recording: Recording, xi: int):
     return context
 
 
-def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: int, draws: int = 5, seed: int = 0,
-                     scores: torch.Tensor | None = None, bins: int = DEFAULT_BINS,
-                     recurrent: bool = False) -> AblationResult:
-    """Ablation of `layer` for `pair` on a Recording. `scores` (units,) are the Hellinger values
-    to rank by (from an Analysis); without them they are computed from the recording."""
+def matched_draw(spread: torch.Tensor, chosen: torch.Tensor, pool: torch.Tensor, generator: torch.Generator,
+                 bands: int = SPREAD_BANDS) -> torch.Tensor:
+    """len(chosen) distinct units from `pool`, one per chosen unit, each from the same spread
+    quantile band of the layer as that unit (the nearest band with units left when it runs out).
+    spread (units,): each unit's activation standard deviation."""
+    units = spread.numel()
+    band = torch.empty(units, dtype=torch.long)
+    band[ranked_units(-spread)] = torch.arange(units) * bands // units           # 0 = smallest spread
+    left = {b: pool[band[pool] == b] for b in range(bands)}
+    left = {b: v[torch.randperm(v.numel(), generator=generator)].tolist() for b, v in left.items()}
+    out = []
+    for unit in chosen.tolist():
+        b = int(band[unit])
+        for d in sorted(range(bands), key=lambda c: (abs(c - b), c)):
+            if left[d]:
+                out.append(left[d].pop())
+                break
+    return torch.tensor(out, dtype=torch.long)
+
+
+def _subset_chunks(recording: Recording, positions: torch.Tensor, max_positions: int, seed: int) -> torch.Tensor:
+    """A seeded subset of `positions` (sorted) made of whole chunks, about max_positions long."""
+    chunk = recording.chunk_of(positions)
+    ids = chunk.unique()
+    ids = ids[torch.randperm(ids.numel(), generator=torch.Generator().manual_seed(seed))]
+    per = torch.bincount(chunk - chunk.min()).index_select(0, ids - chunk.min())
+    keep = ids[: int((per.cumsum(0) < max_positions).sum()) + 1]
+    return positions[torch.isin(chunk, keep)]
+
+
+def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: int, draws: int = DEFAULT_DRAWS,
+                     seed: int = 0, scores: torch.Tensor | None = None, bins: int = DEFAULT_BINS,
+                     recurrent: bool = False, replace: str = "mean",
+                     max_positions: int | None = None) -> AblationResult:
+    """Ablation of `layer`'s top-k units for `pair` on a Recording. `scores` (units,) rank the
+    units (an Analysis's H excess); without them, H computed from the recording."""
     layer = parse_layer(layer)
     if not recurrent and layer not in ABLATABLE_LAYERS:
         raise UnknownName(f"cannot ablate layer {layer!r} without rerunning the recurrence; head-only "
                           f"ablatable layers: {', '.join(ABLATABLE_LAYERS)} (or ablate with recurrent=True)")
+    if replace not in ("mean", "zero"):
+        raise UnknownName(f"replace must be 'mean' or 'zero', not {replace!r}")
+    if not 0 <= draws <= MAX_DRAWS:
+        raise UnknownName(f"draws must be between 0 and {MAX_DRAWS:,}, not {draws}")
     xi, yk, p = resolve_pair(recording, pair)
     model = recording.model
     units = recording.sizes[layer]
     if not 0 <= k <= units:
         raise UnknownName(f"k must be between 0 and {units} (the size of {layer}), not {k}")
     positions, concat, dense_pre, hidden = _head_context(recording, xi)
-    xs = recording.x[positions]
-    target = recording.y[positions]
-    is_pos = target == yk
     H = recording.H
     acts = (concat[:, :H] if layer == "concat.fwd" else concat[:, H:] if layer == "concat.bwd"
             else hidden if layer == "hidden" else recording.layer(layer, positions))   # (n, units)
-    mean = acts.mean(0)                                                           # (units,) over positions of x
+    value = acts.mean(0) if replace == "mean" else torch.zeros(units)             # (units,) over positions of x
+    spread = acts.std(0)                                                          # (units,)
+    if scores is None:
+        scores = _selectivity(acts, recording.y[positions] == yk, bins)
+    scored = torch.arange(positions.numel())                                      # rows of the context scored
+    if recurrent and max_positions and positions.numel() > max_positions:
+        keep = _subset_chunks(recording, positions, max_positions, seed)
+        scored = torch.searchsorted(positions, keep)
+    target = recording.y[positions[scored]]
+    is_pos = target == yk
+    classes, by_class = target.unique(return_inverse=True)                        # recall per output of x
+    n_class = torch.bincount(by_class, minlength=classes.numel()).double()
+    if not recurrent:     # the head's inputs at the scored rows, sliced once for all the draws
+        all_rows = scored.numel() == positions.numel()
+        ctx = [t if all_rows else t[scored] for t in (concat, recording.x[positions], dense_pre, hidden)]
 
     def intervention(chosen: torch.Tensor, where=None) -> Intervention:
-        return Intervention(layer, tuple(chosen.tolist()), "set", tuple(mean[chosen].tolist()), where=where)
+        return Intervention(layer, tuple(chosen.tolist()), "set", tuple(value[chosen].tolist()), where=where)
 
-    def predict(chosen: torch.Tensor) -> torch.Tensor:
-        """Predictions at the positions of x with `chosen` units set to their mean there."""
-        if recurrent:
-            return recording.rerun_predictions(
-                positions, lambda xb: [intervention(chosen, where=xb == xi)] if chosen.numel() else [])
-        ivs = [intervention(chosen)] if chosen.numel() else []
-        return model.run_head(concat, xs, ivs, dense_pre=dense_pre,
-                              hidden=None if layer in CONCAT_LAYERS else hidden)[1].argmax(-1)
-
-    def accuracy(chosen: torch.Tensor) -> tuple[float, float]:
-        """Accuracy on all positions of x and on those with target y, with `chosen` replaced."""
+    def log_probs(chosen: torch.Tensor) -> torch.Tensor:
+        """(n, n_out) log-softmax at the scored positions of x with `chosen` replaced."""
         with torch.no_grad():
-            right = predict(chosen) == target
-        return float(right.float().mean()), float(right[is_pos].float().mean()) if is_pos.any() else float("nan")
+            if recurrent:
+                logits = recording.rerun_logits(
+                    positions[scored], lambda xb: [intervention(chosen, where=xb == xi)] if chosen.numel() else [])
+            else:
+                ivs = [intervention(chosen)] if chosen.numel() else []
+                logits = model.run_head(ctx[0], ctx[1], ivs, dense_pre=ctx[2],
+                                        hidden=None if layer in CONCAT_LAYERS else ctx[3])[1]
+        return torch.log_softmax(logits.float(), -1)
 
-    if scores is None:
-        scores = _selectivity(acts, is_pos, bins)
+    base_logp = log_probs(scored[:0])[is_pos, yk]                                 # (n_pos,)
+
+    def metrics(chosen: torch.Tensor) -> tuple[float, float, float, float]:
+        """(accuracy on x, accuracy on y, delta log p(y), balanced accuracy over x's outputs)."""
+        lp = log_probs(chosen)
+        right = lp.argmax(-1) == target
+        recall = torch.bincount(by_class, weights=right.double(), minlength=classes.numel()) / n_class
+        on_y = float(right[is_pos].float().mean()) if is_pos.any() else float("nan")
+        delta = float((lp[is_pos, yk] - base_logp).mean()) if is_pos.any() else float("nan")
+        return float(right.float().mean()), on_y, delta, float(recall.mean())
+
     order = ranked_units(scores)
     top = order[:k]
-    baseline, baseline_pos = accuracy(order[:0])
-    top_acc, top_acc_pos = accuracy(top)
+    base = metrics(order[:0])
+    top_m = metrics(top)
     pool = order[k:] if units - k >= k else order
     gen = torch.Generator().manual_seed(seed)
-    rand, rand_pos = [], []
+    rand, spreads = [], []
     for _ in range(draws):
-        a, ap = accuracy(pool[torch.randperm(pool.numel(), generator=gen)[:k]])
-        rand.append(a)
-        rand_pos.append(ap)
-    r = torch.tensor(rand, dtype=torch.float64)
-    rp = torch.tensor(rand_pos, dtype=torch.float64)
+        chosen = matched_draw(spread, top, pool, gen)
+        rand.append(metrics(chosen))
+        spreads.append(float(spread[chosen].mean()))
+    r = torch.tensor(rand, dtype=torch.float64).reshape(-1, 4)                    # (draws, 4)
+    mean = r.mean(0) if draws else torch.full((4,), float("nan"))
+    std = r.std(0) if draws > 1 else torch.zeros(4)
+    at_least_as_bad = int((r[:, 2] <= top_m[2] + 1e-12).sum()) if draws else 0
     return AblationResult(
-        pair=str(p), layer=layer, k=k, baseline_accuracy=baseline, top_k_accuracy=top_acc,
-        random_k_accuracy_mean=float(r.mean()) if draws else float("nan"),
-        random_k_accuracy_std=float(r.std()) if draws > 1 else 0.0,
-        n_positions=int(positions.numel()), n_pos=int(is_pos.sum()), n_neg=int((~is_pos).sum()),
-        baseline_accuracy_on_y=baseline_pos, top_k_accuracy_on_y=top_acc_pos,
-        random_k_accuracy_on_y_mean=float(rp.mean()) if draws else float("nan"),
-        random_k_accuracy_on_y_std=float(rp.std()) if draws > 1 else 0.0,
-        random_k_accuracies=rand, draws=draws, seed=seed,
+        pair=str(p), layer=layer, k=k, baseline_accuracy=base[0], top_k_accuracy=top_m[0],
+        random_k_accuracy_mean=float(mean[0]), random_k_accuracy_std=float(std[0]),
+        n_positions=int(scored.numel()), n_pos=int(is_pos.sum()), n_neg=int((~is_pos).sum()),
+        baseline_accuracy_on_y=base[1], top_k_accuracy_on_y=top_m[1],
+        random_k_accuracy_on_y_mean=float(mean[1]), random_k_accuracy_on_y_std=float(std[1]),
+        random_k_accuracies=[round(v, 6) for v in r[:, 0].tolist()], draws=draws, seed=seed,
         top_k_neurons=[str(NeuronId(layer, int(i))) for i in top],
-        top_k_hellinger=[round(float(scores[i]), 6) for i in top], recurrent=recurrent)
+        top_k_hellinger=[round(float(scores[i]), 6) for i in top], recurrent=recurrent,
+        replace=replace, n_random_draws=draws,
+        random_match=f"one unit of the same activation-spread band ({SPREAD_BANDS} quantile bands of the layer) "
+                     f"per selected unit, not among the top {k}",
+        target_accuracy_baseline=base[1], target_accuracy_top_k=top_m[1],
+        target_accuracy_random_mean=float(mean[1]), target_accuracy_random_std=float(std[1]),
+        delta_logp_top_k=top_m[2], delta_logp_random_mean=float(mean[2]), delta_logp_random_std=float(std[2]),
+        balanced_accuracy_baseline=base[3], balanced_accuracy_top_k=top_m[3],
+        balanced_accuracy_random_mean=float(mean[3]), balanced_accuracy_random_std=float(std[3]),
+        p_value=(1 + at_least_as_bad) / (1 + draws) if draws else float("nan"),
+        random_delta_logps=[round(v, 6) for v in r[:, 2].tolist()],
+        random_spread_mean=sum(spreads) / len(spreads) if spreads else float("nan"),
+        top_k_spread_mean=float(spread[top].mean()) if k else float("nan"))
 
 
 def ablate(model, alphabets, recording_or_sentences, pair, layer: str = "hidden", k: int = 10,
-           draws: int = 5, seed: int = 0, rules=None, bins: int = DEFAULT_BINS,
-           recurrent: bool = False) -> AblationResult:
-    """Set the top-k neurons of `layer` (by Hellinger distance for `pair`) to their mean
-    activation over the positions with input x; report accuracy on those positions against the
-    unablated model and k random neurons of the layer (mean, std over `draws` seeded draws).
+           draws: int = DEFAULT_DRAWS, seed: int = 0, rules=None, bins: int = DEFAULT_BINS,
+           recurrent: bool = False, replace: str = "mean", max_positions: int | None = None) -> AblationResult:
+    """Replace the top-k neurons of `layer` (by H for `pair`) with their mean activation over
+    the positions with input x (or 0); report the decision's metrics against the unablated
+    model and k spread-matched random units of the layer (`draws` seeded draws, a p-value).
 
     recording_or_sentences: a Recording of `model`, or Armenian sentences to record first.
     """
@@ -173,12 +296,13 @@ def ablate(model, alphabets, recording_or_sentences, pair, layer: str = "hidden"
     else:
         recording = record_activations(model, alphabets, list(recording_or_sentences), rules or load_rules(),
                                        seed=seed)
-    return ablate_recording(recording, pair, layer, k, draws=draws, seed=seed, bins=bins, recurrent=recurrent)
+    return ablate_recording(recording, pair, layer, k, draws=draws, seed=seed, bins=bins, recurrent=recurrent,
+                            replace=replace, max_positions=max_positions)
 
 
 def pairs_to_ablate(analysis, extra: int = 6) -> list[str]:
     """The post's pairs that the analysis has, then the `extra` pairs with the most selective
-    single neuron in the biLSTM (ties: more positions first)."""
+    single neuron in the biLSTM by H excess (comparable across pair sizes; ties: more positions first)."""
     have = {str(p) for p in analysis.pairs()}
     chosen = [p for p in POST_PAIRS if p in have]
     best = []
@@ -191,4 +315,5 @@ def pairs_to_ablate(analysis, extra: int = 6) -> list[str]:
     return chosen
 
 
-__all__ = ["AblationResult", "ABLATABLE_LAYERS", "LAYERS", "ablate", "ablate_recording", "pairs_to_ablate"]
+__all__ = ["AblationResult", "ABLATABLE_LAYERS", "DEFAULT_DRAWS", "LAYERS", "ablate", "ablate_recording", "matched_draw",
+           "pairs_to_ablate", "verdict"]

@@ -1,14 +1,18 @@
 """The neuron-analysis subcommands of `python -m translit_core`: analyze, neurons, pairs,
-histogram, ablate, findings. Kept out of __main__.py so the CLI entry point stays small;
+histogram, ablate, sample, findings. Kept out of __main__.py so the CLI entry point stays small;
 __main__ calls add_analysis_commands(sub).
 
 Every command that reads results takes --checkpoint (default checkpoints/hy) and --json.
 JSON shapes (stable, for scripts):
-  neurons   [{neuron, layer, index, hellinger, n_pos, n_neg, rank, pair}, ...] by layer, H descending
-  pairs     [{pair, x, y, hellinger, n_pos, n_neg}, ...] H descending
+  neurons   [{neuron, layer, index, hellinger, hellinger_null, hellinger_excess, p_value, n_pos, n_neg,
+             rank, pair}, ...] by layer, H excess descending (--by hellinger: raw H)
+  pairs     [{pair, x, y, hellinger, hellinger_null, hellinger_excess, p_value, n_pos, n_neg}, ...]
+            H excess descending
   histogram {pair, neuron, edges, density_pos, density_neg, counts_pos, counts_neg, hellinger, n_pos, n_neg}
   ablate    {pair, layer, k, baseline_accuracy, top_k_accuracy, random_k_accuracy_mean,
-             random_k_accuracy_std, n_positions, ...}  (a list of them with --layer all)
+             random_k_accuracy_std, n_positions, ..., recurrent, n_random_draws, p_value,
+             target_accuracy_*, delta_logp_*, balanced_accuracy_*, effect_logp, effect_z, verdict}
+            (a list of them with --layer all)
 """
 from __future__ import annotations
 
@@ -16,9 +20,11 @@ import json
 import sys
 
 from ..model.names import LAYERS, READOUT_LAYERS
+from .ablation import DEFAULT_DRAWS
+from .names import DEFAULT_BINS, DEFAULT_SHUFFLES
 
 
-MAX_DRAWS = 1000
+MAX_DRAWS = 1000     # random draws per ablation (each is a forward pass)
 
 
 def _threads(a):
@@ -46,12 +52,14 @@ def cmd_analyze(a):
     for name in ("sentences", "bins", "min_count"):
         if getattr(a, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= a.shuffles <= 1000:
+        raise ValueError("--shuffles must be between 0 and 1000")
     if a.ablation_k < 0 or not 1 <= a.draws <= MAX_DRAWS:
         raise ValueError(f"--ablation-k must be >= 0 and --draws between 1 and {MAX_DRAWS}")
     log = (lambda *args: print(*args, file=sys.stderr)) if a.json else print
     _, summary = run_analysis(a.checkpoint, n_sentences=a.sentences, seed=a.seed, data_dir=a.data, text=a.text,
                               bins=a.bins, min_count=a.min_count, out_dir=a.out, ablation_k=a.ablation_k,
-                              ablation_draws=a.draws, use_cache=not a.no_cache, log=log)
+                              ablation_draws=a.draws, shuffles=a.shuffles, use_cache=not a.no_cache, log=log)
     if a.json:
         _print_json(summary)
         return
@@ -73,16 +81,18 @@ def cmd_neurons(a):
     layers = list(an.layers) if "all" in chosen else chosen
     rows = []
     for layer in layers:
-        for rank, s in enumerate(an.top_neurons(pair, layer, a.top), 1):
+        for rank, s in enumerate(an.top_neurons(pair, layer, a.top, by=a.by), 1):
             rows.append(dict(s.to_dict(), rank=rank, pair=str(pair)))
     if a.json:
         _print_json(rows)
         return
     print(f"pair {pair}: {pair.n_pos} positions with target {pair.y}, {pair.n_neg} with another target "
-          f"(input {pair.x!r}); neuron #index:H, best first")
+          f"(input {pair.x!r}); neuron #index:H excess (H - its null over label shuffles), best first")
+    nulls = [r["hellinger_null"] for r in rows]
+    print(f"  null H (noise floor at these sizes): {min(nulls):.3f} to {max(nulls):.3f} for the units shown")
     for layer in layers:
         sel = [r for r in rows if r["layer"] == layer]
-        print(f"  {layer:14s} " + "  ".join(f"#{r['index']}:{r['hellinger']:.2f}" for r in sel))
+        print(f"  {layer:14s} " + "  ".join(f"#{r['index']}:{r['hellinger_excess']:.2f}" for r in sel))
 
 
 def cmd_pairs(a):
@@ -91,22 +101,25 @@ def cmd_pairs(a):
     neuron = an.parse_neuron(a.neuron)
     if a.top < 1:
         raise ValueError("--top must be at least 1")
-    rows = [s.to_dict() for s in an.top_pairs(neuron, a.top)]
+    rows = [s.to_dict() for s in an.top_pairs(neuron, a.top, by=a.by)]
     if a.json:
         _print_json(rows)
         return
-    print(f"{neuron}: the pairs it separates best")
+    print(f"{neuron}: the pairs it separates best, by H excess (H minus its permutation null: raw H favours "
+          f"rare pairs)")
     for r in rows:
-        print(f"  {r['pair']:8s} H={r['hellinger']:.3f}   n_pos={r['n_pos']:<6d} n_neg={r['n_neg']}")
+        print(f"  {r['pair']:8s} excess={r['hellinger_excess']:.3f}  H={r['hellinger']:.3f}  null={r['hellinger_null']:.3f}"
+              f"  p={r['p_value']:.3f}  n_pos={r['n_pos']:<6d} n_neg={r['n_neg']}")
 
 
 def cmd_histogram(a):
     from .queries import histogram
     from .store import Analysis
     _threads(a)
+    an = Analysis.load(a.checkpoint)
+    a.bins = an.tables.bins if a.bins is None else a.bins
     if a.bins < 1 or a.rows < 1:
         raise ValueError("--bins and --rows must be at least 1")
-    an = Analysis.load(a.checkpoint)
     pair, neuron = an.parse_pair(a.pair), an.parse_neuron(a.neuron)
     h = histogram(an, pair, neuron, bins=a.bins, data_dir=a.data)
     if a.json:
@@ -132,27 +145,46 @@ def cmd_ablate(a):
     _threads(a)
     if not 1 <= a.draws <= MAX_DRAWS:
         raise ValueError(f"--draws {a.draws}: must be between 1 and {MAX_DRAWS}")
+    if a.max_positions is not None and a.max_positions < 1:
+        raise ValueError(f"--max-positions {a.max_positions}: must be at least 1")
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
     layers = list(ABLATABLE_LAYERS) if a.layer == "all" else [a.layer]
     if not a.recurrent and any(l not in ABLATABLE_LAYERS for l in layers):
         raise ValueError(f"--layer {a.layer} is inside the LSTM: ablate it with --recurrent")
     rec = an.recording(a.data)
-    results = [ablate_recording(rec, pair, layer, a.k, draws=a.draws, seed=a.seed,
-                                scores=an.layer_scores(pair, layer), bins=an.tables.bins, recurrent=a.recurrent)
+    results = [ablate_recording(rec, pair, layer, a.k, draws=a.draws, seed=a.seed, scores=an.layer_scores(pair, layer),
+                                bins=an.tables.bins, recurrent=a.recurrent, replace=a.replace,
+                                max_positions=a.max_positions)
                for layer in layers]
     if a.json:
         _print_json(results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results])
         return
     for r in results:
-        how = "rerun through the recurrence" if r.recurrent else "head only"
-        print(f"{r.pair}, layer {r.layer}, k={r.k} ({how}): accuracy on the {r.n_positions} positions with "
-              f"input {pair.x!r} (on the {r.n_pos} with target {pair.y})")
-        print(f"  unablated                  {r.baseline_accuracy:.4f}  ({r.baseline_accuracy_on_y:.4f})")
-        print(f"  top {r.k} by H -> mean        {r.top_k_accuracy:.4f}  ({r.top_k_accuracy_on_y:.4f})  "
-              f"{' '.join(r.top_k_neurons)}")
-        print(f"  {r.k} random ({r.draws} draws)       {r.random_k_accuracy_mean:.4f} ± "
-              f"{r.random_k_accuracy_std:.4f}  ({r.random_k_accuracy_on_y_mean:.4f})")
+        print(ablation_report(r))
+
+
+def ablation_report(r) -> str:
+    """An ablation result as a few aligned lines for the terminal."""
+    from .ablation import verdict
+    how = "rerun through the recurrence" if r.recurrent else "head only"
+    x, y = r.pair.split(":", 1)[0], r.pair.split(":", 1)[1]
+    row = lambda name, acc, on_y, bal, dl: (f"  {name:<30s} {acc:8.4f} {on_y:10.4f} {bal:10.4f} {dl:+12.4f}")  # noqa: E731
+    lines = [f"{r.pair}, layer {r.layer}, k={r.k}, units set to their {r.replace} ({how}); {r.n_positions} positions "
+             f"of {x!r} scored, {r.n_pos} with target {y}",
+             f"  {'':<30s} {'acc (x)':>8s} {'acc (on y)':>10s} {'balanced':>10s} {'Δ log p(y)':>12s}",
+             row("unablated", r.baseline_accuracy, r.target_accuracy_baseline, r.balanced_accuracy_baseline, 0.0),
+             row(f"top {r.k} by H excess", r.top_k_accuracy, r.target_accuracy_top_k, r.balanced_accuracy_top_k,
+                 r.delta_logp_top_k),
+             row(f"{r.k} random (mean of {r.n_random_draws})", r.random_k_accuracy_mean, r.target_accuracy_random_mean,
+                 r.balanced_accuracy_random_mean, r.delta_logp_random_mean),
+             f"  {'':<30s} {'± ' + format(r.random_k_accuracy_std, '.4f'):>8s} "
+             f"{'± ' + format(r.target_accuracy_random_std, '.4f'):>10s} {'± ' + format(r.balanced_accuracy_random_std, '.4f'):>10s} "
+             f"{'± ' + format(r.delta_logp_random_std, '.4f'):>12s}",
+             f"  top {r.k}: {' '.join(r.top_k_neurons)}",
+             f"  verdict: {verdict(r)} (p = {r.p_value:.3g}: {r.n_random_draws} spread-matched random draws; effect "
+             f"{r.effect_logp:+.4f} nats of log p(y) beyond random, {r.effect_z:+.1f} sd)"]
+    return "\n".join(lines)
 
 
 def _settings(a, sizes) -> list:
@@ -213,6 +245,36 @@ def cmd_attribute(a):
     print("units that carried it: " + ", ".join(f"{u.neuron} {u.attribution:+.3f}" for u in r.top_units))
 
 
+def cmd_sample(a):
+    """The held-out sentences the analysis is built on, one per line (or those dropped for
+    overlap with the training sources, with --dropped)."""
+    from .names import ANALYSIS_META, AnalysisMissing
+    from .sample import held_out
+    from pathlib import Path
+
+    from .. import settings
+    directory = Path(a.checkpoint) if a.checkpoint else settings.DEFAULT_CHECKPOINT
+    try:
+        spec = json.loads((directory / ANALYSIS_META).read_text(encoding="utf-8"))["sample"]
+    except (OSError, ValueError, KeyError) as e:
+        raise AnalysisMissing(f"cannot read the sample's description in {directory / ANALYSIS_META} ({e})") from None
+    if spec.get("source") != "heldout":
+        raise ValueError(f"this analysis was built on a text file ({spec.get('path')}), not the held-out sample")
+    h = held_out(a.data or spec.get("data_dir"), spec["n_requested"], spec["seed"])
+    if a.json:
+        _print_json({"sentences": h.sentences, "sources": h.sources, "composition": h.counts(),
+                     "dropped_exact": h.dropped_exact, "dropped_near": h.dropped_near})
+        return
+    if a.dropped:
+        for s in h.dropped_exact:
+            print(f"exact\t{s}")
+        for s in h.dropped_near:
+            print(f"near\t{s}")
+        return
+    for s in h.sentences:
+        print(s)
+
+
 def cmd_findings(a):
     from .findings import write_findings
     _threads(a)
@@ -235,16 +297,20 @@ def add_analysis_commands(sub) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data", default=None, help="shared data dir (default $TRANSLIT_DATA or ../shared/data)")
     s.add_argument("--text", default=None, help="any Armenian text file to sample instead of the held-out data")
-    s.add_argument("--bins", type=int, default=1000)
+    s.add_argument("--bins", type=int, default=DEFAULT_BINS)
     s.add_argument("--min-count", type=int, default=300, help="positions needed on each side of a pair")
+    s.add_argument("--shuffles", type=int, default=DEFAULT_SHUFFLES,
+                   help="label shuffles behind every H's permutation null")
     s.add_argument("--out", default=None, help="write the analysis here instead of next to the checkpoint")
     s.add_argument("--ablation-k", type=int, default=10, help="k of the stored ablations (0: none)")
-    s.add_argument("--draws", type=int, default=5, help="random draws per stored ablation")
+    s.add_argument("--draws", type=int, default=DEFAULT_DRAWS, help="random draws per stored ablation")
     s.add_argument("--no-cache", action="store_true", help="do not cache the recording (histograms re-record)")
     s.set_defaults(fn=cmd_analyze)
 
-    s = sub.add_parser("neurons", help="neurons ranked by Hellinger distance for a pair, per layer")
+    s = sub.add_parser("neurons", help="neurons ranked by Hellinger distance (excess over its null) for a pair, per layer")
     common(s)
+    s.add_argument("--by", choices=["excess", "hellinger"], default="excess",
+                   help="rank by H excess over the permutation null (default) or by raw H")
     s.add_argument("--pair", required=True, help="x:y, e.g. t:թ, s:_ (placeholder), .:= (kept as typed)")
     s.add_argument("--top", type=int, default=10)
     s.add_argument("--layer", action="append",
@@ -253,6 +319,7 @@ def add_analysis_commands(sub) -> None:
 
     s = sub.add_parser("pairs", help="the pairs a neuron separates best")
     common(s)
+    s.add_argument("--by", choices=["excess", "hellinger"], default="excess")
     s.add_argument("--neuron", required=True, help="LAYER:INDEX, e.g. concat.fwd:70")
     s.add_argument("--top", type=int, default=10)
     s.set_defaults(fn=cmd_pairs)
@@ -261,7 +328,7 @@ def add_analysis_commands(sub) -> None:
     common(s, threads=True)
     s.add_argument("--pair", required=True)
     s.add_argument("--neuron", required=True)
-    s.add_argument("--bins", type=int, default=1000)
+    s.add_argument("--bins", type=int, default=None, help="default: the analysis's")
     s.add_argument("--rows", type=int, default=25, help="rows of the terminal view")
     s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
     s.set_defaults(fn=cmd_histogram)
@@ -274,7 +341,11 @@ def add_analysis_commands(sub) -> None:
                    help="concat.fwd, concat.bwd, hidden (or all three); any layer with --recurrent")
     s.add_argument("--recurrent", action="store_true",
                    help="rerun the whole network with the units set inside the recurrence (slower)")
-    s.add_argument("--draws", type=int, default=5)
+    s.add_argument("--draws", type=int, default=DEFAULT_DRAWS, help="spread-matched random draws of k units")
+    s.add_argument("--replace", choices=["mean", "zero"], default="mean",
+                   help="set the units to their mean over the positions of x (default) or to 0")
+    s.add_argument("--max-positions", type=int, default=None,
+                   help="score at most this many positions of x (whole chunks, seeded; for --recurrent)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
     s.set_defaults(fn=cmd_ablate)
@@ -306,6 +377,14 @@ def add_analysis_commands(sub) -> None:
     s.add_argument("--position", type=int, required=True, help="input character position (from 0)")
     s.add_argument("--steps", type=int, default=32, help="integration steps (more: smaller completeness error)")
     s.set_defaults(fn=cmd_attribute)
+
+    s = sub.add_parser("sample", help="print the analysis's held-out sentences, one per line (de-duplicated "
+                                      "against every training source)")
+    common(s)
+    s.add_argument("--data", default=None, help="shared data dir (default: where the analysis found it)")
+    s.add_argument("--dropped", action="store_true",
+                   help="print the sentences dropped for overlap with training text instead (exact / near, tab, text)")
+    s.set_defaults(fn=cmd_sample)
 
     s = sub.add_parser("findings", help="regenerate docs/FINDINGS.md from the checkpoint's analysis")
     s.add_argument("--checkpoint", default=None)

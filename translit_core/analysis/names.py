@@ -12,8 +12,9 @@ from ..model.names import NeuronId, UnknownName  # noqa: F401  (re-exported: the
 
 ANALYSIS_WEIGHTS, ANALYSIS_META = "analysis.safetensors", "analysis.json"
 ANALYSIS_FILES = (ANALYSIS_META, ANALYSIS_WEIGHTS)
-FORMAT_VERSION = 1
-DEFAULT_BINS, DEFAULT_MIN_COUNT = 1000, 300
+FORMAT_VERSION = 2            # 2: every H with its permutation null
+DEFAULT_BINS, DEFAULT_MIN_COUNT = 100, 300   # 100 bins: the most reproducible rankings (benchmarks/bins_study.py)
+DEFAULT_SHUFFLES = 20          # label shuffles behind every H's permutation null
 
 # The post's pairs, ablated (and shown in FINDINGS.md) whenever they pass the count threshold.
 POST_PAIRS = ("t:թ", "t:ծ", "s:_", "h:_", "h:հ", "o:օ")

@@ -1,7 +1,8 @@
 """`python -m translit_core analyze`: record the sample, tabulate, ablate, save.
 
     held-out sentences (sample.py) -> recording (recording.py) -> Hellinger tables (tables.py)
-    -> stored ablations (ablation.py) -> analysis.safetensors + analysis.json (store.py)
+    -> stored ablations (ablation.py) -> direction claims with bootstrap intervals (uncertainty.py)
+    -> analysis.safetensors + analysis.json (store.py)
 """
 from __future__ import annotations
 
@@ -12,20 +13,23 @@ import torch
 
 from .. import settings
 from ..model.checkpoint import WEIGHTS, load_checkpoint
+from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
-from .ablation import ABLATABLE_LAYERS, ablate_recording, pairs_to_ablate
-from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, AnalysisError
+from .ablation import ABLATABLE_LAYERS, DEFAULT_DRAWS, SIGNIFICANT, SPREAD_BANDS, ablate_recording, pairs_to_ablate
+from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, AnalysisError
 from .recording import record_activations, recording_key, save_to_cache
-from .sample import HELDOUT_GLOBS, file_sha256, sample_sentences, text_sentences
+from .sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
 from .store import Analysis
 from .tables import hellinger_tables
+from .uncertainty import DEFAULT_RESAMPLES, direction_claims
 
 
 @torch.no_grad()   # a context, not set_grad_enabled: callers (tests, the app) keep their own mode
 def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 5000, seed: int = 0,
                  data_dir: str | Path | None = None, text: str | Path | None = None,
                  bins: int = DEFAULT_BINS, min_count: int = DEFAULT_MIN_COUNT, out_dir: str | Path | None = None,
-                 ablation_k: int = 10, ablation_draws: int = 5, use_cache: bool = True,
+                 ablation_k: int = 10, ablation_draws: int = DEFAULT_DRAWS, shuffles: int = DEFAULT_SHUFFLES,
+                 use_cache: bool = True,
                  max_len: int | None = None, log=print) -> tuple[Analysis, dict]:
     """Record, tabulate, ablate, save. Returns (analysis, timings/summary)."""
     t0 = time.perf_counter()
@@ -40,10 +44,12 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
         spec = {"source": "text", "path": str(Path(text).resolve())}
     else:
         dd = Path(data_dir) if data_dir else settings.data_dir()
-        sentences = sample_sentences(dd, n_sentences, seed)
-        spec = {"source": "heldout", "data_dir": str(dd.resolve()), "files": list(HELDOUT_GLOBS)}
+        sample = held_out(dd, n_sentences, seed)
+        sentences = sample.sentences
+        spec = {"source": "heldout", "data_dir": str(dd.resolve()), "files": list(HELDOUT_GLOBS),
+                "composition": sample.counts(), "sentence_sources": "".join(s[0] for s in sample.sources)}
     max_len = max_len or ck_meta.get("train_config", {}).get("max_len") or 200
-    spec.update(n_requested=n_sentences, rules_sha256=rules.sha256)
+    spec.update(n_requested=n_sentences, rules_sha256=rules.sha256, romanizer_version=ROMANIZER_VERSION)
     timings = {"load": time.perf_counter() - t0}
     log(f"recording {len(sentences)} sentences (seed {seed}, chunks of at most {max_len} characters)...")
     t = time.perf_counter()
@@ -58,10 +64,10 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
             log(f"  warning: could not cache the recording ({e}); histograms will re-record")
         timings["cache"] = time.perf_counter() - t
     t = time.perf_counter()
-    tables = hellinger_tables(rec, bins=bins, min_count=min_count)
+    tables = hellinger_tables(rec, bins=bins, min_count=min_count, shuffles=shuffles, seed=seed)
     timings["hellinger"] = time.perf_counter() - t
     log(f"  Hellinger tables: {len(tables.pairs)} pairs x {tables.hellinger.shape[1]} neurons "
-        f"in {timings['hellinger']:.1f}s")
+        f"with their permutation nulls ({shuffles} shuffles) in {timings['hellinger']:.1f}s")
     weights = {"dense.weight": model.dense.weight, "dense.bias": model.dense.bias,
                "out.weight": model.out.weight, "out.bias": model.out.bias}
     accuracy = float((rec.pred == rec.y).float().mean()) if rec.n_positions else float("nan")
@@ -74,9 +80,20 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
         "recording_key": recording_key(weights_sha, rec.spec),
         "sample_accuracy": accuracy,
         "ablation_method": {"replace_with": "mean activation over all positions with input x",
+                            "ranked_by": "H excess (H minus its permutation null)",
+                            "where": "the layers above the biLSTM (head only; the recurrence is not rerun)",
                             "accuracy_on": "all positions with input x (prediction == target class)",
-                            "random": "k neurons drawn uniformly from the same layer, excluding the top k",
+                            "target_accuracy": "accuracy on the positions with input x and target y",
+                            "delta_logp": "mean change of log p(y) on the positions with target y",
+                            "balanced_accuracy": "mean recall over the outputs of x",
+                            "random": f"k units of the same layer, not among the top k, one per selected unit from its "
+                                      f"activation-spread band ({SPREAD_BANDS} quantile bands)",
+                            "p_value": "(1 + random draws with delta_logp <= the top k's) / (1 + draws)",
+                            "confirmed": f"p_value < {SIGNIFICANT} and the top k cost more log p(y) than random",
                             "std": "sample standard deviation over the draws"},
+        "null_method": {"shuffles": shuffles, "what": "y shuffled within the positions of x; H recomputed with "
+                        "the same bins; hellinger_null = mean over shuffles; p_value = (1 + shuffles with H >= "
+                        "observed) / (1 + shuffles)"},
     }
     analysis = Analysis(tables, meta, {k: v.detach() for k, v in weights.items()}, directory, recording=rec)
     t = time.perf_counter()
@@ -88,6 +105,15 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
                                                   scores=analysis.layer_scores(pair, layer), bins=bins).to_dict())
     timings["ablation"] = time.perf_counter() - t
     meta["ablations"] = ablations
+    t = time.perf_counter()
+    claims = direction_claims(rec, pairs_to_ablate(analysis), k=ablation_k or 10, bins=bins, seed=seed, shuffles=shuffles)
+    meta["direction_claims"] = [c.to_dict() for c in claims]
+    meta["direction_method"] = {
+        "select": "top k of each LSTM direction by H excess on a seeded random half of the sentences",
+        "score": "mean H of those units on the other half", "resamples": DEFAULT_RESAMPLES,
+        "interval": "95% basic bootstrap interval over the scoring half's sentences; estimate bias-corrected",
+        "claim": "a direction separates best only when the interval of forward - backward excludes 0"}
+    timings["bootstrap"] = time.perf_counter() - t
     analysis = Analysis(tables, meta, analysis.weights, directory, recording=rec)
     timings["total"] = time.perf_counter() - t0
     meta["timings_s"] = {k: round(v, 2) for k, v in timings.items()}

@@ -75,6 +75,16 @@ class Recording:
     def H(self) -> int:
         return self.model.config.lstm
 
+    def sentence_halves(self, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two (P,) bool masks that split the positions by sentence, a seeded random half of
+        the sentences each: select on one, score on the other."""
+        n = int(self.chunk_sentence.max()) + 1 if self.chunk_sentence.numel() else 0
+        first = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[: n // 2]
+        in_first = torch.zeros(n, dtype=torch.bool)
+        in_first[first] = True
+        mask = in_first[self.sentence_of(torch.arange(self.n_positions))]
+        return mask, ~mask
+
     def chunk_of(self, positions: torch.Tensor) -> torch.Tensor:
         return torch.searchsorted(self.chunk_start, positions, right=True) - 1
 
@@ -130,18 +140,27 @@ class Recording:
                 out[s:s + block] = self._layer_block(name, positions[s:s + block], units, {})
         return out
 
-    def rerun_predictions(self, positions: torch.Tensor, interventions, batch_positions: int = 1 << 14
-                          ) -> torch.Tensor:
-        """The model's predictions at `positions` from a rerun of the whole network (the hooked pass)
+    def rerun_logits(self, positions: torch.Tensor, interventions, batch_positions: int = 1 << 14
+                     ) -> torch.Tensor:
+        """The model's logits at `positions` from a rerun of the whole network (the hooked pass)
         over every chunk that holds one of them, with `interventions(xb)` (a list of
-        Intervention for a batch xb (B, T)) applied: (n,) classes."""
-        pred = torch.full((self.n_positions,), -1, dtype=torch.long)
-        chunk_ids = self.chunk_of(torch.as_tensor(positions)).unique().tolist()
+        Intervention for a batch xb (B, T)) applied: (n, n_out)."""
+        positions = torch.as_tensor(positions)
+        slot = torch.full((self.n_positions,), -1, dtype=torch.long)
+        slot[positions] = torch.arange(positions.numel())
+        out = torch.zeros(positions.numel(), len(self.alphabets.outputs))
+        chunk_ids = self.chunk_of(positions).unique().tolist()
         with torch.no_grad():
             for xb, L, dest, valid in iter_batches(self.x, self.chunk_start, chunk_ids, batch_positions):
-                logits = self.model.run_with_hooks(xb, L, interventions(xb))
-                pred[dest] = logits.argmax(-1)[valid]
-        return pred[positions]
+                logits = self.model.run_with_hooks(xb, L, interventions(xb))[valid]   # (b, n_out)
+                keep = slot[dest] >= 0
+                out[slot[dest][keep]] = logits[keep].float()
+        return out
+
+    def rerun_predictions(self, positions: torch.Tensor, interventions, batch_positions: int = 1 << 14
+                          ) -> torch.Tensor:
+        """The argmax of `rerun_logits`: (n,) classes."""
+        return self.rerun_logits(positions, interventions, batch_positions).argmax(-1)
 
     def layers_at(self, names, positions: torch.Tensor):
         """Yield (name, (n, units)) for every layer in `names` at the same positions, gathering
@@ -305,17 +324,18 @@ def save_to_cache(recording: Recording, key: str, keep: int = 3) -> Path:
 
 
 def recording_key(weights_sha256: str, spec: dict) -> str:
-    keep = {k: spec.get(k) for k in ("fingerprint", "seed", "max_len", "rules_sha256")}
+    keep = {k: spec.get(k) for k in ("fingerprint", "seed", "max_len", "rules_sha256", "romanizer_version")}
     blob = json.dumps({"v": FORMAT_VERSION, "weights": weights_sha256, **keep}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 # -----------------------------------------------------------------------------
 # pairs on a recording
 
-def pair_counts(recording: Recording) -> dict[tuple[int, int], int]:
-    """{(x class, y class): positions}."""
+def pair_counts(recording: Recording, mask: torch.Tensor | None = None) -> dict[tuple[int, int], int]:
+    """{(x class, y class): positions} (only the positions in `mask` (P,) bool, if given)."""
     n_out = len(recording.alphabets.outputs)
-    keys, counts = torch.unique(recording.x * n_out + recording.y, return_counts=True)
+    x, y = (recording.x, recording.y) if mask is None else (recording.x[mask], recording.y[mask])
+    keys, counts = torch.unique(x * n_out + y, return_counts=True)
     return {(int(k) // n_out, int(k) % n_out): int(n) for k, n in zip(keys, counts)}
 
 

@@ -1,14 +1,18 @@
 """The sample: held-out sentences, read at run time (the data may never be copied into the repo).
 
 UD `*-test.conllu` text lines and ARPA `test.tsv` sentences, which the model never trained on,
-normalised and filtered like the training corpus, de-duplicated, in a seeded random order; or
-the lines of any Armenian text file (`--text`).
+normalised and filtered like the training corpus, de-duplicated, cleaned of every sentence that
+also occurs (exactly, or as a near duplicate by word 6-grams) in a training source, in a seeded
+random order; or the lines of any Armenian text file (`--text`).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+import re
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import settings
@@ -31,12 +35,90 @@ def _clean(lines) -> list[str]:
     return out
 
 
-def sample_sentences(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0) -> list[str]:
+NGRAM = 6            # words per n-gram of the near-duplicate test
+NEAR_SHARE = 0.5     # a held-out sentence is a near duplicate when this share of its word n-grams is in training text
+
+
+def _words(line: str) -> list[str]:
+    return re.findall(r"\w+", line.casefold())
+
+
+def _ngrams(words: list[str], n: int = NGRAM) -> set[tuple[str, ...]]:
+    """Word n-grams; a sentence shorter than n is one n-gram (all of it)."""
+    if len(words) < n:
+        return {tuple(words)} if words else set()
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+@dataclass
+class HeldOut:
+    """The held-out sample: sentences, where each came from, and what was dropped for overlap."""
+    sentences: list[str]
+    sources: list[str]                          # "ud" / "arpa", per sentence
+    dropped_exact: list[str] = field(default_factory=list)   # also in a training source, as a sentence
+    dropped_near: list[str] = field(default_factory=list)    # >= NEAR_SHARE of its word 6-grams in training text
+
+    def counts(self) -> dict:
+        return {"ud": self.sources.count("ud"), "arpa": self.sources.count("arpa"),
+                "dropped_exact": len(self.dropped_exact), "dropped_near": len(self.dropped_near),
+                "near_rule": f">= {NEAR_SHARE:.0%} of the word {NGRAM}-grams in training text"}
+
+
+def training_overlap(sentences: list[str], data_dir: Path) -> tuple[set[str], set[str]]:
+    """(exact, near): the sentences that occur in a training source (after the same normalisation,
+    case and punctuation ignored), and those sharing >= NEAR_SHARE of their word n-grams with it.
+    Training text is streamed once; only the sample's own n-grams are kept in memory."""
+    from ..text.corpus import find_sources
+    from ..text.lines import normalize_line
+    key = {s: " ".join(_words(s)) for s in sentences}
+    grams = {s: _ngrams(_words(s)) for s in sentences}
+    wanted = set().union(*grams.values()) if grams else set()
+    seen_lines, seen_grams = set(), set()
+    keys = set(key.values())
+    for source in find_sources(data_dir):
+        for text in source.texts():
+            words = _words(normalize_line(text))
+            joined = " ".join(words)
+            if joined in keys:
+                seen_lines.add(joined)
+            seen_grams |= _ngrams(words) & wanted
+    exact = {s for s in sentences if key[s] in seen_lines}
+    near = {s for s in sentences if s not in exact and grams[s]
+            and len(grams[s] & seen_grams) >= NEAR_SHARE * len(grams[s])}
+    return exact, near
+
+
+def cached_overlap(sentences: list[str], data_dir: Path) -> tuple[set[str], set[str]]:
+    """`training_overlap`, cached outside the repository (it holds held-out text) under a key
+    of the sentences and of every training file's path, size and modification time: parsing
+    the Wikipedia dump again takes a minute."""
+    from ..text.corpus import find_sources
+    files = [(str(src.path), src.path.stat().st_size, src.path.stat().st_mtime_ns) for src in find_sources(data_dir)]
+    key = hashlib.sha256(json.dumps([fingerprint(sentences), files, NGRAM, NEAR_SHARE]).encode()).hexdigest()[:24]
+    path = settings.cache_root() / "overlap" / f"{key}.json"
+    try:
+        got = json.loads(path.read_text(encoding="utf-8"))
+        return set(got["exact"]), set(got["near"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    exact, near = training_overlap(sentences, data_dir)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"exact": sorted(exact), "near": sorted(near)}, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass                       # a read-only cache only costs the minute again
+    return exact, near
+
+
+def held_out(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0, dedup: bool = True) -> HeldOut:
     """Up to n held-out sentences the model never trained on, in a seeded random order.
 
     UD `*-test.conllu` text lines and ARPA `test.tsv` sentences, normalised, filtered with
-    corpus.keep_line and de-duplicated. (With the shipped data that is ~4,400 sentences, so
-    n=5000 takes them all.)
+    corpus.keep_line and de-duplicated; then (`dedup`) every sentence that also occurs in a
+    training source, or shares half its word 6-grams with one, is dropped (ARPA's test sentences
+    are paraphrases of news that its train split also reports).
     """
     from ..text.corpus import iter_arpa_texts, iter_conllu_texts
     data_dir = Path(data_dir) if data_dir else settings.data_dir()
@@ -45,12 +127,23 @@ def sample_sentences(data_dir: str | Path | None = None, n: int = 5000, seed: in
         raise SampleMissing(
             f"no held-out text under {data_dir} (looked for {', '.join(HELDOUT_GLOBS)}); point at the "
             f"shared data with --data DIR or TRANSLIT_DATA=DIR, or give any Armenian text with --text FILE")
-    lines = []
+    lines, origin = [], {}
     for p in files:
-        lines += list(iter_conllu_texts(p) if p.suffix == ".conllu" else iter_arpa_texts(p))
+        texts = _clean(iter_conllu_texts(p) if p.suffix == ".conllu" else iter_arpa_texts(p))
+        for t in texts:
+            origin.setdefault(t, "ud" if p.suffix == ".conllu" else "arpa")
+        lines += texts
     sentences = _clean(lines)
-    random.Random(seed).shuffle(sentences)
-    return sentences[:n]
+    exact, near = cached_overlap(sentences, data_dir) if dedup else (set(), set())
+    kept = [s for s in sentences if s not in exact and s not in near]
+    random.Random(seed).shuffle(kept)
+    kept = kept[:n]
+    return HeldOut(kept, [origin[s] for s in kept], sorted(exact), sorted(near))
+
+
+def sample_sentences(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0) -> list[str]:
+    """The sentences of `held_out` (de-duplicated against the training sources)."""
+    return held_out(data_dir, n, seed).sentences
 
 
 def text_sentences(path: str | Path, n: int = 5000, seed: int = 0) -> list[str]:

@@ -6,6 +6,8 @@ bincount per block of rows; `bin_index` reproduces numpy.histogram's binning exa
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 
@@ -56,6 +58,14 @@ def bin_index(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: in
     return _bin_block(values, lo, hi, bins)
 
 
+def flat_bins(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
+    """bin_index of values (n, u) plus u_index * bins: every (neuron, bin) its own slot of one
+    flat histogram, so one bincount counts all neurons at once. (n, u) int64."""
+    idx = bin_index(values, lo, hi, bins)
+    idx += (torch.arange(values.shape[1]) * bins).unsqueeze(0)
+    return idx
+
+
 def slot_histograms(values: torch.Tensor, slot: torch.Tensor, n_slots: int, bins: int,
                     lo: torch.Tensor | None = None, hi: torch.Tensor | None = None,
                     block: int = 4096) -> torch.Tensor:
@@ -85,6 +95,49 @@ def hellinger_from_counts(pos: torch.Tensor, total: torch.Tensor, n_pos: torch.T
     bc = (pos * (total - pos)).double().sqrt_().sum(-1)                   # (k, u)
     bc /= (n_pos.double() * n_neg.double()).sqrt().unsqueeze(1)
     return (1.0 - bc).clamp_(min=0.0).sqrt_()
+
+
+@dataclass
+class PermutationNull:
+    """What H gives for each (target y, neuron) when the labels y are shuffled within the
+    positions of x: the noise floor of a histogram distance at these sample sizes."""
+    mean: torch.Tensor        # (k, u) mean H over the shuffles
+    std: torch.Tensor         # (k, u) standard deviation over the shuffles
+    p_value: torch.Tensor     # (k, u) (1 + #shuffles with H >= observed) / (1 + shuffles)
+    shuffles: int
+
+
+def permutation_null(binned: torch.Tensor, total: torch.Tensor, n_pos: torch.Tensor, observed: torch.Tensor,
+                     bins: int, shuffles: int = 20, generator: torch.Generator | None = None) -> PermutationNull:
+    """Label-permutation null of `hellinger_from_counts` for every target y of one input x.
+
+    binned (n, u): flat_bins of the n positions of x; total (u, bins): their histograms;
+    n_pos (k,): positions with each target; observed (k, u): the real H.
+
+    A shuffle of y over the positions of x makes the positions of y a uniformly random subset of
+    size n_pos. H is symmetric in its two sides, so the subset is drawn on the smaller side
+    (m = min(n_pos, n - n_pos) rows): the same law at a fraction of the cost. Each target gets
+    its own subset (only the marginal null of each pair is wanted), and all targets of a shuffle
+    are counted with one bincount.
+    """
+    n, u = binned.shape
+    k = n_pos.numel()
+    m = torch.minimum(n_pos, n - n_pos).long()                                   # (k,) rows drawn
+    slot_offset = torch.repeat_interleave(torch.arange(k) * (u * bins), m).unsqueeze(1)   # (sum m, 1)
+    total_sum = torch.zeros(k, u, dtype=torch.float64)
+    total_sq = torch.zeros(k, u, dtype=torch.float64)
+    exceed = torch.zeros(k, u, dtype=torch.long)
+    for _ in range(shuffles):
+        rows = torch.cat([torch.randperm(n, generator=generator)[:mj] for mj in m.tolist()])
+        flat = binned[rows].add_(slot_offset)                                     # (sum m, u)
+        hist = torch.bincount(flat.view(-1), minlength=k * u * bins).view(k, u, bins)
+        h = hellinger_from_counts(hist, total, m.double(), (n - m).double())     # (k, u)
+        total_sum += h
+        total_sq += h * h
+        exceed += (h >= observed.double() - 1e-12).long()
+    mean = total_sum / shuffles
+    var = (total_sq / shuffles - mean * mean).clamp_(min=0.0) * (shuffles / max(shuffles - 1, 1))
+    return PermutationNull(mean.float(), var.sqrt().float(), ((1 + exceed) / (1 + shuffles)).float(), shuffles)
 
 
 def ranked_units(scores: torch.Tensor) -> torch.Tensor:

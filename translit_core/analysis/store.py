@@ -19,6 +19,7 @@ from .. import settings
 from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..model.names import NeuronId, UnknownName
 from ..model.net import edge_weights
+from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
 from .ablation import AblationResult
 from .names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION, AnalysisMissing, Pair, SampleMissing,
@@ -27,6 +28,7 @@ from .recording import Recording, record_activations, recording_key, save_to_cac
 from .sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
 from .stats import ranked_units
 from .tables import HellingerTables, NeuronScore, PairScore
+from .uncertainty import DirectionClaim
 
 
 class Analysis:
@@ -43,6 +45,7 @@ class Analysis:
         self.offsets = tables.offsets
         self._pair_index = {str(p): i for i, p in enumerate(tables.pairs)}
         self._ablations = {(a["pair"], a["layer"]): AblationResult.from_dict(a) for a in meta.get("ablations", [])}
+        self._claims = {c["pair"]: DirectionClaim.from_dict(c) for c in meta.get("direction_claims", [])}
         self._recording = recording
 
     # ---- names
@@ -94,31 +97,52 @@ class Analysis:
     def column(self, neuron: NeuronId) -> int:
         return self.offsets[neuron.layer] + neuron.index
 
-    # ---- rankings
+    # ---- rankings: by H excess (H minus its permutation null), so that pairs of any size compare
+    SCORES = ("excess", "hellinger")
+
+    def _score_table(self, by: str) -> torch.Tensor:
+        if by == "excess":
+            return self.tables.hellinger_excess
+        if by == "hellinger":
+            return self.tables.hellinger
+        raise UnknownName(f"rank by one of {', '.join(self.SCORES)}, not {by!r}")
+
     def hellinger_of(self, pair: "str | Pair", neuron: "str | NeuronId") -> float:
         p, n = self.parse_pair(pair), self.parse_neuron(neuron)
         return float(self.tables.hellinger[self._pair_index[str(p)], self.column(n)])
 
-    def layer_scores(self, pair: "str | Pair", layer: str) -> torch.Tensor:
-        """(units,) Hellinger of every neuron of `layer` for `pair`."""
+    def score_of(self, pair: "str | Pair", neuron: "str | NeuronId") -> NeuronScore:
+        """H of one neuron for one pair, with its null and p-value."""
+        p, n = self.parse_pair(pair), self.parse_neuron(neuron)
+        return self._neuron_score(self._pair_index[str(p)], self.column(n), n, p)
+
+    def _neuron_score(self, row: int, col: int, neuron: NeuronId, p: Pair) -> NeuronScore:
+        t = self.tables
+        return NeuronScore(neuron, float(t.hellinger[row, col]), p.n_pos, p.n_neg,
+                           float(t.hellinger_null[row, col]), float(t.p_value[row, col]))
+
+    def layer_scores(self, pair: "str | Pair", layer: str, by: str = "excess") -> torch.Tensor:
+        """(units,) score of every neuron of `layer` for `pair`: H excess (default) or raw H."""
         p = self.parse_pair(pair)
         if layer not in self.sizes:
             raise UnknownName(f"unknown layer {layer!r}; layers: {', '.join(self.layers)}")
         o = self.offsets[layer]
-        return self.tables.hellinger[self._pair_index[str(p)], o:o + self.sizes[layer]]
+        return self._score_table(by)[self._pair_index[str(p)], o:o + self.sizes[layer]]
 
-    def top_neurons(self, pair: "str | Pair", layer: str, k: int = 10) -> list[NeuronScore]:
+    def top_neurons(self, pair: "str | Pair", layer: str, k: int = 10, by: str = "excess") -> list[NeuronScore]:
         p = self.parse_pair(pair)
-        scores = self.layer_scores(p, layer)
-        order = ranked_units(scores)[:k]
-        return [NeuronScore(NeuronId(layer, int(i)), float(scores[i]), p.n_pos, p.n_neg) for i in order]
+        order = ranked_units(self.layer_scores(p, layer, by))[:k]
+        row, o = self._pair_index[str(p)], self.offsets[layer]
+        return [self._neuron_score(row, o + int(i), NeuronId(layer, int(i)), p) for i in order]
 
-    def top_pairs(self, neuron: "str | NeuronId", k: int = 10) -> list[PairScore]:
+    def top_pairs(self, neuron: "str | NeuronId", k: int = 10, by: str = "excess") -> list[PairScore]:
+        """The pairs this neuron separates best. By H excess: raw H favours rare pairs, whose
+        noise floor is higher."""
         n = self.parse_neuron(neuron)
-        col = self.tables.hellinger[:, self.column(n)]
-        order = ranked_units(col)[:k]
-        return [PairScore(self.tables.pairs[i], float(col[i]), self.tables.pairs[i].n_pos,
-                          self.tables.pairs[i].n_neg) for i in order.tolist()]
+        c, t = self.column(n), self.tables
+        order = ranked_units(self._score_table(by)[:, c])[:k]
+        return [PairScore(t.pairs[i], float(t.hellinger[i, c]), t.pairs[i].n_pos, t.pairs[i].n_neg,
+                          float(t.hellinger_null[i, c]), float(t.p_value[i, c])) for i in order.tolist()]
 
     def mean_activation(self, pair: "str | Pair", neuron: "str | NeuronId", over: str = "pos") -> float:
         p, n = self.parse_pair(pair), self.parse_neuron(neuron)
@@ -156,6 +180,11 @@ class Analysis:
     def ablations(self) -> list[AblationResult]:
         return list(self._ablations.values())
 
+    def direction_claim(self, pair: "str | Pair") -> DirectionClaim | None:
+        """Which LSTM direction separates the pair best, with its bootstrap interval (stored
+        for the pairs analyze ablates)."""
+        return self._claims.get(str(self.parse_pair(pair)))
+
     # ---- the sample recording (cached outside the repo)
     @property
     def has_recording(self) -> bool:
@@ -179,16 +208,17 @@ class Analysis:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         t = self.tables
-        tensors = {"hellinger": t.hellinger, "mean_pos": t.mean_pos, "mean_neg": t.mean_neg,
-                   "x_mean": t.x_mean, "x_lo": t.x_lo, "x_hi": t.x_hi}
+        tensors = {"hellinger": t.hellinger, "hellinger_null": t.hellinger_null,
+                   "hellinger_null_std": t.hellinger_null_std, "p_value": t.p_value, "mean_pos": t.mean_pos,
+                   "mean_neg": t.mean_neg, "x_mean": t.x_mean, "x_lo": t.x_lo, "x_hi": t.x_hi}
         if t.unit_mean is not None:
             tensors["unit_mean"] = t.unit_mean
-        # Rankings: per pair, per layer, neuron indices by descending H (int16).
+        # Rankings: per pair, per layer, neuron indices by descending H excess (int16).
         for l in t.layers:
             o = self.offsets[l]
-            tensors[f"rank.{l}"] = ranked_units(t.hellinger[:, o:o + t.sizes[l]]).to(torch.int16)
+            tensors[f"rank.{l}"] = ranked_units(t.hellinger_excess[:, o:o + t.sizes[l]]).to(torch.int16)
         tensors.update({k: v.detach().float().contiguous() for k, v in self.weights.items()})
-        meta = dict(self.meta, format_version=FORMAT_VERSION, bins=t.bins, min_count=t.min_count,
+        meta = dict(self.meta, format_version=FORMAT_VERSION, bins=t.bins, min_count=t.min_count, shuffles=t.shuffles,
                     layers=[{"name": l, "units": t.sizes[l], "offset": self.offsets[l]} for l in t.layers],
                     xs=t.xs, pairs=[{"x": p.x, "y": p.y, "n_pos": p.n_pos, "n_neg": p.n_neg, "x_index": j}
                                     for p, j in zip(t.pairs, t.pair_x)],
@@ -212,6 +242,10 @@ class Analysis:
                                   f"{ANALYSIS_WEIGHTS} / {ANALYSIS_META}); build it with `{analyze_command(directory)}`")
         try:
             meta = json.loads(mpath.read_text(encoding="utf-8"))
+            if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+                version = meta.get("format_version") if isinstance(meta, dict) else None
+                raise AnalysisMissing(f"{mpath}: analysis format {version} is not {FORMAT_VERSION}; rebuild "
+                                      f"with `{analyze_command(directory)}`")
             t = load_file(wpath)
             layers = [l["name"] for l in meta["layers"]]
             sizes = {l["name"]: l["units"] for l in meta["layers"]}
@@ -220,25 +254,39 @@ class Analysis:
                                      pair_x=[p["x_index"] for p in meta["pairs"]], hellinger=t["hellinger"],
                                      mean_pos=t["mean_pos"], mean_neg=t["mean_neg"], x_mean=t["x_mean"],
                                      x_lo=t["x_lo"], x_hi=t["x_hi"], candidates=meta["candidates"],
-                                     bins=meta["bins"], min_count=meta["min_count"], unit_mean=t.get("unit_mean"))
+                                     bins=meta["bins"], min_count=meta["min_count"], unit_mean=t.get("unit_mean"),
+                                     hellinger_null=t["hellinger_null"], hellinger_null_std=t["hellinger_null_std"],
+                                     p_value=t["p_value"], shuffles=meta["shuffles"])
             weights = {k: t[k] for k in ("dense.weight", "dense.bias", "out.weight", "out.bias")}
             sha_built = meta["checkpoint"]["weights_sha256"]
         except (ValueError, KeyError, TypeError, OSError, SafetensorError) as e:
             raise AnalysisMissing(f"{directory}: unreadable analysis files ({type(e).__name__}: {e}); "
                                   f"rebuild with `{analyze_command(directory)}`") from None
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise AnalysisMissing(f"{mpath}: analysis format {meta.get('format_version')} is not "
-                                  f"{FORMAT_VERSION}; rebuild with `{analyze_command(directory)}`")
         mismatch = tables.shape_mismatch()
         if mismatch:
             raise AnalysisMissing(f"{wpath} does not match {mpath} ({mismatch}); rebuild with "
                                   f"`{analyze_command(directory)}`")
+        stale = sample_staleness(meta.get("sample", {}))
+        if stale and check_weights:
+            raise AnalysisMissing(f"{mpath} is stale: {stale}; rebuild with `{analyze_command(directory)}`")
         if check_weights and (directory / WEIGHTS).is_file():
             sha = file_sha256(directory / WEIGHTS)
             if sha != sha_built:
                 raise AnalysisMissing(f"{mpath} was built for other weights than {directory / WEIGHTS} "
                                       f"(the checkpoint changed); rebuild with `{analyze_command(directory)}`")
         return cls(tables, meta, weights, directory)
+
+
+def sample_staleness(spec: dict) -> str | None:
+    """Why a sample description no longer matches this code (the rules or the romanizer changed
+    since it was recorded), or None."""
+    rules = load_rules()
+    if spec.get("rules_sha256") not in (None, rules.sha256):
+        return "the romanization rules changed since its sample was romanized"
+    if spec.get("romanizer_version", ROMANIZER_VERSION) != ROMANIZER_VERSION:
+        return (f"it was romanized by romanizer version {spec.get('romanizer_version')}, this code is "
+                f"version {ROMANIZER_VERSION}")
+    return None
 
 
 def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str | Path | None = None,

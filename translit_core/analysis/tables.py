@@ -14,9 +14,16 @@ import torch.nn.functional as F
 
 from ..model.alphabets import FIRST_INPUT_CLASS, symbol_of_class
 from ..model.names import LAYERS, NeuronId, parse_layer
-from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, Pair
+from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, Pair
 from .recording import Recording, pair_counts
-from .stats import hellinger_from_counts, slot_histograms
+from .stats import flat_bins, hellinger_from_counts, permutation_null
+
+
+def _null_fields(null: float | None, p_value: float | None, hellinger: float) -> dict:
+    if null is None:
+        return {}
+    return {"hellinger_null": round(null, 6), "hellinger_excess": round(hellinger - null, 6),
+            "p_value": round(p_value, 6) if p_value is not None else None}
 
 
 @dataclass(frozen=True)
@@ -25,10 +32,17 @@ class NeuronScore:
     hellinger: float
     n_pos: int
     n_neg: int
+    hellinger_null: float | None = None     # mean H over label shuffles (None: not computed)
+    p_value: float | None = None            # permutation p-value of H
+
+    @property
+    def hellinger_excess(self) -> float:
+        return self.hellinger - (self.hellinger_null or 0.0)
 
     def to_dict(self) -> dict:
         return {"neuron": str(self.neuron), "layer": self.neuron.layer, "index": self.neuron.index,
-                "hellinger": round(self.hellinger, 6), "n_pos": self.n_pos, "n_neg": self.n_neg}
+                "hellinger": round(self.hellinger, 6), **_null_fields(self.hellinger_null, self.p_value, self.hellinger),
+                "n_pos": self.n_pos, "n_neg": self.n_neg}
 
 
 @dataclass(frozen=True)
@@ -37,10 +51,17 @@ class PairScore:
     hellinger: float
     n_pos: int
     n_neg: int
+    hellinger_null: float | None = None
+    p_value: float | None = None
+
+    @property
+    def hellinger_excess(self) -> float:
+        return self.hellinger - (self.hellinger_null or 0.0)
 
     def to_dict(self) -> dict:
         return {"pair": str(self.pair), "x": self.pair.x, "y": self.pair.y,
-                "hellinger": round(self.hellinger, 6), "n_pos": self.n_pos, "n_neg": self.n_neg}
+                "hellinger": round(self.hellinger, 6), **_null_fields(self.hellinger_null, self.p_value, self.hellinger),
+                "n_pos": self.n_pos, "n_neg": self.n_neg}
 
 
 @dataclass
@@ -62,12 +83,29 @@ class HellingerTables:
     bins: int
     min_count: int
     unit_mean: torch.Tensor | None = None   # (N,) mean over the sample (interventions' "mean"; see hellinger_tables)
+    hellinger_null: torch.Tensor | None = None      # (n_pairs, N) mean H over label shuffles: H's noise floor
+    hellinger_null_std: torch.Tensor | None = None  # (n_pairs, N) its standard deviation over the shuffles
+    p_value: torch.Tensor | None = None             # (n_pairs, N) permutation p-value of H
+    shuffles: int = 0                                # label shuffles behind the null
+
+    @property
+    def hellinger_excess(self) -> torch.Tensor:
+        """(n_pairs, N) H minus its permutation null: comparable across pairs of any size."""
+        return self.hellinger - self.hellinger_null
+
+    @property
+    def z(self) -> torch.Tensor:
+        """(n_pairs, N) the excess in standard deviations of the null (for p-values below
+        the permutation test's floor of 1 / (1 + shuffles))."""
+        return self.hellinger_excess / self.hellinger_null_std.clamp(min=1e-6)
 
     def shape_mismatch(self) -> str | None:
         """What does not fit between the tensors and the description (a file pair from two runs,
         or a truncated one), or None."""
         N = sum(self.sizes.values())
         want = {"hellinger": (len(self.pairs), N), "mean_pos": (len(self.pairs), N), "mean_neg": (len(self.pairs), N),
+                "hellinger_null": (len(self.pairs), N), "hellinger_null_std": (len(self.pairs), N),
+                "p_value": (len(self.pairs), N),
                 "x_mean": (len(self.xs), N), "x_lo": (len(self.xs), N), "x_hi": (len(self.xs), N)}
         for name, shape in want.items():
             if tuple(getattr(self, name).shape) != shape:
@@ -91,7 +129,9 @@ REST_SAMPLE = 1 << 15      # positions without a pair that enter unit_mean (exac
 
 
 def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: int = DEFAULT_MIN_COUNT,
-                     layers: tuple[str, ...] | list[str] = LAYERS, progress=None) -> HellingerTables:
+                     layers: tuple[str, ...] | list[str] = LAYERS, progress=None, shuffles: int = DEFAULT_SHUFFLES,
+                     seed: int = 0, mask: torch.Tensor | None = None,
+                     inputs: "set[str] | None" = None) -> HellingerTables:
     """Hellinger distances for all neurons of `layers` and all (x, y) pairs with at least
     `min_count` positions where the target is y and `min_count` where it is not.
 
@@ -105,7 +145,7 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
     layers = [parse_layer(l) for l in layers]
     sizes = {l: recording.sizes[l] for l in layers}
     N = sum(sizes.values())
-    counts = pair_counts(recording)
+    counts = pair_counts(recording, mask)
     candidates: dict[str, dict[str, int]] = {}
     for (xi, yk), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1])):
         if xi >= FIRST_INPUT_CLASS:                                      # not <pad>/<unk>
@@ -115,7 +155,8 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
         n_x[xi] = n_x.get(xi, 0) + n
     valid: dict[int, list[int]] = {}
     for (xi, yk), n in sorted(counts.items()):
-        if xi >= FIRST_INPUT_CLASS and n >= min_count and n_x[xi] - n >= min_count:
+        if (xi >= FIRST_INPUT_CLASS and n >= min_count and n_x[xi] - n >= min_count
+                and (inputs is None or alph.inputs[xi] in inputs)):
             valid.setdefault(xi, []).append(yk)
     xs = sorted(valid, key=lambda xi: alph.inputs[xi])
     pairs, pair_x = [], []
@@ -125,6 +166,8 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
             pair_x.append(j)
     n_pairs = len(pairs)
     hell = torch.zeros(n_pairs, N)
+    null, null_std, p_value = torch.zeros(n_pairs, N), torch.zeros(n_pairs, N), torch.ones(n_pairs, N)
+    gen = torch.Generator().manual_seed(seed)
     mean_pos, mean_neg = torch.zeros(n_pairs, N), torch.zeros(n_pairs, N)
     x_mean, x_lo, x_hi = torch.zeros(len(xs), N), torch.zeros(len(xs), N), torch.zeros(len(xs), N)
     offsets = {l: sum(sizes[m] for m in layers[:i]) for i, l in enumerate(layers)}   # first column of each layer
@@ -132,7 +175,8 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
     row = 0
     with torch.no_grad():
         for j, xi in enumerate(xs):
-            positions = (recording.x == xi).nonzero().squeeze(1)                      # (n,)
+            at_x = recording.x == xi if mask is None else (recording.x == xi) & mask
+            positions = at_x.nonzero().squeeze(1)                                      # (n,)
             ys = valid[xi]
             slot = torch.full((positions.numel(),), len(ys), dtype=torch.long)        # last slot: other targets
             target = recording.y[positions]
@@ -145,9 +189,17 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
             for l, acts in recording.layers_at(layers, positions):                   # acts (n, u)
                 cols = slice(offsets[l], offsets[l] + sizes[l])
                 lo, hi = torch.aminmax(acts, dim=0)
-                hist = slot_histograms(acts, slot, len(ys) + 1, bins, lo, hi)          # (k+1, u, bins)
+                u = acts.shape[1]
+                binned = flat_bins(acts, lo, hi, bins)                                 # (n, u) neuron*bins + bin
+                hist = torch.bincount((binned + (slot * (u * bins)).unsqueeze(1)).view(-1),
+                                      minlength=(len(ys) + 1) * u * bins).view(len(ys) + 1, u, bins)
                 total = hist.sum(0)                                                    # (u, bins)
-                hell[rows, cols] = hellinger_from_counts(hist[: len(ys)], total, n_pos, n_all - n_pos).float()
+                observed = hellinger_from_counts(hist[: len(ys)], total, n_pos, n_all - n_pos)   # (k, u)
+                hell[rows, cols] = observed.float()
+                if shuffles:
+                    nl = permutation_null(binned, total, n_pos, observed, bins, shuffles, gen)
+                    null[rows, cols], null_std[rows, cols], p_value[rows, cols] = nl.mean, nl.std, nl.p_value
+                del binned
                 sums = onehot_slot.t() @ acts.double()                                 # (k+1, u)
                 all_sum = sums.sum(0)                                                  # (u,)
                 mean_pos[rows, cols] = (sums[: len(ys)] / n_pos.unsqueeze(1)).float()
@@ -160,7 +212,8 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
             row += len(ys)
         # The positions whose input has no pair (spaces, digits, rare characters: half the sample)
         # enter unit_mean through a seeded random subset: their sum is estimated from its mean.
-        rest = (~torch.isin(recording.x, torch.tensor(xs, dtype=torch.long))).nonzero().squeeze(1)
+        no_pair = ~torch.isin(recording.x, torch.tensor(xs, dtype=torch.long))
+        rest = (no_pair if mask is None else no_pair & mask).nonzero().squeeze(1)
         subset = rest[torch.randperm(rest.numel(), generator=torch.Generator().manual_seed(0))[:REST_SAMPLE]]
         rest_sum = torch.zeros(N, dtype=torch.float64)
         for s in range(0, subset.numel(), 1 << 12):       # small blocks: every layer at once is wide
@@ -168,8 +221,10 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
                 rest_sum[offsets[l]:offsets[l] + sizes[l]] += acts.double().sum(0)
         if subset.numel():
             total_sum += rest_sum * (rest.numel() / subset.numel())
-    unit_mean = (total_sum / max(recording.n_positions, 1)).float()
+    n_used = recording.n_positions if mask is None else int(mask.sum())
+    unit_mean = (total_sum / max(n_used, 1)).float()
     return HellingerTables(layers=layers, sizes=sizes, pairs=pairs, xs=[alph.inputs[xi] for xi in xs],
                            pair_x=pair_x, hellinger=hell, mean_pos=mean_pos, mean_neg=mean_neg,
                            x_mean=x_mean, x_lo=x_lo, x_hi=x_hi, candidates=candidates,
-                           bins=bins, min_count=min_count, unit_mean=unit_mean)
+                           bins=bins, min_count=min_count, unit_mean=unit_mean, hellinger_null=null,
+                           hellinger_null_std=null_std, p_value=p_value, shuffles=shuffles)

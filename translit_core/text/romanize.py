@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from .rules import Rules, is_armenian_letter
 
 PLACEHOLDER = "_"  # how the empty target is shown to people
+# Bump when `romanize` makes different Latin from the same text and rules: an analysis built
+# on the old romanization then reports itself stale (its sample is no longer what it says).
+ROMANIZER_VERSION = 1
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,227 @@
+"""The statistics behind the analysis's claims (issue 12): permutation nulls of H, bootstrap
+intervals, spread-matched random draws, p-values of ablations, split halves. Synthetic data
+with known answers, and the tiny seeded model."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from translit_core.analysis.ablation import ablate_recording, matched_draw, verdict
+from translit_core.analysis.stats import flat_bins, hellinger_from_counts, permutation_null
+from translit_core.analysis.tables import hellinger_tables
+from translit_core.analysis.uncertainty import basic_interval, bootstrap_hellinger, direction_claims
+
+
+def observed_and_null(values: torch.Tensor, is_pos: torch.Tensor, bins: int = 50, shuffles: int = 40, seed: int = 0):
+    """H of every column between is_pos and the rest, and its permutation null."""
+    n, u = values.shape
+    lo, hi = torch.aminmax(values, dim=0)
+    binned = flat_bins(values, lo, hi, bins)
+    total = torch.bincount(binned.view(-1), minlength=u * bins).view(u, bins)
+    pos = torch.bincount(binned[is_pos].view(-1), minlength=u * bins).view(1, u, bins)
+    n_pos = torch.tensor([float(is_pos.sum())], dtype=torch.float64)
+    observed = hellinger_from_counts(pos, total, n_pos, n - n_pos)
+    return observed, permutation_null(binned, total, n_pos, observed, bins, shuffles, torch.Generator().manual_seed(seed))
+
+
+def test_the_null_of_identical_laws_is_the_h_of_two_samples_of_the_same_law():
+    """Labels unrelated to the values: the null's mean equals the mean H of independent pairs of
+    samples of one law at the same sizes (a reference computed without any shuffling)."""
+    g = torch.Generator().manual_seed(1)
+    n, n_pos, bins = 3000, 300, 50
+    values = torch.randn(n, 3, generator=g)
+    is_pos = torch.zeros(n, dtype=torch.bool)
+    is_pos[torch.randperm(n, generator=g)[:n_pos]] = True
+    _, null = observed_and_null(values, is_pos, bins, shuffles=40)
+    reference = []
+    for _ in range(40):
+        a, b = torch.randn(n_pos, generator=g), torch.randn(n - n_pos, generator=g)
+        both = torch.cat([a, b])
+        edges_lo, edges_hi = both.min(), both.max()
+        ia = ((a - edges_lo) / (edges_hi - edges_lo) * bins).long().clamp(0, bins - 1)
+        ib = ((b - edges_lo) / (edges_hi - edges_lo) * bins).long().clamp(0, bins - 1)
+        p, q = torch.bincount(ia, minlength=bins).double(), torch.bincount(ib, minlength=bins).double()
+        reference.append(float((1 - (p / p.sum() * q / q.sum()).sqrt().sum()).clamp(min=0).sqrt()))
+    expected = sum(reference) / len(reference)
+    assert 0.1 < expected < 0.3                                          # a real floor at these sizes
+    assert null.mean.tolist()[0] == pytest.approx([expected] * 3, abs=0.02)
+    assert (null.std > 0).all()
+
+
+def test_a_unit_built_to_separate_has_a_large_excess_and_the_smallest_p():
+    g = torch.Generator().manual_seed(2)
+    n = 4000
+    is_pos = torch.rand(n, generator=g) < 0.2
+    noise = torch.randn(n, 2, generator=g)
+    values = noise.clone()
+    values[:, 0] += 2.5 * is_pos.float()                                # unit 0 separates, unit 1 does not
+    observed, null = observed_and_null(values, is_pos, shuffles=30)
+    excess = observed - null.mean.double()
+    assert float(excess[0, 0]) > 0.4
+    assert float(null.p_value[0, 0]) == pytest.approx(1 / 31)           # no shuffle reached it
+    assert abs(float(excess[0, 1])) < 0.05                               # the unrelated unit sits on its floor
+    assert float(null.p_value[0, 1]) > 0.05
+
+
+def test_rarer_pairs_have_a_higher_floor():
+    """The reason raw H does not compare across pairs: the same unrelated unit, fewer positions."""
+    g = torch.Generator().manual_seed(3)
+    values = torch.randn(6000, 1, generator=g)
+    floors = []
+    for n_pos in (3000, 600, 120):
+        is_pos = torch.zeros(6000, dtype=torch.bool)
+        is_pos[:n_pos] = True
+        floors.append(float(observed_and_null(values, is_pos)[1].mean))
+    assert floors[0] < floors[1] < floors[2]
+
+
+def test_bootstrap_intervals_cover_a_known_hellinger():
+    """Two normal laws one sd apart: the continuous Hellinger distance is sqrt(1 - exp(-1/8)).
+    Positions come in sentences of 10 that share a random offset (as characters of one sentence
+    share their words); the 95% interval must cover the true value in most of 20 repetitions."""
+    truth = math.sqrt(1 - math.exp(-1 / 8))
+    covered = 0
+    for rep in range(20):
+        g = torch.Generator().manual_seed(100 + rep)
+        sentences = torch.arange(500).repeat_interleave(10)                 # 5000 positions
+        is_pos = torch.rand(5000, generator=g) < 0.4
+        shared = 0.3 * torch.randn(500, generator=g)[sentences]             # within-sentence correlation
+        values = (torch.randn(5000, generator=g) * math.sqrt(1 - 0.09) + shared + is_pos.float()).unsqueeze(1)
+        observed, boots = bootstrap_hellinger(values, is_pos, sentences, 60, 200, g)
+        iv = basic_interval(float(observed[0]), boots[:, 0])
+        covered += iv.low <= truth <= iv.high
+    assert covered >= 16
+
+
+def test_the_basic_interval_reflects_the_resamples_bias():
+    samples = torch.tensor([0.50, 0.52, 0.54, 0.56, 0.58] * 40)
+    iv = basic_interval(0.50, samples, level=0.9)
+    assert iv.plug_in == 0.5 and iv.estimate == pytest.approx(0.46)        # 2 t - mean
+    assert iv.high == pytest.approx(0.50, abs=1e-6) and iv.low == pytest.approx(0.42, abs=1e-6)
+    assert iv.excludes(0.55) and not iv.excludes(0.45)
+
+
+def test_matched_draw_has_the_spread_of_the_chosen_units():
+    spread = torch.linspace(0.01, 2.0, 200)
+    chosen = torch.arange(190, 200)                                     # the ten largest spreads
+    pool = torch.arange(0, 190)
+    g = torch.Generator().manual_seed(0)
+    means = []
+    for _ in range(50):
+        d = matched_draw(spread, chosen, pool, g)
+        assert d.numel() == 10 and d.unique().numel() == 10 and not torch.isin(d, chosen).any()
+        means.append(float(spread[d].mean()))
+    uniform = float(spread[pool].mean())
+    target = float(spread[chosen].mean())
+    assert abs(sum(means) / len(means) - target) < 0.25 * abs(target - uniform)   # far closer than uniform draws
+    assert min(means) > float(spread[160])                              # always from the top band
+
+
+def test_tables_carry_nulls_and_rank_by_excess(tiny):
+    model, alph, rec = tiny
+    t = hellinger_tables(rec, bins=20, min_count=3, shuffles=8)
+    assert t.hellinger_null.shape == t.hellinger.shape == t.p_value.shape
+    assert (t.hellinger_null >= 0).all() and (t.hellinger_null_std >= 0).all()
+    assert float((t.hellinger_null > 0).float().mean()) > 0.5         # (a unit constant on x has H = null = 0)
+    assert ((t.p_value >= 1 / 9 - 1e-6) & (t.p_value <= 1)).all()
+    assert torch.allclose(t.hellinger_excess, t.hellinger - t.hellinger_null)
+    again = hellinger_tables(rec, bins=20, min_count=3, shuffles=8)
+    assert torch.equal(t.hellinger_null, again.hellinger_null)          # seeded
+    none = hellinger_tables(rec, bins=20, min_count=3, shuffles=0)
+    assert torch.equal(none.hellinger, t.hellinger)                     # the null does not touch H
+
+
+def test_a_mask_restricts_the_tables_to_those_positions(tiny):
+    model, alph, rec = tiny
+    first, second = rec.sentence_halves(0)
+    assert not (first & second).any() and (first | second).all()
+    sentences_first = set(rec.sentence_of(first.nonzero().squeeze(1)).tolist())
+    sentences_second = set(rec.sentence_of(second.nonzero().squeeze(1)).tolist())
+    assert not sentences_first & sentences_second                       # split by sentence, not by position
+    t1 = hellinger_tables(rec, bins=20, min_count=2, shuffles=0, mask=first)
+    n_first = {str(p): p.n_pos + p.n_neg for p in t1.pairs}
+    for p in t1.pairs:
+        xi = alph.in_index[p.x]
+        assert n_first[str(p)] == int(((rec.x == xi) & first).sum())
+
+
+def test_ablation_reports_the_decision_and_a_p_value(tiny):
+    model, alph, rec = tiny
+    pair = "a:ա" if "a" in alph.in_index else None
+    counts = {}
+    for x, y in zip(rec.x.tolist(), rec.y.tolist()):
+        counts[(x, y)] = counts.get((x, y), 0) + 1
+    (xi, yk), _ = max(((k, v) for k, v in counts.items() if k[0] >= 2), key=lambda kv: kv[1])
+    from translit_core.model.alphabets import symbol_of_class
+    pair = f"{alph.inputs[xi]}:{symbol_of_class(alph, yk)}"
+    r = ablate_recording(rec, pair, "hidden", k=2, draws=30, seed=1)
+    assert r.n_random_draws == 30 and len(r.random_delta_logps) == 30
+    worse = sum(d <= r.delta_logp_top_k + 1e-12 for d in r.random_delta_logps)
+    assert r.p_value == pytest.approx((1 + worse) / 31)
+    assert r.target_accuracy_baseline == r.baseline_accuracy_on_y
+    assert 0 <= r.balanced_accuracy_top_k <= 1
+    assert verdict(r) in ("confirmed", "no effect beyond random")
+    d = r.to_dict()
+    for key in ("n_random_draws", "p_value", "target_accuracy_top_k", "delta_logp_top_k", "balanced_accuracy_top_k",
+                "recurrent", "effect_logp", "verdict"):
+        assert key in d
+    nothing = ablate_recording(rec, pair, "concat.fwd", k=0, draws=3)
+    assert nothing.delta_logp_top_k == 0 and nothing.target_accuracy_top_k == nothing.target_accuracy_baseline
+    zero = ablate_recording(rec, pair, "hidden", k=model.config.hidden, draws=0, replace="zero")
+    assert zero.delta_logp_top_k != 0 and verdict(zero) == "untested"
+
+
+def test_recurrent_ablation_on_a_subset_of_chunks_scores_only_those(tiny):
+    model, alph, rec = tiny
+    xi = int(torch.mode(rec.x[rec.x >= 2]).values)
+    from translit_core.model.alphabets import symbol_of_class
+    yk = int(torch.mode(rec.y[rec.x == xi]).values)
+    pair = f"{alph.inputs[xi]}:{symbol_of_class(alph, yk)}"
+    full = ablate_recording(rec, pair, "concat.fwd", k=2, draws=2, recurrent=True)
+    part = ablate_recording(rec, pair, "concat.fwd", k=2, draws=2, recurrent=True, max_positions=5)
+    assert part.n_positions < full.n_positions
+    assert part.recurrent and part.to_dict()["recurrent"] is True
+
+
+def test_direction_claims_say_no_clear_difference_unless_the_interval_excludes_zero(tiny):
+    model, alph, rec = tiny
+    t = hellinger_tables(rec, bins=20, min_count=3, shuffles=0)
+    claims = direction_claims(rec, [str(p) for p in t.pairs][:3], k=2, resamples=50, bins=20, shuffles=4)
+    for c in claims:
+        assert c.difference.low <= c.difference.high
+        excludes = not c.difference.low <= 0 <= c.difference.high
+        assert (c.best != "no clear difference") == excludes
+        assert c.to_dict()["best"] == c.best
+        assert type(c).from_dict(c.to_dict()) == c
+
+
+def test_the_sample_drops_sentences_that_occur_in_training_text(tmp_path, monkeypatch):
+    """A held-out sentence planted in a training source is dropped as an exact duplicate, one
+    that shares most of its word 6-grams with a training line as a near duplicate; the others
+    stay, with their source (UD / ARPA) told apart."""
+    import shutil
+
+    from tiny import FIXTURE_DATA
+    from translit_core.analysis.sample import held_out
+    monkeypatch.setenv("TRANSLIT_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE_DATA, data)
+    clean = held_out(data, n=100, seed=0)
+    assert clean.sentences and not clean.dropped_exact and not clean.dropped_near
+    assert set(clean.sources) == {"ud", "arpa"}
+    planted = clean.sentences[0]
+    near = "Արգելված երկար նախադասությունը պատմում է գետի ափին ապրող ձկնորսների մասին:"   # 9 words
+    with open(data / "arpa" / "test.tsv", "a", encoding="utf-8") as f:
+        f.write(f"{near}\tԿարճ է:\t0\n")
+    with_near = held_out(data, n=100, seed=0)
+    assert near in with_near.sentences and with_near.sources[with_near.sentences.index(near)] == "arpa"
+    paraphrase = near.replace("մասին:", "կյանքի մասին:")              # one word more at the end
+    with open(data / "arpa" / "train.tsv", "a", encoding="utf-8") as f:
+        f.write(f"{planted.upper()}\tայլ բան\t0\n{paraphrase}\tայլ բան\t0\n")
+    again = held_out(data, n=100, seed=0)
+    assert planted in again.dropped_exact                              # case does not hide it
+    assert near in again.dropped_near                                  # 3 of its 4 word 6-grams are in training text
+    assert set(again.sentences) == set(with_near.sentences) - {planted, near}
+    assert set(held_out(data, n=100, seed=0, dedup=False).sentences) == set(with_near.sentences)

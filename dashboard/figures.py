@@ -354,3 +354,41 @@ def unit_attribution_bars(attr, k: int = 12) -> go.Figure:
         hovertemplate="%{y}<br>attribution %{x:+.3f}<br>activation %{customdata[0]:+.3f}<extra></extra>"))
     return _base_layout(fig, height=max(260, 24 * len(units) + 80), title="Units that carried it (concat, hidden)",
                         xaxis_title="attribution (nats)")
+
+
+# --------------------------------------------------------------------------------------------
+# Ranking methods (which ranking finds the units the model uses?)
+
+METHOD_COLOURS = {"hellinger": "#4c6ef5", "excess": "#1c7ed6", "probeless": "#f08c00", "probe": "#ae3ec9",
+                  "gradient": "#2f9e44", "greedy": "#e03131"}
+
+
+def method_curves(comparison, metric: str = "delta_logp") -> go.Figure:
+    """One line per ranking method: the decision's metric on held-out sentences against k, the
+    number of top units ablated (log axis), over the band of random k-unit draws (mean ± 2 sd).
+    metric: "delta_logp" or "target_accuracy"."""
+    fig = go.Figure()
+    band = comparison.curve("random").curve
+    ks = [p.k for p in band]
+    mean = [getattr(p, metric) for p in band]
+    sd = [getattr(p, f"{metric}_std") or 0.0 for p in band]
+    fig.add_trace(go.Scatter(x=ks + ks[::-1], y=[m + 2 * s for m, s in zip(mean, sd)] + [m - 2 * s for m, s in zip(mean, sd)][::-1],
+                             fill="toself", fillcolor="rgba(134,142,150,0.25)", line=dict(width=0), hoverinfo="skip",
+                             name="random k units (mean ± 2 sd)"))
+    fig.add_trace(go.Scatter(x=ks, y=mean, mode="lines", line=dict(color="#868e96", dash="dot"), name="random (mean)",
+                             hovertemplate="random, k=%{x}: %{y:.3f}<extra></extra>"))
+    for c in comparison.curves:
+        if c.method == "random":
+            continue
+        fig.add_trace(go.Scatter(x=[p.k for p in c.curve], y=[getattr(p, metric) for p in c.curve], mode="lines+markers",
+                                 name=c.method, line=dict(color=METHOD_COLOURS.get(c.method, "#212529"), width=2),
+                                 hovertemplate=f"{esc(c.method)}, k=%{{x}}: %{{y:.3f}}<extra></extra>"))
+    label = {"delta_logp": "Δ log p(target) on its positions (nats)",
+             "target_accuracy": "accuracy on the target's positions"}[metric]
+    _base_layout(fig, height=380, margin=dict(l=20, r=20, t=50, b=40), title=dict(
+        text=f"{esc(pair_label(comparison.pair))} · {esc(comparison.layer)} · held-out half "
+             f"({comparison.n_pos_score:,} positions of the target)", x=0.01, font=dict(size=14)),
+        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0))
+    fig.update_xaxes(type="log", tickvals=ks, ticktext=[str(k) for k in ks], title_text="top k units set to their mean")
+    fig.update_yaxes(title_text=label, tickformat=".0%" if metric == "target_accuracy" else None)
+    return fig

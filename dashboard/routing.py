@@ -1,12 +1,13 @@
 """The app's pages and how a URL reaches them; app.py calls `navigate()` and runs the page.
 
-- Every page has its own path: /transliterate, /intervene, /graph, /histograms, /heatmaps, /neuron. The root
+- Every page has its own path: /transliterate, /intervene, /graph, /histograms, /heatmaps, /neuron,
+  /methods. The root
   (/) shows the default page too, as a second, hidden entry for the same file: Streamlit serves
   its default page only at the root, and a path that names no registered page gets Streamlit's
   "Page not found" dialog.
 - `?page=NAME` on any path opens that page, keeping the other parameters.
 - An unknown path or `?page=` gives the app's own note on the default page, never the dialog.
-- The sidebar is the app's own list of its six pages (st.page_link): st.navigation's menu is
+- The sidebar is the app's own list of its pages (st.page_link): st.navigation's menu is
   hidden, and `[client] showSidebarNavigation = false` (.streamlit/config.toml) keeps Streamlit's
   menu of the pages/ folder from ever appearing.
 """
@@ -22,7 +23,7 @@ from .urls import DEFAULT_PAGE, PAGES, first, parse_page, unknown_path_note
 
 ICONS = {"transliterate": ":material/translate:", "intervene": ":material/tune:", "graph": ":material/hub:",
          "histograms": ":material/bar_chart:", "heatmaps": ":material/grid_on:",
-         "neuron": ":material/psychology:"}
+         "neuron": ":material/psychology:", "methods": ":material/leaderboard:"}
 NOTE_KEY = "_route_note"      # a note carried across a switch_page (session state)
 OPENED_KEY = "_route_opened"  # set once this session's first run has read the URL's path
 
@@ -41,7 +42,7 @@ def page_file(name: str) -> str:
 
 
 def app_pages() -> dict[str, st.Page]:
-    """The six pages by name, each at its own path."""
+    """The pages by name, each at its own path."""
     return {name: st.Page(page_file(name), title=title, icon=ICONS[name], url_path=name)
             for name, title in PAGES.items()}
 
@@ -101,7 +102,7 @@ def navigate() -> Route:
 
 
 def sidebar(route: Route) -> None:
-    """The app's six pages, the current one highlighted, and what the app is."""
+    """The app's pages, the current one highlighted, and what the app is."""
     with st.sidebar:
         for name in PAGES:
             st.page_link(route.pages[name])

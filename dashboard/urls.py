@@ -1,7 +1,7 @@
 """The view lives in the URL: the app's pages, its query parameters, and their validation.
 
 Query parameters (the same names as the CLI's):
-    page     transliterate | intervene | graph | histograms | heatmaps | neuron
+    page     transliterate | intervene | graph | histograms | heatmaps | neuron | methods
     pair     "t:թ"  (an analysis `Pair`: input character ":" output symbol; "_" writes nothing,
              "=" keeps the input)
     neuron   "concat.fwd:70", "hidden:37", "gate.bwd.g:6", ...  (a `NeuronId`)
@@ -31,6 +31,7 @@ PAGES: dict[str, str] = {            # url name -> title, in the sidebar's order
     "histograms": "Histograms",
     "heatmaps": "Cell heatmaps",
     "neuron": "Neuron card",
+    "methods": "Ranking methods",
 }
 DEFAULT_PAGE = "transliterate"       # what the app's root URL shows
 DEFAULT_PAIR = "t:թ"                 # the post's running example

@@ -179,90 +179,109 @@ def _subset_chunks(recording: Recording, positions: torch.Tensor, max_positions:
     return positions[torch.isin(chunk, keep)]
 
 
+class DecisionScorer:
+    """The decision x -> y at the positions of x, with some units of `layer` replaced by their
+    mean over the positions of x (or 0): `metrics(units)` -> (accuracy on x, accuracy on y,
+    mean delta log p(y) on y, balanced accuracy over x's outputs), against the unablated model.
+
+    `rows` (P,) bool keeps only some positions (the held-out half of the sentences); with
+    `recurrent`, `max_positions` caps the positions scored (a seeded subset of whole chunks)."""
+
+    def __init__(self, recording: Recording, pair: "str | Pair", layer: str, replace: str = "mean",
+                 recurrent: bool = False, rows: torch.Tensor | None = None, max_positions: int | None = None,
+                 seed: int = 0):
+        layer = parse_layer(layer)
+        if not recurrent and layer not in ABLATABLE_LAYERS:
+            raise UnknownName(f"cannot ablate layer {layer!r} without rerunning the recurrence; head-only "
+                              f"ablatable layers: {', '.join(ABLATABLE_LAYERS)} (or ablate with recurrent=True)")
+        if replace not in ("mean", "zero"):
+            raise UnknownName(f"replace must be 'mean' or 'zero', not {replace!r}")
+        self.recording, self.layer, self.replace, self.recurrent = recording, layer, replace, recurrent
+        self.xi, self.yk, self.pair = resolve_pair(recording, pair)
+        self.units = recording.sizes[layer]
+        positions, concat, dense_pre, hidden = _head_context(recording, self.xi)
+        H = recording.H
+        acts = (concat[:, :H] if layer == "concat.fwd" else concat[:, H:] if layer == "concat.bwd"
+                else hidden if layer == "hidden" else recording.layer(layer, positions))   # (n, units)
+        self.acts = acts
+        self.value = acts.mean(0) if replace == "mean" else torch.zeros(self.units)   # (units,) over positions of x
+        self.spread = acts.std(0)                                                    # (units,)
+        scored = torch.arange(positions.numel()) if rows is None else rows[positions].nonzero().squeeze(1)
+        if recurrent and max_positions and scored.numel() > max_positions:
+            keep = _subset_chunks(recording, positions[scored], max_positions, seed)
+            scored = torch.searchsorted(positions, keep)
+        self.positions, self.scored = positions, scored
+        self.target = recording.y[positions[scored]]
+        self.is_pos = self.target == self.yk
+        self.classes, self.by_class = self.target.unique(return_inverse=True)     # recall per output of x
+        self.n_class = torch.bincount(self.by_class, minlength=self.classes.numel()).double()
+        if not recurrent:     # the head's inputs at the scored rows, sliced once for all the draws
+            every = scored.numel() == positions.numel()
+            self.ctx = [t if every else t[scored] for t in (concat, recording.x[positions], dense_pre, hidden)]
+        self.base_logp = self.log_probs(scored[:0])[self.is_pos, self.yk]           # (n_pos,)
+
+    def intervention(self, chosen: torch.Tensor, where=None) -> Intervention:
+        return Intervention(self.layer, tuple(chosen.tolist()), "set", tuple(self.value[chosen].tolist()), where=where)
+
+    def log_probs(self, chosen: torch.Tensor) -> torch.Tensor:
+        """(n, n_out) log-softmax at the scored positions of x with `chosen` replaced."""
+        rec, xi = self.recording, self.xi
+        with torch.no_grad():
+            if self.recurrent:
+                logits = rec.rerun_logits(self.positions[self.scored],
+                                          lambda xb: [self.intervention(chosen, where=xb == xi)] if chosen.numel() else [])
+            else:
+                ivs = [self.intervention(chosen)] if chosen.numel() else []
+                concat, x, dense_pre, hidden = self.ctx
+                logits = rec.model.run_head(concat, x, ivs, dense_pre=dense_pre,
+                                            hidden=None if self.layer in CONCAT_LAYERS else hidden)[1]
+        return torch.log_softmax(logits.float(), -1)
+
+    def metrics(self, chosen: torch.Tensor) -> tuple[float, float, float, float]:
+        """(accuracy on x, accuracy on y, delta log p(y), balanced accuracy over x's outputs)."""
+        lp = self.log_probs(torch.as_tensor(chosen, dtype=torch.long))
+        right = lp.argmax(-1) == self.target
+        recall = torch.bincount(self.by_class, weights=right.double(), minlength=self.classes.numel()) / self.n_class
+        pos = self.is_pos
+        on_y = float(right[pos].float().mean()) if pos.any() else float("nan")
+        delta = float((lp[pos, self.yk] - self.base_logp).mean()) if pos.any() else float("nan")
+        return float(right.float().mean()), on_y, delta, float(recall.mean())
+
+
 def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: int, draws: int = DEFAULT_DRAWS,
                      seed: int = 0, scores: torch.Tensor | None = None, bins: int = DEFAULT_BINS,
                      recurrent: bool = False, replace: str = "mean",
                      max_positions: int | None = None) -> AblationResult:
     """Ablation of `layer`'s top-k units for `pair` on a Recording. `scores` (units,) rank the
     units (an Analysis's H excess); without them, H computed from the recording."""
-    layer = parse_layer(layer)
-    if not recurrent and layer not in ABLATABLE_LAYERS:
-        raise UnknownName(f"cannot ablate layer {layer!r} without rerunning the recurrence; head-only "
-                          f"ablatable layers: {', '.join(ABLATABLE_LAYERS)} (or ablate with recurrent=True)")
-    if replace not in ("mean", "zero"):
-        raise UnknownName(f"replace must be 'mean' or 'zero', not {replace!r}")
     if not 0 <= draws <= MAX_DRAWS:
         raise UnknownName(f"draws must be between 0 and {MAX_DRAWS:,}, not {draws}")
-    xi, yk, p = resolve_pair(recording, pair)
-    model = recording.model
-    units = recording.sizes[layer]
+    sc = DecisionScorer(recording, pair, layer, replace, recurrent, max_positions=max_positions, seed=seed)
+    units, layer = sc.units, sc.layer
     if not 0 <= k <= units:
         raise UnknownName(f"k must be between 0 and {units} (the size of {layer}), not {k}")
-    positions, concat, dense_pre, hidden = _head_context(recording, xi)
-    H = recording.H
-    acts = (concat[:, :H] if layer == "concat.fwd" else concat[:, H:] if layer == "concat.bwd"
-            else hidden if layer == "hidden" else recording.layer(layer, positions))   # (n, units)
-    value = acts.mean(0) if replace == "mean" else torch.zeros(units)             # (units,) over positions of x
-    spread = acts.std(0)                                                          # (units,)
     if scores is None:
-        scores = _selectivity(acts, recording.y[positions] == yk, bins)
-    scored = torch.arange(positions.numel())                                      # rows of the context scored
-    if recurrent and max_positions and positions.numel() > max_positions:
-        keep = _subset_chunks(recording, positions, max_positions, seed)
-        scored = torch.searchsorted(positions, keep)
-    target = recording.y[positions[scored]]
-    is_pos = target == yk
-    classes, by_class = target.unique(return_inverse=True)                        # recall per output of x
-    n_class = torch.bincount(by_class, minlength=classes.numel()).double()
-    if not recurrent:     # the head's inputs at the scored rows, sliced once for all the draws
-        all_rows = scored.numel() == positions.numel()
-        ctx = [t if all_rows else t[scored] for t in (concat, recording.x[positions], dense_pre, hidden)]
-
-    def intervention(chosen: torch.Tensor, where=None) -> Intervention:
-        return Intervention(layer, tuple(chosen.tolist()), "set", tuple(value[chosen].tolist()), where=where)
-
-    def log_probs(chosen: torch.Tensor) -> torch.Tensor:
-        """(n, n_out) log-softmax at the scored positions of x with `chosen` replaced."""
-        with torch.no_grad():
-            if recurrent:
-                logits = recording.rerun_logits(
-                    positions[scored], lambda xb: [intervention(chosen, where=xb == xi)] if chosen.numel() else [])
-            else:
-                ivs = [intervention(chosen)] if chosen.numel() else []
-                logits = model.run_head(ctx[0], ctx[1], ivs, dense_pre=ctx[2],
-                                        hidden=None if layer in CONCAT_LAYERS else ctx[3])[1]
-        return torch.log_softmax(logits.float(), -1)
-
-    base_logp = log_probs(scored[:0])[is_pos, yk]                                 # (n_pos,)
-
-    def metrics(chosen: torch.Tensor) -> tuple[float, float, float, float]:
-        """(accuracy on x, accuracy on y, delta log p(y), balanced accuracy over x's outputs)."""
-        lp = log_probs(chosen)
-        right = lp.argmax(-1) == target
-        recall = torch.bincount(by_class, weights=right.double(), minlength=classes.numel()) / n_class
-        on_y = float(right[is_pos].float().mean()) if is_pos.any() else float("nan")
-        delta = float((lp[is_pos, yk] - base_logp).mean()) if is_pos.any() else float("nan")
-        return float(right.float().mean()), on_y, delta, float(recall.mean())
-
+        scores = _selectivity(sc.acts, recording.y[sc.positions] == sc.yk, bins)
     order = ranked_units(scores)
     top = order[:k]
-    base = metrics(order[:0])
-    top_m = metrics(top)
+    base = sc.metrics(order[:0])
+    top_m = sc.metrics(top)
     pool = order[k:] if units - k >= k else order
     gen = torch.Generator().manual_seed(seed)
     rand, spreads = [], []
     for _ in range(draws):
-        chosen = matched_draw(spread, top, pool, gen)
-        rand.append(metrics(chosen))
-        spreads.append(float(spread[chosen].mean()))
+        chosen = matched_draw(sc.spread, top, pool, gen)
+        rand.append(sc.metrics(chosen))
+        spreads.append(float(sc.spread[chosen].mean()))
     r = torch.tensor(rand, dtype=torch.float64).reshape(-1, 4)                    # (draws, 4)
     mean = r.mean(0) if draws else torch.full((4,), float("nan"))
     std = r.std(0) if draws > 1 else torch.zeros(4)
     at_least_as_bad = int((r[:, 2] <= top_m[2] + 1e-12).sum()) if draws else 0
+    is_pos = sc.is_pos
     return AblationResult(
-        pair=str(p), layer=layer, k=k, baseline_accuracy=base[0], top_k_accuracy=top_m[0],
+        pair=str(sc.pair), layer=layer, k=k, baseline_accuracy=base[0], top_k_accuracy=top_m[0],
         random_k_accuracy_mean=float(mean[0]), random_k_accuracy_std=float(std[0]),
-        n_positions=int(scored.numel()), n_pos=int(is_pos.sum()), n_neg=int((~is_pos).sum()),
+        n_positions=int(sc.scored.numel()), n_pos=int(is_pos.sum()), n_neg=int((~is_pos).sum()),
         baseline_accuracy_on_y=base[1], top_k_accuracy_on_y=top_m[1],
         random_k_accuracy_on_y_mean=float(mean[1]), random_k_accuracy_on_y_std=float(std[1]),
         random_k_accuracies=[round(v, 6) for v in r[:, 0].tolist()], draws=draws, seed=seed,
@@ -279,7 +298,7 @@ def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: in
         p_value=(1 + at_least_as_bad) / (1 + draws) if draws else float("nan"),
         random_delta_logps=[round(v, 6) for v in r[:, 2].tolist()],
         random_spread_mean=sum(spreads) / len(spreads) if spreads else float("nan"),
-        top_k_spread_mean=float(spread[top].mean()) if k else float("nan"))
+        top_k_spread_mean=float(sc.spread[top].mean()) if k else float("nan"))
 
 
 def ablate(model, alphabets, recording_or_sentences, pair, layer: str = "hidden", k: int = 10,
@@ -315,5 +334,6 @@ def pairs_to_ablate(analysis, extra: int = 6) -> list[str]:
     return chosen
 
 
-__all__ = ["AblationResult", "ABLATABLE_LAYERS", "DEFAULT_DRAWS", "LAYERS", "ablate", "ablate_recording", "matched_draw",
+__all__ = ["AblationResult", "ABLATABLE_LAYERS", "DEFAULT_DRAWS", "DecisionScorer", "LAYERS", "ablate", "ablate_recording",
+           "matched_draw",
            "pairs_to_ablate", "verdict"]

@@ -1,5 +1,5 @@
 """The neuron-analysis subcommands of `python -m translit_core`: analyze, neurons, pairs,
-histogram, ablate, sample, findings. Kept out of __main__.py so the CLI entry point stays small;
+histogram, ablate, rank-methods, sample, findings. Kept out of __main__.py so the CLI entry point stays small;
 __main__ calls add_analysis_commands(sub).
 
 Every command that reads results takes --checkpoint (default checkpoints/hy) and --json.
@@ -9,6 +9,8 @@ JSON shapes (stable, for scripts):
   pairs     [{pair, x, y, hellinger, hellinger_null, hellinger_excess, p_value, n_pos, n_neg}, ...]
             H excess descending
   histogram {pair, neuron, edges, density_pos, density_neg, counts_pos, counts_neg, hellinger, n_pos, n_neg}
+  rank-methods [{method, curve: [{k, target_accuracy, delta_logp}], top_units, seconds}, ...,
+             {method: "random", curve: [{k, target_accuracy, target_accuracy_std, delta_logp, delta_logp_std}]}]
   ablate    {pair, layer, k, baseline_accuracy, top_k_accuracy, random_k_accuracy_mean,
              random_k_accuracy_std, n_positions, ..., recurrent, n_random_draws, p_value,
              target_accuracy_*, delta_logp_*, balanced_accuracy_*, effect_logp, effect_z, verdict}
@@ -245,6 +247,31 @@ def cmd_attribute(a):
     print("units that carried it: " + ", ".join(f"{u.neuron} {u.attribution:+.3f}" for u in r.top_units))
 
 
+def cmd_rank_methods(a):
+    from .methods import METHODS, rank_methods
+    from .store import Analysis
+    _threads(a)
+    an = Analysis.load(a.checkpoint)
+    pair = an.parse_pair(a.pair)
+    stored = an.method_comparison(pair, a.layer) if not a.recompute and a.seed == 0 else None
+    r = stored or rank_methods(an.recording(a.data), pair, a.layer, seed=a.seed, bins=an.tables.bins,
+                               methods=a.method or METHODS)
+    if a.json:
+        _print_json([c.to_dict() for c in r.curves])
+        return
+    print(f"{r.pair}, {r.layer}: units ranked on one half of the sentences ({r.n_pos_select} positions of "
+          f"{pair.y}), their top k set to the mean on the other half ({r.n_pos_score}); Δ log p(y) (accuracy on y)"
+          + (" [stored by analyze]" if stored else ""))
+    ks = [p.k for p in r.curves[0].curve]
+    print(f"  {'method':<10s} " + " ".join(f"{'k=' + str(k):>16s}" for k in ks) + "   mean Δ")
+    for c in r.curves:
+        cells = [f"{p.delta_logp:+.3f} ({p.target_accuracy:.3f})" for p in c.curve]
+        print(f"  {c.method:<10s} " + " ".join(f"{cell:>16s}" for cell in cells)
+              + f"   {sum(p.delta_logp for p in c.curve) / len(c.curve):+.3f}")
+    band = r.curve("random")
+    print("  random band: ± " + ", ".join(f"k={p.k} {p.delta_logp_std:.3f}" for p in band.curve) + " (sd of Δ log p)")
+
+
 def cmd_sample(a):
     """The held-out sentences the analysis is built on, one per line (or those dropped for
     overlap with the training sources, with --dropped)."""
@@ -377,6 +404,17 @@ def add_analysis_commands(sub) -> None:
     s.add_argument("--position", type=int, required=True, help="input character position (from 0)")
     s.add_argument("--steps", type=int, default=32, help="integration steps (more: smaller completeness error)")
     s.set_defaults(fn=cmd_attribute)
+
+    s = sub.add_parser("rank-methods", help="which ranking finds the units the model uses: six rankings of a "
+                                            "layer's units for a pair, judged by ablation on held-out sentences")
+    common(s, threads=True)
+    s.add_argument("--pair", required=True, help="x:y, e.g. s:_")
+    s.add_argument("--layer", default="concat.fwd", choices=list(READOUT_LAYERS))
+    s.add_argument("--method", action="append", help="only these methods (repeatable); default all")
+    s.add_argument("--seed", type=int, default=0, help="the split of the sentences into halves")
+    s.add_argument("--recompute", action="store_true", help="compute even when analyze stored this comparison")
+    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.set_defaults(fn=cmd_rank_methods)
 
     s = sub.add_parser("sample", help="print the analysis's held-out sentences, one per line (de-duplicated "
                                       "against every training source)")

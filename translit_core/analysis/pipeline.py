@@ -2,6 +2,7 @@
 
     held-out sentences (sample.py) -> recording (recording.py) -> Hellinger tables (tables.py)
     -> stored ablations (ablation.py) -> direction claims with bootstrap intervals (uncertainty.py)
+    -> ranking methods' ablation curves for the post's pairs (methods.py)
     -> analysis.safetensors + analysis.json (store.py)
 """
 from __future__ import annotations
@@ -16,12 +17,15 @@ from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
 from .ablation import ABLATABLE_LAYERS, DEFAULT_DRAWS, SIGNIFICANT, SPREAD_BANDS, ablate_recording, pairs_to_ablate
-from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, AnalysisError
+from .methods import rank_methods
+from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
 from .recording import record_activations, recording_key, save_to_cache
 from .sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
 from .store import Analysis
 from .tables import hellinger_tables
 from .uncertainty import DEFAULT_RESAMPLES, direction_claims
+
+METHOD_LAYERS = ("concat.fwd", "concat.bwd")     # the ranking-method curves analyze stores (others: on demand)
 
 
 @torch.no_grad()   # a context, not set_grad_enabled: callers (tests, the app) keep their own mode
@@ -29,7 +33,7 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
                  data_dir: str | Path | None = None, text: str | Path | None = None,
                  bins: int = DEFAULT_BINS, min_count: int = DEFAULT_MIN_COUNT, out_dir: str | Path | None = None,
                  ablation_k: int = 10, ablation_draws: int = DEFAULT_DRAWS, shuffles: int = DEFAULT_SHUFFLES,
-                 use_cache: bool = True,
+                 use_cache: bool = True, method_pairs=POST_PAIRS,
                  max_len: int | None = None, log=print) -> tuple[Analysis, dict]:
     """Record, tabulate, ablate, save. Returns (analysis, timings/summary)."""
     t0 = time.perf_counter()
@@ -114,6 +118,10 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
         "interval": "95% basic bootstrap interval over the scoring half's sentences; estimate bias-corrected",
         "claim": "a direction separates best only when the interval of forward - backward excludes 0"}
     timings["bootstrap"] = time.perf_counter() - t
+    t = time.perf_counter()
+    meta["method_comparisons"] = [rank_methods(rec, pair, layer, seed=seed, bins=bins, shuffles=shuffles).to_dict()
+                                  for pair in method_pairs for layer in METHOD_LAYERS if pair in {str(q) for q in tables.pairs}]
+    timings["methods"] = time.perf_counter() - t
     analysis = Analysis(tables, meta, analysis.weights, directory, recording=rec)
     timings["total"] = time.perf_counter() - t0
     meta["timings_s"] = {k: round(v, 2) for k, v in timings.items()}

@@ -28,6 +28,7 @@ from .recording import Recording, record_activations, recording_key, save_to_cac
 from .sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
 from .stats import ranked_units
 from .tables import HellingerTables, NeuronScore, PairScore
+from .methods import MethodComparison
 from .uncertainty import DirectionClaim
 
 
@@ -46,6 +47,7 @@ class Analysis:
         self._pair_index = {str(p): i for i, p in enumerate(tables.pairs)}
         self._ablations = {(a["pair"], a["layer"]): AblationResult.from_dict(a) for a in meta.get("ablations", [])}
         self._claims = {c["pair"]: DirectionClaim.from_dict(c) for c in meta.get("direction_claims", [])}
+        self._methods = {(m["pair"], m["layer"]): MethodComparison.from_dict(m) for m in meta.get("method_comparisons", [])}
         self._recording = recording
 
     # ---- names
@@ -179,6 +181,13 @@ class Analysis:
 
     def ablations(self) -> list[AblationResult]:
         return list(self._ablations.values())
+
+    def method_comparison(self, pair: "str | Pair", layer: str) -> MethodComparison | None:
+        """The ranking methods' ablation curves for a pair and layer, if analyze stored them."""
+        return self._methods.get((str(self.parse_pair(pair)), layer))
+
+    def method_comparisons(self) -> list[MethodComparison]:
+        return list(self._methods.values())
 
     def direction_claim(self, pair: "str | Pair") -> DirectionClaim | None:
         """Which LSTM direction separates the pair best, with its bootstrap interval (stored

@@ -1,0 +1,75 @@
+"""Ranking methods: which way of ranking a layer's units for a pair finds the units the model
+actually uses? Widgets only: the curves come from translit_core.analysis.methods."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import figures
+from dashboard.lab import QUERY_ERRORS, file_stamp
+from dashboard.panels import PLOT_CONFIG
+from dashboard.urls import parse_choice, parse_pair
+from dashboard.widgets import current_lab, lab, notes_once, pair_picker, require_analysis, set_params, url_param
+from translit_core.analysis.methods import METHODS, MethodComparison, rank_methods
+from translit_core.model.names import READOUT_LAYERS
+
+L = lab()
+st.title("Which ranking finds the neurons the model uses?")
+A = require_analysis(L)
+st.caption("Six ways to rank a layer's units for a pair — the post's Hellinger distance, its excess over the "
+           "permutation null, mean difference × outgoing weight, an elastic-net probe, integrated gradients of "
+           "log p(target), and greedy causal selection — each computed on one random half of the sentences. "
+           "On the other half, the top k units of each ranking are set to their mean: the lower a curve, the "
+           "more the model uses what that ranking found. The grey band is k random units (mean ± 2 sd).")
+
+parsed_pair = parse_pair(url_param("pair"), A.pairs())
+parsed_layer = parse_choice(url_param("layer"), list(READOUT_LAYERS), "layer")
+notes_once("methods_seen", [parsed_pair.note, parsed_layer.note])
+if parsed_pair.value is None:
+    st.info("The analysis has no pairs with enough positions.")
+    st.stop()
+c1, c2 = st.columns([2, 1])
+with c1:
+    pair = pair_picker(A, "methods_pair", parsed_pair.value)
+with c2:
+    layer = st.selectbox("Layer", list(READOUT_LAYERS), index=list(READOUT_LAYERS).index(parsed_layer.value),
+                         key="methods_layer")
+set_params(pair=pair, layer=layer)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _computed(directory: str, stamp: tuple, pair: str, layer: str) -> dict:
+    l = current_lab()
+    return rank_methods(l.recording(), pair, layer, bins=l.analysis.tables.bins).to_dict()
+
+
+comparison = A.method_comparison(pair, layer)
+if comparison is None:
+    key = ("methods_go", str(pair), layer)
+    st.info("This comparison is not stored with the analysis (it is for the post's pairs on the two LSTM "
+            "directions); computing it takes about half a minute.", icon=":material/hourglass_top:")
+    if st.button("Compute it", key="methods_compute", type="primary") or st.session_state.get("methods_asked") == key:
+        st.session_state["methods_asked"] = key
+        with st.spinner("Ranking on one half of the sentences, ablating on the other…"):
+            try:
+                comparison = MethodComparison.from_dict(_computed(str(L.directory), file_stamp(L.directory), str(pair), layer))
+            except QUERY_ERRORS as e:
+                st.error(f"Could not compare the rankings: {e}")
+                st.stop()
+    else:
+        st.stop()
+
+metric = st.segmented_control("Measure", ["Δ log p(target)", "accuracy on the target"], default="Δ log p(target)",
+                              key="methods_metric") or "Δ log p(target)"
+st.plotly_chart(figures.method_curves(comparison, "delta_logp" if metric.startswith("Δ") else "target_accuracy"),
+                key="methods_fig", config=PLOT_CONFIG)
+rows = sorted(((comparison.area(m), m) for m in METHODS if any(c.method == m for c in comparison.curves)))
+band = comparison.curve("random").curve
+st.markdown("**Mean Δ log p(target) over k = " + ", ".join(str(p.k) for p in band) + "** (more negative: the "
+            "ranking found units the model uses more)")
+st.dataframe([{"method": m, "mean Δ log p": round(a, 4), "ranking time (s)": round(comparison.curve(m).seconds, 2),
+               "its top 10 units": ", ".join(str(u) for u in comparison.curve(m).top_units[:10])} for a, m in rows],
+             hide_index=True, width="stretch")
+st.caption(f"Random band at k = {band[-1].k}: {band[-1].delta_logp:+.3f} ± {band[-1].delta_logp_std:.3f}. "
+           f"Rankings saw {comparison.n_pos_select:,} positions of the target, the curves {comparison.n_pos_score:,} "
+           f"others (a different half of the sentences). `python -m translit_core rank-methods --pair {pair} "
+           f"--layer {layer}` prints the same.")

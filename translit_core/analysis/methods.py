@@ -1,0 +1,237 @@
+"""Which ranking finds the neurons the model uses? Six ways to rank the units of a layer for a
+pair x:y, judged by what ablating their top k does to the decision on data none of them saw.
+
+    hellinger   H between the activations where the target is y and where it is not (the post)
+    excess      H minus its label-permutation null (tables.py)
+    probeless   |mean on y - mean elsewhere| x the norm of the unit's outgoing weights
+                (Antverg & Belinkov 2022: no probe, and weighted by what the next layer reads)
+    probe       |coefficient| of an elastic-net logistic regression y vs not-y on the layer's
+                standardised activations (NeuroX's linguistic correlation analysis; scikit-learn)
+    gradient    integrated gradients of log p(y) with respect to the layer, from the ablation's
+                own baseline (the units' means), mean over the positions of y (Captum): by
+                completeness it estimates what replacing each unit alone costs
+    greedy      causal selection: the unit whose replacement costs the most log p(y) given the
+                ones already chosen (the first GREEDY_STEPS among the PRESCREEN best single units;
+                after that, by single-unit cost)
+
+Every ranking is computed on one seeded random half of the sentences; the curves (target
+accuracy and mean delta log p(y) on the positions of y, for k = 1, 2, 5, 10, 20, 50) on the
+other half, head-only (the layers above the biLSTM, as the stored ablations), with a band of
+random k-unit draws. `rank_methods` returns one MethodCurve per method plus "random".
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from ..model.names import READOUT_LAYERS, UnknownName, parse_layer
+from .ablation import DecisionScorer
+from .names import DEFAULT_BINS, DEFAULT_SHUFFLES, Pair
+from .recording import Recording, resolve_pair
+from .stats import ranked_units
+from .tables import hellinger_tables
+
+METHODS = ("hellinger", "excess", "probeless", "probe", "gradient", "greedy")
+KS = (1, 2, 5, 10, 20, 50)
+RANDOM_DRAWS = 30           # random k-unit draws per k for the band
+MAX_FIT = 6000              # positions the probe and the greedy search use (a seeded subset of the half)
+GREEDY_STEPS, PRESCREEN = 20, 30
+IG_STEPS, IG_POSITIONS = 16, 1500
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    k: int
+    target_accuracy: float           # accuracy on the positions of y (held-out half)
+    delta_logp: float                # mean change of log p(y) there
+    target_accuracy_std: float | None = None   # (random band only) over the draws
+    delta_logp_std: float | None = None
+
+    def to_dict(self) -> dict:
+        d = {"k": self.k, "target_accuracy": round(self.target_accuracy, 6), "delta_logp": round(self.delta_logp, 6)}
+        if self.target_accuracy_std is not None:
+            d.update(target_accuracy_std=round(self.target_accuracy_std, 6), delta_logp_std=round(self.delta_logp_std, 6))
+        return d
+
+
+@dataclass
+class MethodCurve:
+    method: str
+    curve: list[CurvePoint]
+    top_units: list[int] = field(default_factory=list)    # the method's first 20 units
+    seconds: float = 0.0                                  # ranking time
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "curve": [p.to_dict() for p in self.curve], "top_units": self.top_units,
+                "seconds": round(self.seconds, 2)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MethodCurve":
+        return cls(d["method"], [CurvePoint(**p) for p in d["curve"]], list(d.get("top_units", [])),
+                   float(d.get("seconds", 0.0)))
+
+
+@dataclass
+class MethodComparison:
+    pair: str
+    layer: str
+    curves: list[MethodCurve]
+    n_pos_select: int              # positions of y in the half the rankings saw
+    n_pos_score: int               # ... in the half the curves are measured on
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return {"pair": self.pair, "layer": self.layer, "seed": self.seed, "n_pos_select": self.n_pos_select,
+                "n_pos_score": self.n_pos_score, "methods": [c.to_dict() for c in self.curves]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MethodComparison":
+        return cls(d["pair"], d["layer"], [MethodCurve.from_dict(c) for c in d["methods"]], d["n_pos_select"],
+                   d["n_pos_score"], d.get("seed", 0))
+
+    def curve(self, method: str) -> MethodCurve:
+        return next(c for c in self.curves if c.method == method)
+
+    def area(self, method: str) -> float:
+        """Mean delta log p(y) over the ks: one number per method (more negative = finds units
+        the model uses)."""
+        pts = self.curve(method).curve
+        return sum(p.delta_logp for p in pts) / len(pts)
+
+
+def _outgoing_norm(recording: Recording, layer: str) -> torch.Tensor:
+    """(units,) norm of each unit's weights into the next layer."""
+    m, H = recording.model, recording.H
+    if layer == "concat.fwd":
+        return m.dense.weight[:, :H].norm(dim=0)
+    if layer == "concat.bwd":
+        return m.dense.weight[:, H:].norm(dim=0)
+    return m.out.weight[:, : m.config.hidden].norm(dim=0)
+
+
+def _subset(n: int, size: int, seed: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:size].sort().values
+
+
+def _probe_ranking(acts: torch.Tensor, is_pos: torch.Tensor, seed: int) -> torch.Tensor:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    X = StandardScaler().fit_transform(acts.double().numpy())
+    probe = LogisticRegression(penalty="elasticnet", solver="saga", l1_ratio=0.5, C=0.1, class_weight="balanced",
+                               max_iter=300, tol=1e-3, random_state=seed)
+    probe.fit(X, is_pos.numpy())
+    return torch.from_numpy(abs(probe.coef_[0])).float()
+
+
+def _gradient_ranking(sc: DecisionScorer, rows: torch.Tensor) -> torch.Tensor:
+    """Mean integrated gradients of log p(y) over `rows` (indices into the scorer's scored
+    positions), from the units' replacement values."""
+    from captum.attr import IntegratedGradients
+    concat, x, _, hidden = sc.ctx
+    model, H, layer, yk = sc.recording.model, sc.recording.H, sc.layer, sc.yk
+    c, xs = concat[rows], x[rows]
+
+    def log_p(acts: torch.Tensor) -> torch.Tensor:      # acts (m, units) -> (m,) log p(y)
+        n_rep = acts.shape[0] // xs.shape[0]
+        xr = xs.repeat(n_rep)
+        if layer == "hidden":
+            logits = model.head(c.repeat(n_rep, 1), xr, hidden=acts)[1]
+        else:
+            cc = c.repeat(n_rep, 1)
+            cc = torch.cat([acts, cc[:, H:]], 1) if layer == "concat.fwd" else torch.cat([cc[:, :H], acts], 1)
+            logits = model.head(cc, xr)[1]
+        return torch.log_softmax(logits, -1)[:, yk]
+
+    acts = (c[:, :H] if layer == "concat.fwd" else c[:, H:] if layer == "concat.bwd" else hidden[rows]).clone()
+    base = sc.value.unsqueeze(0).expand_as(acts)
+    with torch.enable_grad():
+        attr = IntegratedGradients(log_p).attribute(acts, baselines=base, n_steps=IG_STEPS, internal_batch_size=4096)
+    return attr.mean(0).detach()
+
+
+def _greedy_ranking(sc: DecisionScorer, single: torch.Tensor) -> torch.Tensor:
+    """Greedy causal order: single (units,) is each unit's own delta log p(y) (more negative =
+    more damage)."""
+    order = torch.argsort(single)                                 # most damaging alone first
+    chosen: list[int] = []
+    pool = order[:PRESCREEN].tolist()
+    for _ in range(min(GREEDY_STEPS, len(pool))):
+        costs = [(sc.metrics(torch.tensor(chosen + [u]))[2], u) for u in pool if u not in chosen]
+        chosen.append(min(costs)[1])
+    rest = [u for u in order.tolist() if u not in chosen]
+    return torch.tensor(chosen + rest)
+
+
+def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, methods=METHODS,
+                 random_draws: int = RANDOM_DRAWS, seed: int = 0, bins: int = DEFAULT_BINS,
+                 shuffles: int = DEFAULT_SHUFFLES) -> MethodComparison:
+    """Rank `layer`'s units for `pair` by every method on one half of the sentences and measure
+    the ablation curve of each ranking on the other half (see the module's docstring)."""
+    layer = parse_layer(layer)
+    if layer not in READOUT_LAYERS:
+        raise UnknownName(f"rank-methods compares rankings of {', '.join(READOUT_LAYERS)} (the layers the head "
+                          f"reads), not {layer}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise UnknownName(f"unknown method(s) {', '.join(unknown)}; methods: {', '.join(METHODS)}")
+    xi, yk, p = resolve_pair(recording, pair)
+    units = recording.sizes[layer]
+    ks = [k for k in ks if 0 < k <= units]
+    first, second = recording.sentence_halves(seed)
+    select = DecisionScorer(recording, p, layer, rows=first)
+    score = DecisionScorer(recording, p, layer, rows=second)
+    if not select.is_pos.any() or not score.is_pos.any():
+        raise UnknownName(f"{p} needs positions of {p.y} in both halves of the sentences")
+    fit = select.scored[_subset(select.scored.numel(), MAX_FIT, seed)]          # rows (of x's positions) to fit on
+    fit_acts, fit_pos = select.acts[fit], recording.y[select.positions[fit]] == yk
+    rankings, seconds = {}, {}
+
+    def timed(name, make):
+        t = time.perf_counter()
+        rankings[name] = make()
+        seconds[name] = time.perf_counter() - t
+
+    if {"hellinger", "excess"} & set(methods):
+        t = time.perf_counter()
+        tables = hellinger_tables(recording, bins=bins, layers=[layer], shuffles=shuffles, seed=seed, mask=first,
+                                  inputs={p.x}, min_count=1)       # the pair was chosen already; any count will do
+        row = [str(q) for q in tables.pairs].index(str(p)) if str(p) in {str(q) for q in tables.pairs} else None
+        if row is None:
+            raise UnknownName(f"{p} has too few positions in half of the sentences for a Hellinger ranking")
+        spent = time.perf_counter() - t
+        rankings["hellinger"], rankings["excess"] = ranked_units(tables.hellinger[row]), ranked_units(tables.hellinger_excess[row])
+        seconds["hellinger"] = seconds["excess"] = spent
+    if "probeless" in methods:
+        diff = fit_acts[fit_pos].mean(0) - fit_acts[~fit_pos].mean(0)
+        timed("probeless", lambda: ranked_units(diff.abs() * _outgoing_norm(recording, layer)))
+    if "probe" in methods:
+        timed("probe", lambda: ranked_units(_probe_ranking(fit_acts, fit_pos, seed)))
+    if "gradient" in methods:
+        on_y = select.is_pos.nonzero().squeeze(1)                              # rows of the scored positions
+        on_y = on_y[_subset(on_y.numel(), IG_POSITIONS, seed)]
+        timed("gradient", lambda: ranked_units(_gradient_ranking(select, on_y)))
+    if "greedy" in methods:
+        def greedy():
+            single = torch.tensor([select.metrics(torch.tensor([u]))[2] for u in range(units)])
+            return _greedy_ranking(select, single)
+        timed("greedy", greedy)
+
+    curves = []
+    for name in methods:
+        order = rankings[name]
+        pts = []
+        for k in ks:
+            _, on_y, delta, _ = score.metrics(order[:k])
+            pts.append(CurvePoint(k, on_y, delta))
+        curves.append(MethodCurve(name, pts, order[:20].tolist(), seconds[name]))
+    gen = torch.Generator().manual_seed(seed)
+    band = []
+    for k in ks:
+        draws = torch.tensor([score.metrics(torch.randperm(units, generator=gen)[:k])[1:3] for _ in range(random_draws)],
+                             dtype=torch.float64)                                   # (draws, 2)
+        band.append(CurvePoint(k, float(draws[:, 0].mean()), float(draws[:, 1].mean()),
+                               float(draws[:, 0].std()), float(draws[:, 1].std())))
+    curves.append(MethodCurve("random", band))
+    return MethodComparison(str(p), layer, curves, int(select.is_pos.sum()), int(score.is_pos.sum()), seed)

@@ -170,6 +170,25 @@ def distinct_splits(an: Analysis, pairs: list[str]) -> list[str]:
     return out
 
 
+def sample_composition(rec: Recording, sample: dict) -> str:
+    """Where the sample's sentences come from, what was dropped for overlap with training text, and
+    the model's accuracy on each source separately ("" for a sample without that record)."""
+    sources, counts = sample.get("sentence_sources"), sample.get("composition")
+    if not sources or not counts:
+        return ""
+    kind = torch.tensor([c == "u" for c in sources])[rec.chunk_sentence]          # per chunk: from UD?
+    per_position = torch.repeat_interleave(kind, rec.chunk_start[1:] - rec.chunk_start[:-1])
+    right = rec.pred == rec.y
+    acc = {name: float(right[mask].float().mean()) for name, mask in (("UD", per_position), ("ARPA", ~per_position))
+           if mask.any()}
+    return (f"The sample: {counts['ud']:,} UD test sentences and {counts['arpa']:,} ARPA test sentences (ARPA's are "
+            f"news paraphrase pairs, so its sentences are not independent of each other); {counts['dropped_exact']} "
+            f"held-out sentences that also occur in a training source and {counts['dropped_near']} that share at least "
+            f"half their word 6-grams with training text were dropped (`python -m translit_core sample --dropped` lists "
+            f"them). Accuracy per position: UD {100 * acc.get('UD', float('nan')):.2f}%, ARPA "
+            f"{100 * acc.get('ARPA', float('nan')):.2f}%.")
+
+
 def _draws(an: Analysis) -> str:
     draws = {r.n_random_draws for r in an.ablations() if r.tested}
     return "/".join(str(d) for d in sorted(draws)) or "no"
@@ -194,6 +213,10 @@ def render(an: Analysis, rec: Recording) -> str:
         f"romanized with seed {sample['seed']}). The model gets {100 * meta['sample_accuracy']:.2f}% of those positions "
         f"right. Regenerate after retraining: every number below comes from those files._")
     add("")
+    composition = sample_composition(rec, sample)
+    if composition:
+        add(composition)
+        add("")
     add("## Method")
     add("")
     null = meta.get("null_method", {})
@@ -323,6 +346,35 @@ def render(an: Analysis, rec: Recording) -> str:
                         "**Differs from the post**: no single forward neuron of ours is in the top 10 of its layer on "
                         "every one of these pairs (the role is spread over several units, or split between them)."))
     add("")
+
+    # ---- ranking methods
+    comparisons = an.method_comparisons()
+    if comparisons:
+        add("## Which ranking finds the neurons the model uses?")
+        add("")
+        add("Each ranking is made on a subset of one half of the sentences; on the other half its top k units are set "
+            "to their mean (head-only) and the mean change of log p(target) on the target's positions is measured, "
+            "for k = " + ", ".join(str(p.k) for p in comparisons[0].curve("random").curve) + ". The table gives "
+            "the mean over those k (more negative: the ranking found units the model uses more), and the random "
+            "band's mean at the same k.")
+        add("")
+        methods = [c.method for c in comparisons[0].curves if c.method != "random"]
+        add("| pair, layer | " + " | ".join(methods) + " | random | best |")
+        add("|---|" + "---|" * (len(methods) + 2))
+        wins: dict[str, int] = {}
+        for cmp in comparisons:
+            areas = {m: cmp.area(m) for m in methods}
+            best = min(areas, key=areas.get)
+            wins[best] = wins.get(best, 0) + 1
+            add(f"| {cmp.pair} {cmp.layer} | " + " | ".join(f"{areas[m]:+.3f}" for m in methods)
+                + f" | {cmp.area('random'):+.3f} | {best} |")
+        add("")
+        h_beats = sum(cmp.area("excess") <= cmp.area("hellinger") for cmp in comparisons)
+        add(f"Best method per comparison: " + ", ".join(f"{m} {n}×" for m, n in sorted(wins.items(), key=lambda kv: -kv[1]))
+            + f" (of {len(comparisons)}). H excess ranks at least as well as raw H in {h_beats} of {len(comparisons)}. "
+            "Greedy selection optimises the very measure on the other half, so it is the upper reference; the "
+            "question is how close the cheap rankings come to it.")
+        add("")
 
     # ---- ություն
     add(f"## The suffix “{SUFFIX}” (typed utyun, ut'yun, uthyun, …)")

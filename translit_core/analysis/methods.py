@@ -37,7 +37,7 @@ METHODS = ("hellinger", "excess", "probeless", "probe", "gradient", "greedy")
 KS = (1, 2, 5, 10, 20, 50)
 RANDOM_DRAWS = 30           # random k-unit draws per k for the band
 MAX_FIT = 6000              # positions the probe and the greedy search use (a seeded subset of the half)
-GREEDY_STEPS, PRESCREEN = 20, 30
+GREEDY_STEPS, PRESCREEN = 10, 20
 IG_STEPS, IG_POSITIONS = 16, 1500
 
 
@@ -180,12 +180,15 @@ def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, me
     units = recording.sizes[layer]
     ks = [k for k in ks if 0 < k <= units]
     first, second = recording.sentence_halves(seed)
-    select = DecisionScorer(recording, p, layer, rows=first)
+    # The rankings see a seeded subset of at most MAX_FIT positions of x in the first half.
+    at_x = ((recording.x == xi) & first).nonzero().squeeze(1)
+    fit_rows = torch.zeros_like(first)
+    fit_rows[at_x[_subset(at_x.numel(), MAX_FIT, seed)]] = True
+    select = DecisionScorer(recording, p, layer, rows=fit_rows)
     score = DecisionScorer(recording, p, layer, rows=second)
     if not select.is_pos.any() or not score.is_pos.any():
         raise UnknownName(f"{p} needs positions of {p.y} in both halves of the sentences")
-    fit = select.scored[_subset(select.scored.numel(), MAX_FIT, seed)]          # rows (of x's positions) to fit on
-    fit_acts, fit_pos = select.acts[fit], recording.y[select.positions[fit]] == yk
+    fit_acts, fit_pos = select.acts[select.scored], select.is_pos
     rankings, seconds = {}, {}
 
     def timed(name, make):

@@ -45,7 +45,9 @@ def histogram(source, pair: "str | Pair", neuron: "str | NeuronId", bins: int = 
     recording), an Analysis, or a Recording.
     """
     recording = _recording_from(source, data_dir)
-    values, is_pos, _ = pair_activations(recording, pair, neuron)
+    # The whole layer, then the unit: the same arithmetic as the tables' pass (a one-unit matmul
+    # can differ in the last bits, which moves the min and max and with them every bin edge).
+    values, is_pos, _ = pair_activations(recording, pair, neuron, whole_layer=True)
     n_pos, n_neg = int(is_pos.sum()), int((~is_pos).sum())
     if n_pos == 0 or n_neg == 0:
         raise UnknownName(f"pair {pair}: every position with that input has {'that' if n_neg == 0 else 'another'} "

@@ -352,10 +352,15 @@ def resolve_pair(recording: Recording, pair: "str | Pair") -> tuple[int, int, Pa
     return xi, yk, Pair(p.x, p.y, counts[(xi, yk)], n_x - counts[(xi, yk)])
 
 
-def pair_activations(recording: Recording, pair: "str | Pair", neuron: "str | NeuronId"):
-    """(values (n,), is_pos (n,) bool, positions (n,)) of a neuron on the positions of x."""
+def pair_activations(recording: Recording, pair: "str | Pair", neuron: "str | NeuronId", whole_layer: bool = False):
+    """(values (n,), is_pos (n,) bool, positions (n,)) of a neuron on the positions of x.
+    `whole_layer` derives the whole layer and takes the unit from it: bit-identical to the
+    tables' values (a one-unit derivation is cheaper but may differ in the last bits)."""
     xi, yk, _ = resolve_pair(recording, pair)
     neuron = NeuronId.parse(neuron, recording.sizes)
     positions = (recording.x == xi).nonzero().squeeze(1)
-    values = recording.layer(neuron.layer, positions, units=[neuron.index]).squeeze(1)
+    if whole_layer:
+        values = dict(recording.layers_at([neuron.layer], positions))[neuron.layer][:, neuron.index]
+    else:
+        values = recording.layer(neuron.layer, positions, units=[neuron.index]).squeeze(1)
     return values, recording.y[positions] == yk, positions

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import figures
 from dashboard.lab import QUERY_ERRORS, file_stamp
 from dashboard.panels import PLOT_CONFIG
-from dashboard.urls import parse_choice, parse_pair
+from dashboard.urls import md_plain, parse_choice, parse_pair
 from dashboard.widgets import current_lab, lab, notes_once, pair_picker, require_analysis, set_params, url_param
 from translit_core.analysis.methods import METHODS, MethodComparison, rank_methods
 from translit_core.model.names import READOUT_LAYERS
@@ -44,19 +44,13 @@ def _computed(directory: str, stamp: tuple, pair: str, layer: str) -> dict:
 
 comparison = A.method_comparison(pair, layer)
 if comparison is None:
-    key = ("methods_go", str(pair), layer)
-    st.info("This comparison is not stored with the analysis (it is for the post's pairs on the two LSTM "
-            "directions); computing it takes about half a minute.", icon=":material/hourglass_top:")
-    if st.button("Compute it", key="methods_compute", type="primary") or st.session_state.get("methods_asked") == key:
-        st.session_state["methods_asked"] = key
-        with st.spinner("Ranking on one half of the sentences, ablating on the other…"):
-            try:
-                comparison = MethodComparison.from_dict(_computed(str(L.directory), file_stamp(L.directory), str(pair), layer))
-            except QUERY_ERRORS as e:
-                st.error(f"Could not compare the rankings: {e}")
-                st.stop()
-    else:
-        st.stop()
+    with st.spinner("Not stored with the analysis (it holds the post's pairs on the two LSTM directions): ranking on "
+                    "one half of the sentences and ablating on the other, about half a minute…"):
+        try:
+            comparison = MethodComparison.from_dict(_computed(str(L.directory), file_stamp(L.directory), str(pair), layer))
+        except QUERY_ERRORS as e:
+            st.error(f"Could not compare the rankings: {md_plain(e)}")
+            st.stop()
 
 metric = st.segmented_control("Measure", ["Δ log p(target)", "accuracy on the target"], default="Δ log p(target)",
                               key="methods_metric") or "Δ log p(target)"

@@ -78,7 +78,7 @@ def sidebar_links(at) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # every page renders
 
-PAGES = ("transliterate", "intervene", "graph", "histograms", "heatmaps", "neuron")
+PAGES = ("transliterate", "intervene", "graph", "histograms", "heatmaps", "neuron", "methods")
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -344,19 +344,22 @@ def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
 
     assert main(["neurons", "--checkpoint", ck, "--pair", pair, "--top", "3", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {"neuron", "layer", "hellinger", "n_pos", "n_neg"} <= set(rows[0])
+    assert {"neuron", "layer", "hellinger", "hellinger_null", "hellinger_excess", "p_value", "n_pos", "n_neg"} <= set(rows[0])
     for layer in {r["layer"] for r in rows}:
-        hs = [r["hellinger"] for r in rows if r["layer"] == layer]
-        assert hs == sorted(hs, reverse=True) and len(hs) == 3
+        hs = [r["hellinger_excess"] for r in rows if r["layer"] == layer]
+        assert hs == sorted(hs, reverse=True) and len(hs) == 3          # ranked by the excess over the null
+    for r in rows:
+        assert r["hellinger_excess"] == pytest.approx(r["hellinger"] - r["hellinger_null"], abs=2e-6)
+        assert 0 < r["p_value"] <= 1
 
     neuron = rows[0]["neuron"]
     assert main(["pairs", "--checkpoint", ck, "--neuron", neuron, "--top", "2", "--json"]) == 0
     prow = json.loads(capsys.readouterr().out)
-    assert {"pair", "hellinger", "n_pos", "n_neg"} <= set(prow[0])
-    assert prow[0]["hellinger"] >= prow[-1]["hellinger"]
+    assert {"pair", "hellinger", "hellinger_null", "hellinger_excess", "p_value", "n_pos", "n_neg"} <= set(prow[0])
+    assert prow[0]["hellinger_excess"] >= prow[-1]["hellinger_excess"]
 
-    # The on-demand histogram reproduces the stored distance (same bins as the analysis).
-    assert main(["histogram", "--checkpoint", ck, "--pair", pair, "--neuron", neuron, "--bins", "50", "--json"]) == 0
+    # The on-demand histogram reproduces the stored distance (by default with the analysis's bins).
+    assert main(["histogram", "--checkpoint", ck, "--pair", pair, "--neuron", neuron, "--json"]) == 0
     h = json.loads(capsys.readouterr().out)
     assert len(h["edges"]) == 51 and sum(h["counts_pos"]) == h["n_pos"]
     assert h["hellinger"] == pytest.approx(an.hellinger_of(pair, neuron), abs=1e-5)
@@ -368,9 +371,22 @@ def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
     for key in ("baseline_accuracy", "top_k_accuracy", "random_k_accuracy_mean"):
         assert 0.0 <= r[key] <= 1.0
     assert r["pair"] == pair and r["k"] == 2
+    for key in ("n_random_draws", "p_value", "target_accuracy_baseline", "target_accuracy_top_k",
+                "target_accuracy_random_mean", "delta_logp_top_k", "delta_logp_random_mean", "delta_logp_random_std",
+                "balanced_accuracy_top_k", "balanced_accuracy_random_mean", "recurrent", "verdict"):
+        assert key in r, key
+    assert r["n_random_draws"] == 100 and r["recurrent"] is False and 0 < r["p_value"] <= 1
     # Stored ablations are there for the dashboard, under the same keys.
     stored = an.ablations()
     assert stored and set(r) == set(stored[0].to_dict())
+
+    assert main(["rank-methods", "--checkpoint", ck, "--pair", pair, "--layer", "concat.fwd", "--json"]) == 0
+    methods = json.loads(capsys.readouterr().out)
+    assert [m["method"] for m in methods] == ["hellinger", "excess", "probeless", "probe", "gradient", "greedy", "random"]
+    assert {"k", "target_accuracy", "delta_logp"} <= set(methods[0]["curve"][0])
+    assert {"target_accuracy_std", "delta_logp_std"} <= set(methods[-1]["curve"][0])
+    assert main(["sample", "--checkpoint", ck]) == 2                   # built on a text file: said, not a traceback
+    assert "text file" in capsys.readouterr().err
 
 
 def test_cli_bad_names_give_a_message_not_a_traceback(tiny_checkpoint, capsys, tmp_path):

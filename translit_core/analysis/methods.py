@@ -14,9 +14,10 @@ pair x:y, judged by what ablating their top k does to the decision on data none 
                 ones already chosen (the first GREEDY_STEPS among the PRESCREEN best single units;
                 after that, by single-unit cost)
 
-Every ranking is computed on one seeded random half of the sentences; the curves (target
-accuracy and mean delta log p(y) on the positions of y, for k = 1, 2, 5, 10, 20, 50) on the
-other half, head-only (the layers above the biLSTM, as the stored ablations), with a band of
+Every ranking is computed on one seeded random half of the sentences (the probe, the gradients
+and the greedy search on a seeded subset of at most MAX_FIT of its positions of x); the curves
+(target accuracy and mean delta log p(y) on the positions of y, for k = 1, 2, 5, 10, 20, 50) on
+the other half, head-only (the layers above the biLSTM, as the stored ablations), with a band of
 random k-unit draws. `rank_methods` returns one MethodCurve per method plus "random".
 """
 from __future__ import annotations

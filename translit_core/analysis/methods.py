@@ -11,8 +11,8 @@ pair x:y, judged by what ablating their top k does to the decision on data none 
                 own baseline (the units' means), mean over the positions of y (Captum): by
                 completeness it estimates what replacing each unit alone costs
     greedy      causal selection: the unit whose replacement costs the most log p(y) given the
-                ones already chosen (the first GREEDY_STEPS among the PRESCREEN best single units;
-                after that, by single-unit cost)
+                ones already chosen (GREEDY_STEPS steps among the PRESCREEN units the gradient
+                ranks first; after that by their cost alone, then by the gradient)
 
 Every ranking is computed on one seeded random half of the sentences (the probe, the gradients
 and the greedy search on a seeded subset of at most MAX_FIT of its positions of x); the curves
@@ -152,17 +152,21 @@ def _gradient_ranking(sc: DecisionScorer, rows: torch.Tensor) -> torch.Tensor:
     return attr.mean(0).detach()
 
 
-def _greedy_ranking(sc: DecisionScorer, single: torch.Tensor) -> torch.Tensor:
-    """Greedy causal order: single (units,) is each unit's own delta log p(y) (more negative =
-    more damage)."""
-    order = torch.argsort(single)                                 # most damaging alone first
+def _greedy_ranking(sc: DecisionScorer, first_order: torch.Tensor) -> torch.Tensor:
+    """Greedy causal order. Candidates: the PRESCREEN units with the largest first-order estimate
+    of their own cost (`first_order`, the integrated gradients: replacing every unit alone would
+    be `units` more passes). Among them, step by step, the unit whose replacement together with
+    those chosen costs the most log p(y); after GREEDY_STEPS, the candidates by their cost alone;
+    then the rest by the first-order estimate."""
+    order = ranked_units(first_order).tolist()
+    pool = order[:PRESCREEN]
+    alone = {u: sc.metrics(torch.tensor([u]))[2] for u in pool}
     chosen: list[int] = []
-    pool = order[:PRESCREEN].tolist()
     for _ in range(min(GREEDY_STEPS, len(pool))):
         costs = [(sc.metrics(torch.tensor(chosen + [u]))[2], u) for u in pool if u not in chosen]
         chosen.append(min(costs)[1])
-    rest = [u for u in order.tolist() if u not in chosen]
-    return torch.tensor(chosen + rest)
+    chosen += sorted((u for u in pool if u not in chosen), key=lambda u: alone[u])
+    return torch.tensor(chosen + [u for u in order if u not in chosen])
 
 
 def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, methods=METHODS,
@@ -212,15 +216,15 @@ def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, me
         timed("probeless", lambda: ranked_units(diff.abs() * _outgoing_norm(recording, layer)))
     if "probe" in methods:
         timed("probe", lambda: ranked_units(_probe_ranking(fit_acts, fit_pos, seed)))
-    if "gradient" in methods:
+    ig = None
+    if {"gradient", "greedy"} & set(methods):
         on_y = select.is_pos.nonzero().squeeze(1)                              # rows of the scored positions
         on_y = on_y[_subset(on_y.numel(), IG_POSITIONS, seed)]
-        timed("gradient", lambda: ranked_units(_gradient_ranking(select, on_y)))
+        t = time.perf_counter()
+        ig = _gradient_ranking(select, on_y)
+        rankings["gradient"], seconds["gradient"] = ranked_units(ig), time.perf_counter() - t
     if "greedy" in methods:
-        def greedy():
-            single = torch.tensor([select.metrics(torch.tensor([u]))[2] for u in range(units)])
-            return _greedy_ranking(select, single)
-        timed("greedy", greedy)
+        timed("greedy", lambda: _greedy_ranking(select, ig))
 
     curves = []
     for name in methods:

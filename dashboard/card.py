@@ -42,7 +42,7 @@ def best_ablation(analysis: Analysis, neuron: NeuronId, pairs: Sequence[Pair]) -
 
 
 def ablation_sentence(res: AblationResult, neuron: NeuronId | None = None) -> str:
-    """Plain sentences that say what the ablation shows (and how much to trust the picture)."""
+    """Plain sentences (Markdown) that say what the ablation shows (and how much to trust the picture)."""
     base, top, rnd = res.baseline_accuracy, res.top_k_accuracy, res.random_k_accuracy_mean
     sd = res.random_k_accuracy_std or 0.0
     drop_top, drop_rnd = base - top, base - rnd
@@ -60,7 +60,7 @@ def ablation_sentence(res: AblationResult, neuron: NeuronId | None = None) -> st
     if neuron is not None and res.top_k_neurons:
         inside = (" This neuron is one of the ablated ones." if str(neuron) in res.top_k_neurons else
                   " This neuron is not among the ablated ones.")
-    x = input_label(Pair.parse(res.pair).x)
-    return (f"On {pair_label(res.pair)} ({res.n_positions:,} positions of “{x}”): {base:.1%} "
+    x = md_plain(input_label(Pair.parse(res.pair).x))
+    return (f"On {md_plain(pair_label(res.pair))} ({res.n_positions:,} positions of “{x}”): {base:.1%} "
             f"correct unablated, {top:.1%} with the top {res.k} {res.layer} neurons (by H) set to their mean, "
             f"{rnd:.1%} ± {sd:.1%} with {res.k} random ones. {verdict}{inside}")

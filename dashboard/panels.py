@@ -14,6 +14,7 @@ from .intervene import intervene_url
 from .lab import Lab, Unavailable, file_stamp
 from .labels import input_label, layer_title, pair_label
 from .text_view import CONFIDENCE_CSS
+from .urls import md_plain
 from .widgets import current_lab
 
 PLOT_CONFIG = {"displayModeBar": False}     # no plotly toolbar over the lab's figures
@@ -49,8 +50,8 @@ def show_histogram(l: Lab, pair: Pair, neuron: NeuronId, key: str) -> None:
     if hv is not None:
         st.plotly_chart(figures.histogram_overlay(hv), key=key, config=PLOT_CONFIG)
         st.caption(f"Hellinger H = **{hv.hellinger:.3f}** between the activation of `{neuron}` where "
-                   f"{pair_label(pair)} (n = {hv.n_pos:,}) and where {input_label(pair.x)} becomes "
-                   f"anything else (n = {hv.n_neg:,}).")
+                   f"{md_plain(pair_label(pair))} (n = {hv.n_pos:,}) and where {md_plain(input_label(pair.x))} "
+                   f"becomes anything else (n = {hv.n_neg:,}).")
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -81,7 +82,7 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
     try:
         best = a.top_pairs(neuron, 10)
     except UnknownName as e:
-        st.info(f"No pair data for {neuron}: {e}")
+        st.info(f"No pair data for {neuron}: {md_plain(e)}")
         best = []
     shown_pair = pair or (best[0].pair if best else None)
     c1, c2 = st.columns([1, 1], gap="large")

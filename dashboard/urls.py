@@ -51,6 +51,10 @@ class Parsed(Generic[T]):
 # Showing untrusted text in Markdown
 
 _MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")      # every ASCII punctuation character
+# Where GFM's bare links start: "http://", "www.", "a@b.c". Streamlit's Markdown finds them in the
+# text after parsing, where backslash escapes are gone, so they are broken with a word joiner.
+_BARE_LINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"              # invisible, and no line break
 
 
 def md_literal(value: Any, n: int = 60) -> str:
@@ -61,9 +65,10 @@ def md_literal(value: Any, n: int = 60) -> str:
 
 
 def md_plain(text: str) -> str:
-    """Text shown as it is in Markdown: every ASCII punctuation character backslash-escaped (so
-    no link, image, emphasis, HTML, LaTeX or bare-URL link can form)."""
-    return _MD_PUNCTUATION.sub(r"\\\1", str(text).replace("\n", " "))
+    """Text shown as it is in Markdown: every ASCII punctuation character backslash-escaped (so no
+    link, image, emphasis, HTML or LaTeX can form), and a WORD_JOINER after the "://", "www" and
+    "@" of what would become a bare link."""
+    return _MD_PUNCTUATION.sub(r"\\\1", _BARE_LINK.sub(WORD_JOINER, str(text).replace("\n", " ")))
 
 
 # --------------------------------------------------------------------------------------------

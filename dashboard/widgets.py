@@ -20,7 +20,7 @@ from translit_core.model.names import NeuronId
 from .lab import Lab, file_stamp, load_lab
 from .labels import layer_title, output_choice_label
 from .routing import ensure_app_routing
-from .urls import first, pairs_by_input
+from .urls import first, md_plain, pairs_by_input
 
 
 # --------------------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def current_lab() -> Lab:
     try:
         return _load_lab(str(d), file_stamp(d))
     except CheckpointError as e:
-        st.error(f"The model cannot be loaded: {e}")
+        st.error(f"The model cannot be loaded: {md_plain(e)}")
         st.stop()
 
 

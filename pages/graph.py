@@ -7,7 +7,7 @@ from dashboard import figures
 from dashboard.graph import GraphData, graph_data, selected_neuron
 from dashboard.lab import file_stamp
 from dashboard.labels import pair_label
-from dashboard.urls import page_url, parse_neuron, parse_pair
+from dashboard.urls import md_plain, page_url, parse_neuron, parse_pair
 from dashboard.panels import PLOT_CONFIG, intervene_link, neuron_card, show_histogram
 from dashboard.widgets import current_lab, init_once, lab, notes_once, pair_picker, require_analysis, set_params, url_param
 
@@ -64,7 +64,7 @@ if not neuron:
     st.stop()
 
 st.divider()
-st.markdown(f"### `{neuron}` on {pair_label(pair)}")
+st.markdown(f"### `{neuron}` on {md_plain(pair_label(pair))}")
 if str(neuron) not in {n.id for n in data.nodes}:
     st.caption("This neuron is not among the graph's nodes for this pair; its histogram and card are below.")
 show_histogram(L, pair, neuron, key="graph_hist")

@@ -40,7 +40,7 @@ def test_url_values_cannot_inject_links_or_images(evil):
 
 def test_md_plain_escapes_every_markdown_character():
     assert urls.md_plain("[a](http://x) *b* `c` <i> $d$") == \
-        r"\[a\]\(http\:\/\/x\) \*b\* \`c\` \<i\> \$d\$"
+        r"\[a\]\(http\:" + urls.WORD_JOINER + r"\/\/x\) \*b\* \`c\` \<i\> \$d\$"
     assert urls.md_plain("hidden has 0..5") == r"hidden has 0\.\.5"
 
 

@@ -1,5 +1,6 @@
-"""`streamlit run app.py` on a free localhost port, and the headless Chromium that drives it:
-for the browser tests (tests/test_browser.py) and the dashboard benchmark (benchmarks/bench_app.py)."""
+"""The lab's server (`python -m dashboard`, dashboard/launch.py) on a free localhost port, and the
+headless Chromium that drives it: for the browser tests (tests/browser/) and the dashboard
+benchmark (benchmarks/bench_app.py)."""
 from __future__ import annotations
 
 import os
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
-APP = REPO / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")       # Debian's (apt-get install chromium fonts-noto-core)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -25,8 +25,8 @@ def free_port() -> int:
 
 
 def start_streamlit(port: int, env: dict[str, str], log: IO | int) -> subprocess.Popen:
-    """`streamlit run app.py` headless on 127.0.0.1:port, output to `log`."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+    """The lab (`python -m dashboard`, Streamlit with app.py) on 127.0.0.1:port, output to `log`."""
+    cmd = [sys.executable, "-m", "dashboard", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
            "--client.showErrorDetails", "full"]

@@ -20,7 +20,7 @@ from translit_core.model.names import NeuronId
 from .lab import Lab, file_stamp, load_lab
 from .labels import layer_title, output_choice_label
 from .routing import ensure_app_routing
-from .urls import first, md_plain, pairs_by_input
+from .urls import first, md_plain, pairs_by_input, url_text, url_text_note
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,6 +98,14 @@ def set_params(**values) -> None:
                 del st.query_params[k]
         elif st.query_params.get(k) != str(v):
             st.query_params[k] = str(v)
+
+
+def set_text_param(text: str) -> None:
+    """The page's text into the URL: whole, or its beginning and a caption that says so."""
+    set_params(text=url_text(text))
+    note = url_text_note(text)
+    if note:
+        st.caption(note)
 
 
 def init_once(key: str, value) -> None:

@@ -9,9 +9,9 @@ from dashboard import intervene as iv
 from dashboard import text_view
 from dashboard.lab import file_stamp
 from dashboard.labels import layer_title, pair_label
-from dashboard.urls import md_literal, md_plain, parse_count, parse_pair, parse_text, url_text, valid_neurons
+from dashboard.urls import md_literal, md_plain, parse_count, parse_pair, parse_text, valid_neurons
 from dashboard.widgets import (current_lab, init_once, lab, missing_analysis_notice, notes, notes_once, pair_picker,
-                               set_params, url_param)
+                               set_params, set_text_param, url_param)
 from translit_core.analysis.intervene import MAX_TEXT, VALUE_LIMIT, InterventionResult, Setting, intervene, steer
 from translit_core.model.names import NeuronId, UnknownName
 
@@ -53,6 +53,7 @@ capped = text_view.cap_text(raw_text, MAX_TEXT, "intervened on")
 text = capped.text
 if capped.notice:
     st.warning(capped.notice, icon=":material/content_cut:")
+set_text_param(raw_text)
 
 # ---- the neurons and what to do with each
 st.subheader("Neurons")
@@ -162,7 +163,7 @@ if text:
         st.caption(f"Positions {span[0]}–{span[1] - 1}: {md_literal(text[span[0]:span[1]])}" if span[1] > span[0]
                    else "An empty span: choose at least one position.")
 
-set_params(text=url_text(raw_text), **iv.settings_params(settings), span=iv.span_param(span))
+set_params(**iv.settings_params(settings), span=iv.span_param(span))
 
 if not text.strip():
     st.info("Type something above, or pick an example.", icon=":material/keyboard:")

@@ -157,7 +157,8 @@ def test_transliterate_100kb_gives_a_notice_not_a_freeze(lab_dir):
     ok(at)
     assert time.perf_counter() - t < 60
     assert any("100,000" in w for w in texts(at.warning))
-    assert "text" not in at.query_params                               # long texts stay out of the URL
+    assert param(at, "text") == big[:urls.MAX_URL_TEXT]                 # the URL keeps what fits
+    assert any(f"first {urls.MAX_URL_TEXT} of the text's 100,000" in c for c in texts(at.caption))  # and says so
     assert len(texts(at.code)[0]) <= MAX_LIVE_CHARS * 2
 
 

@@ -16,7 +16,8 @@ The Streamlit layer (widgets only, on top of the above):
 
     routing.py    the app's pages, st.navigation, the sidebar, `?page=` links and unknown paths
     widgets.py    the cached lab, URL state, the pair and neuron pickers
-    panels.py     a neuron's histogram and the neuron card (plotly; not on the transliterate page)
+    panels.py     the neuron graph, a neuron's histogram and the neuron card (plotly; not on the
+                  transliterate page)
     launch.py     `python -m dashboard`: app.py as Streamlit's ASGI app, redirecting deeper paths
                   and links too long for Streamlit, under uvicorn with longer request lines
     server.py     the lab on a free port, for the browser tests and the benchmark

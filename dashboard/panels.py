@@ -1,7 +1,9 @@
-"""A neuron's histogram and the neuron card as Streamlit panels (on the graph, histograms and
-neuron pages). Recomputed from the sample recording, so cached per process."""
+"""The neuron graph, a neuron's histogram and the neuron card as Streamlit panels (on the graph,
+histograms and neuron pages). Computed from the analysis and its sample recording, so cached per
+process."""
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from translit_core.analysis import ABLATABLE_LAYERS, Pair
@@ -9,6 +11,7 @@ from translit_core.model.names import NeuronId, UnknownName
 
 from . import figures
 from .card import ablation_sentence, best_ablation, contexts_html
+from .graph import GraphData, graph_data
 from .histogram import HistView, histogram_for
 from .intervene import intervene_url
 from .lab import Lab, Unavailable, file_stamp
@@ -18,6 +21,28 @@ from .urls import md_plain
 from .widgets import current_lab
 
 PLOT_CONFIG = {"displayModeBar": False}     # no plotly toolbar over the lab's figures
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _graph_data(directory: str, stamp: tuple, pair: str, max_edges: int) -> GraphData:
+    l = current_lab()
+    return graph_data(l.analysis, l.alphabets, pair, max_edges=max_edges)
+
+
+# A resource, not data: one figure per view for every session, not a copy per rerun (unpickling a
+# figure costs about as much as drawing it). Safe to share: st.plotly_chart reads it (to_dict) and
+# nothing changes it after it is drawn.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _graph_figure(directory: str, stamp: tuple, pair: str, max_edges: int, selected: str | None) -> go.Figure:
+    return figures.neuron_graph(_graph_data(directory, stamp, pair, max_edges), selected=selected)
+
+
+def neuron_graph(l: Lab, pair: Pair, max_edges: int, selected: NeuronId | None) -> tuple[GraphData, go.Figure]:
+    """The graph's data and figure for a pair, with `selected` highlighted. A pair's figure is
+    drawn once per process (about 0.1 s); a pair switch that finds it costs milliseconds."""
+    stamp = file_stamp(l.directory)
+    return (_graph_data(str(l.directory), stamp, str(pair), max_edges),
+            _graph_figure(str(l.directory), stamp, str(pair), max_edges, str(selected) if selected else None))
 
 
 def _recording_spinner(l: Lab):

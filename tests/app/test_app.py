@@ -227,9 +227,9 @@ def test_graph_pair_selection_changes_graph_and_url(lab_dir, lab, default_pair):
 def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):
     at = ok(app("graph"))
     neuron = str(lab.analysis.top_neurons(default_pair, "hidden", 1)[0].neuron)
-    at.session_state["graph"] = {"selection": {"points": [{"customdata": neuron, "curve_number": 0,
-                                                           "point_index": 0}],
-                                               "point_indices": [0], "box": [], "lasso": []}}
+    at.session_state[f"graph:{default_pair}"] = {      # the chart of the pair shown (pages/graph.py)
+        "selection": {"points": [{"customdata": neuron, "curve_number": 0, "point_index": 0}],
+                      "point_indices": [0], "box": [], "lasso": []}}
     at.run()
     ok(at)
     assert param(at, "neuron") == neuron

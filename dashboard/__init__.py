@@ -20,7 +20,8 @@ The Streamlit layer (widgets only, on top of the above):
                   transliterate page)
     launch.py     `python -m dashboard`: app.py as Streamlit's ASGI app, redirecting deeper paths
                   and links too long for Streamlit, under uvicorn with longer request lines
-    server.py     the lab on a free port, for the browser tests and the benchmark
+    server.py     the lab on a free port and a reading of its graph page, for the browser tests
+                  and the benchmarks
 
 Every name, pair, layer and file name comes from `translit_core`; nothing here re-implements it.
 """

@@ -1,4 +1,5 @@
-"""The neuron lab: `streamlit run app.py`.
+"""The neuron lab: `python -m dashboard` (dashboard/launch.py; `streamlit run app.py` works too,
+without the lab server's handling of deeper paths and over-long links).
 
 The frame around every page: the page config, the routing (dashboard/routing.py: each page at
 its own path, `?page=` links, a friendly note for anything unknown), the app's sidebar, then the

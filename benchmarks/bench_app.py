@@ -2,7 +2,7 @@
 
     python benchmarks/bench_app.py [--checkpoint DIR] [--repeats 5]
 
-1. Cold start: from launching `streamlit run app.py` to the first page rendered in the
+1. Cold start: from launching the lab (`python -m dashboard`) to the first page rendered in the
    browser (the Armenian output of the default text on screen). Target <= 6 s.
 2. Switching the pair on the neuron-graph page, warm (the output selectbox changed in the UI,
    until the new graph is drawn and the script run is over). Target <= 1 s.

@@ -1,4 +1,4 @@
-"""The neuron lab's dashboard: everything behind `streamlit run app.py` except the page files.
+"""The neuron lab's dashboard: everything behind `python -m dashboard` except the page files.
 
 Pure view logic (plain values in, plain values out; no Streamlit, testable without a browser):
 
@@ -16,8 +16,12 @@ The Streamlit layer (widgets only, on top of the above):
 
     routing.py    the app's pages, st.navigation, the sidebar, `?page=` links and unknown paths
     widgets.py    the cached lab, URL state, the pair and neuron pickers
-    panels.py     a neuron's histogram and the neuron card (plotly; not on the transliterate page)
-    server.py     `streamlit run app.py` on a free port, for the browser tests and the benchmark
+    panels.py     the neuron graph, a neuron's histogram and the neuron card (plotly; not on the
+                  transliterate page)
+    launch.py     `python -m dashboard`: app.py as Streamlit's ASGI app, redirecting deeper paths
+                  and links too long for Streamlit, under uvicorn with longer request lines
+    server.py     the lab on a free port and a reading of its graph page, for the browser tests
+                  and the benchmarks
 
 Every name, pair, layer and file name comes from `translit_core`; nothing here re-implements it.
 """

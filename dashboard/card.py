@@ -38,21 +38,22 @@ def best_ablation(analysis: Analysis, neuron: NeuronId, pairs: Sequence[Pair]) -
 
 
 def ablation_sentence(res: AblationResult, neuron: NeuronId | None = None) -> str:
-    """Plain sentences that say what the ablation shows (and how much to trust the picture):
+    """Plain sentences (Markdown) that say what the ablation shows (and how much to trust the picture):
     the decision's own metrics, the p-value against spread-matched random units, the effect."""
-    x = input_label(Pair.parse(res.pair).x)
+    x = md_plain(input_label(Pair.parse(res.pair).x))
+    label = md_plain(pair_label(res.pair))
     inside = ""
     if neuron is not None and res.top_k_neurons:
         inside = (" This neuron is one of the ablated ones." if str(neuron) in res.top_k_neurons else
                   " This neuron is not among the ablated ones.")
     if not res.tested:
-        return (f"On {pair_label(res.pair)}: {res.baseline_accuracy:.1%} correct unablated, {res.top_k_accuracy:.1%} "
+        return (f"On {label}: {res.baseline_accuracy:.1%} correct unablated, {res.top_k_accuracy:.1%} "
                 f"with the top {res.k} {res.layer} neurons set to their mean. This stored result predates the "
                 f"p-values; rebuild the analysis for a verdict.{inside}")
     what = {"confirmed": "They matter for this decision: random units of the same spread cost less.",
             "no effect beyond random": "Random units of the same spread cost about as much: selectivity is not "
                                        "importance here, treat this picture with care."}[verdict(res)]
-    return (f"On {pair_label(res.pair)} ({res.n_pos:,} positions of “{x}” with this target): with the top {res.k} "
+    return (f"On {label} ({res.n_pos:,} positions of “{x}” with this target): with the top {res.k} "
             f"{res.layer} neurons (by H excess) set to their {res.replace}, {res.target_accuracy_top_k:.1%} of them stay "
             f"right ({res.target_accuracy_baseline:.1%} unablated, {res.target_accuracy_random_mean:.1%} with random "
             f"units) and log p of the target changes by {res.delta_logp_top_k:+.3f} (random: "

@@ -117,18 +117,20 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=4),
                                  name=name, showlegend=True))
 
-    # Divider between forward and backward columns
+    # Divider between forward and backward columns. Shapes and annotations go into the layout in
+    # one piece at the end: plotly re-validates them all at every add_annotation.
+    shapes, annotations = [], []
     gaps = [p for k, p in pos.items() if k.startswith("__gap__")]
     if gaps:
         gx = gaps[0][0]
         ys = [p[1] for p in gaps]
-        fig.add_shape(type="line", x0=gx, x1=gx, y0=max(ys) + 0.45, y1=min(ys) - 0.45,
-                      line=dict(color="#495057", width=2, dash="dot"))
+        shapes.append(dict(type="line", x0=gx, x1=gx, y0=max(ys) + 0.45, y1=min(ys) - 0.45,
+                           line=dict(color="#495057", width=2, dash="dot")))
         bottom = min(ys) - 0.5
-        fig.add_annotation(x=gx - 0.3, y=bottom, text="forward LSTM", showarrow=False, xanchor="right",
-                           yanchor="top", font=dict(size=12, color="#495057"))
-        fig.add_annotation(x=gx + 0.3, y=bottom, text="backward LSTM", showarrow=False, xanchor="left",
-                           yanchor="top", font=dict(size=12, color="#495057"))
+        annotations += [dict(x=gx - 0.3, y=bottom, text="forward LSTM", showarrow=False, xanchor="right",
+                             yanchor="top", font=dict(size=12, color="#495057")),
+                        dict(x=gx + 0.3, y=bottom, text="backward LSTM", showarrow=False, xanchor="left",
+                             yanchor="top", font=dict(size=12, color="#495057"))]
 
     # Nodes: one trace for all, one colour scale, fixed 0..1
     nodes = [n for n in data.nodes if n.id in pos]
@@ -161,11 +163,10 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
     # Row labels on the left
     xmin = min(p[0] for p in pos.values())
     xmax = max(p[0] for p in pos.values())
-    for i, (_, label) in enumerate(data.rows):
-        fig.add_annotation(x=xmin - 0.9, y=-i, text=esc(label), showarrow=False, xanchor="right",
-                           font=dict(size=12, color="#343a40"))
+    annotations += [dict(x=xmin - 0.9, y=-i, text=esc(label), showarrow=False, xanchor="right",
+                         font=dict(size=12, color="#343a40")) for i, (_, label) in enumerate(data.rows)]
     n_rows = len(data.rows)
-    _base_layout(fig, height=height or 110 + 62 * n_rows,
+    _base_layout(fig, height=height or 110 + 62 * n_rows, shapes=shapes, annotations=annotations,
                  title=dict(text=f"Neurons that separate {esc(pair_label(data.pair))}  ·  colour = H excess over its null",
                             x=0.01, font=dict(size=16)),
                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),

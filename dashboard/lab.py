@@ -20,6 +20,8 @@ from translit_core.infer.lexicon import LEXICON
 from translit_core.infer.transliterator import Transliterator
 from translit_core.model.checkpoint import META, WEIGHTS
 
+from .urls import md_plain
+
 MODEL_FILES = (META, WEIGHTS, LEXICON)       # what a loaded Transliterator depends on
 LAB_FILES = MODEL_FILES + ANALYSIS_FILES
 
@@ -141,6 +143,6 @@ def load_analysis(directory: Path) -> tuple[Analysis | None, str | None]:
         if not all((Path(directory) / name).is_file() for name in ANALYSIS_FILES):
             return None, (f"There is no analysis file next to the checkpoint in `{directory}`. Build it "
                           f"with the command below (a couple of minutes), then reload this page.")
-        return None, f"The analysis file in `{directory}` cannot be used: {e}"
+        return None, f"The analysis file in `{directory}` cannot be used: {md_plain(e)}"
     except Exception as e:  # anything unexpected: the pages that need it say so, the others work
-        return None, f"The analysis file in `{directory}` cannot be used: {str(e).strip() or type(e).__name__}"
+        return None, f"The analysis file in `{directory}` cannot be used: {md_plain(str(e).strip() or type(e).__name__)}"

@@ -33,6 +33,11 @@ def pair_label(pair: "Pair | str") -> str:
     return f"{input_label(p.x)}→{y}"
 
 
+def input_choice_label(x: str) -> str:
+    """An input character as the pair picker lists it."""
+    return "space" if x == " " else x
+
+
 def output_choice_label(x: str, y: str) -> str:
     """An output symbol y of input x as the pair picker lists it."""
     return {PLACE_SYMBOL: f"{PLACE_SYMBOL}  (nothing, placeholder)",

@@ -1,7 +1,9 @@
-"""A neuron's histogram and the neuron card as Streamlit panels (on the graph, histograms and
-neuron pages). Recomputed from the sample recording, so cached per process."""
+"""The neuron graph, a neuron's histogram and the neuron card as Streamlit panels (on the graph,
+histograms and neuron pages). Computed from the analysis and its sample recording, so cached per
+process."""
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from translit_core.analysis import ABLATABLE_LAYERS, Pair
@@ -9,14 +11,38 @@ from translit_core.model.names import NeuronId, UnknownName
 
 from . import figures
 from .card import ablation_sentence, best_ablation, contexts_html
+from .graph import GraphData, graph_data
 from .histogram import HistView, histogram_for
 from .intervene import intervene_url
 from .lab import Lab, Unavailable, file_stamp
 from .labels import input_label, layer_title, pair_label
 from .text_view import CONFIDENCE_CSS
+from .urls import md_plain
 from .widgets import current_lab
 
 PLOT_CONFIG = {"displayModeBar": False}     # no plotly toolbar over the lab's figures
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _graph_data(directory: str, stamp: tuple, pair: str, max_edges: int) -> GraphData:
+    l = current_lab()
+    return graph_data(l.analysis, l.alphabets, pair, max_edges=max_edges)
+
+
+# A resource, not data: one figure per view for every session, not a copy per rerun (unpickling a
+# figure costs about as much as drawing it). Safe to share: st.plotly_chart reads it (to_dict) and
+# nothing changes it after it is drawn.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _graph_figure(directory: str, stamp: tuple, pair: str, max_edges: int, selected: str | None) -> go.Figure:
+    return figures.neuron_graph(_graph_data(directory, stamp, pair, max_edges), selected=selected)
+
+
+def neuron_graph(l: Lab, pair: Pair, max_edges: int, selected: NeuronId | None) -> tuple[GraphData, go.Figure]:
+    """The graph's data and figure for a pair, with `selected` highlighted. A pair's figure is
+    drawn once per process (about 0.1 s); a pair switch that finds it costs milliseconds."""
+    stamp = file_stamp(l.directory)
+    return (_graph_data(str(l.directory), stamp, str(pair), max_edges),
+            _graph_figure(str(l.directory), stamp, str(pair), max_edges, str(selected) if selected else None))
 
 
 def _recording_spinner(l: Lab):
@@ -49,8 +75,8 @@ def show_histogram(l: Lab, pair: Pair, neuron: NeuronId, key: str) -> None:
     if hv is not None:
         st.plotly_chart(figures.histogram_overlay(hv), key=key, config=PLOT_CONFIG)
         st.caption(f"Hellinger H = **{hv.hellinger:.3f}** between the activation of `{neuron}` where "
-                   f"{pair_label(pair)} (n = {hv.n_pos:,}) and where {input_label(pair.x)} becomes "
-                   f"anything else (n = {hv.n_neg:,}).")
+                   f"{md_plain(pair_label(pair))} (n = {hv.n_pos:,}) and where {md_plain(input_label(pair.x))} "
+                   f"becomes anything else (n = {hv.n_neg:,}).")
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -81,7 +107,7 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
     try:
         best = a.top_pairs(neuron, 10)
     except UnknownName as e:
-        st.info(f"No pair data for {neuron}: {e}")
+        st.info(f"No pair data for {neuron}: {md_plain(e)}")
         best = []
     shown_pair = pair or (best[0].pair if best else None)
     c1, c2 = st.columns([1, 1], gap="large")

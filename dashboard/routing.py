@@ -7,6 +7,10 @@
   "Page not found" dialog.
 - `?page=NAME` on any path opens that page, keeping the other parameters.
 - An unknown path or `?page=` gives the app's own note on the default page, never the dialog.
+  A path of several segments cannot reach the app under Streamlit's own server (the page stays
+  blank); the lab's server (dashboard/launch.py) redirects it to its first segment's page or the
+  root with `?from=PATH`, and the app notes that there is no page at PATH (and `?cut=` for a link
+  it had to shorten).
 - The sidebar is the app's own list of its pages (st.page_link): st.navigation's menu is
   hidden, and `[client] showSidebarNavigation = false` (.streamlit/config.toml) keeps Streamlit's
   menu of the pages/ folder from ever appearing.
@@ -19,7 +23,8 @@ from urllib.parse import unquote, urlsplit
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from .urls import DEFAULT_PAGE, PAGES, first, parse_page, unknown_path_note
+from .urls import (CUT_PARAM, DEFAULT_PAGE, MOVED_PARAM, PAGES, cut_link_note, first, parse_page,
+                   unknown_path_note)
 
 ICONS = {"transliterate": ":material/translate:", "intervene": ":material/tune:", "graph": ":material/hub:",
          "histograms": ":material/bar_chart:", "heatmaps": ":material/grid_on:",
@@ -97,7 +102,13 @@ def navigate() -> Route:
         st.switch_page(pages[wanted.value], query_params=st.query_params.to_dict())
     if st.query_params.get("page") != name:
         st.query_params["page"] = name        # a copied link names its page whatever the path
-    notes = [n for n in (st.session_state.pop(NOTE_KEY, None), wanted.note) if n]
+    # What the lab's server says about the URL it redirected (dashboard/launch.py): said once, then dropped.
+    moved, cut = first(st.query_params, MOVED_PARAM), first(st.query_params, CUT_PARAM)
+    for key in (MOVED_PARAM, CUT_PARAM):
+        if key in st.query_params:
+            del st.query_params[key]
+    notes = [n for n in (st.session_state.pop(NOTE_KEY, None), wanted.note,
+                         unknown_path_note(moved, name) if moved else None, cut_link_note(cut)) if n]
     return Route(current, name, {**pages, name: current}, notes)
 
 

@@ -1,8 +1,11 @@
-"""`streamlit run app.py` on a free localhost port, and the headless Chromium that drives it:
-for the browser tests (tests/test_browser.py) and the dashboard benchmark (benchmarks/bench_app.py)."""
+"""The lab's server (`python -m dashboard`, dashboard/launch.py) on a free localhost port, the
+headless Chromium that drives it, and a reading of the graph page as its user sees it: for the
+browser tests (tests/browser/) and the dashboard benchmarks (benchmarks/bench_app.py,
+benchmarks/bench_graph_load.py)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,7 +15,6 @@ from pathlib import Path
 from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
-APP = REPO / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")       # Debian's (apt-get install chromium fonts-noto-core)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -25,8 +27,8 @@ def free_port() -> int:
 
 
 def start_streamlit(port: int, env: dict[str, str], log: IO | int) -> subprocess.Popen:
-    """`streamlit run app.py` headless on 127.0.0.1:port, output to `log`."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+    """The lab (`python -m dashboard`, Streamlit with app.py) on 127.0.0.1:port, output to `log`."""
+    cmd = [sys.executable, "-m", "dashboard", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
            "--client.showErrorDetails", "full"]
@@ -58,3 +60,36 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+# --------------------------------------------------------------------------------------------
+# The graph page as its user sees it (tests/browser, benchmarks/bench_graph_load.py)
+
+# Both pickers' shown values, the graph's title, the URL, and whether a script run is going on.
+GRAPH_STATE = """() => {
+  const shown = label => { const e = document.querySelector(`input[aria-label="${label}"]`); return e ? e.value : null; };
+  const title = document.querySelector('[data-testid="stPlotlyChart"] .gtitle');
+  const app = document.querySelector('[data-testid="stApp"]');
+  return {x: shown('Input character'), y: shown('Output'), title: title ? title.textContent : null,
+          url: location.href, running: !app || app.getAttribute('data-test-script-state') !== 'notRunning'};
+}"""
+
+
+def graph_page_pairs(state: dict, pairs) -> tuple[str | None, str | None, str | None]:
+    """The pair ("x:y") that the pickers, the graph's title and the URL each name, from a
+    GRAPH_STATE reading and the analysis's pairs; None where one names none of them."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from .labels import input_choice_label, output_choice_label, pair_label
+    by_pickers = {(input_choice_label(p.x), output_choice_label(p.x, p.y)): str(p) for p in pairs}
+    by_title = {pair_label(p): str(p) for p in pairs}
+    title = re.search(r"separate (.+?)\s+·", state.get("title") or "")
+    url = parse_qs(urlsplit(state.get("url") or "").query).get("pair", [None])[-1]
+    return (by_pickers.get((state.get("x"), state.get("y"))), by_title.get(title.group(1)) if title else None,
+            url if url in by_title.values() else None)
+
+
+def graph_page_consistent(state: dict, pairs) -> bool:
+    """No script run in progress, and the pickers, the graph and the URL all name the same pair."""
+    shown = graph_page_pairs(state, pairs)
+    return not state.get("running") and shown[0] is not None and len(set(shown)) == 1

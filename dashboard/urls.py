@@ -8,6 +8,8 @@ Query parameters (the same names as the CLI's):
     text     the text on the transliterate and heatmap pages (short texts only)
     mode, layer, n, pair2, neuron2   the rest of the histograms page's view
     set, scale, add, span, steer, k, alpha, at   the intervene page's (dashboard/intervene.py)
+    from, cut   set by the server's redirects (dashboard/launch.py): a path the app has no page
+             at, the length of a link too long to open whole; the app says so and drops them
 
 A value from a link is parsed here, once, into the engine's own type; a bad value gives the
 default and a friendly note (`Parsed.note`), never an exception. Notes are rendered as Markdown,
@@ -36,7 +38,8 @@ PAGES: dict[str, str] = {            # url name -> title, in the sidebar's order
 DEFAULT_PAGE = "transliterate"       # what the app's root URL shows
 DEFAULT_PAIR = "t:թ"                 # the post's running example
 HIST_MODES = {"one": "One neuron", "top": "Top neurons of a layer", "compare": "Compare side by side"}
-MAX_URL_TEXT = 500                   # longer texts are not copied into the URL
+MAX_URL_TEXT = 500                   # the URL keeps the first 500 characters of a longer text
+MOVED_PARAM, CUT_PARAM = "from", "cut"   # see the module's docstring
 
 T = TypeVar("T")
 
@@ -52,6 +55,10 @@ class Parsed(Generic[T]):
 # Showing untrusted text in Markdown
 
 _MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")      # every ASCII punctuation character
+# Where GFM's bare links start: "http://", "www.", "a@b.c". Streamlit's Markdown finds them in the
+# text after parsing, where backslash escapes are gone, so they are broken with a word joiner.
+_BARE_LINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"              # invisible, and no line break
 
 
 def md_literal(value: Any, n: int = 60) -> str:
@@ -62,9 +69,10 @@ def md_literal(value: Any, n: int = 60) -> str:
 
 
 def md_plain(text: str) -> str:
-    """Text shown as it is in Markdown: every ASCII punctuation character backslash-escaped (so
-    no link, image, emphasis, HTML, LaTeX or bare-URL link can form)."""
-    return _MD_PUNCTUATION.sub(r"\\\1", str(text).replace("\n", " "))
+    """Text shown as it is in Markdown: every ASCII punctuation character backslash-escaped (so no
+    link, image, emphasis, HTML or LaTeX can form), and a WORD_JOINER after the "://", "www" and
+    "@" of what would become a bare link."""
+    return _MD_PUNCTUATION.sub(r"\\\1", _BARE_LINK.sub(WORD_JOINER, str(text).replace("\n", " ")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,10 +96,19 @@ def parse_page(value: str | None) -> Parsed[str | None]:
                         f"Pages: {', '.join(PAGES)}.")
 
 
-def unknown_path_note(path: str) -> str:
-    """The note for a URL path that is none of the app's pages."""
-    return (f"There is no page at {md_literal('/' + path.strip('/'), 40)}, so the default page is shown. "
+def unknown_path_note(path: str, shown: str = DEFAULT_PAGE) -> str:
+    """The note for a URL path that is none of the app's pages, on the page `shown` instead."""
+    instead = "the default page is shown" if shown == DEFAULT_PAGE else f"the {PAGES[shown]} page is shown"
+    return (f"There is no page at {md_literal('/' + path.strip('/'), 40)}, so {instead}. "
             f"Pages: {', '.join('/' + p for p in PAGES)}.")
+
+
+def cut_link_note(value: str | None) -> str | None:
+    """The note for a link the server cut (`cut` = the length its query string had)."""
+    if value is None or not value.isdecimal():
+        return None
+    return (f"This link is {int(value):,} characters long, too long to open whole: every value in it is "
+            f"cut to its first {MAX_URL_TEXT} characters.")
 
 
 def parse_pair(value: str | None, pairs: Sequence[Pair], default: str = DEFAULT_PAIR) -> Parsed[Pair | None]:
@@ -185,8 +202,16 @@ def sibling_pair(pair: Pair, pairs: Sequence[Pair]) -> Pair:
 # Writing the URL
 
 def url_text(text: str) -> str | None:
-    """What goes into the URL for a text: the text if short, else nothing."""
-    return text if 0 < len(text) <= MAX_URL_TEXT else None
+    """What goes into the URL for a text: the text, or the first MAX_URL_TEXT characters of a
+    longer one (a link stays short enough to share); nothing for no text."""
+    return text[:MAX_URL_TEXT] or None
+
+
+def url_text_note(text: str) -> str | None:
+    """What to say when the URL holds only the beginning of the text."""
+    if len(text) <= MAX_URL_TEXT:
+        return None
+    return f"The link to this view holds the first {MAX_URL_TEXT} of the text's {len(text):,} characters."
 
 
 def page_url(page: str, **params) -> str:

@@ -7,7 +7,7 @@ Widgets, caches and layout only; what they show is computed by the rest of the p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import streamlit as st
 import torch
@@ -18,9 +18,9 @@ from translit_core.model.checkpoint import CheckpointError
 from translit_core.model.names import NeuronId
 
 from .lab import Lab, file_stamp, load_lab
-from .labels import layer_title, output_choice_label
+from .labels import input_choice_label, layer_title, output_choice_label
 from .routing import ensure_app_routing
-from .urls import first, pairs_by_input
+from .urls import first, md_plain, pairs_by_input, url_text, url_text_note
 
 
 # --------------------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def current_lab() -> Lab:
     try:
         return _load_lab(str(d), file_stamp(d))
     except CheckpointError as e:
-        st.error(f"The model cannot be loaded: {e}")
+        st.error(f"The model cannot be loaded: {md_plain(e)}")
         st.stop()
 
 
@@ -100,6 +100,14 @@ def set_params(**values) -> None:
             st.query_params[k] = str(v)
 
 
+def set_text_param(text: str) -> None:
+    """The page's text into the URL: whole, or its beginning and a caption that says so."""
+    set_params(text=url_text(text))
+    note = url_text_note(text)
+    if note:
+        st.caption(note)
+
+
 def init_once(key: str, value) -> None:
     """Seed a widget's session value (from the URL) the first time the page is shown."""
     if key not in st.session_state:
@@ -110,8 +118,10 @@ def init_once(key: str, value) -> None:
 # Pickers
 
 def pair_picker(analysis: Analysis, key: str, default: Pair, label_x: str = "Input character",
-                label_y: str = "Output", horizontal: bool = True) -> Pair:
-    """Two selectboxes: input character x, then an output y among the pairs that have data for x."""
+                label_y: str = "Output", horizontal: bool = True,
+                on_change: Callable[[], None] | None = None) -> Pair:
+    """Two selectboxes: input character x, then an output y among the pairs that have data for x.
+    `on_change` is called when the user changes either."""
     by_input = pairs_by_input(analysis.pairs())
     xs = sorted(by_input, key=lambda c: (not c.isalpha(), c.lower(), c))
     kx, ky = f"{key}_x", f"{key}_y"
@@ -119,22 +129,23 @@ def pair_picker(analysis: Analysis, key: str, default: Pair, label_x: str = "Inp
     if st.session_state[kx] not in by_input:
         st.session_state[kx] = xs[0]
 
-    def reset_y():
+    def x_changed():
         ys = by_input[st.session_state[kx]]
         if st.session_state.get(ky) not in ys:
             st.session_state[ky] = ys[0]
+        if on_change:
+            on_change()
 
     cols = st.columns(2) if horizontal else (st.container(), st.container())
     with cols[0]:
-        x = st.selectbox(label_x, xs, key=kx, on_change=reset_y,
-                         format_func=lambda c: "space" if c == " " else c,
+        x = st.selectbox(label_x, xs, key=kx, on_change=x_changed, format_func=input_choice_label,
                          help="Only input characters that have analysis data are listed.")
     ys = by_input[x]
     init_once(ky, default.y if (default.y in ys and default.x == x) else ys[0])
     if st.session_state[ky] not in ys:
         st.session_state[ky] = ys[0]
     with cols[1]:
-        y = st.selectbox(label_y, ys, key=ky, format_func=lambda s: output_choice_label(x, s),
+        y = st.selectbox(label_y, ys, key=ky, on_change=on_change, format_func=lambda s: output_choice_label(x, s),
                          help="Output symbols that this input character becomes in the sample.")
     return analysis.parse_pair(Pair(x, y))
 

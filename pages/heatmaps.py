@@ -9,7 +9,8 @@ from dashboard.lab import MODEL_FILES, file_stamp
 from dashboard.text_view import cap_text
 from dashboard.urls import md_literal, parse_neuron, parse_text, url_text, valid_neurons
 from dashboard.panels import PLOT_CONFIG
-from dashboard.widgets import current_lab, init_once, lab, notes, notes_once, set_params, url_param
+from dashboard.widgets import (current_lab, init_once, lab, notes, notes_once, set_params, set_text_param,
+                               url_param)
 from translit_core.model.names import READOUT_LAYERS
 
 L = lab()
@@ -33,14 +34,14 @@ with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.button(label, key=f"hm_ex_{i}", on_click=use_text, args=(t,), type="tertiary",
                   icon=":material/north_east:")
 
-text = st.text_area("Text (Latin)", key="hm_text", height=90,
-                    help="Press Ctrl+Enter (or click outside) to update.") or ""
-capped = cap_text(text, heatmap.MAX_HEATMAP_CHARS, "shown")
+raw_text = st.text_area("Text (Latin)", key="hm_text", height=90,
+                        help="Press Ctrl+Enter (or click outside) to update.") or ""
+capped = cap_text(raw_text, heatmap.MAX_HEATMAP_CHARS, "shown")
 if capped.notice:
     st.warning(capped.notice, icon=":material/content_cut:")
+set_text_param(raw_text)
 text = capped.text
 if not text.strip():
-    set_params(text=None)
     st.info("Type a text above.", icon=":material/keyboard:")
     st.stop()
 
@@ -112,7 +113,7 @@ rows = st.multiselect("Neuron rows (type any name, e.g. concat.fwd:70)", options
                       accept_new_options=True)
 good, bad = valid_neurons(rows, L.sizes)
 notes(bad)
-set_params(text=url_text(text), neuron=good[0] if good else None)
+set_params(neuron=good[0] if good else None)
 if not good:
     st.info("Add a neuron row (or find some for a substring above).", icon=":material/add:")
     st.stop()

@@ -9,9 +9,9 @@ from dashboard import intervene as iv
 from dashboard import text_view
 from dashboard.lab import file_stamp
 from dashboard.labels import layer_title, pair_label
-from dashboard.urls import parse_count, parse_pair, parse_text, url_text, valid_neurons
+from dashboard.urls import md_literal, md_plain, parse_count, parse_pair, parse_text, valid_neurons
 from dashboard.widgets import (current_lab, init_once, lab, missing_analysis_notice, notes, notes_once, pair_picker,
-                               set_params, url_param)
+                               set_params, set_text_param, url_param)
 from translit_core.analysis.intervene import MAX_TEXT, VALUE_LIMIT, InterventionResult, Setting, intervene, steer
 from translit_core.model.names import NeuronId, UnknownName
 
@@ -53,6 +53,7 @@ capped = text_view.cap_text(raw_text, MAX_TEXT, "intervened on")
 text = capped.text
 if capped.notice:
     st.warning(capped.notice, icon=":material/content_cut:")
+set_text_param(raw_text)
 
 # ---- the neurons and what to do with each
 st.subheader("Neurons")
@@ -159,10 +160,10 @@ if text:
         a, b = st.session_state["iv_span"]
         st.session_state["iv_span"] = (min(a, len(text)), min(b, len(text)))
         span = tuple(st.slider("Span: input positions, start inclusive, end exclusive", 0, len(text), key="iv_span"))
-        st.caption(f"Positions {span[0]}–{span[1] - 1}: “{text[span[0]:span[1]]}”" if span[1] > span[0]
+        st.caption(f"Positions {span[0]}–{span[1] - 1}: {md_literal(text[span[0]:span[1]])}" if span[1] > span[0]
                    else "An empty span: choose at least one position.")
 
-set_params(text=url_text(raw_text), **iv.settings_params(settings), span=iv.span_param(span))
+set_params(**iv.settings_params(settings), span=iv.span_param(span))
 
 if not text.strip():
     st.info("Type something above, or pick an example.", icon=":material/keyboard:")
@@ -186,7 +187,7 @@ if span is not None and span[1] <= span[0]:
     st.stop()
 result = _intervene(str(L.directory), file_stamp(L.directory), text, tuple(settings), span)
 if isinstance(result, str):
-    st.info(f"This intervention cannot be run: {result}", icon=":material/info:")
+    st.info(f"This intervention cannot be run: {md_plain(result)}", icon=":material/info:")
     st.stop()
 summary = result.summary()
 if result.interventions:
@@ -231,10 +232,10 @@ else:
 
     out = _steer(str(L.directory), file_stamp(L.directory), text, str(pair), int(k), float(alpha))
     if isinstance(out, str):
-        st.info(f"Steering cannot be run: {out}", icon=":material/info:")
+        st.info(f"Steering cannot be run: {md_plain(out)}", icon=":material/info:")
     else:
         res, n_x, n_y = out
-        st.info(f"Steering {pair_label(pair)}: " + iv.steer_sentence(pair, n_x, n_y, iv.count_written(res, pair, False))
+        st.info(f"Steering {md_plain(pair_label(pair))}: " + iv.steer_sentence(pair, n_x, n_y, iv.count_written(res, pair, False))
                 + f" {res.summary()}", icon=":material/alt_route:")
         st.html(iv.ALIGNED_CSS + iv.aligned_html(res))
 
@@ -266,7 +267,7 @@ def _attribute(directory: str, stamp: tuple, text: str, position: int):
 
 attr = _attribute(str(L.directory), file_stamp(L.directory), text, int(position))
 if isinstance(attr, str):
-    st.info(f"No attribution for this position: {attr}", icon=":material/info:")
+    st.info(f"No attribution for this position: {md_plain(attr)}", icon=":material/info:")
     st.stop()
 from dashboard import figures  # noqa: E402  (plotly: loaded only when a page draws)
 from dashboard.panels import PLOT_CONFIG  # noqa: E402
@@ -277,5 +278,5 @@ st.caption(f"On the plain model. Method: {attr.method}. The forward LSTM reads o
            f"position and the backward one only those from it on, so blue bars stop at it and orange ones start "
            f"there. The bars of a character add up to its total; all totals add up to log p − log p(spaces).")
 st.plotly_chart(figures.unit_attribution_bars(attr), key="iv_units", config=PLOT_CONFIG)
-st.caption(f"The units (at position {attr.position}) that carried most of log p({attr.target}); "
+st.caption(f"The units (at position {attr.position}) that carried most of log p({md_plain(attr.target)}); "
            f"completeness error of the unit attributions {attr.unit_delta:+.3f}.")

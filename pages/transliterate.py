@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import text_view
 from dashboard.urls import page_url, parse_text, url_text
-from dashboard.widgets import init_once, lab, set_params, url_param
+from dashboard.widgets import init_once, lab, set_text_param, url_param
 
 L = lab()
 
@@ -35,7 +35,7 @@ def live() -> None:
                          "Armenian letters pass through unchanged.") or ""
 
     capped = text_view.cap_text(text)
-    set_params(text=url_text(text))
+    set_text_param(text)
     if capped.notice:
         st.warning(capped.notice, icon=":material/content_cut:")
 

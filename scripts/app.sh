@@ -8,4 +8,4 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip "setuptools>=64"
 .venv/bin/python -m pip install -q -r requirements.txt
 .venv/bin/python -m pip install -q --no-build-isolation --no-deps -e .   # translit_core + dashboard, `translit`
-exec .venv/bin/python -m streamlit run app.py "$@"
+exec .venv/bin/python -m dashboard "$@"      # Streamlit with app.py (dashboard/launch.py); streamlit run's flags

@@ -157,7 +157,8 @@ def test_transliterate_100kb_gives_a_notice_not_a_freeze(lab_dir):
     ok(at)
     assert time.perf_counter() - t < 60
     assert any("100,000" in w for w in texts(at.warning))
-    assert "text" not in at.query_params                               # long texts stay out of the URL
+    assert param(at, "text") == big[:urls.MAX_URL_TEXT]                 # the URL keeps what fits
+    assert any(f"first {urls.MAX_URL_TEXT} of the text's 100,000" in c for c in texts(at.caption))  # and says so
     assert len(texts(at.code)[0]) <= MAX_LIVE_CHARS * 2
 
 
@@ -226,9 +227,9 @@ def test_graph_pair_selection_changes_graph_and_url(lab_dir, lab, default_pair):
 def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):
     at = ok(app("graph"))
     neuron = str(lab.analysis.top_neurons(default_pair, "hidden", 1)[0].neuron)
-    at.session_state["graph"] = {"selection": {"points": [{"customdata": neuron, "curve_number": 0,
-                                                           "point_index": 0}],
-                                               "point_indices": [0], "box": [], "lasso": []}}
+    at.session_state[f"graph:{default_pair}"] = {      # the chart of the pair shown (pages/graph.py)
+        "selection": {"points": [{"customdata": neuron, "curve_number": 0, "point_index": 0}],
+                      "point_indices": [0], "box": [], "lasso": []}}
     at.run()
     ok(at)
     assert param(at, "neuron") == neuron

@@ -13,8 +13,9 @@ from translit_core.analysis.methods import METHODS, MethodComparison, rank_metho
 from translit_core.model.names import READOUT_LAYERS
 
 L = lab()
-st.title("Which ranking finds the neurons the model uses?")
+st.title("Ranking methods")
 A = require_analysis(L)
+st.markdown("**Which ranking finds the neurons the model uses?**")
 st.caption("Six ways to rank a layer's units for a pair — the post's Hellinger distance, its excess over the "
            "permutation null, mean difference × outgoing weight, an elastic-net probe, integrated gradients of "
            "log p(target), and greedy causal selection — each computed on one random half of the sentences. "

@@ -205,8 +205,9 @@ def test_graph_matches_the_analysis(lab_dir, lab, default_pair):
     nodes = next(t for t in fig["data"] if t.get("name") == "neurons")
     assert (nodes["marker"]["cmin"], nodes["marker"]["cmax"]) == (0, 1)
     h = dict(zip(nodes["customdata"], nodes["marker"]["color"]))
-    name = str(a.top_neurons(default_pair, "hidden", 1)[0].neuron)
-    assert abs(h[name] - a.hellinger_of(default_pair, name)) < 1e-6
+    best = a.top_neurons(default_pair, "hidden", 1)[0]
+    assert abs(h[str(best.neuron)] - best.hellinger_excess) < 1e-6          # colour: H excess over its null
+    assert best.hellinger_excess == max(s.hellinger_excess for s in a.top_neurons(default_pair, "hidden", 228))
 
 
 def test_graph_pair_selection_changes_graph_and_url(lab_dir, lab, default_pair):
@@ -348,7 +349,7 @@ def test_neuron_card_deep_link(lab_dir, lab):
     bars = figure(charts(at)[0])
     best = lab.analysis.top_pairs("hidden:5", 10)
     assert len(bars["data"][0]["x"]) == len(best)
-    assert abs(max(bars["data"][0]["x"]) - best[0].hellinger) < 1e-6
+    assert abs(max(bars["data"][0]["x"]) - best[0].hellinger_excess) < 1e-6     # bars: H excess over the null
     assert "tl-ctx" in htmls(at)                                    # the top contexts
 
 

@@ -268,10 +268,11 @@ def ablation_bar(result: AblationResult) -> go.Figure:
 # Cell heatmaps (Karpathy style)
 
 def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
-                 marks: Sequence[tuple[int, int]] = ()) -> go.Figure:
+                 marks: Sequence[tuple[int, int]] = (), value: str = "activation") -> go.Figure:
     """The text wrapped into lines of `width` characters; for each line, the output sequence on
     top and one row per neuron, every character shaded by the activation. One diverging scale
-    (symmetric around 0) for all rows. `marks`: (start, end) spans outlined in every block."""
+    (symmetric around 0) for all rows. `marks`: (start, end) spans outlined in every block;
+    `value`: what the shading is, for the hover and the colour bar (an attribution, too)."""
     T = len(data.chars)
     vals = np.asarray(data.values, dtype=float).reshape(len(data.names), T) if T else np.zeros((len(data.names), 0))
     if vmax is None:
@@ -287,7 +288,7 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
         z = vals[:, a:b] if n else np.zeros((0, b - a))
         text = [[esc(c) for c in data.chars[a:b]] for _ in range(n)]
         outs = [esc("·" if o == "" else o) for o in data.outputs[a:b]]
-        hover = [[f"{esc(data.names[r])}<br>'{esc(data.chars[a + j])}' → '{outs[j]}'<br>activation {z[r, j]:+.3f}"
+        hover = [[f"{esc(data.names[r])}<br>'{esc(data.chars[a + j])}' → '{outs[j]}'<br>{value} {z[r, j]:+.3f}"
                   for j in range(b - a)] for r in range(n)]
         # row 0 of each block: the output sequence (no shading)
         zz = np.vstack([np.full((1, b - a), np.nan), z]) if n else np.full((1, b - a), np.nan)
@@ -298,7 +299,7 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
             textfont=dict(size=15, family=FONT), customdata=hh[::-1],
             hovertemplate="%{customdata}<extra></extra>", colorscale=ACT_SCALE, zmin=-vmax, zmax=vmax,
             xgap=1, ygap=2, showscale=(li == 0),
-            colorbar=dict(title=dict(text="activation", side="right"), thickness=12, len=0.6)),
+            colorbar=dict(title=dict(text=value, side="right"), thickness=12, len=0.6)),
             row=li + 1, col=1)
         fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], row=li + 1, col=1)
         for s, e in marks:
@@ -314,30 +315,6 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
     return fig
 
 
-def attribution_bars(attr) -> go.Figure:
-    """Integrated-gradient attributions of one output over the input characters of its chunk
-    (an engine `Attribution`): stacked bars, forward | backward | direct path; the attributed
-    position outlined."""
-    labels = [f"{c.position}:{'␣' if c.char == ' ' else c.char}" for c in attr.attributions]
-    fig = go.Figure()
-    for name, key, colour in (("forward LSTM", "forward", "#4c6ef5"), ("backward LSTM", "backward", "#f28e2b"),
-                              ("direct (input → output)", "direct", "#868e96")):
-        vals = [getattr(c, key) for c in attr.attributions]
-        fig.add_bar(x=list(range(len(labels))), y=vals, name=name, marker_color=colour,
-                    customdata=[esc(lab) for lab in labels],
-                    hovertemplate="%{customdata}<br>" + esc(name) + ": %{y:+.3f}<extra></extra>")
-    idx = next((i for i, c in enumerate(attr.attributions) if c.position == attr.position), None)
-    if idx is not None:
-        fig.add_vrect(x0=idx - 0.5, x1=idx + 0.5, line_width=2, line_color=TARGET, fillcolor=TARGET, opacity=0.08)
-    fig.update_xaxes(tickmode="array", tickvals=list(range(len(labels))), ticktext=[esc(l) for l in labels],
-                     tickangle=0 if len(labels) <= 30 else -90)
-    out = esc(attr.output if attr.output else "nothing")
-    return _base_layout(fig, barmode="relative", height=340,
-                        title=f"What made input {attr.position} ({esc(attr.input[attr.position])}) → {out}: "
-                              f"attribution to log p, per input character",
-                        yaxis_title="attribution (nats)", legend=dict(orientation="h", y=-0.25))
-
-
 def unit_attribution_bars(attr, k: int = 12) -> go.Figure:
     """The concat and hidden units that carried most of one output's log p (signed)."""
     units = list(attr.top_units)[:k][::-1]
@@ -348,3 +325,51 @@ def unit_attribution_bars(attr, k: int = 12) -> go.Figure:
         hovertemplate="%{y}<br>attribution %{x:+.3f}<br>activation %{customdata[0]:+.3f}<extra></extra>"))
     return _base_layout(fig, height=max(260, 24 * len(units) + 80), title="Units that carried it (concat, hidden)",
                         xaxis_title="attribution (nats)")
+
+
+# --------------------------------------------------------------------------------------------
+# Output characters to click
+
+STRIP_LINE = 2.6        # y distance between two wrapped lines (input row + output row + a gap)
+
+
+def output_strip(text: str, outputs: Sequence[str], clickable: Sequence[int], selected: int | None = None,
+                 width: int = 40) -> go.Figure:
+    """The input characters (grey) with the network's output under each, wrapped into lines of
+    `width`: every output at a `clickable` position is a click target whose customdata is its
+    position in the text (st.plotly_chart(on_select=...) reads it back); `selected` is outlined.
+    Characters the network does not decide (spaces, digits) are drawn but cannot be clicked."""
+    n = min(len(text), len(outputs))
+    col = [i % width for i in range(n)]
+    line = [-STRIP_LINE * (i // width) for i in range(n)]
+    can = [i for i in sorted(set(clickable)) if 0 <= i < n]
+    shown = [{"": "·", " ": "␣"}.get(outputs[i], esc(outputs[i])) for i in range(n)]
+    colour = ["#212529" if outputs[i].strip() else "#adb5bd" for i in range(n)]
+    fig = go.Figure()
+
+    def chars(name: str, ids: Sequence[int], dy: float, labels: Sequence[str], font: dict, **kw) -> None:
+        fig.add_trace(go.Scatter(x=[col[i] for i in ids], y=[line[i] + dy for i in ids], name=name,
+                                 text=[labels[i] for i in ids], textposition="middle center", textfont=font,
+                                 showlegend=False, **kw))
+
+    mono = "Noto Sans Mono, DejaVu Sans Mono, monospace"
+    chars("inputs", range(n), 1, [esc(c) if c.strip() else "" for c in text[:n]],
+          dict(size=13, color="#868e96", family=mono), mode="text", hoverinfo="skip")
+    inert = [i for i in range(n) if i not in set(can)]
+    chars("passed", inert, 0, shown, dict(size=16, color="#868e96", family=FONT), mode="text", hoverinfo="skip")
+    chars("outputs", can, 0, shown, dict(size=16, family=FONT, color=[colour[i] for i in can]), mode="markers+text",
+          customdata=can, hovertemplate="%{hovertext}<extra></extra>",
+          hovertext=[f"{i}: {esc(text[i])} → {shown[i]}<br>click: which input characters made it?" for i in can],
+          marker=dict(symbol="square", size=19, color="#f1f3f5", line=dict(width=1, color="#dee2e6")),
+          # plotly dims what a click did not select; the figure draws the choice itself
+          selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
+    if selected in can:           # drawn on top, not a click target (a click falls through to its output)
+        chars("chosen", [selected], 0, shown, dict(size=16, family=FONT, color=colour[selected]),
+              mode="markers+text", hoverinfo="skip",
+              marker=dict(symbol="square", size=21, color="#ffe8cc", line=dict(width=2.5, color=TARGET)))
+    lines = max(1, (n + width - 1) // width)
+    _base_layout(fig, height=30 + 58 * lines, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select",
+                 dragmode=False, hovermode="closest", plot_bgcolor="#ffffff")
+    fig.update_xaxes(visible=False, range=[-0.7, width - 0.3], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-STRIP_LINE * (lines - 1) - 0.6, 1.6], fixedrange=True)
+    return fig

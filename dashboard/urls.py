@@ -6,13 +6,15 @@ Query parameters (the same names as the CLI's):
              "=" keeps the input)
     neuron   "concat.fwd:70", "hidden:37", "gate.bwd.g:6", ...  (a `NeuronId`)
     text     the text on the transliterate and heatmap pages (short texts only)
+    at       on the transliterate page: the input position whose output is attributed
     mode, layer, n, pair2, neuron2   the rest of the histograms page's view
     set, scale, add, span, steer, k, alpha, at   the intervene page's (dashboard/intervene.py)
 
 A value from a link is parsed here, once, into the engine's own type; a bad value gives the
 default and a friendly note (`Parsed.note`), never an exception. Notes are rendered as Markdown,
 so anything that came from a URL is shown as inline code (`md_literal`) and engine messages are
-escaped (`md_plain`): a shared link cannot put a link or an image into the page.
+escaped (`md_plain`): a shared link cannot put a link or an image into the page. A click on a
+chart (a plotly selection) is read here too (`selection_customdata`), as leniently.
 """
 from __future__ import annotations
 
@@ -147,21 +149,60 @@ def parse_choice(value: str | None, options: Sequence[str], what: str) -> Parsed
                               f"showing {options[0]}.")
 
 
-def parse_count(value: str | None, lo: int, hi: int, default: int, what: str) -> Parsed[int]:
-    if value is None or value == "":
-        return Parsed(default)
+def whole_number(value: str, lo: int, hi: int) -> int | None:
+    """`value` as a whole number from lo to hi; None if it is not one."""
     try:
         n = int(value)
     except ValueError:
-        n = None
-    if n is None or not lo <= n <= hi:
+        return None
+    return n if lo <= n <= hi else None
+
+
+def parse_count(value: str | None, lo: int, hi: int, default: int, what: str) -> Parsed[int]:
+    if value is None or value == "":
+        return Parsed(default)
+    n = whole_number(value, lo, hi)
+    if n is None:
         return Parsed(default, f"The {what} {md_literal(value, 40)} must be a whole number from {lo} to "
                                f"{hi}; showing {default}.")
     return Parsed(n)
 
 
+def parse_position(value: str | None, length: int) -> Parsed[int | None]:
+    """A character of a text of `length` characters (the attributed output, `at`); None when
+    absent, or bad (with a note)."""
+    if value is None or value == "":
+        return Parsed(None)
+    n = whole_number(value, 0, length - 1)
+    if n is None:
+        return Parsed(None, f"The position {md_literal(value, 40)} in the link is no character of the text "
+                            f"(0 to {length - 1}); click an output character to choose one.")
+    return Parsed(n)
+
+
 def parse_text(value: str | None, default: str = "") -> Parsed[str]:
     return Parsed(default if value is None else value)
+
+
+def selection_customdata(event: Any) -> list[Any]:
+    """The customdata of every point in a plotly chart's selection (st.plotly_chart with
+    on_select: its state in st.session_state, a dict, or the event it returns), in order; a
+    one-element list stands for its element (plotly wraps customdata). [] for no selection or
+    anything malformed: the state can be injected (AppTest) or stale."""
+    if not event:
+        return []
+    try:
+        sel = event["selection"] if isinstance(event, Mapping) else event.selection
+        points = sel["points"] if isinstance(sel, Mapping) else sel.points
+    except (KeyError, AttributeError, TypeError):
+        return []
+    out = []
+    for pt in points or []:
+        cd = pt.get("customdata") if isinstance(pt, Mapping) else None
+        if isinstance(cd, (list, tuple)):
+            cd = cd[0] if cd else None
+        out.append(cd)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

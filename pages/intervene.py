@@ -247,35 +247,9 @@ if not positions:
 at0 = parse_count(url_param("at"), 0, len(text) - 1, (result.changed or positions)[0], "position")
 notes_once("iv_at_seen", [at0.note])
 init_once("iv_at", at0.value if at0.value in positions else positions[0])
-if st.session_state["iv_at"] not in positions:
-    st.session_state["iv_at"] = positions[0]
-position = st.selectbox("Output character (input position → the plain model's output)", positions, key="iv_at",
-                        format_func=lambda i: iv.position_label(text, result.tokens_before, i))
+from dashboard import panels  # noqa: E402  (plotly: loaded only when a page draws)
+
+st.caption("The network's output on the plain model, under each input character: click one to see why.")
+position = panels.output_picker("iv_at", text, result.tokens_before, positions, positions[0])
 set_params(at=position)
-
-
-@st.cache_data(max_entries=64, show_spinner="Integrating gradients…")
-def _attribute(directory: str, stamp: tuple, text: str, position: int):
-    from translit_core.analysis.attribution import attribute      # captum: loaded only here
-    l = current_lab()
-    try:
-        return attribute(l.model, l.alphabets, text, position)
-    except UnknownName as e:
-        return str(e)
-
-
-attr = _attribute(str(L.directory), file_stamp(L.directory), text, int(position))
-if isinstance(attr, str):
-    st.info(f"No attribution for this position: {attr}", icon=":material/info:")
-    st.stop()
-from dashboard import figures  # noqa: E402  (plotly: loaded only when a page draws)
-from dashboard.panels import PLOT_CONFIG  # noqa: E402
-
-st.plotly_chart(figures.attribution_bars(attr), key="iv_attr", config=PLOT_CONFIG)
-st.markdown(f"**Completeness check.** {iv.completeness_line(attr)}")
-st.caption(f"On the plain model. Method: {attr.method}. The forward LSTM reads only the characters up to the "
-           f"position and the backward one only those from it on, so blue bars stop at it and orange ones start "
-           f"there. The bars of a character add up to its total; all totals add up to log p − log p(spaces).")
-st.plotly_chart(figures.unit_attribution_bars(attr), key="iv_units", config=PLOT_CONFIG)
-st.caption(f"The units (at position {attr.position}) that carried most of log p({attr.target}); "
-           f"completeness error of the unit attributions {attr.unit_delta:+.3f}.")
+panels.attribution_view(L, text, position, result.tokens_before, key="iv_attr")

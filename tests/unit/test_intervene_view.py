@@ -148,14 +148,54 @@ def test_completeness_line_states_the_numbers():
     assert line == "Attributions sum to 3.00; log p − log p(spaces) = 2.95; error +0.050."
 
 
-def test_attribution_figures_stack_paths_and_escape_labels():
-    fig = figures.attribution_bars(attribution())
-    assert [t.name for t in fig.data] == ["forward LSTM", "backward LSTM", "direct (input → output)"]
-    assert fig.layout.barmode == "relative"
-    assert list(fig.data[1].y) == [0.0, 1.5, -0.5]
-    assert "1:&lt;" in list(fig.layout.xaxis.ticktext)
+def test_completeness_in_numbers():
+    c = iv.completeness(attribution())
+    assert (c.total, c.difference, c.error) == (3.0, pytest.approx(2.95), 0.05)
+    assert c.relative == pytest.approx(0.05 / 2.95)
+    assert iv.Completeness(0.0, 0.0, 0.0).relative == 0.0
+
+
+def test_attribution_heat_rows_are_the_total_and_its_three_paths():
+    heat = iv.attribution_heat(attribution(), ["թ", "<", "ս"])
+    assert heat.chars == "t<s" and heat.outputs == ["թ", "<", "ս"]
+    assert heat.names == ["total (Σ +3.00)", "forward LSTM (Σ +1.50)", "backward LSTM (Σ +1.00)",
+                          "direct (input → output) (Σ +0.50)"]
+    assert heat.values.tolist() == [[1.0, 2.5, -0.5], [1.0, 0.5, 0.0], [0.0, 1.5, -0.5], [0.0, 0.5, 0.0]]
+    assert (heat.values[1:].sum(0) == heat.values[0]).all()                 # the paths add up to the total
+    fig = figures.cell_heatmap(heat, width=25, marks=[(1, 2)], value="attribution")
+    assert "attribution +1.000" in str(fig.data[0].customdata)                 # the hover names the value
+    assert fig.data[0].colorbar.title.text == "attribution"
     units = figures.unit_attribution_bars(attribution())
     assert list(units.data[0].y) == ["hidden:2", "concat.fwd:1"]
+
+
+def test_output_strip_clicks_give_positions_and_escape_text():
+    text, outputs = "t<s 1\nab", ["թ", "<", "", " ", "1", "\n", "ա", "բ"]
+    fig = figures.output_strip(text, outputs, [0, 2, 3, 6, 7, 99], selected=2, width=4)
+    by = {t.name: t for t in fig.data}
+    assert list(by["outputs"].customdata) == [0, 2, 3, 6, 7]                # positions in the text
+    assert list(by["outputs"].text) == ["թ", "·", "␣", "ա", "բ"]            # nothing written, a space
+    assert list(by["passed"].text) == ["&lt;", "1", "\n"]                  # drawn, not clickable
+    assert "&lt;" in list(by["inputs"].text) and "<" not in "".join(by["inputs"].text)
+    assert list(by["chosen"].x) == [2] and by["chosen"].hoverinfo == "skip"
+    assert list(by["outputs"].y)[-1] < list(by["outputs"].y)[0]             # wrapped: 8 characters, 2 lines
+    assert "chosen" not in {t.name for t in figures.output_strip(text, outputs, [0], selected=5).data}
+
+
+def test_a_click_on_the_strip_is_its_position():
+    assert iv.clicked_position({"selection": {"points": [{"customdata": 7}]}}) == 7
+    assert iv.clicked_position({"selection": {"points": [{"customdata": None}, {"customdata": [3]}]}}) == 3
+    assert iv.clicked_position(SimpleNamespace(selection=SimpleNamespace(points=[{"customdata": 4.0}]))) == 4
+    for nothing in (None, {}, {"selection": {"points": []}}, {"selection": {"points": [{"customdata": "hidden:1"}]}},
+                    {"selection": {"points": [{"customdata": 2.5}]}}, {"selection": {"points": [{"customdata": True}]}},
+                    {"selection": 3}):
+        assert iv.clicked_position(nothing) is None
+
+
+def test_why_question():
+    assert iv.why_question("tas", ["թ", "ա", ""], 0) == "Why is “t” at position 0 written թ?"
+    assert iv.why_question("tas", ["թ", "ա", ""], 2) == "Why does “s” at position 2 write nothing?"
+    assert iv.why_question("a b", ["ա", " ", "բ"], 1) == "Why is the space at position 1 written as a space?"
 
 
 def test_position_labels_and_decided_positions():
@@ -163,3 +203,4 @@ def test_position_labels_and_decided_positions():
     assert iv.decided_positions(r) == [0, 2]
     assert iv.position_label("t s", r.tokens_before, 0) == "0: t → թ"
     assert iv.position_label("t s", r.tokens_before, 2) == "2: s → _"
+    assert iv.position_label("t s", r.tokens_before, 1) == "1: space → space"

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from translit_core.analysis import Analysis, Pair
 from translit_core.model.alphabets import PASS_SYMBOL, PLACE_SYMBOL, Alphabets, class_of_symbol
 from translit_core.model.names import NeuronId, lstm_layer
-
-from .urls import selection_customdata
 
 # The six rows under the concat layer, top to bottom, as in the post: (label, forward layer,
 # backward layer) for each part of the LSTM step; "c_before" is the cell the step started from.
@@ -134,4 +132,17 @@ def strongest(edges: list[Edge], k: int) -> list[Edge]:
 
 def selected_neuron(event: Any) -> str | None:
     """The neuron name a plotly selection event points at (the customdata of its first node)."""
-    return next((cd for cd in selection_customdata(event) if isinstance(cd, str) and ":" in cd), None)
+    if not event:
+        return None
+    try:
+        sel = event["selection"] if isinstance(event, Mapping) else event.selection
+        points = sel["points"] if isinstance(sel, Mapping) else sel.points
+    except (KeyError, AttributeError, TypeError):
+        return None
+    for pt in points or []:
+        cd = pt.get("customdata") if isinstance(pt, Mapping) else None
+        if isinstance(cd, (list, tuple)):
+            cd = cd[0] if cd else None
+        if isinstance(cd, str) and ":" in cd:
+            return cd
+    return None

@@ -28,7 +28,7 @@ from translit_core.model.names import NeuronId, UnknownName
 
 from .heatmap import HeatData
 from .text_view import diverging_rgb
-from .urls import Parsed, md_literal, md_plain, page_url, selection_customdata
+from .urls import Parsed, md_literal, md_plain, page_url
 
 URL_OPS = ("set", "scale", "add")            # the query parameters that hold settings
 # The operations a user picks per neuron, as the page lists them (Setting.op -> label).
@@ -301,13 +301,55 @@ def decided_positions(r: InterventionResult) -> list[int]:
 
 
 
-def clicked_position(event: Any) -> int | None:
-    """The text position of the output character a click on figures.output_strip selected
-    (its customdata), or None."""
-    for cd in selection_customdata(event):
-        if isinstance(cd, (int, float)) and not isinstance(cd, bool) and float(cd).is_integer():
-            return int(cd)
-    return None
+def strip_click(state: Any) -> tuple[int, float] | None:
+    """The last click on the output strip (picker.output_picker): (its position in the text, the
+    click's time stamp) from the strip's state, {"clicked": [position, stamp]}; None when there is
+    none or the state is malformed (it can be injected, as AppTest does)."""
+    try:
+        pos, stamp = state["clicked"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (pos, stamp))
+    return (int(pos), float(stamp)) if ok and float(pos).is_integer() else None
+
+
+def strip_html(text: str, outputs: Sequence[str], clickable: Sequence[int], chosen: int | None = None) -> str:
+    """One column per input character: the character (grey) over the network's output. Outputs
+    at `clickable` positions carry their position (data-pos, what a click sends back), `chosen`
+    is outlined; the rest pass through and cannot be clicked. User text escaped."""
+    can = set(clickable)
+    parts = ['<div class="ck" lang="hy">']
+    for i, c in enumerate(text):
+        if c == "\n":
+            parts.append("<br>")
+            continue
+        out = outputs[i] if i < len(outputs) else c
+        cells = f'<span class="i">{_cell(c)}</span><span class="o">{_cell(out)}</span>'
+        if i not in can:
+            parts.append(f'<span class="ck-c">{cells}</span>')
+            continue
+        title = html.escape(f"{position_label(text, outputs, i)}\nclick: which input characters made it?", quote=True)
+        cls = "ck-c on sel" if i == chosen else "ck-c on"
+        parts.append(f'<span class="{cls}" data-pos="{i}" title="{title}">{cells}</span>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# The strip is a component with its own (shadow) root: the page's CSS does not reach it.
+STRIP_CSS = """
+.ck {font-family: "Noto Sans Armenian", "Noto Sans", sans-serif; font-size: 1.3rem; line-height: 1.9rem;
+  word-wrap: break-word;}
+.ck-c {display: inline-flex; flex-direction: column; align-items: center; min-width: 0.9em; margin: 0 1px 6px 0;
+  border-radius: 3px;}
+.ck-c > span {padding: 0 2px;}
+.ck-c .i {color: #868e96; font-family: "Noto Sans Mono", monospace; font-size: 1.0rem;}
+.ck-c .o {color: #868e96;}
+.ck-c .z {color: #adb5bd;}
+.ck-c.on {cursor: pointer; background: #f8f9fa; box-shadow: inset 0 0 0 1px #dee2e6;}
+.ck-c.on .o {color: #212529;}
+.ck-c.on:hover {background: #fff4e6; box-shadow: inset 0 0 0 1px #e8590c;}
+.ck-c.sel, .ck-c.sel:hover {background: #ffe8cc; box-shadow: inset 0 0 0 2px #e8590c;}
+"""
 
 
 ATTRIBUTION_ROWS = (("total", "total"), ("forward", "forward LSTM"), ("backward", "backward LSTM"),

@@ -1,7 +1,7 @@
 """Streamlit panels shared by several pages: a neuron's histogram and the neuron card (graph,
 histograms and neuron pages; recomputed from the sample recording, so cached per process), and
-"why this output character?": click an output, see its attribution (intervene and transliterate
-pages)."""
+the attribution of one output character (intervene and transliterate pages; the character is
+chosen with picker.output_picker)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
@@ -125,9 +125,6 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
 # --------------------------------------------------------------------------------------------
 # Why this output character? (the intervene and transliterate pages)
 
-STRIP_CHARS = 600     # characters drawn as a strip to click; any position can be chosen in the list
-
-
 @st.cache_data(max_entries=64, show_spinner="Integrating gradients…")
 def _attribute(directory: str, stamp: tuple, text: str, position: int) -> Attribution | str:
     from translit_core.analysis.attribution import attribute      # captum: loaded only when asked
@@ -136,32 +133,6 @@ def _attribute(directory: str, stamp: tuple, text: str, position: int) -> Attrib
         return attribute(l.model, l.alphabets, text, position)
     except UnknownName as e:
         return str(e)
-
-
-def output_picker(key: str, text: str, outputs: Sequence[str], positions: Sequence[int],
-                  default: int | None) -> int | None:
-    """The output character to attribute: click it in a strip of the text's outputs, or choose it
-    in the list under the strip (the keyboard's way). The choice is the list's state,
-    st.session_state[key]; `default` (None: nothing chosen) replaces one that is not among
-    `positions`. `outputs`: the network's output per character."""
-    chart, used = f"{key}_click", f"{key}_clicked"
-    # A click is an event, the strip's selection a state: it stays after the click is used (as
-    # long as the figure is the same), so only a click that differs from the last one moves the
-    # choice, and the list can move it away in between.
-    clicked = iv.clicked_position(st.session_state.get(chart))
-    if clicked is not None and clicked != st.session_state.get(used) and clicked in positions:
-        st.session_state[key] = clicked
-    st.session_state[used] = clicked
-    if st.session_state.get(key) not in positions:
-        st.session_state[key] = default
-    strip = text[:STRIP_CHARS]
-    st.plotly_chart(figures.output_strip(strip, outputs, [p for p in positions if p < len(strip)],
-                                         st.session_state[key]),
-                    key=chart, on_select="rerun", selection_mode="points", config=PLOT_CONFIG)
-    later = f" (the strip shows the first {len(strip):,} characters)" if len(text) > len(strip) else ""
-    return st.selectbox(f"Output character: click one above, or choose it here{later}", positions, key=key,
-                        format_func=lambda i: iv.position_label(text, outputs, i),
-                        placeholder="Click an output character above, or choose one here")
 
 
 def attribution_view(l: Lab, text: str, position: int, outputs: Sequence[str], key: str) -> None:

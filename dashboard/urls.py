@@ -13,8 +13,7 @@ Query parameters (the same names as the CLI's):
 A value from a link is parsed here, once, into the engine's own type; a bad value gives the
 default and a friendly note (`Parsed.note`), never an exception. Notes are rendered as Markdown,
 so anything that came from a URL is shown as inline code (`md_literal`) and engine messages are
-escaped (`md_plain`): a shared link cannot put a link or an image into the page. A click on a
-chart (a plotly selection) is read here too (`selection_customdata`), as leniently.
+escaped (`md_plain`): a shared link cannot put a link or an image into the page.
 """
 from __future__ import annotations
 
@@ -182,27 +181,6 @@ def parse_position(value: str | None, length: int) -> Parsed[int | None]:
 
 def parse_text(value: str | None, default: str = "") -> Parsed[str]:
     return Parsed(default if value is None else value)
-
-
-def selection_customdata(event: Any) -> list[Any]:
-    """The customdata of every point in a plotly chart's selection (st.plotly_chart with
-    on_select: its state in st.session_state, a dict, or the event it returns), in order; a
-    one-element list stands for its element (plotly wraps customdata). [] for no selection or
-    anything malformed: the state can be injected (AppTest) or stale."""
-    if not event:
-        return []
-    try:
-        sel = event["selection"] if isinstance(event, Mapping) else event.selection
-        points = sel["points"] if isinstance(sel, Mapping) else sel.points
-    except (KeyError, AttributeError, TypeError):
-        return []
-    out = []
-    for pt in points or []:
-        cd = pt.get("customdata") if isinstance(pt, Mapping) else None
-        if isinstance(cd, (list, tuple)):
-            cd = cd[0] if cd else None
-        out.append(cd)
-    return out
 
 
 # --------------------------------------------------------------------------------------------

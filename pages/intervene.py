@@ -10,8 +10,8 @@ from dashboard import text_view
 from dashboard.lab import file_stamp
 from dashboard.labels import layer_title, pair_label
 from dashboard.urls import parse_count, parse_pair, parse_text, url_text, valid_neurons
-from dashboard.widgets import (current_lab, init_once, lab, missing_analysis_notice, notes, notes_once, pair_picker,
-                               set_params, url_param)
+from dashboard.widgets import (current_lab, init_once, lab, missing_analysis_notice, notes, notes_once,
+                               output_picker, pair_picker, set_params, url_param)
 from translit_core.analysis.intervene import MAX_TEXT, VALUE_LIMIT, InterventionResult, Setting, intervene, steer
 from translit_core.model.names import NeuronId, UnknownName
 
@@ -250,6 +250,6 @@ init_once("iv_at", at0.value if at0.value in positions else positions[0])
 from dashboard import panels  # noqa: E402  (plotly: loaded only when a page draws)
 
 st.caption("The network's output on the plain model, under each input character: click one to see why.")
-position = panels.output_picker("iv_at", text, result.tokens_before, positions, positions[0])
+position = output_picker("iv_at", text, result.tokens_before, positions, positions[0])
 set_params(at=position)
 panels.attribution_view(L, text, position, result.tokens_before, key="iv_attr")

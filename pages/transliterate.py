@@ -7,7 +7,7 @@ from dashboard import text_view
 from dashboard.heatmap import network_choices
 from dashboard.text_view import decided_positions
 from dashboard.urls import page_url, parse_position, parse_text, url_text
-from dashboard.widgets import init_once, lab, notes_once, set_params, url_param
+from dashboard.widgets import init_once, lab, notes_once, output_picker, set_params, url_param
 from translit_core.infer.transliterator import CharPrediction
 
 L = lab()
@@ -34,7 +34,6 @@ def why(text: str, preds: list[CharPrediction]) -> None:
     """Why this character? Click an output character: which input characters and units made it."""
     st.markdown("**Why this character?** Click one of the network's own outputs (before the lexicon's "
                 "corrections) to see which input characters and neurons made it.")
-    from dashboard import panels       # plotly: loaded once there is a text
 
     # A choice belongs to its text: typing starts over (and stays quick: no attribution per key).
     init_once("tl_at_text", text)
@@ -44,9 +43,10 @@ def why(text: str, preds: list[CharPrediction]) -> None:
     if st.session_state["tl_at_text"] != text:
         st.session_state["tl_at_text"], st.session_state["tl_at"] = text, None
     outputs = network_choices(preds)
-    position = panels.output_picker("tl_at", text, outputs, decided_positions(preds), None)
+    position = output_picker("tl_at", text, outputs, decided_positions(preds), None)
     set_params(at=position)
     if position is not None:
+        from dashboard import panels   # plotly: loaded once a character is chosen, not for typing
         panels.attribution_view(L, text, position, outputs, key="tl_attr")
     st.link_button("Intervene on this text", page_url("intervene", text=url_text(text), at=position),
                    icon=":material/tune:", type="tertiary",

@@ -559,8 +559,8 @@ def test_intervene_attribution_states_completeness(lab_dir, lab):
     attr = attribute(lab.model, lab.alphabets, "barev dzez", 3)
     line = " ".join(texts(at.caption))
     assert completeness_line(attr) in line.replace("\\", "")
-    assert len(charts(at)) == 3                                  # the outputs to click, characters, units
-    rows = figure(charts(at)[1])["layout"]["yaxis"]["ticktext"][::-1]
+    assert len(charts(at)) == 2                                  # characters, units
+    rows = figure(charts(at)[0])["layout"]["yaxis"]["ticktext"][::-1]
     assert [r.split(" (Σ")[0] for r in rows] == ["output", "total", "forward LSTM", "backward LSTM",
                                                  "direct (input → output)"]
     assert abs(attr.delta) < 0.5

@@ -1,12 +1,15 @@
 """Why this output character? The attribution of a clicked output character on the Intervene and
 Transliterate pages, under AppTest (issue 13, item 3).
 
-AppTest cannot click a plotly chart: a click is injected as the chart's selection state
-(`at.session_state[KEY]`, the shape Streamlit gives it), with the customdata the strip gives its
-points (the character's position in the text). tests/browser/test_browser_attribution.py clicks
-for real.
+AppTest runs no JavaScript, so it cannot click the strip (picker.output_picker, a component): a
+click is injected as the state the strip's script sets, `at.session_state[KEY] = {"clicked":
+[position, time]}`. tests/browser/test_browser_attribution.py clicks for real.
 """
 from __future__ import annotations
+
+import itertools
+import json
+import re
 
 import pytest
 
@@ -15,13 +18,13 @@ from dashboard.intervene import completeness, position_label, why_question
 from dashboard_fixtures import lab, lab_dir  # noqa: F401  (fixtures)
 from test_app import app, charts, figure, htmls, infos, ok, only_our_tags, param, texts
 
-IV_CLICK, TL_CLICK = "iv_at_click", "tl_at_click"      # the strips' keys: panels.output_picker's f"{key}_click"
+IV_CLICK, TL_CLICK = "iv_at_click", "tl_at_click"      # the strips' keys: picker.output_picker's f"{key}_click"
+CLICKS = itertools.count(1)                             # the clicks' times: every click is a new one
 
 
 def click(at, key: str, position: int):
-    """A click on the output character at `position` of a strip, as Streamlit stores it."""
-    at.session_state[key] = {"selection": {"points": [{"customdata": position, "curve_number": 2, "point_index": 0}],
-                                           "point_indices": [0], "box": [], "lasso": []}}
+    """A click on the output character at `position` of a strip, as its script reports it."""
+    at.session_state[key] = {"clicked": [position, next(CLICKS)]}
     return ok(at.run())
 
 
@@ -36,9 +39,16 @@ def shown_question(at) -> str:
     return " ".join(m.replace("\\", "") for m in texts(at.markdown) if m.startswith(("**Why is ", "**Why does ")))
 
 
-def strip(at) -> dict:
-    """The output strip's figure (the chart whose trace named 'outputs' holds the click targets)."""
-    return next(f for f in map(figure, charts(at)) if any(t.get("name") == "outputs" for t in f["data"]))
+def strip(at) -> str:
+    """The output strip's HTML (the data of the strip component)."""
+    strips = [json.loads(e.proto.json) for e in at.get("bidi_component")
+              if e.proto.component_name == "translit_output_strip"]
+    assert len(strips) == 1
+    return strips[0]
+
+
+def strip_positions(at) -> list[int]:
+    return [int(p) for p in re.findall(r'data-pos="(\d+)"', strip(at))]
 
 
 def heatmap(at) -> dict:
@@ -61,8 +71,7 @@ def assert_shows_attribution(at, lab, text: str, position: int) -> None:
     c = completeness(attr)
     assert metrics(at) == {"Sum of the attributions": f"{c.total:.2f}", "log p − log p(spaces)": f"{c.difference:.2f}",
                            "Error": f"{c.error:+.3f}"}
-    chosen = [t for t in strip(at)["data"] if t.get("name") == "chosen"]
-    assert len(chosen) == 1 and chosen[0]["x"] == [position % 40]
+    assert re.findall(r'class="ck-c on sel" data-pos="(\d+)"', strip(at)) == [str(position)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,7 +92,7 @@ def test_intervene_a_click_attributes_that_character(lab_dir, lab):
     from dashboard.intervene import decided_positions
     from translit_core.analysis.intervene import intervene
     decided = decided_positions(intervene(lab.model, lab.alphabets, IV_TEXT, []))
-    assert next(t for t in strip(at)["data"] if t.get("name") == "outputs")["customdata"] == decided
+    assert strip_positions(at) == decided
     assert len(at.selectbox(key="iv_at").options) == len(decided)
 
 
@@ -137,7 +146,8 @@ TL_TEXT = "barev dzez"
 def test_transliterate_attributes_only_when_asked(lab_dir, lab):
     at = ok(app("transliterate", text=TL_TEXT))
     assert at.selectbox(key="tl_at").value is None
-    assert not shown_question(at) and not at.metric and len(charts(at)) == 1      # the strip alone
+    assert not shown_question(at) and not at.metric and not charts(at)     # no plotly until asked
+    assert strip_positions(at) and 'class="ck-c on sel"' not in strip(at)
     assert "at" not in at.query_params
     links = [b.proto.url for b in at.get("link_button") if "Intervene" in b.proto.label]
     assert links == [urls.page_url("intervene", text=TL_TEXT)]
@@ -172,7 +182,7 @@ def test_user_text_is_escaped_in_the_attribution(lab_dir):
     at = ok(app("transliterate", text=text))
     click(at, TL_CLICK, text.index("*t*") + 1)
     assert at.metric                                                     # the attribution is there
-    assert only_our_tags(htmls(at))
-    for fig in (strip(at), heatmap(at)):                                 # plotly renders HTML in text
-        shown = " ".join(str(t.get(k, "")) for t in fig["data"] for k in ("text", "hovertext", "customdata"))
-        assert "<img" not in shown and "&lt;img" in shown.replace("', '", "")
+    assert only_our_tags(htmls(at)) and only_our_tags(strip(at))
+    assert "<img" not in strip(at) and "&lt;" in strip(at)
+    shown = " ".join(str(t.get(k, "")) for t in heatmap(at)["data"] for k in ("text", "customdata"))
+    assert "<img" not in shown and "&lt;" in shown                     # plotly renders HTML in text

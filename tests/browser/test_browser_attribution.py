@@ -18,16 +18,7 @@ from test_browser import SHOTS, browser, expect, lab_path, page, server  # noqa:
 
 pytestmark = pytest.mark.timeout(240)
 
-# The output strip of a page, its points and the attribution heatmap, as plotly drew them.
-STRIP = """() => [...document.querySelectorAll('.js-plotly-plot')]
-  .find(gd => (gd.data || []).some(t => t.name === 'outputs'))"""
-POINT = """(pos) => {
-  const gd = (%s)();
-  const t = gd.data.find(t => t.name === 'outputs');
-  const i = t.customdata.indexOf(pos);
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
-  return {x: r.left + xa._offset + xa.l2p(t.x[i]), y: r.top + ya._offset + ya.l2p(t.y[i])};
-}""" % STRIP
+# The attribution heatmap, as plotly drew it.
 HEATMAP = """() => {
   const gd = [...document.querySelectorAll('.js-plotly-plot')]
     .find(gd => (gd.data || []).some(t => t.type === 'heatmap'));
@@ -50,10 +41,9 @@ def engine(lab_path, text: str, position: int):
 
 
 def click_output(pg, position: int) -> None:
-    """Scroll the output strip into view and click the output character at `position`, with the mouse."""
-    pg.locator('[data-testid="stPlotlyChart"]').first.scroll_into_view_if_needed()
-    xy = pg.evaluate(POINT, position)
-    pg.mouse.click(xy["x"], xy["y"])
+    """Click the output character at `position` in the strip, with the mouse (Playwright's
+    locators reach into the strip component's shadow root)."""
+    pg.locator(f'[data-pos="{position}"]').click()
 
 
 def completeness_numbers(pg) -> tuple[float, float, float]:
@@ -97,13 +87,18 @@ def test_click_an_output_character_on_intervene(server, page, lab_path):
     assert_attribution_of(page, lab_path, text, target)
     # the list under the strip follows the click (the keyboard's way to the same choice)
     _, outputs = engine(lab_path, text, target)
-    pw_expect(page.get_by_role("combobox", name=re.compile("^Output character"))).to_have_value(
-        position_label(text, outputs, target))
+    combo = page.get_by_role("combobox", name=re.compile("^Output character"))
+    pw_expect(combo).to_have_value(position_label(text, outputs, target))
     screenshot(page, SHOTS / "intervene-attribution-click.png")
-    # another click moves it again, back to the first position too
-    click_output(page, first)
+    # choose another one with the keyboard, then click the same character as before again
+    combo.click()
+    combo.fill(position_label(text, outputs, first))
+    page.keyboard.press("Enter")
     page.wait_for_function(f"() => /[?&]at={first}(&|$)/.test(location.search)", timeout=60_000)
     assert_attribution_of(page, lab_path, text, first)
+    click_output(page, target)
+    page.wait_for_function(f"() => /[?&]at={target}(&|$)/.test(location.search)", timeout=60_000)
+    assert_attribution_of(page, lab_path, text, target)
 
 
 def test_click_an_output_character_on_transliterate(server, page, lab_path):

@@ -169,27 +169,26 @@ def test_attribution_heat_rows_are_the_total_and_its_three_paths():
     assert list(units.data[0].y) == ["hidden:2", "concat.fwd:1"]
 
 
-def test_output_strip_clicks_give_positions_and_escape_text():
-    text, outputs = "t<s 1\nab", ["թ", "<", "", " ", "1", "\n", "ա", "բ"]
-    fig = figures.output_strip(text, outputs, [0, 2, 3, 6, 7, 99], selected=2, width=4)
-    by = {t.name: t for t in fig.data}
-    assert list(by["outputs"].customdata) == [0, 2, 3, 6, 7]                # positions in the text
-    assert list(by["outputs"].text) == ["թ", "·", "␣", "ա", "բ"]            # nothing written, a space
-    assert list(by["passed"].text) == ["&lt;", "1", "\n"]                  # drawn, not clickable
-    assert "&lt;" in list(by["inputs"].text) and "<" not in "".join(by["inputs"].text)
-    assert list(by["chosen"].x) == [2] and by["chosen"].hoverinfo == "skip"
-    assert list(by["outputs"].y)[-1] < list(by["outputs"].y)[0]             # wrapped: 8 characters, 2 lines
-    assert "chosen" not in {t.name for t in figures.output_strip(text, outputs, [0], selected=5).data}
+def test_strip_html_marks_what_can_be_clicked_and_escapes_text():
+    text, outputs = 't<s 1\nab"', ["թ", "<", "", " ", "1", "\n", "ա", "բ", '"']
+    out = iv.strip_html(text, outputs, [0, 2, 3, 6, 7], chosen=2)
+    assert set(re.findall(r"<\s*/?\s*([A-Za-z]\w*)", out)) <= {"span", "div", "br"}
+    assert "&lt;" in out and "&quot;" in out
+    assert re.findall(r'data-pos="(\d+)"', out) == ["0", "2", "3", "6", "7"]       # only the clickable ones
+    assert re.findall(r'class="ck-c on sel" data-pos="(\d+)"', out) == ["2"]
+    assert out.count('class="ck-c"') == 3 and "<br>" in out                       # "<", "1", '"' pass
+    assert '<span class="o"><span class="z">·</span></span>' in out                 # s writes nothing
+    title = re.search(r'data-pos="0" title="([^"]*)"', out).group(1)
+    assert title.startswith("0: t → թ") and "click" in title
+    assert "sel" not in iv.strip_html(text, outputs, [0], chosen=None)
 
 
-def test_a_click_on_the_strip_is_its_position():
-    assert iv.clicked_position({"selection": {"points": [{"customdata": 7}]}}) == 7
-    assert iv.clicked_position({"selection": {"points": [{"customdata": None}, {"customdata": [3]}]}}) == 3
-    assert iv.clicked_position(SimpleNamespace(selection=SimpleNamespace(points=[{"customdata": 4.0}]))) == 4
-    for nothing in (None, {}, {"selection": {"points": []}}, {"selection": {"points": [{"customdata": "hidden:1"}]}},
-                    {"selection": {"points": [{"customdata": 2.5}]}}, {"selection": {"points": [{"customdata": True}]}},
-                    {"selection": 3}):
-        assert iv.clicked_position(nothing) is None
+def test_a_click_on_the_strip_is_its_position_and_time():
+    assert iv.strip_click({"clicked": [7, 1733.5]}) == (7, 1733.5)
+    assert iv.strip_click({"clicked": [7.0, 2]}) == (7, 2.0)
+    for nothing in (None, {}, {"clicked": None}, {"clicked": 7}, {"clicked": [7]}, {"clicked": ["7", 1]},
+                    {"clicked": [2.5, 1]}, {"clicked": [True, 1]}, {"clicked": [3, float("nan")]}, "x"):
+        assert iv.strip_click(nothing) is None
 
 
 def test_why_question():

@@ -269,6 +269,7 @@ class Completeness:
 
 
 def completeness(attr) -> Completeness:
+    """The completeness check of an engine `Attribution`."""
     return Completeness(sum(c.total for c in attr.attributions), attr.logp - attr.baseline_logp, attr.delta)
 
 
@@ -300,9 +301,8 @@ def decided_positions(r: InterventionResult) -> list[int]:
     return [i for i, t in enumerate(r.top_after) if t != ""]
 
 
-
 def strip_click(state: Any) -> tuple[int, float] | None:
-    """The last click on the output strip (picker.output_picker): (its position in the text, the
+    """The last click on the output strip (widgets.output_picker): (its position in the text, the
     click's time stamp) from the strip's state, {"clicked": [position, stamp]}; None when there is
     none or the state is malformed (it can be injected, as AppTest does)."""
     try:

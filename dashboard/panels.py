@@ -1,7 +1,7 @@
 """Streamlit panels shared by several pages: a neuron's histogram and the neuron card (graph,
 histograms and neuron pages; recomputed from the sample recording, so cached per process), and
 the attribution of one output character (intervene and transliterate pages; the character is
-chosen with picker.output_picker)."""
+chosen with widgets.output_picker)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence

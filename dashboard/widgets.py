@@ -1,6 +1,7 @@
 """The Streamlit layer shared by every page: the cached lab, the missing-analysis notice, URL
-state, the pair and neuron pickers and the output picker (click a character). (A neuron's histogram and card are in panels.py, which
-needs plotly: the transliterate page does not load it.)
+state, the pair and neuron pickers, and the output picker (click a character). (A neuron's
+histogram and card, and an output's attribution, are in panels.py, which needs plotly: the
+transliterate page loads it only once a character is chosen.)
 
 Widgets, caches and layout only; what they show is computed by the rest of the package.
 """

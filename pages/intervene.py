@@ -177,8 +177,8 @@ def interventions(text: str) -> InterventionResult | None:
             else:
                 st.caption("set to 0" if op == "zero" else "set to its mean over every position of the sample")
         with r4:
-            st.button("Remove", key=f"iv_rm:{name}", on_click=remove, args=(name,), icon=":material/close:", type="tertiary",
-                      help=f"Remove {name}")
+            st.button("Remove", key=f"iv_rm:{name}", on_click=remove, args=(name,), icon=":material/close:",
+                      type="tertiary", help=f"Remove {name}")
         settings.append(Setting(n, op, None if value is None else float(value)))
     if settings:
         st.button("Remove all", key="iv_clear", on_click=clear, type="tertiary", icon=":material/delete:")
@@ -194,7 +194,8 @@ def interventions(text: str) -> InterventionResult | None:
             init_once("iv_span", (0, min(len(text), 5)))
             a, b = st.session_state["iv_span"]
             st.session_state["iv_span"] = (min(a, len(text)), min(b, len(text)))
-            span = tuple(st.slider("Span: input positions, start inclusive, end exclusive", 0, len(text), key="iv_span"))
+            span = tuple(st.slider("Span: input positions, start inclusive, end exclusive", 0, len(text),
+                                   key="iv_span"))
             st.caption(f"Positions {span[0]}–{span[1] - 1}: “{text[span[0]:span[1]]}”" if span[1] > span[0]
                        else "An empty span: choose at least one position.")
 

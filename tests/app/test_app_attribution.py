@@ -1,7 +1,7 @@
 """Why this output character? The attribution of a clicked output character on the Intervene and
 Transliterate pages, under AppTest (issue 13, item 3).
 
-AppTest runs no JavaScript, so it cannot click the strip (picker.output_picker, a component): a
+AppTest runs no JavaScript, so it cannot click the strip (widgets.output_picker, a component): a
 click is injected as the state the strip's script sets, `at.session_state[KEY] = {"clicked":
 [position, time]}`. tests/browser/test_browser_attribution.py clicks for real.
 """
@@ -18,7 +18,7 @@ from dashboard.intervene import completeness, position_label, why_question
 from dashboard_fixtures import lab, lab_dir  # noqa: F401  (fixtures)
 from test_app import app, charts, figure, htmls, infos, ok, only_our_tags, param, texts
 
-IV_CLICK, TL_CLICK = "iv_at_click", "tl_at_click"      # the strips' keys: picker.output_picker's f"{key}_click"
+IV_CLICK, TL_CLICK = "iv_at_click", "tl_at_click"      # the strips' keys: widgets.output_picker's f"{key}_click"
 CLICKS = itertools.count(1)                             # the clicks' times: every click is a new one
 
 
@@ -69,8 +69,8 @@ def assert_shows_attribution(at, lab, text: str, position: int) -> None:
     total = sum(c.total for c in attr.attributions)
     assert f"total (Σ {total:+.2f})" in names and any(n.startswith("forward LSTM") for n in names)
     c = completeness(attr)
-    assert metrics(at) == {"Sum of the attributions": f"{c.total:.2f}", "log p − log p(spaces)": f"{c.difference:.2f}",
-                           "Error": f"{c.error:+.3f}"}
+    assert metrics(at) == {"Sum of the attributions": f"{c.total:.2f}",
+                           "log p − log p(spaces)": f"{c.difference:.2f}", "Error": f"{c.error:+.3f}"}
     assert re.findall(r'class="ck-c on sel" data-pos="(\d+)"', strip(at)) == [str(position)]
 
 

@@ -275,10 +275,11 @@ def ablation_bar(result: AblationResult) -> go.Figure:
 # Cell heatmaps (Karpathy style)
 
 def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
-                 marks: Sequence[tuple[int, int]] = ()) -> go.Figure:
+                 marks: Sequence[tuple[int, int]] = (), value: str = "activation") -> go.Figure:
     """The text wrapped into lines of `width` characters; for each line, the output sequence on
     top and one row per neuron, every character shaded by the activation. One diverging scale
-    (symmetric around 0) for all rows. `marks`: (start, end) spans outlined in every block."""
+    (symmetric around 0) for all rows. `marks`: (start, end) spans outlined in every block;
+    `value`: what the shading is, for the hover and the colour bar (an attribution, too)."""
     T = len(data.chars)
     vals = np.asarray(data.values, dtype=float).reshape(len(data.names), T) if T else np.zeros((len(data.names), 0))
     if vmax is None:
@@ -294,7 +295,7 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
         z = vals[:, a:b] if n else np.zeros((0, b - a))
         text = [[esc(c) for c in data.chars[a:b]] for _ in range(n)]
         outs = [esc("·" if o == "" else o) for o in data.outputs[a:b]]
-        hover = [[f"{esc(data.names[r])}<br>'{esc(data.chars[a + j])}' → '{outs[j]}'<br>activation {z[r, j]:+.3f}"
+        hover = [[f"{esc(data.names[r])}<br>'{esc(data.chars[a + j])}' → '{outs[j]}'<br>{value} {z[r, j]:+.3f}"
                   for j in range(b - a)] for r in range(n)]
         # row 0 of each block: the output sequence (no shading)
         zz = np.vstack([np.full((1, b - a), np.nan), z]) if n else np.full((1, b - a), np.nan)
@@ -305,7 +306,7 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
             textfont=dict(size=15, family=FONT), customdata=hh[::-1],
             hovertemplate="%{customdata}<extra></extra>", colorscale=ACT_SCALE, zmin=-vmax, zmax=vmax,
             xgap=1, ygap=2, showscale=(li == 0),
-            colorbar=dict(title=dict(text="activation", side="right"), thickness=12, len=0.6)),
+            colorbar=dict(title=dict(text=value, side="right"), thickness=12, len=0.6)),
             row=li + 1, col=1)
         fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], row=li + 1, col=1)
         for s, e in marks:
@@ -319,30 +320,6 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
     _base_layout(fig, height=40 + lines * (n + 1) * row_px + lines * 10,
                  margin=dict(l=10, r=10, t=20, b=10), plot_bgcolor="#ffffff")
     return fig
-
-
-def attribution_bars(attr) -> go.Figure:
-    """Integrated-gradient attributions of one output over the input characters of its chunk
-    (an engine `Attribution`): stacked bars, forward | backward | direct path; the attributed
-    position outlined."""
-    labels = [f"{c.position}:{'␣' if c.char == ' ' else c.char}" for c in attr.attributions]
-    fig = go.Figure()
-    for name, key, colour in (("forward LSTM", "forward", "#4c6ef5"), ("backward LSTM", "backward", "#f28e2b"),
-                              ("direct (input → output)", "direct", "#868e96")):
-        vals = [getattr(c, key) for c in attr.attributions]
-        fig.add_bar(x=list(range(len(labels))), y=vals, name=name, marker_color=colour,
-                    customdata=[esc(lab) for lab in labels],
-                    hovertemplate="%{customdata}<br>" + esc(name) + ": %{y:+.3f}<extra></extra>")
-    idx = next((i for i, c in enumerate(attr.attributions) if c.position == attr.position), None)
-    if idx is not None:
-        fig.add_vrect(x0=idx - 0.5, x1=idx + 0.5, line_width=2, line_color=TARGET, fillcolor=TARGET, opacity=0.08)
-    fig.update_xaxes(tickmode="array", tickvals=list(range(len(labels))), ticktext=[esc(l) for l in labels],
-                     tickangle=0 if len(labels) <= 30 else -90)
-    out = esc(attr.output if attr.output else "nothing")
-    return _base_layout(fig, barmode="relative", height=340,
-                        title=f"What made input {attr.position} ({esc(attr.input[attr.position])}) → {out}: "
-                              f"attribution to log p, per input character",
-                        yaxis_title="attribution (nats)", legend=dict(orientation="h", y=-0.25))
 
 
 def unit_attribution_bars(attr, k: int = 12) -> go.Figure:

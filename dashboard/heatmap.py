@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from translit_core.analysis import NeuronScore, substring_selectivity
-from translit_core.infer.transliterator import Transliterator
+from translit_core.infer.transliterator import CharPrediction, Transliterator
 from translit_core.model.alphabets import Alphabets
 from translit_core.model.names import READOUT_LAYERS, NeuronId
 from translit_core.model.net import TranslitNet
@@ -51,7 +51,12 @@ def activations_for(model: TranslitNet, alphabets: Alphabets, text: str) -> dict
 def network_outputs(translit: Transliterator, text: str) -> list[str]:
     """The network's own output per character: the heatmap shows its neurons, so where the
     lexicon replaced a word, the network's choice, not the lexicon's."""
-    return [p.output if p.network is None else p.network for p in translit.predict(text)]
+    return network_choices(translit.predict(text))
+
+
+def network_choices(preds: Sequence[CharPrediction]) -> list[str]:
+    """The network's own output per character of a prediction (the lexicon's changes undone)."""
+    return [p.output if p.network is None else p.network for p in preds]
 
 
 def heat_data(acts: Mapping[str, np.ndarray], text: str, outputs: list[str],

@@ -1,6 +1,8 @@
 """The Intervene page's view logic: the intervention in the URL, the before/after view, steering
-and attribution sentences. No Streamlit here (pages/intervene.py has the widgets), no plotly
-(figures.attribution_bars) and no captum (the page imports the engine's attribution lazily).
+and attribution sentences; the attribution view is shared with the Transliterate page (the
+output character clicked, the heatmap's rows, the completeness check). No Streamlit here
+(pages/intervene.py and panels.attribution_view have the widgets), no plotly (figures) and no
+captum (panels imports the engine's attribution lazily).
 
 Query parameters (the same spelling as the CLI's `intervene`):
     text     the text
@@ -15,12 +17,16 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from translit_core.analysis.intervene import InterventionResult, Setting, parse_span
 from translit_core.model.alphabets import PLACE_SYMBOL
 from translit_core.model.names import NeuronId, UnknownName
 
+from .heatmap import HeatData
 from .text_view import diverging_rgb
 from .urls import Parsed, md_literal, md_plain, page_url
 
@@ -246,22 +252,115 @@ def count_written(r: InterventionResult, pair, after: bool) -> int:
     return sum(tokens[i] == y_text for i, c in enumerate(r.input) if c == pair.x)
 
 
+@dataclass(frozen=True)
+class Completeness:
+    """Integrated gradients' completeness check for one attribution: the attributions of the
+    input characters add up to log p(output | text) - log p(output | baseline)."""
+    total: float          # the sum of the characters' attributions
+    difference: float     # log p - log p(baseline)
+    error: float          # total - difference, as Captum reports it
+
+    @property
+    def relative(self) -> float:
+        """|error| as a share of |difference| (0 when both are 0)."""
+        if self.difference:
+            return abs(self.error) / abs(self.difference)
+        return math.inf if self.error else 0.0
+
+
+def completeness(attr) -> Completeness:
+    """The completeness check of an engine `Attribution`."""
+    return Completeness(sum(c.total for c in attr.attributions), attr.logp - attr.baseline_logp, attr.delta)
+
+
 def completeness_line(attr) -> str:
     """The completeness check of integrated gradients, stated with its numbers."""
-    total = sum(c.total for c in attr.attributions)
-    diff = attr.logp - attr.baseline_logp
-    return (f"Attributions sum to {total:.2f}; log p − log p(spaces) = {diff:.2f}; "
-            f"error {attr.delta:+.3f}.")
+    c = completeness(attr)
+    return (f"Attributions sum to {c.total:.2f}; log p − log p(spaces) = {c.difference:.2f}; "
+            f"error {c.error:+.3f}.")
+
+
+def why_question(text: str, outputs: Sequence[str], i: int) -> str:
+    """The question an attribution answers, in words (plain text: escape it for Markdown)."""
+    c = "the space" if text[i] == " " else f"“{text[i]}”"
+    out = outputs[i] if i < len(outputs) else ""
+    if out == "":
+        return f"Why does {c} at position {i} write nothing?"
+    return f"Why is {c} at position {i} written {'as a space' if out == ' ' else out}?"
 
 
 def position_label(text: str, tokens: Sequence[str], i: int) -> str:
     c = text[i]
     shown = "space" if c == " " else c
     out = tokens[i] if i < len(tokens) else ""
-    return f"{i}: {shown} → {out if out else PLACE_SYMBOL}"
+    return f"{i}: {shown} → {({'': PLACE_SYMBOL, ' ': 'space'}).get(out, out)}"
 
 
 def decided_positions(r: InterventionResult) -> list[int]:
     """The input positions the network decides (the ones attribution can explain)."""
     return [i for i, t in enumerate(r.top_after) if t != ""]
 
+
+def strip_click(state: Any) -> tuple[int, float] | None:
+    """The last click on the output strip (widgets.output_picker): (its position in the text, the
+    click's time stamp) from the strip's state, {"clicked": [position, stamp]}; None when there is
+    none or the state is malformed (it can be injected, as AppTest does)."""
+    try:
+        pos, stamp = state["clicked"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (pos, stamp))
+    return (int(pos), float(stamp)) if ok and float(pos).is_integer() else None
+
+
+def strip_html(text: str, outputs: Sequence[str], clickable: Sequence[int], chosen: int | None = None) -> str:
+    """One column per input character: the character (grey) over the network's output. Outputs
+    at `clickable` positions carry their position (data-pos, what a click sends back), `chosen`
+    is outlined; the rest pass through and cannot be clicked. User text escaped."""
+    can = set(clickable)
+    parts = ['<div class="ck" lang="hy">']
+    for i, c in enumerate(text):
+        if c == "\n":
+            parts.append("<br>")
+            continue
+        out = outputs[i] if i < len(outputs) else c
+        cells = f'<span class="i">{_cell(c)}</span><span class="o">{_cell(out)}</span>'
+        if i not in can:
+            parts.append(f'<span class="ck-c">{cells}</span>')
+            continue
+        title = html.escape(f"{position_label(text, outputs, i)}\nclick: which input characters made it?", quote=True)
+        cls = "ck-c on sel" if i == chosen else "ck-c on"
+        parts.append(f'<span class="{cls}" data-pos="{i}" title="{title}">{cells}</span>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# The strip is a component with its own (shadow) root: the page's CSS does not reach it.
+STRIP_CSS = """
+.ck {font-family: "Noto Sans Armenian", "Noto Sans", sans-serif; font-size: 1.3rem; line-height: 1.9rem;
+  word-wrap: break-word;}
+.ck-c {display: inline-flex; flex-direction: column; align-items: center; min-width: 0.9em; margin: 0 1px 6px 0;
+  border-radius: 3px;}
+.ck-c > span {padding: 0 2px;}
+.ck-c .i {color: #868e96; font-family: "Noto Sans Mono", monospace; font-size: 1.0rem;}
+.ck-c .o {color: #868e96;}
+.ck-c .z {color: #adb5bd;}
+.ck-c.on {cursor: pointer; background: #f8f9fa; box-shadow: inset 0 0 0 1px #dee2e6;}
+.ck-c.on .o {color: #212529;}
+.ck-c.on:hover {background: #fff4e6; box-shadow: inset 0 0 0 1px #e8590c;}
+.ck-c.sel, .ck-c.sel:hover {background: #ffe8cc; box-shadow: inset 0 0 0 2px #e8590c;}
+"""
+
+
+ATTRIBUTION_ROWS = (("total", "total"), ("forward", "forward LSTM"), ("backward", "backward LSTM"),
+                    ("direct", "direct (input → output)"))
+
+
+def attribution_heat(attr, outputs: Sequence[str]) -> HeatData:
+    """The attribution of one output as heatmap rows over the input characters of its chunk:
+    the total, then its forward, backward and direct parts (each row named with its sum);
+    `outputs` are the network's outputs for the whole text (the heatmap's top row)."""
+    chars = attr.attributions
+    values = np.array([[getattr(c, key) for c in chars] for key, _ in ATTRIBUTION_ROWS], dtype=float)
+    names = [f"{label} (Σ {row.sum():+.2f})" for (_, label), row in zip(ATTRIBUTION_ROWS, values)]
+    return HeatData("".join(c.char for c in chars), [outputs[c.position] for c in chars], names, values)

@@ -1,7 +1,10 @@
-"""The neuron graph, a neuron's histogram and the neuron card as Streamlit panels (on the graph,
-histograms and neuron pages). Computed from the analysis and its sample recording, so cached per
-process."""
+"""Streamlit panels shared by several pages: the neuron graph, a neuron's histogram and the neuron
+card (graph, histograms and neuron pages; computed from the analysis and its sample recording, so
+cached per process), and the attribution of one output character (intervene and transliterate
+pages; the character is chosen with widgets.output_picker)."""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -10,15 +13,18 @@ from translit_core.analysis import ABLATABLE_LAYERS, Pair
 from translit_core.model.names import NeuronId, UnknownName
 
 from . import figures
+from . import intervene as iv
 from .card import ablation_sentence, best_ablation, contexts_html
 from .graph import GraphData, graph_data
 from .histogram import HistView, histogram_for
-from .intervene import intervene_url
 from .lab import Lab, Unavailable, file_stamp
 from .labels import input_label, layer_title, pair_label
 from .text_view import CONFIDENCE_CSS
 from .urls import md_plain
 from .widgets import current_lab
+
+if TYPE_CHECKING:
+    from translit_core.analysis.attribution import Attribution
 
 PLOT_CONFIG = {"displayModeBar": False}     # no plotly toolbar over the lab's figures
 
@@ -89,7 +95,7 @@ def _contexts(directory: str, stamp: tuple, neuron: str, k: int) -> list[str] | 
 
 def intervene_link(neuron: NeuronId) -> None:
     """A button that opens the Intervene page (a new tab) with this neuron set to zero."""
-    st.link_button("Intervene on this neuron", intervene_url(neuron), icon=":material/tune:",
+    st.link_button("Intervene on this neuron", iv.intervene_url(neuron), icon=":material/tune:",
                    help=f"Open the Intervene page with {neuron} set to zero, on a text of your own.")
 
 
@@ -138,3 +144,52 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
                        f"`python -m translit_core ablate --pair {best[0].pair} --layer {neuron.layer} --k 10`.")
         else:
             st.caption(f"Ablations are run for the {', '.join(ABLATABLE_LAYERS)} layers; {neuron.layer} has none.")
+
+
+# --------------------------------------------------------------------------------------------
+# Why this output character? (the intervene and transliterate pages)
+
+@st.cache_data(max_entries=64, show_spinner="Integrating gradients…")
+def _attribute(directory: str, stamp: tuple, text: str, position: int) -> Attribution | str:
+    from translit_core.analysis.attribution import attribute      # captum: loaded only when asked
+    l = current_lab()
+    try:
+        return attribute(l.model, l.alphabets, text, position)
+    except UnknownName as e:
+        return str(e)
+
+
+def attribution_view(l: Lab, text: str, position: int, outputs: Sequence[str], key: str) -> None:
+    """Which input characters (through the forward LSTM, the backward one, or directly) and which
+    units made the network's output at `position` of `text`, and the completeness check.
+    `outputs`: the network's output per character of `text`."""
+    attr = _attribute(str(l.directory), file_stamp(l.directory), text, int(position))
+    if isinstance(attr, str):
+        st.info(f"No attribution for this position: {md_plain(attr)}", icon=":material/info:")
+        return
+    heat = iv.attribution_heat(attr, outputs)
+    n = next(i for i, c in enumerate(attr.attributions) if c.position == attr.position)
+    st.markdown(f"**{md_plain(iv.why_question(text, outputs, attr.position))}** How much each input "
+                f"character added to the log-probability of this output, in nats.")
+    # at least 25 columns: a short chunk's cells stay about as wide as the text's characters
+    width = min(50, max(25, len(heat.chars)))
+    st.plotly_chart(figures.cell_heatmap(heat, width=width, marks=[(n, n + 1)], value="attribution"),
+                    key=f"{key}_heat", config=PLOT_CONFIG)
+    st.caption("Red: the character made this output more likely; blue: less. Rows: the total, and the part that "
+               "reached the output through the forward LSTM (it reads the characters up to the outlined one, so "
+               "it is 0 after it), through the backward LSTM (from it on, so 0 before it), and the character's "
+               "own direct input to the output layer. On the plain model, over the text chunk the network reads "
+               f"at once. Method: {md_plain(attr.method)}.")
+    c = iv.completeness(attr)
+    with st.container(border=True):
+        st.markdown("**Completeness check** — the attributions add up to the change in log p between the "
+                    "baseline (spaces) and the text")
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Sum of the attributions", f"{c.total:.2f}")
+        m2.metric("log p − log p(spaces)", f"{c.difference:.2f}")
+        m3.metric("Error", f"{c.error:+.3f}", help="What integrated gradients' integral misses (32 steps).")
+        st.caption(f"{iv.completeness_line(attr)} The error is {c.relative:.2%} of the difference.")
+    st.plotly_chart(figures.unit_attribution_bars(attr), key=f"{key}_units", config=PLOT_CONFIG)
+    st.caption(f"The units at position {attr.position} that carried most of log p({md_plain(attr.target)}), "
+               f"by the same method over the biLSTM's outputs (concat) and the dense layer (hidden); "
+               f"completeness error of the unit attributions {attr.unit_delta:+.3f}.")

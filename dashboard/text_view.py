@@ -87,6 +87,11 @@ def confidence_html(preds: Sequence[CharPrediction], uncertain_below: float = UN
     return "".join(parts)
 
 
+def decided_positions(preds: Sequence[CharPrediction]) -> list[int]:
+    """The characters the network decides (the others pass through): the ones attribution explains."""
+    return [i for i, p in enumerate(preds) if p.alternatives]
+
+
 def uncertain_summary(preds: Sequence[CharPrediction], uncertain_below: float = UNCERTAIN_BELOW) -> tuple[int, int]:
     """(uncertain characters, characters the model decided on)."""
     decided = [p for p in preds if p.alternatives]

@@ -6,6 +6,7 @@ Query parameters (the same names as the CLI's):
              "=" keeps the input)
     neuron   "concat.fwd:70", "hidden:37", "gate.bwd.g:6", ...  (a `NeuronId`)
     text     the text on the transliterate and heatmap pages (short texts only)
+    at       on the transliterate page: the input position whose output is attributed
     mode, layer, n, pair2, neuron2   the rest of the histograms page's view
     set, scale, add, span, steer, k, alpha, at   the intervene page's (dashboard/intervene.py)
     from, cut   set by the server's redirects (dashboard/launch.py): a path the app has no page
@@ -165,16 +166,34 @@ def parse_choice(value: str | None, options: Sequence[str], what: str) -> Parsed
                               f"showing {options[0]}.")
 
 
-def parse_count(value: str | None, lo: int, hi: int, default: int, what: str) -> Parsed[int]:
-    if value is None or value == "":
-        return Parsed(default)
+def whole_number(value: str, lo: int, hi: int) -> int | None:
+    """`value` as a whole number from lo to hi; None if it is not one."""
     try:
         n = int(value)
     except ValueError:
-        n = None
-    if n is None or not lo <= n <= hi:
+        return None
+    return n if lo <= n <= hi else None
+
+
+def parse_count(value: str | None, lo: int, hi: int, default: int, what: str) -> Parsed[int]:
+    if value is None or value == "":
+        return Parsed(default)
+    n = whole_number(value, lo, hi)
+    if n is None:
         return Parsed(default, f"The {what} {md_literal(value, 40)} must be a whole number from {lo} to "
                                f"{hi}; showing {default}.")
+    return Parsed(n)
+
+
+def parse_position(value: str | None, length: int) -> Parsed[int | None]:
+    """A character of a text of `length` characters (the attributed output, `at`); None when
+    absent, or bad (with a note)."""
+    if value is None or value == "":
+        return Parsed(None)
+    n = whole_number(value, 0, length - 1)
+    if n is None:
+        return Parsed(None, f"The position {md_literal(value, 40)} in the link is no character of the text "
+                            f"(0 to {length - 1}); click an output character to choose one.")
     return Parsed(n)
 
 

@@ -1,6 +1,7 @@
 """The Streamlit layer shared by every page: the cached lab, the missing-analysis notice, URL
-state and the pair and neuron pickers. (A neuron's histogram and card are in panels.py, which
-needs plotly: the transliterate page does not load it.)
+state, the pair and neuron pickers, and the output picker (click a character). (A neuron's
+histogram and card, and an output's attribution, are in panels.py, which needs plotly: the
+transliterate page loads it only once a character is chosen.)
 
 Widgets, caches and layout only; what they show is computed by the rest of the package.
 """
@@ -17,6 +18,7 @@ from translit_core.analysis import Analysis, Pair
 from translit_core.model.checkpoint import CheckpointError
 from translit_core.model.names import NeuronId
 
+from . import intervene as iv
 from .lab import Lab, file_stamp, load_lab
 from .labels import input_choice_label, layer_title, output_choice_label
 from .routing import ensure_app_routing
@@ -165,3 +167,56 @@ def neuron_picker(sizes: dict[str, int], key: str, default: NeuronId, layers: Se
     with c2:
         idx = st.number_input("Neuron index", min_value=0, max_value=hi, step=1, key=ki)
     return NeuronId(layer, int(idx))
+
+
+# --------------------------------------------------------------------------------------------
+# Click an output character (the intervene and transliterate pages; panels.attribution_view
+# explains it). The strip (intervene.strip_html: the input over the network's output) is a
+# component (st.components.v2) of a few lines of JavaScript that sends back the position of a
+# clicked character: no plotly, so the transliterate page stays light until one is chosen.
+
+# Every click is sent with its time, so that a second click on the same character is a new value
+# (output_picker tells a new click from the state the last one left).
+_JS = """
+export default function ({data, parentElement, setStateValue}) {
+  let root = parentElement.querySelector('.ck-root');
+  if (!root) {
+    root = document.createElement('div');
+    root.className = 'ck-root';
+    parentElement.appendChild(root);
+  }
+  root.innerHTML = data;
+  root.onclick = (event) => {
+    const cell = event.target.closest('[data-pos]');
+    if (cell) setStateValue('clicked', [Number(cell.dataset.pos), Date.now()]);
+  };
+}
+"""
+_strip = st.components.v2.component("translit_output_strip", css=iv.STRIP_CSS, js=_JS)
+
+
+def _keep_clicks() -> None:
+    """st.components.v2 keeps only the state values that have a callback; a click needs nothing
+    more than the rerun it causes."""
+
+
+def output_picker(key: str, text: str, outputs: Sequence[str], positions: Sequence[int],
+                  default: int | None) -> int | None:
+    """The output character to attribute: click it in the strip of the text's characters, or
+    choose it in the list under the strip. The choice is the list's state, st.session_state[key];
+    `default` (None: nothing chosen) replaces one that is not among `positions` (the characters
+    the network decides). `outputs`: the network's output per character."""
+    strip, used = f"{key}_click", f"{key}_clicked"
+    # The strip keeps its last click in its state: only a click other than the one already used
+    # moves the choice, so that the list can move it away in between.
+    click = iv.strip_click(st.session_state.get(strip))
+    if click is not None and click != st.session_state.get(used) and click[0] in positions:
+        st.session_state[key] = click[0]
+    st.session_state[used] = click
+    if st.session_state.get(key) not in positions:
+        st.session_state[key] = default
+    _strip(data=iv.strip_html(text, outputs, positions, st.session_state[key]), key=strip,
+           on_clicked_change=_keep_clicks)
+    return st.selectbox("Output character: click one above, or choose it here", positions, key=key,
+                        format_func=lambda i: iv.position_label(text, outputs, i),
+                        placeholder="Click an output character above, or choose one here")

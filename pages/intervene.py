@@ -10,9 +10,10 @@ from dashboard import text_view
 from dashboard.lab import file_stamp
 from dashboard.labels import layer_title, pair_label
 from dashboard.urls import md_literal, md_plain, parse_count, parse_pair, parse_text, valid_neurons
-from dashboard.widgets import (current_lab, init_once, lab, missing_analysis_notice, notes, notes_once, pair_picker,
-                               set_params, set_text_param, url_param)
-from translit_core.analysis.intervene import MAX_TEXT, VALUE_LIMIT, InterventionResult, Setting, intervene, steer
+from dashboard.widgets import (current_lab, init_once, lab, missing_analysis_notice, notes, notes_once,
+                               output_picker, pair_picker, set_params, set_text_param, url_param)
+from translit_core.analysis.intervene import (MAX_TEXT, VALUE_LIMIT, InterventionResult, Setting, intervene,
+                                              plain_pass, steer)
 from translit_core.model.names import NeuronId, UnknownName
 
 L = lab()
@@ -53,10 +54,39 @@ capped = text_view.cap_text(raw_text, MAX_TEXT, "intervened on")
 text = capped.text
 if capped.notice:
     st.warning(capped.notice, icon=":material/content_cut:")
+
 set_text_param(raw_text)
 
-# ---- the neurons and what to do with each
-st.subheader("Neurons")
+# The page is three fragments under the text: changing a neuron reruns only the interventions and
+# their before/after view, a steering control only the steering, a click only the attribution
+# (each is independent of the others' widgets; a new text reruns them all).
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _plain_pass(directory: str, stamp: tuple, text: str):
+    """The text's pass without interventions (log-probabilities), kept for every change of a setting."""
+    l = current_lab()
+    return plain_pass(l.model, l.alphabets, text)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _intervene(directory: str, stamp: tuple, text: str, settings: tuple, span) -> InterventionResult | str:
+    l = current_lab()
+    try:
+        means = l.analysis.unit_means() if l.analysis is not None and any(s.op == "mean" for s in settings) else None
+        return intervene(l.model, l.alphabets, text, list(settings), span=span, means=means,
+                         plain=_plain_pass(directory, stamp, text))
+    except UnknownName as e:
+        return str(e)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _steer(directory: str, stamp: tuple, text: str, pair: str, k: int, alpha: float):
+    l = current_lab()
+    try:
+        return steer(l.model, l.alphabets, l.analysis, text, pair, k=k, alpha=alpha)
+    except UnknownName as e:
+        return str(e)
 
 
 def add_neurons(names) -> None:
@@ -85,126 +115,122 @@ def clear() -> None:
     st.session_state["iv_neurons"] = []
 
 
-c1, c2 = st.columns(2, gap="large")
-with c1:
-    st.text_input("Add neurons by name", key="iv_names", on_change=add_typed,
-                  placeholder="concat.fwd:159, hidden:37, gate.bwd.g:6",
-                  help="Comma-separated names (layer:index); press Enter to add. Layers: " + ", ".join(L.sizes))
-    notes(st.session_state.pop("iv_add_notes", []))
-with c2:
-    if A is None:
-        missing_analysis_notice(L)
-    else:
-        with st.container(border=True):
-            st.markdown("**Quick pick:** the top units of a pair, by Hellinger distance H")
-            top_pair = pair_picker(A, "iv_top_pair", parse_pair(None, A.pairs()).value)
-            st.session_state["iv_top_pair_value"] = top_pair
-            t1, t2, t3 = st.columns([4, 2, 2], vertical_alignment="bottom")
-            with t1:
-                st.selectbox("Layer", [l for l in A.layers if l != "output"], key="iv_top_layer",
-                             format_func=lambda l: f"{l} — {layer_title(l)}")
-            with t2:
-                st.number_input("k", min_value=1, max_value=50, value=5, step=1, key="iv_top_k")
-            with t3:
-                st.button("Add", key="iv_add_top", on_click=add_top, icon=":material/add:",
-                          help="Add the pair's k most selective units of the layer (each set to zero).")
-
-ops = [op for op in iv.OP_LABELS if op != "mean" or A is not None]
-url_settings: dict[str, Setting] = st.session_state["iv_url_settings"]
-settings: list[Setting] = []
-for name in st.session_state["iv_neurons"]:
-    n = NeuronId.parse(name, L.sizes)
-    s0 = url_settings.get(name)
-    init_once(f"iv_op:{name}", s0.op if s0 else "zero")
-    if st.session_state[f"iv_op:{name}"] not in ops:            # "mean" without an analysis
-        st.session_state[f"iv_op:{name}"] = "zero"
-        notes([f"`{name}`: its mean needs the neuron analysis, so it is set to zero instead."])
-    r1, r2, r3, r4 = st.columns([2, 2, 4, 1], vertical_alignment="center")
-    with r1:
-        st.markdown(f"`{name}`", help=layer_title(n.layer))
-    with r2:
-        op = st.selectbox("Operation", ops, key=f"iv_op:{name}", format_func=iv.OP_LABELS.get,
-                          label_visibility="collapsed")
-    value = None
-    with r3:
-        if op == "set":
-            lo, hi = iv.observed_range(A, n, [s0.value] if s0 and s0.op == "set" else [])
-            key = f"iv_clamp:{name}"
-            init_once(key, iv.default_value(s0, "set", lo, hi))
-            st.session_state[key] = min(max(float(st.session_state[key]), lo), hi)
-            value = st.slider("Clamp to", lo, hi, step=0.01, key=key, label_visibility="collapsed",
-                              help="The unit's observed range in the analysis sample.")
-        elif op in ("scale", "add"):
-            key = f"iv_{op}:{name}"
-            init_once(key, iv.default_value(s0, op, -VALUE_LIMIT, VALUE_LIMIT))
-            value = st.number_input("Factor" if op == "scale" else "Amount", -VALUE_LIMIT, VALUE_LIMIT, step=0.5,
-                                    key=key, label_visibility="collapsed")
+@st.fragment
+def interventions(text: str) -> InterventionResult | None:
+    """The neurons, what to do with each and where, and the output before and after (None when
+    there is nothing to show)."""
+    st.subheader("Neurons")
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        st.text_input("Add neurons by name", key="iv_names", on_change=add_typed,
+                      placeholder="concat.fwd:159, hidden:37, gate.bwd.g:6",
+                      help="Comma-separated names (layer:index); press Enter to add. Layers: " + ", ".join(L.sizes))
+        notes(st.session_state.pop("iv_add_notes", []))
+    with c2:
+        if A is None:
+            missing_analysis_notice(L)
         else:
-            st.caption("set to 0" if op == "zero" else "set to its mean over every position of the sample")
-    with r4:
-        st.button("Remove", key=f"iv_rm:{name}", on_click=remove, args=(name,), icon=":material/close:", type="tertiary",
-                  help=f"Remove {name}")
-    settings.append(Setting(n, op, None if value is None else float(value)))
-if settings:
-    st.button("Remove all", key="iv_clear", on_click=clear, type="tertiary", icon=":material/delete:")
-else:
-    st.caption("No neurons yet: add some by name or pick a pair's top units.")
+            with st.container(border=True):
+                st.markdown("**Quick pick:** the top units of a pair, by Hellinger distance H")
+                top_pair = pair_picker(A, "iv_top_pair", parse_pair(None, A.pairs()).value)
+                st.session_state["iv_top_pair_value"] = top_pair
+                t1, t2, t3 = st.columns([4, 2, 2], vertical_alignment="bottom")
+                with t1:
+                    st.selectbox("Layer", [l for l in A.layers if l != "output"], key="iv_top_layer",
+                                 format_func=lambda l: f"{l} — {layer_title(l)}")
+                with t2:
+                    st.number_input("k", min_value=1, max_value=50, value=5, step=1, key="iv_top_k")
+                with t3:
+                    st.button("Add", key="iv_add_top", on_click=add_top, icon=":material/add:",
+                              help="Add the pair's k most selective units of the layer (each set to zero).")
 
-# ---- where
-span = None
-if text:
-    where = st.radio("Where", ["all", "span"], key="iv_where", horizontal=True,
-                     format_func={"all": "All positions", "span": "A span of the text"}.get)
-    if where == "span":
-        init_once("iv_span", (0, min(len(text), 5)))
-        a, b = st.session_state["iv_span"]
-        st.session_state["iv_span"] = (min(a, len(text)), min(b, len(text)))
-        span = tuple(st.slider("Span: input positions, start inclusive, end exclusive", 0, len(text), key="iv_span"))
-        st.caption(f"Positions {span[0]}–{span[1] - 1}: {md_literal(text[span[0]:span[1]])}" if span[1] > span[0]
-                   else "An empty span: choose at least one position.")
+    ops = [op for op in iv.OP_LABELS if op != "mean" or A is not None]
+    url_settings: dict[str, Setting] = st.session_state["iv_url_settings"]
+    settings: list[Setting] = []
+    for name in st.session_state["iv_neurons"]:
+        n = NeuronId.parse(name, L.sizes)
+        s0 = url_settings.get(name)
+        init_once(f"iv_op:{name}", s0.op if s0 else "zero")
+        if st.session_state[f"iv_op:{name}"] not in ops:            # "mean" without an analysis
+            st.session_state[f"iv_op:{name}"] = "zero"
+            notes([f"`{name}`: its mean needs the neuron analysis, so it is set to zero instead."])
+        r1, r2, r3, r4 = st.columns([2, 2, 4, 1], vertical_alignment="center")
+        with r1:
+            st.markdown(f"`{name}`", help=layer_title(n.layer))
+        with r2:
+            op = st.selectbox("Operation", ops, key=f"iv_op:{name}", format_func=iv.OP_LABELS.get,
+                              label_visibility="collapsed")
+        value = None
+        with r3:
+            if op == "set":
+                lo, hi = iv.observed_range(A, n, [s0.value] if s0 and s0.op == "set" else [])
+                key = f"iv_clamp:{name}"
+                init_once(key, iv.default_value(s0, "set", lo, hi))
+                st.session_state[key] = min(max(float(st.session_state[key]), lo), hi)
+                value = st.slider("Clamp to", lo, hi, step=0.01, key=key, label_visibility="collapsed",
+                                  help="The unit's observed range in the analysis sample.")
+            elif op in ("scale", "add"):
+                key = f"iv_{op}:{name}"
+                init_once(key, iv.default_value(s0, op, -VALUE_LIMIT, VALUE_LIMIT))
+                value = st.number_input("Factor" if op == "scale" else "Amount", -VALUE_LIMIT, VALUE_LIMIT, step=0.5,
+                                        key=key, label_visibility="collapsed")
+            else:
+                st.caption("set to 0" if op == "zero" else "set to its mean over every position of the sample")
+        with r4:
+            st.button("Remove", key=f"iv_rm:{name}", on_click=remove, args=(name,), icon=":material/close:",
+                      type="tertiary", help=f"Remove {name}")
+        settings.append(Setting(n, op, None if value is None else float(value)))
+    if settings:
+        st.button("Remove all", key="iv_clear", on_click=clear, type="tertiary", icon=":material/delete:")
+    else:
+        st.caption("No neurons yet: add some by name or pick a pair's top units.")
 
-set_params(**iv.settings_params(settings), span=iv.span_param(span))
+    # ---- where
+    span = None
+    if text:
+        where = st.radio("Where", ["all", "span"], key="iv_where", horizontal=True,
+                         format_func={"all": "All positions", "span": "A span of the text"}.get)
+        if where == "span":
+            init_once("iv_span", (0, min(len(text), 5)))
+            a, b = st.session_state["iv_span"]
+            st.session_state["iv_span"] = (min(a, len(text)), min(b, len(text)))
+            span = tuple(st.slider("Span: input positions, start inclusive, end exclusive", 0, len(text),
+                                   key="iv_span"))
+            st.caption(f"Positions {span[0]}–{span[1] - 1}: {md_literal(text[span[0]:span[1]])}" if span[1] > span[0]
+                       else "An empty span: choose at least one position.")
 
-if not text.strip():
-    st.info("Type something above, or pick an example.", icon=":material/keyboard:")
-    st.stop()
+    set_params(**iv.settings_params(settings), span=iv.span_param(span))
+    if not text.strip():
+        st.info("Type something above, or pick an example.", icon=":material/keyboard:")
+        return None
+
+    st.subheader("Before and after")
+    if span is not None and span[1] <= span[0]:
+        st.info("The span is empty, so nothing is changed.", icon=":material/info:")
+        return None
+    result = _intervene(str(L.directory), file_stamp(L.directory), text, tuple(settings), span)
+    if isinstance(result, str):
+        st.info(f"This intervention cannot be run: {md_plain(result)}", icon=":material/info:")
+        return None
+    summary = result.summary()
+    if result.interventions:
+        st.info(f"**{summary}**", icon=":material/difference:")
+    else:
+        st.info(f"**{summary}** Add a neuron above to change it.", icon=":material/info:")
+    st.html(iv.ALIGNED_CSS + iv.aligned_html(result))
+    st.caption("Each column is one input character: the input (grey), the network's output before, and after. "
+               "Changed characters are outlined; an unchanged output is shaded by how the log-probability of the "
+               "original choice moved (blue: lower, red: higher). Hover a character for the numbers and the new "
+               "top choice; a faint · writes nothing.")
+    return result
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def _intervene(directory: str, stamp: tuple, text: str, settings: tuple, span) -> InterventionResult | str:
-    l = current_lab()
-    try:
-        means = l.analysis.unit_means() if l.analysis is not None and any(s.op == "mean" for s in settings) else None
-        return intervene(l.model, l.alphabets, text, list(settings), span=span, means=means)
-    except UnknownName as e:
-        return str(e)
-
-
-# ---- before and after
-st.subheader("Before and after")
-if span is not None and span[1] <= span[0]:
-    st.info("The span is empty, so nothing is changed.", icon=":material/info:")
-    st.stop()
-result = _intervene(str(L.directory), file_stamp(L.directory), text, tuple(settings), span)
-if isinstance(result, str):
-    st.info(f"This intervention cannot be run: {md_plain(result)}", icon=":material/info:")
-    st.stop()
-summary = result.summary()
-if result.interventions:
-    st.info(f"**{summary}**", icon=":material/difference:")
-else:
-    st.info(f"**{summary}** Add a neuron above to change it.", icon=":material/info:")
-st.html(iv.ALIGNED_CSS + iv.aligned_html(result))
-st.caption("Each column is one input character: the input (grey), the network's output before, and after. "
-           "Changed characters are outlined; an unchanged output is shaded by how the log-probability of the "
-           "original choice moved (blue: lower, red: higher). Hover a character for the numbers and the new "
-           "top choice; a faint · writes nothing.")
-
-# ---- steer
-st.subheader("Steer towards an output")
-if A is None:
-    st.caption("Steering needs the neuron analysis (see above).")
-else:
+@st.fragment
+def steering(text: str) -> None:
+    st.subheader("Steer towards an output")
+    if A is None:
+        st.caption("Steering needs the neuron analysis (see above).")
+        return
     steer_pair = parse_pair(url_param("steer"), A.pairs())
     k0 = parse_count(url_param("k"), 1, iv.MAX_STEER_K, iv.STEER_K, "k")
     a0 = iv.parse_float(url_param("alpha"), -iv.MAX_ALPHA, iv.MAX_ALPHA, iv.STEER_ALPHA, "strength α")
@@ -222,14 +248,6 @@ else:
         alpha = st.slider("Strength α", -iv.MAX_ALPHA, iv.MAX_ALPHA, step=0.1, key="iv_alpha")
     set_params(steer=pair, k=k, alpha=iv.format_value(alpha))
 
-    @st.cache_data(max_entries=64, show_spinner=False)
-    def _steer(directory: str, stamp: tuple, text: str, pair: str, k: int, alpha: float):
-        l = current_lab()
-        try:
-            return steer(l.model, l.alphabets, l.analysis, text, pair, k=k, alpha=alpha)
-        except UnknownName as e:
-            return str(e)
-
     out = _steer(str(L.directory), file_stamp(L.directory), text, str(pair), int(k), float(alpha))
     if isinstance(out, str):
         st.info(f"Steering cannot be run: {md_plain(out)}", icon=":material/info:")
@@ -239,44 +257,32 @@ else:
                 + f" {res.summary()}", icon=":material/alt_route:")
         st.html(iv.ALIGNED_CSS + iv.aligned_html(res))
 
-# ---- attribution
-st.subheader("Which input characters made an output?")
-positions = iv.decided_positions(result)
-if not positions:
-    st.caption("The network decides no character of this text.")
+
+@st.fragment
+def attribution(text: str, result: InterventionResult | None) -> None:
+    """Click an output character of the plain model and see which input characters and units made
+    it. `result`: the interventions' (its plain outputs and the characters the network decides do
+    not depend on the settings), or None to run the plain model."""
+    st.subheader("Which input characters made an output?")
+    plain = result or _intervene(str(L.directory), file_stamp(L.directory), text, (), None)
+    positions = [] if isinstance(plain, str) else iv.decided_positions(plain)
+    if not positions:
+        st.caption("The network decides no character of this text.")
+        return
+    default = result.changed[0] if result is not None and result.changed else positions[0]
+    at0 = parse_count(url_param("at"), 0, len(text) - 1, default, "position")
+    notes_once("iv_at_seen", [at0.note])
+    init_once("iv_at", at0.value)
+    from dashboard import panels      # plotly: loaded only when a page draws
+
+    st.caption("The network's output on the plain model, under each input character: click one to see why.")
+    position = output_picker("iv_at", text, plain.tokens_before, positions, positions[0])
+    set_params(at=position)
+    panels.attribution_view(L, text, position, plain.tokens_before, key="iv_attr")
+
+
+result = interventions(text)
+if not text.strip():
     st.stop()
-at0 = parse_count(url_param("at"), 0, len(text) - 1, (result.changed or positions)[0], "position")
-notes_once("iv_at_seen", [at0.note])
-init_once("iv_at", at0.value if at0.value in positions else positions[0])
-if st.session_state["iv_at"] not in positions:
-    st.session_state["iv_at"] = positions[0]
-position = st.selectbox("Output character (input position → the plain model's output)", positions, key="iv_at",
-                        format_func=lambda i: iv.position_label(text, result.tokens_before, i))
-set_params(at=position)
-
-
-@st.cache_data(max_entries=64, show_spinner="Integrating gradients…")
-def _attribute(directory: str, stamp: tuple, text: str, position: int):
-    from translit_core.analysis.attribution import attribute      # captum: loaded only here
-    l = current_lab()
-    try:
-        return attribute(l.model, l.alphabets, text, position)
-    except UnknownName as e:
-        return str(e)
-
-
-attr = _attribute(str(L.directory), file_stamp(L.directory), text, int(position))
-if isinstance(attr, str):
-    st.info(f"No attribution for this position: {md_plain(attr)}", icon=":material/info:")
-    st.stop()
-from dashboard import figures  # noqa: E402  (plotly: loaded only when a page draws)
-from dashboard.panels import PLOT_CONFIG  # noqa: E402
-
-st.plotly_chart(figures.attribution_bars(attr), key="iv_attr", config=PLOT_CONFIG)
-st.markdown(f"**Completeness check.** {iv.completeness_line(attr)}")
-st.caption(f"On the plain model. Method: {attr.method}. The forward LSTM reads only the characters up to the "
-           f"position and the backward one only those from it on, so blue bars stop at it and orange ones start "
-           f"there. The bars of a character add up to its total; all totals add up to log p − log p(spaces).")
-st.plotly_chart(figures.unit_attribution_bars(attr), key="iv_units", config=PLOT_CONFIG)
-st.caption(f"The units (at position {attr.position}) that carried most of log p({md_plain(attr.target)}); "
-           f"completeness error of the unit attributions {attr.unit_delta:+.3f}.")
+steering(text)
+attribution(text, result)

@@ -4,8 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import text_view
-from dashboard.urls import page_url, parse_text, url_text
-from dashboard.widgets import init_once, lab, set_text_param, url_param
+from dashboard.heatmap import network_choices
+from dashboard.text_view import decided_positions
+from dashboard.urls import page_url, parse_position, parse_text, url_text
+from dashboard.widgets import init_once, lab, notes_once, output_picker, set_params, set_text_param, url_param
+from translit_core.infer.transliterator import CharPrediction
 
 L = lab()
 
@@ -27,6 +30,30 @@ with st.container(horizontal=True, vertical_alignment="center", gap="small"):
                   icon=":material/north_east:")
 
 
+def why(text: str, preds: list[CharPrediction]) -> None:
+    """Why this character? Click an output character: which input characters and units made it."""
+    st.markdown("**Why this character?** Click one of the network's own outputs (before the lexicon's "
+                "corrections) to see which input characters and neurons made it.")
+
+    # A choice belongs to its text: typing starts over (and stays quick: no attribution per key).
+    init_once("tl_at_text", text)
+    at0 = parse_position(url_param("at"), len(text))
+    notes_once("tl_at_seen", [at0.note])
+    init_once("tl_at", at0.value)
+    if st.session_state["tl_at_text"] != text:
+        st.session_state["tl_at_text"], st.session_state["tl_at"] = text, None
+    outputs = network_choices(preds)
+    position = output_picker("tl_at", text, outputs, decided_positions(preds), None)
+    set_params(at=position)
+    if position is not None:
+        from dashboard import panels   # plotly: loaded once a character is chosen, not for typing
+        panels.attribution_view(L, text, position, outputs, key="tl_attr")
+    st.link_button("Intervene on this text", page_url("intervene", text=url_text(text), at=position),
+                   icon=":material/tune:", type="tertiary",
+                   help="Opens the Intervene page on this text (and character): silence or steer neurons and see "
+                        "what changes.")
+
+
 @st.fragment
 def live() -> None:
     """The box and everything that follows it: typing reruns only this part of the page."""
@@ -41,6 +68,7 @@ def live() -> None:
 
     if not capped.text.strip():
         st.info("Type something above, or pick an example.", icon=":material/keyboard:")
+        set_params(at=None)
         return
 
     # The output first (argmax only), then the per-character view (softmax, top alternatives).
@@ -66,10 +94,7 @@ def live() -> None:
         if len(capped.text) > len(shown):
             note += f" This view shows the first {len(shown):,} characters."
         st.caption(note)
-    st.link_button("Why this output? Intervene and attribute", page_url("intervene", text=url_text(shown)),
-                   icon=":material/tune:", type="tertiary",
-                   help="Opens the Intervene page on this text: silence or steer neurons, and see which input "
-                        "characters made each output character.")
+    why(shown, preds)
 
 
 live()

@@ -559,11 +559,12 @@ def test_intervene_attribution_states_completeness(lab_dir, lab):
     at = ok(app("intervene", text="barev dzez", at="3"))
     assert at.selectbox(key="iv_at").value == 3
     attr = attribute(lab.model, lab.alphabets, "barev dzez", 3)
-    line = " ".join(texts(at.markdown))
+    line = " ".join(texts(at.caption))
     assert completeness_line(attr) in line.replace("\\", "")
     assert len(charts(at)) == 2                                  # characters, units
-    spec = figure(charts(at)[0])
-    assert [t["name"] for t in spec["data"]] == ["forward LSTM", "backward LSTM", "direct (input → output)"]
+    rows = figure(charts(at)[0])["layout"]["yaxis"]["ticktext"][::-1]
+    assert [r.split(" (Σ")[0] for r in rows] == ["output", "total", "forward LSTM", "backward LSTM",
+                                                 "direct (input → output)"]
     assert abs(attr.delta) < 0.5
 
 

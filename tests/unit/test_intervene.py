@@ -11,7 +11,7 @@ from tiny import tiny_net
 
 from translit_core.analysis import Analysis
 from translit_core.analysis.attribution import attribute
-from translit_core.analysis.intervene import Setting, intervene, parse_span, steer
+from translit_core.analysis.intervene import Setting, intervene, parse_span, plain_pass, steer
 from translit_core.model.alphabets import Alphabets
 from translit_core.model.checkpoint import load_checkpoint
 from translit_core.model.names import UnknownName
@@ -59,6 +59,18 @@ def test_a_forward_unit_at_one_position_changes_nothing_before_it(tiny_pair):
     assert any(d != 0.0 for d in r.delta_logp[7:11])                  # it travelled forward
     back = intervene(model, alph, text, [Setting.parse("concat.bwd:2=5"), Setting.parse("cell.bwd:4=-5")], span=(6, 7))
     assert all(d == 0.0 for d in back.delta_logp[7:11]) and any(d != 0.0 for d in back.delta_logp[:6])
+
+
+def test_a_kept_plain_pass_gives_the_same_result(tiny_pair):
+    """The dashboard keeps the plain pass of a text and passes it back for every new setting."""
+    model, alph = tiny_pair
+    text = "tasta batab\nsats"
+    plain = plain_pass(model, alph, text)
+    settings = [Setting.parse("concat.fwd:2=5"), Setting.parse("hidden:1=-2")]
+    assert intervene(model, alph, text, settings, plain=plain) == intervene(model, alph, text, settings)
+    assert intervene(model, alph, text, [], plain=plain) == intervene(model, alph, text, [])
+    with pytest.raises(ValueError, match="plain pass"):
+        intervene(model, alph, "tasta", settings, plain=plain)                   # another text's
 
 
 def test_zeroing_the_forward_units_of_s_to_nothing_changes_ts(shipped):

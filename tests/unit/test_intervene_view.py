@@ -148,14 +148,53 @@ def test_completeness_line_states_the_numbers():
     assert line == "Attributions sum to 3.00; log p − log p(spaces) = 2.95; error +0.050."
 
 
-def test_attribution_figures_stack_paths_and_escape_labels():
-    fig = figures.attribution_bars(attribution())
-    assert [t.name for t in fig.data] == ["forward LSTM", "backward LSTM", "direct (input → output)"]
-    assert fig.layout.barmode == "relative"
-    assert list(fig.data[1].y) == [0.0, 1.5, -0.5]
-    assert "1:&lt;" in list(fig.layout.xaxis.ticktext)
+def test_completeness_in_numbers():
+    c = iv.completeness(attribution())
+    assert (c.total, c.difference, c.error) == (3.0, pytest.approx(2.95), 0.05)
+    assert c.relative == pytest.approx(0.05 / 2.95)
+    assert iv.Completeness(0.0, 0.0, 0.0).relative == 0.0
+
+
+def test_attribution_heat_rows_are_the_total_and_its_three_paths():
+    heat = iv.attribution_heat(attribution(), ["թ", "<", "ս"])
+    assert heat.chars == "t<s" and heat.outputs == ["թ", "<", "ս"]
+    assert heat.names == ["total (Σ +3.00)", "forward LSTM (Σ +1.50)", "backward LSTM (Σ +1.00)",
+                          "direct (input → output) (Σ +0.50)"]
+    assert heat.values.tolist() == [[1.0, 2.5, -0.5], [1.0, 0.5, 0.0], [0.0, 1.5, -0.5], [0.0, 0.5, 0.0]]
+    assert (heat.values[1:].sum(0) == heat.values[0]).all()                 # the paths add up to the total
+    fig = figures.cell_heatmap(heat, width=25, marks=[(1, 2)], value="attribution")
+    assert "attribution +1.000" in str(fig.data[0].customdata)                 # the hover names the value
+    assert fig.data[0].colorbar.title.text == "attribution"
     units = figures.unit_attribution_bars(attribution())
     assert list(units.data[0].y) == ["hidden:2", "concat.fwd:1"]
+
+
+def test_strip_html_marks_what_can_be_clicked_and_escapes_text():
+    text, outputs = 't<s 1\nab"', ["թ", "<", "", " ", "1", "\n", "ա", "բ", '"']
+    out = iv.strip_html(text, outputs, [0, 2, 3, 6, 7], chosen=2)
+    assert set(re.findall(r"<\s*/?\s*([A-Za-z]\w*)", out)) <= {"span", "div", "br"}
+    assert "&lt;" in out and "&quot;" in out
+    assert re.findall(r'data-pos="(\d+)"', out) == ["0", "2", "3", "6", "7"]       # only the clickable ones
+    assert re.findall(r'class="ck-c on sel" data-pos="(\d+)"', out) == ["2"]
+    assert out.count('class="ck-c"') == 3 and "<br>" in out                       # "<", "1", '"' pass
+    assert '<span class="o"><span class="z">·</span></span>' in out                 # s writes nothing
+    title = re.search(r'data-pos="0" title="([^"]*)"', out).group(1)
+    assert title.startswith("0: t → թ") and "click" in title
+    assert "sel" not in iv.strip_html(text, outputs, [0], chosen=None)
+
+
+def test_a_click_on_the_strip_is_its_position_and_time():
+    assert iv.strip_click({"clicked": [7, 1733.5]}) == (7, 1733.5)
+    assert iv.strip_click({"clicked": [7.0, 2]}) == (7, 2.0)
+    for nothing in (None, {}, {"clicked": None}, {"clicked": 7}, {"clicked": [7]}, {"clicked": ["7", 1]},
+                    {"clicked": [2.5, 1]}, {"clicked": [True, 1]}, {"clicked": [3, float("nan")]}, "x"):
+        assert iv.strip_click(nothing) is None
+
+
+def test_why_question():
+    assert iv.why_question("tas", ["թ", "ա", ""], 0) == "Why is “t” at position 0 written թ?"
+    assert iv.why_question("tas", ["թ", "ա", ""], 2) == "Why does “s” at position 2 write nothing?"
+    assert iv.why_question("a b", ["ա", " ", "բ"], 1) == "Why is the space at position 1 written as a space?"
 
 
 def test_position_labels_and_decided_positions():
@@ -163,3 +202,4 @@ def test_position_labels_and_decided_positions():
     assert iv.decided_positions(r) == [0, 2]
     assert iv.position_label("t s", r.tokens_before, 0) == "0: t → թ"
     assert iv.position_label("t s", r.tokens_before, 2) == "2: s → _"
+    assert iv.position_label("t s", r.tokens_before, 1) == "1: space → space"

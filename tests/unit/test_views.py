@@ -106,6 +106,14 @@ def test_parse_choice_and_count():
         assert p.value == 4 and bad in p.note
 
 
+def test_parse_position():
+    assert urls.parse_position("3", 10).value == 3 and urls.parse_position("3", 10).note is None
+    assert urls.parse_position(None, 10) == urls.Parsed(None) == urls.parse_position("", 10)
+    for bad in ("10", "-1", "x", "[a](b)"):
+        p = urls.parse_position(bad, 10)
+        assert p.value is None and f"`{bad}`" in p.note
+
+
 def test_first_reads_one_value():
     assert urls.first({"a": ["1", "2"]}, "a") == "2"
     assert urls.first({"a": "x"}, "a") == "x" and urls.first({}, "a") is None

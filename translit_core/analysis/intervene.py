@@ -145,13 +145,25 @@ def run_rows(model: TranslitNet, alphabets: Alphabets, text: str, interventions_
     return rows, logits.log_softmax(-1)
 
 
+def plain_pass(model: TranslitNet, alphabets: Alphabets, text: str) -> torch.Tensor:
+    """The log-probabilities of `text` without interventions, as `intervene` compares them: a
+    caller that changes the settings again and again on one text (the dashboard) passes them back
+    as `plain`, and each change costs one hooked pass instead of two."""
+    return run_rows(model, alphabets, text)[1]
+
+
 def compare(model: TranslitNet, alphabets: Alphabets, text: str, interventions_for, described: list[dict],
-            span: tuple[int, int] | None = None) -> InterventionResult:
-    """`text` through the network without and with `interventions_for(x, positions)`."""
+            span: tuple[int, int] | None = None, plain: torch.Tensor | None = None) -> InterventionResult:
+    """`text` through the network without and with `interventions_for(x, positions)`; `plain`:
+    the pass without, if the caller has it (`plain_pass`)."""
     if len(text) > MAX_TEXT:
         raise UnknownName(f"the text has {len(text):,} characters; interventions run on at most {MAX_TEXT:,}")
-    rows, before = run_rows(model, alphabets, text)
-    _, after = run_rows(model, alphabets, text, interventions_for)
+    rows = _rows(text)
+    if plain is not None and tuple(plain.shape[:2]) != (len(rows), max((len(c) for _, c in rows), default=0)):
+        raise ValueError("`plain` is not the plain pass of this text")
+    before = plain_pass(model, alphabets, text) if plain is None else plain
+    # without interventions the second pass would be the first one again
+    after = before if interventions_for is None else run_rows(model, alphabets, text, interventions_for)[1]
     tokens_b, tokens_a, top_a = list(text), list(text), [""] * len(text)
     delta = [0.0] * len(text)
     changed = []
@@ -173,9 +185,10 @@ def compare(model: TranslitNet, alphabets: Alphabets, text: str, interventions_f
 
 
 def intervene(model: TranslitNet, alphabets: Alphabets, text: str, settings: list[Setting],
-              span: tuple[int, int] | None = None, means: dict[str, torch.Tensor] | None = None
-              ) -> InterventionResult:
-    """Run `text` with and without `settings`, at every position or at input positions `span`."""
+              span: tuple[int, int] | None = None, means: dict[str, torch.Tensor] | None = None,
+              plain: torch.Tensor | None = None) -> InterventionResult:
+    """Run `text` with and without `settings`, at every position or at input positions `span`
+    (`plain`: the run without, `plain_pass(model, alphabets, text)`, if the caller keeps it)."""
     if span is not None and not 0 <= span[0] < span[1] <= len(text):
         raise UnknownName(f"span {span[0]}:{span[1]} is outside the text (positions 0..{len(text)})")
     for s in settings:                      # fail before running anything
@@ -185,7 +198,7 @@ def intervene(model: TranslitNet, alphabets: Alphabets, text: str, settings: lis
         where = {} if span is None else {"where": (positions >= span[0]) & (positions < span[1])}
         return [s.intervention(means, **where) for s in settings]
     return compare(model, alphabets, text, interventions_for if settings else None,
-                   [s.to_dict() for s in settings], span)
+                   [s.to_dict() for s in settings], span, plain)
 
 
 def steer(model: TranslitNet, alphabets: Alphabets, analysis, text: str, pair, k: int = 10, alpha: float = 1.0,

@@ -51,6 +51,8 @@ def ablation_sentence(res: AblationResult, neuron: NeuronId | None = None) -> st
                 f"with the top {res.k} {res.layer} neurons set to their mean. This stored result predates the "
                 f"p-values; rebuild the analysis for a verdict.{inside}")
     what = {"confirmed": "They matter for this decision: random units of the same spread cost less.",
+            "significant but negligible": "Random units cost less, but the difference is too small to matter: "
+                                          "the decision hardly depends on these units.",
             "no effect beyond random": "Random units of the same spread cost about as much: selectivity is not "
                                        "importance here, treat this picture with care."}[verdict(res)]
     return (f"On {label} ({res.n_pos:,} positions of “{x}” with this target): with the top {res.k} "

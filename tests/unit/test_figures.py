@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from dashboard import figures
 from dashboard.card import ablation_sentence
+from translit_core.analysis.ablation import verdict
 from dashboard.graph import GATE_ROWS, Edge, GraphData, Node, selected_neuron, strongest
 from dashboard.heatmap import HeatData, find_spans, heat_data, span_selectivity
 from dashboard.histogram import hist_view
@@ -204,9 +205,11 @@ def test_ablation_sentence_follows_the_p_value_not_a_fixed_floor():
     assert "40.0%" in sentence and "-1.200" in sentence
     weak = replace(res, p_value=0.3)
     assert "not importance" in ablation_sentence(weak)
-    # A tiny effect far outside the random spread is still confirmed: no floor hides it.
-    tiny_effect = replace(res, delta_logp_top_k=-0.0046, delta_logp_random_mean=-0.0004, delta_logp_random_std=0.0005)
-    assert "They matter" in ablation_sentence(tiny_effect)
+    # An effect far outside the random spread is real; whether it matters is its size, said apart.
+    small = replace(res, delta_logp_top_k=-0.05, delta_logp_random_mean=-0.0004, delta_logp_random_std=0.0005)
+    assert "They matter" in ablation_sentence(small)
+    tiny = replace(res, delta_logp_top_k=-0.0046, delta_logp_random_mean=-0.0004, delta_logp_random_std=0.0005)
+    assert "too small to matter" in ablation_sentence(tiny) and verdict(tiny) == "significant but negligible"
     old = AblationResult(pair="t:թ", layer="hidden", k=10, baseline_accuracy=0.97, top_k_accuracy=0.61,
                          random_k_accuracy_mean=0.96, random_k_accuracy_std=0.01, n_positions=1234)
     assert "predates the p-values" in ablation_sentence(old)

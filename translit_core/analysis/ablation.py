@@ -45,6 +45,7 @@ DEFAULT_DRAWS = 100                        # random draws of k units behind ever
 MAX_DRAWS = 10_000
 SPREAD_BANDS = 5                           # random units are matched to the selected ones by spread quintile
 SIGNIFICANT = 0.05                         # p-value below which an ablation "confirms" the picture
+NEGLIGIBLE_LOGP = 0.01                     # ... if it costs at least this much more log p(y) than random (1% of p)
 
 
 @dataclass(frozen=True)
@@ -118,12 +119,14 @@ class AblationResult:
 
 
 def verdict(r: AblationResult) -> str:
-    """One word on what the ablation shows: "confirmed" (the top k cost more log p(y) than
-    random units at p < SIGNIFICANT), "no effect beyond random", or "untested"."""
+    """What the ablation shows: "confirmed" (the top k cost more log p(y) than random units at
+    p < SIGNIFICANT, and at least NEGLIGIBLE_LOGP nats more), "significant but negligible" (p says
+    the difference is real, its size says it does not matter: with thousands of positions a
+    0.001-nat effect can beat every random draw), "no effect beyond random", or "untested"."""
     if not r.tested:
         return "untested"
     if r.p_value < SIGNIFICANT and r.effect_logp < 0:
-        return "confirmed"
+        return "confirmed" if r.effect_logp <= -NEGLIGIBLE_LOGP else "significant but negligible"
     return "no effect beyond random"
 
 

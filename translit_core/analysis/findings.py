@@ -19,7 +19,7 @@ import torch
 from .. import settings
 from ..model.names import READOUT_LAYERS, NeuronId
 from ..text.rules import load_rules
-from .ablation import ABLATABLE_LAYERS, SIGNIFICANT, AblationResult, verdict
+from .ablation import ABLATABLE_LAYERS, NEGLIGIBLE_LOGP, SIGNIFICANT, AblationResult, verdict
 from .queries import span_mask, substring_selectivity
 from .recording import Recording
 from .stats import hellinger, ranked_units, slot_histograms
@@ -243,7 +243,9 @@ def render(an: Analysis, rec: Recording) -> str:
         f"of y, the mean change of log p(y) there, and the balanced accuracy over all outputs of x. The baseline is "
         f"10 random units of the same layer, drawn to match the selected units' activation spread, "
         f"{_draws(an)} draws; the p-value is the fraction of draws that cost at least as much log p(y). "
-        f"An ablation is **confirmed** when p < {SIGNIFICANT}.")
+        f"An ablation is **confirmed** when p < {SIGNIFICANT} and the top 10 cost at least {NEGLIGIBLE_LOGP} nats "
+        f"of log p(y) more than random units (1% of p); a smaller effect with p < {SIGNIFICANT} is *significant but "
+        f"negligible*.")
     add("")
     add("**Which direction separates best** is decided on data the selection did not see: the top 10 units of each "
         "direction are chosen on one random half of the sentences and scored on the other, with a bootstrap over "

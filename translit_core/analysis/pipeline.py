@@ -16,7 +16,7 @@ from .. import settings
 from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
-from .ablation import ABLATABLE_LAYERS, DEFAULT_DRAWS, SIGNIFICANT, SPREAD_BANDS, ablate_recording, pairs_to_ablate
+from .ablation import ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, SIGNIFICANT, SPREAD_BANDS, ablate_recording, pairs_to_ablate
 from .methods import rank_methods
 from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
 from .recording import record_activations, recording_key, save_to_cache
@@ -93,7 +93,8 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
                             "random": f"k units of the same layer, not among the top k, one per selected unit from its "
                                       f"activation-spread band ({SPREAD_BANDS} quantile bands)",
                             "p_value": "(1 + random draws with delta_logp <= the top k's) / (1 + draws)",
-                            "confirmed": f"p_value < {SIGNIFICANT} and the top k cost more log p(y) than random",
+                            "confirmed": f"p_value < {SIGNIFICANT} and the top k cost at least {NEGLIGIBLE_LOGP} nats "
+                                         f"of log p(y) more than random (else 'significant but negligible')",
                             "std": "sample standard deviation over the draws"},
         "null_method": {"shuffles": shuffles, "what": "y shuffled within the positions of x; H recomputed with "
                         "the same bins; hellinger_null = mean over shuffles; p_value = (1 + shuffles with H >= "

@@ -131,7 +131,7 @@ def interventions(text: str) -> InterventionResult | None:
             missing_analysis_notice(L)
         else:
             with st.container(border=True):
-                st.markdown("**Quick pick:** the top units of a pair, by Hellinger distance H")
+                st.markdown("**Quick pick:** the top units of a pair, by H excess (Hellinger distance minus its noise floor)")
                 top_pair = pair_picker(A, "iv_top_pair", parse_pair(None, A.pairs()).value)
                 st.session_state["iv_top_pair_value"] = top_pair
                 t1, t2, t3 = st.columns([4, 2, 2], vertical_alignment="bottom")
@@ -235,7 +235,7 @@ def steering(text: str) -> None:
     k0 = parse_count(url_param("k"), 1, iv.MAX_STEER_K, iv.STEER_K, "k")
     a0 = iv.parse_float(url_param("alpha"), -iv.MAX_ALPHA, iv.MAX_ALPHA, iv.STEER_ALPHA, "strength α")
     notes_once("iv_steer_seen", [steer_pair.note if url_param("steer") else None, k0.note, a0.note])
-    st.caption("Push a pair's most selective units (top k by H in concat fwd, concat bwd and hidden) towards their "
+    st.caption("Push a pair's most selective units (top k by H excess in concat fwd, concat bwd and hidden) towards their "
                "mean where the pair's output is written, at every position of its input character: α = 1 sets "
                "them to that mean, a negative α pushes away.")
     pair = pair_picker(A, "iv_steer", steer_pair.value)

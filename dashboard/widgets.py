@@ -116,6 +116,18 @@ def init_once(key: str, value) -> None:
         st.session_state[key] = value
 
 
+def example_buttons(text_key: str, examples) -> None:
+    """A "Try" row of example texts; a click puts its text into the box `text_key`."""
+    def use(text: str) -> None:
+        st.session_state[text_key] = text
+
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown("**Try**")
+        for i, ex in enumerate(examples):
+            st.button(ex, key=f"{text_key.split('_')[0]}_ex_{i}", on_click=use, args=(ex,), type="tertiary",
+                      icon=":material/north_east:")
+
+
 # --------------------------------------------------------------------------------------------
 # Pickers
 

@@ -10,7 +10,7 @@ from dashboard import text_view
 from dashboard.lab import file_stamp
 from dashboard.labels import layer_title, pair_label
 from dashboard.urls import md_literal, md_plain, parse_count, parse_pair, parse_text, valid_neurons
-from dashboard.widgets import (current_lab, init_once, lab, missing_analysis_notice, notes, notes_once,
+from dashboard.widgets import (example_buttons, current_lab, init_once, lab, missing_analysis_notice, notes, notes_once,
                                output_picker, pair_picker, set_params, set_text_param, url_param)
 from translit_core.analysis.intervene import (MAX_TEXT, VALUE_LIMIT, InterventionResult, Setting, intervene,
                                               plain_pass, steer)
@@ -38,15 +38,7 @@ if url_span.value:
 notes_once("iv_seen", [parsed.note, url_span.note])
 
 
-def use_example(text: str) -> None:
-    st.session_state["iv_text"] = text
-
-
-with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-    st.markdown("**Try**")
-    for i, ex in enumerate(iv.EXAMPLE_TEXTS):
-        st.button(ex, key=f"iv_ex_{i}", on_click=use_example, args=(ex,), type="tertiary",
-                  icon=":material/north_east:")
+example_buttons("iv_text", iv.EXAMPLE_TEXTS)
 
 raw_text = st.text_area("Text", key="iv_text", height=80, placeholder="tsaghiknery tsaghkum en",
                         help=f"Latin-typed Armenian; interventions run on up to {MAX_TEXT:,} characters.") or ""

@@ -7,7 +7,7 @@ from dashboard import text_view
 from dashboard.heatmap import network_choices
 from dashboard.text_view import decided_positions
 from dashboard.urls import page_url, parse_position, parse_text, url_text
-from dashboard.widgets import init_once, lab, notes_once, output_picker, set_params, set_text_param, url_param
+from dashboard.widgets import example_buttons, init_once, lab, notes_once, output_picker, set_params, set_text_param, url_param
 from translit_core.infer.transliterator import CharPrediction
 
 L = lab()
@@ -19,15 +19,7 @@ st.caption("Type Armenian in Latin letters the way people do in chats; the netwo
 init_once("tl_text", parse_text(url_param("text"), text_view.EXAMPLES[0]).value)
 
 
-def use_example(text: str) -> None:
-    st.session_state["tl_text"] = text
-
-
-with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-    st.markdown("**Try**")
-    for i, ex in enumerate(text_view.EXAMPLES):
-        st.button(ex, key=f"tl_ex_{i}", on_click=use_example, args=(ex,), type="tertiary",
-                  icon=":material/north_east:")
+example_buttons("tl_text", text_view.EXAMPLES)
 
 
 def why(text: str, preds: list[CharPrediction]) -> None:

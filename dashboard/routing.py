@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from .downloads import image_format_picker
 from .urls import (CUT_PARAM, DEFAULT_PAGE, MOVED_PARAM, PAGES, cut_link_note, first, parse_page,
                    unknown_path_note)
 
@@ -119,6 +120,7 @@ def sidebar(route: Route) -> None:
             st.page_link(route.pages[name])
         st.caption("A Latin → Armenian transliteration biLSTM, opened up. Every view is in the URL: "
                    "copy it to share what you see.")
+        image_format_picker()
 
 
 def ensure_app_routing() -> None:

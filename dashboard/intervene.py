@@ -230,6 +230,14 @@ ALIGNED_CSS = """
 # --------------------------------------------------------------------------------------------
 # Steering and attribution, in sentences
 
+def result_rows(r: InterventionResult) -> list[dict]:
+    """The aligned view as rows, one per input character: what a download of it holds."""
+    changed = set(r.changed)
+    return [{"position": i, "input": r.input[i], "before": r.tokens_before[i], "after": r.tokens_after[i],
+             "top_after": r.top_after[i], "changed": i in changed, "delta_logp": round(r.delta_logp[i], 6)}
+            for i in range(len(r.input))]
+
+
 def plural_of(x: str) -> str:
     """"t" -> "t's", a space -> "spaces" (for "2 of 3 t's now written թ")."""
     if x == " ":

@@ -14,6 +14,7 @@ from translit_core.model.names import NeuronId, UnknownName
 
 from . import figures
 from . import intervene as iv
+from .downloads import show_chart
 from .card import ablation_sentence, best_ablation, contexts_html
 from .graph import GraphData, graph_data
 from .histogram import HistView, histogram_for
@@ -25,9 +26,6 @@ from .widgets import current_lab
 
 if TYPE_CHECKING:
     from translit_core.analysis.attribution import Attribution
-
-PLOT_CONFIG = {"displayModeBar": False}     # no plotly toolbar over the lab's figures
-
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _graph_data(directory: str, stamp: tuple, pair: str, max_edges: int) -> GraphData:
@@ -79,7 +77,7 @@ def histogram(l: Lab, pair: Pair, neuron: NeuronId) -> HistView | None:
 def show_histogram(l: Lab, pair: Pair, neuron: NeuronId, key: str) -> None:
     hv = histogram(l, pair, neuron)
     if hv is not None:
-        st.plotly_chart(figures.histogram_overlay(hv), key=key, config=PLOT_CONFIG)
+        show_chart(figures.histogram_overlay(hv), "histogram", {"pair": pair, "neuron": neuron}, key=key)
         st.caption(f"Hellinger H = **{hv.hellinger:.3f}** between the activation of `{neuron}` where "
                    f"{md_plain(pair_label(pair))} (n = {hv.n_pos:,}) and where {md_plain(input_label(pair.x))} "
                    f"becomes anything else (n = {hv.n_neg:,}).")
@@ -119,8 +117,8 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
     c1, c2 = st.columns([1, 1], gap="large")
     with c1:
         if best:
-            st.plotly_chart(figures.pairs_bar(best, title="Pairs it separates best"), key=f"{key}_pairs",
-                            config=PLOT_CONFIG)
+            show_chart(figures.pairs_bar(best, title="Pairs it separates best"), "neuron-pairs", {"neuron": neuron},
+                       key=f"{key}_pairs")
         st.markdown("**Where it fires most** — sample contexts around its highest activations, each "
                     "character shaded (red positive, blue negative), the peak underlined")
         with _recording_spinner(l):
@@ -137,7 +135,8 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
         res = best_ablation(a, neuron, [s.pair for s in best])
         st.markdown("**Causal check** — does knocking out the layer's most selective neurons hurt?")
         if res:
-            st.plotly_chart(figures.ablation_bar(res), key=f"{key}_ablation", config=PLOT_CONFIG)
+            show_chart(figures.ablation_bar(res), "ablation", {"pair": res.pair, "layer": res.layer},
+                       key=f"{key}_ablation")
             st.caption(ablation_sentence(res, neuron))
         elif neuron.layer in ABLATABLE_LAYERS and best:
             st.caption(f"No stored ablation for {neuron.layer} on this neuron's best pairs. Compute one with "
@@ -173,8 +172,8 @@ def attribution_view(l: Lab, text: str, position: int, outputs: Sequence[str], k
                 f"character added to the log-probability of this output, in nats.")
     # at least 25 columns: a short chunk's cells stay about as wide as the text's characters
     width = min(50, max(25, len(heat.chars)))
-    st.plotly_chart(figures.cell_heatmap(heat, width=width, marks=[(n, n + 1)], value="attribution"),
-                    key=f"{key}_heat", config=PLOT_CONFIG)
+    show_chart(figures.cell_heatmap(heat, width=width, marks=[(n, n + 1)], value="attribution"),
+               "attribution", {"at": attr.position, "text": text[:40]}, key=f"{key}_heat")
     st.caption("Red: the character made this output more likely; blue: less. Rows: the total, and the part that "
                "reached the output through the forward LSTM (it reads the characters up to the outlined one, so "
                "it is 0 after it), through the backward LSTM (from it on, so 0 before it), and the character's "
@@ -189,7 +188,8 @@ def attribution_view(l: Lab, text: str, position: int, outputs: Sequence[str], k
         m2.metric("log p − log p(spaces)", f"{c.difference:.2f}")
         m3.metric("Error", f"{c.error:+.3f}", help="What integrated gradients' integral misses (32 steps).")
         st.caption(f"{iv.completeness_line(attr)} The error is {c.relative:.2%} of the difference.")
-    st.plotly_chart(figures.unit_attribution_bars(attr), key=f"{key}_units", config=PLOT_CONFIG)
+    show_chart(figures.unit_attribution_bars(attr), "attribution-units", {"at": attr.position, "text": text[:40]},
+               key=f"{key}_units")
     st.caption(f"The units at position {attr.position} that carried most of log p({md_plain(attr.target)}), "
                f"by the same method over the biLSTM's outputs (concat) and the dense layer (hidden); "
                f"completeness error of the unit attributions {attr.unit_delta:+.3f}.")

@@ -153,3 +153,17 @@ def shaded_html(chars: str, values: Sequence[float], vmax: float | None = None,
         out.append(f'<span style="{style}" title="{html.escape(c)} {v:+.3f}">{shown}</span>')
     out.append("</span>")
     return "".join(out)
+
+
+def prediction_rows(preds: list[CharPrediction], alternatives: int = 3) -> list[dict]:
+    """The per-character view as rows: what its download holds ("" = writes nothing)."""
+    rows = []
+    for i, p in enumerate(preds):
+        row = {"position": i, "input": p.latin, "output": p.output, "probability": round(p.prob, 6),
+               "network_choice": p.network if p.network is not None else ""}
+        for j in range(alternatives):
+            sym, prob = p.alternatives[j] if j < len(p.alternatives) else ("", None)
+            row[f"alternative_{j + 1}"], row[f"alternative_{j + 1}_probability"] = sym, (
+                round(prob, 6) if prob is not None else "")
+        rows.append(row)
+    return rows

@@ -6,7 +6,8 @@ import streamlit as st
 from dashboard.graph import selected_neuron
 from dashboard.labels import pair_label
 from dashboard.urls import md_plain, page_url, parse_neuron, parse_pair
-from dashboard.panels import PLOT_CONFIG, intervene_link, neuron_card, neuron_graph, show_histogram
+from dashboard.downloads import show_chart
+from dashboard.panels import intervene_link, neuron_card, neuron_graph, show_histogram
 from dashboard.widgets import init_once, lab, notes_once, pair_picker, require_analysis, set_params, url_param
 
 L = lab()
@@ -50,8 +51,8 @@ def graph_view() -> None:
     neuron = st.session_state["graph_neuron"]
 
     data, fig = neuron_graph(L, pair, max_edges, neuron)
-    st.plotly_chart(fig, key=chart_key, on_select="rerun", selection_mode="points",
-                    config={**PLOT_CONFIG, "scrollZoom": False})
+    show_chart(fig, "graph", {"pair": pair, "edges": max_edges}, key=chart_key, on_select="rerun",
+               selection_mode="points", config={"scrollZoom": False})
     set_params(pair=pair, neuron=neuron)
     if not neuron:
         st.caption("Nothing selected yet — click a node.")

@@ -8,7 +8,7 @@ from dashboard.intervene import intervene_url
 from dashboard.lab import MODEL_FILES, file_stamp
 from dashboard.text_view import cap_text
 from dashboard.urls import md_literal, parse_neuron, parse_text, url_text, valid_neurons
-from dashboard.panels import PLOT_CONFIG
+from dashboard.downloads import show_chart
 from dashboard.widgets import (current_lab, init_once, lab, notes, notes_once, set_params, set_text_param,
                                url_param)
 from translit_core.model.names import READOUT_LAYERS
@@ -121,5 +121,5 @@ st.link_button(f"Intervene on these {len(good)} rows", intervene_url(good, text=
                icon=":material/tune:", type="tertiary",
                help="Open the Intervene page with these neurons set to zero, on this text.")
 
-st.plotly_chart(figures.cell_heatmap(heatmap.heat_data(acts, text, outputs, good), width=48, marks=spans),
-                key="hm_fig", config=PLOT_CONFIG)
+show_chart(figures.cell_heatmap(heatmap.heat_data(acts, text, outputs, good), width=48, marks=spans),
+           "heatmap", {"rows": len(good), "text": text[:40]}, key="hm_fig")

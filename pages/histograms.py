@@ -6,7 +6,8 @@ import streamlit as st
 from dashboard import figures
 from dashboard.labels import layer_title
 from dashboard.urls import HIST_MODES, parse_choice, parse_count, parse_neuron, parse_pair, sibling_pair
-from dashboard.panels import PLOT_CONFIG, histogram, show_histogram
+from dashboard.downloads import show_chart
+from dashboard.panels import histogram, show_histogram
 from dashboard.widgets import (init_once, lab, neuron_picker, notes_once, pair_picker, require_analysis, set_params,
                                url_param)
 from translit_core.model.names import NeuronId
@@ -64,7 +65,8 @@ elif mode == MODES[1]:
     set_params(mode=mode_param, pair=pair, neuron=None, layer=layer, n=n, pair2=None, neuron2=None)
     hvs = [hv for hv in (histogram(L, pair, s.neuron) for s in A.top_neurons(pair, layer, n)) if hv is not None]
     if hvs:
-        st.plotly_chart(figures.histogram_grid(hvs, cols=2), key="hist_grid", config=PLOT_CONFIG)
+        show_chart(figures.histogram_grid(hvs, cols=2), "histograms-top", {"pair": pair, "layer": layer, "n": n},
+                   key="hist_grid")
 
 else:
     left, right = st.columns(2, gap="large")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import intervene as iv
 from dashboard import text_view
+from dashboard.downloads import download_rows
 from dashboard.lab import file_stamp
 from dashboard.labels import layer_title, pair_label
 from dashboard.urls import md_literal, md_plain, parse_count, parse_pair, parse_text, valid_neurons
@@ -210,6 +211,9 @@ def interventions(text: str) -> InterventionResult | None:
     else:
         st.info(f"**{summary}** Add a neuron above to change it.", icon=":material/info:")
     st.html(iv.ALIGNED_CSS + iv.aligned_html(result))
+    download_rows(iv.result_rows(result), "intervene",
+                  {"text": text[:30], **iv.settings_params(settings), "span": iv.span_param(span)},
+                  key="iv_rows_csv", label="Before and after (CSV)")
     st.caption("Each column is one input character: the input (grey), the network's output before, and after. "
                "Changed characters are outlined; an unchanged output is shaded by how the log-probability of the "
                "original choice moved (blue: lower, red: higher). Hover a character for the numbers and the new "
@@ -248,6 +252,8 @@ def steering(text: str) -> None:
         st.info(f"Steering {md_plain(pair_label(pair))}: " + iv.steer_sentence(pair, n_x, n_y, iv.count_written(res, pair, False))
                 + f" {res.summary()}", icon=":material/alt_route:")
         st.html(iv.ALIGNED_CSS + iv.aligned_html(res))
+        download_rows(iv.result_rows(res), "steer", {"pair": pair, "k": k, "alpha": iv.format_value(alpha)},
+                      key="iv_steer_csv", label="Steered outputs (CSV)")
 
 
 @st.fragment

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import figures
 from dashboard.lab import QUERY_ERRORS, file_stamp
-from dashboard.panels import PLOT_CONFIG
+from dashboard.downloads import show_chart, show_table
 from dashboard.urls import md_plain, parse_choice, parse_pair
 from dashboard.widgets import current_lab, lab, notes_once, pair_picker, require_analysis, set_params, url_param
 from translit_core.analysis.methods import METHODS, MethodComparison, rank_methods
@@ -55,15 +55,16 @@ if comparison is None:
 
 metric = st.segmented_control("Measure", ["Δ log p(target)", "accuracy on the target"], default="Δ log p(target)",
                               key="methods_metric") or "Δ log p(target)"
-st.plotly_chart(figures.method_curves(comparison, "delta_logp" if metric.startswith("Δ") else "target_accuracy"),
-                key="methods_fig", config=PLOT_CONFIG)
+measure = "delta_logp" if metric.startswith("Δ") else "target_accuracy"
+show_chart(figures.method_curves(comparison, measure), "methods", {"pair": pair, "layer": layer, "measure": measure},
+           key="methods_fig")
 rows = sorted(((comparison.area(m), m) for m in METHODS if any(c.method == m for c in comparison.curves)))
 band = comparison.curve("random").curve
 st.markdown("**Mean Δ log p(target) over k = " + ", ".join(str(p.k) for p in band) + "** (more negative: the "
             "ranking found units the model uses more)")
-st.dataframe([{"method": m, "mean Δ log p": round(a, 4), "ranking time (s)": round(comparison.curve(m).seconds, 2),
-               "its top 10 units": ", ".join(str(u) for u in comparison.curve(m).top_units[:10])} for a, m in rows],
-             hide_index=True, width="stretch")
+show_table([{"method": m, "mean Δ log p": round(a, 4), "ranking time (s)": round(comparison.curve(m).seconds, 2),
+            "its top 10 units": ", ".join(str(u) for u in comparison.curve(m).top_units[:10])} for a, m in rows],
+           "methods-table", {"pair": pair, "layer": layer}, key="methods_table", hide_index=True, width="stretch")
 st.caption(f"Random band at k = {band[-1].k}: {band[-1].delta_logp:+.3f} ± {band[-1].delta_logp_std:.3f}. "
            f"Rankings saw {comparison.n_pos_select:,} positions of the target, the curves {comparison.n_pos_score:,} "
            f"others (a different half of the sentences). `python -m translit_core rank-methods --pair {pair} "

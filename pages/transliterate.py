@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import text_view
+from dashboard.downloads import download_rows
 from dashboard.heatmap import network_choices
 from dashboard.text_view import decided_positions
 from dashboard.urls import page_url, parse_position, parse_text, url_text
@@ -86,6 +87,8 @@ def live() -> None:
         if len(capped.text) > len(shown):
             note += f" This view shows the first {len(shown):,} characters."
         st.caption(note)
+        download_rows(text_view.prediction_rows(preds), "transliterate", {"text": shown[:40]}, key="tl_rows_csv",
+                      label="Per-character data (CSV)")
     why(shown, preds)
 
 

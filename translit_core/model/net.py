@@ -32,7 +32,7 @@ of the whole forward pass. The LSTM always runs in float32.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 import torch.nn as nn
@@ -366,12 +366,25 @@ class TranslitNet(nn.Module):
             return self.head(concat, x, hooks=hooks, positions=positions, dense_pre=dense_pre, hidden=hidden)
         H = self.config.lstm
         parts = {"concat.fwd": concat[..., :H], "concat.bwd": concat[..., H:]}
+        if dense_pre is not None:
+            # Only the changed columns of the changed direction touch the dense layer: no copy of
+            # the whole concat per call (ablation calls this once per random draw).
+            # The interventions run on the slice of the units they name, renumbered within it.
+            interventions = list(interventions)
+            for i, n in enumerate(CONCAT_LAYERS):
+                ivs = [iv for iv in interventions if iv.layer == n]
+                if not ivs:
+                    continue
+                cols = torch.tensor(sorted({u for iv in ivs for u in iv.units}), dtype=torch.long)  # (u,)
+                where = {int(u): j for j, u in enumerate(cols)}
+                old = parts[n].index_select(-1, cols)                                   # (..., u)
+                new = compile_hooks([replace(iv, units=tuple(where[u] for u in iv.units)) for iv in ivs])[n](
+                    old, positions)
+                dense_pre = dense_pre + (new - old) @ self.dense.weight[:, i * H + cols].t()
+            return self.head(concat, x, hooks=hooks, positions=positions, dense_pre=dense_pre)  # concat unused
         new = {n: hooks[n](v, positions) if n in hooks else v for n, v in parts.items()}
         changed = torch.cat([new[n] for n in CONCAT_LAYERS], dim=-1)                    # (..., 2H)
-        if dense_pre is not None:
-            cols = torch.cat([(new[n] != parts[n]).flatten(0, -2).any(0) for n in CONCAT_LAYERS]).nonzero().squeeze(1)
-            dense_pre = dense_pre + (changed - concat)[..., cols] @ self.dense.weight[:, cols].t()
-        return self.head(changed, x, hooks=hooks, positions=positions, dense_pre=dense_pre)
+        return self.head(changed, x, hooks=hooks, positions=positions)
 
 
 def edge_weights(weights: Mapping[str, torch.Tensor], lower: list[NeuronId], upper: list[NeuronId]) -> torch.Tensor:

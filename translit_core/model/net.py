@@ -269,11 +269,13 @@ class TranslitNet(nn.Module):
         return out                                                      # (B, T, lstm)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None,
-                head_dtype: torch.dtype | None = None, inputs: Mapping[str, torch.Tensor] | None = None
-                ) -> torch.Tensor:
+                head_dtype: torch.dtype | None = None, inputs: Mapping[str, torch.Tensor] | None = None,
+                acts: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """x: (B, T) input classes; lengths: (B,) true lengths, or None when all are T;
         head_dtype: the dense and output layers' dtype (None: float32); inputs: dense stand-ins
-        for the one-hot of x on its paths, as in `run` (attribution). -> logits (B, T, n_out)."""
+        for the one-hot of x on its paths, as in `run` (attribution); acts: a dict that receives
+        "concat" (B, T, 2*lstm) and "hidden" (B, T, hidden), with their graph (the training
+        loss's regularizer reads them). -> logits (B, T, n_out)."""
         inputs = inputs or {}
         onehot = F.one_hot(x, self.config.n_in).float()                 # (B, T, V_in)
         fwd_in, bwd_in = inputs.get("fwd", onehot), inputs.get("bwd", onehot)
@@ -290,7 +292,10 @@ class TranslitNet(nn.Module):
             bwd = self._fused_direction(bwd_in.gather(1, flip[:, :, None].expand_as(bwd_in)), "bwd")
             bwd = bwd.gather(1, flip[:, :, None].expand_as(bwd))
             concat = torch.cat([fwd, bwd], dim=-1)                       # (B, T, 2*lstm)
-        return self.head(concat, x, head_dtype, skip=inputs.get("skip"))[1]
+        hidden, logits = self.head(concat, x, head_dtype, skip=inputs.get("skip"))
+        if acts is not None:
+            acts["concat"], acts["hidden"] = concat, hidden
+        return logits
 
     # ---- the hooked path
     def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None, cache: Iterable[str] = (),

@@ -33,6 +33,7 @@ from ..model.net import ModelConfig, TranslitNet
 from ..text.romanize import romanize
 from ..text.rules import load_rules
 from ..text.words import word_counts
+from .regularizers import REGULARIZERS, regularization
 from .data import armenian_lookalikes, batches, load_foreign_words, make_examples, mix_lines, parse_mix
 
 
@@ -59,6 +60,8 @@ class TrainConfig:
     rules: str = ""             # rules file ("" = the packaged Armenian rules)
     lstm: int = 228
     hidden: int = 228
+    reg: str = ""               # interpretability regularizer on concat and hidden: "" | decov | l1 (regularizers.py)
+    reg_weight: float = 0.0     # its weight in the loss (cross-entropy + reg_weight * term)
 
     DEVICES = ("auto", "cpu", "cuda")
     PRECISIONS = ("bf16", "fp32")
@@ -79,6 +82,9 @@ class TrainConfig:
         need(math.isfinite(self.save_every) and self.save_every > 0, "save_every", "must be a positive number of seconds")
         need(self.device in self.DEVICES, "device", f"must be one of {', '.join(self.DEVICES)}")
         need(self.precision in self.PRECISIONS, "precision", f"must be one of {', '.join(self.PRECISIONS)}")
+        need(self.reg in REGULARIZERS, "reg", f"must be one of {', '.join(r or '(empty)' for r in REGULARIZERS)}")
+        need(math.isfinite(self.reg_weight) and self.reg_weight >= 0, "reg_weight", "must be >= 0")
+        need(not self.reg_weight or self.reg, "reg_weight", "needs --reg (which regularizer it weighs)")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
         return self
@@ -218,6 +224,8 @@ def train(cfg: TrainConfig) -> dict:
             print(f"resumed at epoch {st['epoch']} batch {st['batch']} (step {st['step']})")
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16")
     meta_base = {"train_config": asdict(cfg), "rules_sha256": rules.sha256, "corpus": corpus_summary,
+                 "regularizer": {"kind": cfg.reg, "weight": cfg.reg_weight, "layers": ["concat", "hidden"]}
+                 if cfg.reg else None,
                  "parameters": sum(p.numel() for p in model.parameters())}
     if init:   # a fine-tuned model's history includes its parent's
         meta_base["init_from"] = {k: init[2].get(k) for k in
@@ -237,20 +245,25 @@ def train(cfg: TrainConfig) -> dict:
         mine = all_batches[rank::world][:min(steps_per_epoch, len(all_batches) // world)]
         bar = tqdm(total=len(mine), initial=st["batch"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    disable=not main, unit="batch", dynamic_ncols=True, mininterval=2.0)
-        t_epoch, chars_epoch, last_loss = time.time(), 0, float("nan")
+        t_epoch, chars_epoch, last_loss, last_reg = time.time(), 0, float("nan"), float("nan")
         for bi in range(st["batch"], len(mine)):
             x, y = mine[bi]
             x, y = x.to(device), y.to(device)
             for g in opt.param_groups:
                 g["lr"] = _lr_at(st["step"], total, cfg)
+            acts: dict[str, torch.Tensor] | None = {} if cfg.reg else None
             with torch.autocast(**autocast):
-                logits = ddp(x)
-            loss = F.cross_entropy(logits.float().reshape(-1, mcfg.n_out), y.reshape(-1), )
+                logits = ddp(x, acts=acts)
+            loss = ce = F.cross_entropy(logits.float().reshape(-1, mcfg.n_out), y.reshape(-1), )
+            if cfg.reg:
+                reg_term = regularization(cfg.reg, acts)
+                last_reg = reg_term.item()
+                loss = loss + cfg.reg_weight * reg_term
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            last_loss = loss.item()
+            last_loss = ce.item()         # the cross-entropy alone: comparable with and without a regularizer
             n = x.numel() * world
             st["step"] += 1
             st["batch"] = bi + 1
@@ -273,6 +286,7 @@ def train(cfg: TrainConfig) -> dict:
             acc = validate(model, alphabets, valid_latin, valid_ref)
             seconds = time.time() - t_epoch
             row = {"epoch": epoch + 1, "valid_char_accuracy": acc, "loss": last_loss,
+                   **({"reg_term": last_reg} if cfg.reg else {}),
                    "chars_per_s": chars_epoch / max(1e-9, seconds), "seconds": seconds}
             st["history"].append(row)
             print(json.dumps(row), flush=True)

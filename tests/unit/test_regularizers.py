@@ -1,0 +1,68 @@
+"""The interpretability regularizers (issue 15, item 1): value and gradient on hand-built batches
+against the formulas written out with loops, and a checkpoint that records its regularizer."""
+from __future__ import annotations
+
+import pytest
+import torch
+from tiny import TESTS
+
+from translit_core.model.checkpoint import load_checkpoint
+from translit_core.training.regularizers import activation_l1, decov, regularization
+from translit_core.training.train import TrainConfig, train
+
+
+def naive_decov(a: list[list[float]]) -> float:
+    n, u = len(a), len(a[0])
+    mean = [sum(r[j] for r in a) / n for j in range(u)]
+    total = 0.0
+    for i in range(u):
+        for j in range(u):
+            if i != j:
+                c = sum((r[i] - mean[i]) * (r[j] - mean[j]) for r in a) / n
+                total += c * c
+    return 0.5 * total
+
+
+def test_decov_value_and_gradient_on_a_hand_built_batch():
+    a = [[1.0, 2.0, 0.0], [3.0, 2.0, 1.0], [5.0, -1.0, 1.0], [-1.0, 0.0, 2.0]]
+    acts = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+    value = decov(acts)
+    assert value.item() == pytest.approx(naive_decov(a), rel=1e-12)
+    value.backward()
+    eps = 1e-6                                     # central differences of the loop formula
+    for i, j in [(0, 0), (2, 1), (3, 2)]:
+        up = [r[:] for r in a]; up[i][j] += eps
+        down = [r[:] for r in a]; down[i][j] -= eps
+        assert acts.grad[i, j].item() == pytest.approx((naive_decov(up) - naive_decov(down)) / (2 * eps), abs=1e-6)
+    # uncorrelated (orthogonal, centred) columns cost nothing; a copied column costs its variance squared
+    orth = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    assert decov(orth).item() == pytest.approx(0.0, abs=1e-12)
+    copy = torch.tensor([[1.0, 1.0], [-1.0, -1.0]])
+    assert decov(copy).item() == pytest.approx(1.0)        # 0.5 * (2 off-diagonal entries of 1)
+
+
+def test_l1_and_the_sum_over_layers():
+    h = torch.tensor([[[0.5, -1.5]], [[0.0, 2.0]]], requires_grad=True)        # (B=2, T=1, u=2)
+    assert activation_l1(h.reshape(-1, 2)).item() == pytest.approx(1.0)
+    both = regularization("l1", {"concat": h, "hidden": h * 2})
+    assert both.item() == pytest.approx(3.0)
+    both.backward()
+    # d/dh of (1 + 2) * mean|h| over 4 entries: sign(h) * 3/4, and 0 at h = 0 (the subgradient torch takes)
+    assert torch.allclose(h.grad, torch.tensor([[[0.75, -0.75]], [[0.0, 0.75]]]))
+    assert regularization("", {"concat": h}).item() == 0.0
+    with pytest.raises(ValueError, match="unknown regularizer"):
+        regularization("dropout", {"concat": h})
+
+
+def test_a_checkpoint_records_its_regularizer(tmp_path):
+    small = dict(lstm=16, hidden=12, batch_size=4, warmup=5, valid_lines=3, precision="fp32")
+    train(TrainConfig(corpus=str(TESTS / "fixtures" / "tiny_corpus"), out=str(tmp_path), epochs=1, max_steps=3,
+                      reg="decov", reg_weight=0.5, **small))
+    _, _, meta = load_checkpoint(tmp_path)
+    assert meta["regularizer"] == {"kind": "decov", "weight": 0.5, "layers": ["concat", "hidden"]}
+    assert meta["train_config"]["reg"] == "decov" and meta["train_config"]["reg_weight"] == 0.5
+    assert meta["metrics"]["history"][0]["reg_term"] > 0
+    with pytest.raises(ValueError, match="needs --reg"):
+        TrainConfig(corpus=".", out=".", reg_weight=0.1).validate()
+    with pytest.raises(ValueError, match="--reg 'dropout'"):
+        TrainConfig(corpus=".", out=".", reg="dropout").validate()

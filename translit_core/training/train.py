@@ -34,6 +34,7 @@ from ..text.romanize import romanize
 from ..text.rules import load_rules
 from ..text.words import word_counts
 from .regularizers import REGULARIZERS, regularization
+from .snapshots import parse_snapshot_epochs, snapshot_dir, snapshot_steps
 from .data import armenian_lookalikes, batches, load_foreign_words, make_examples, mix_lines, parse_mix
 
 
@@ -62,6 +63,7 @@ class TrainConfig:
     hidden: int = 228
     reg: str = ""               # interpretability regularizer on concat and hidden: "" | decov | l1 (regularizers.py)
     reg_weight: float = 0.0     # its weight in the loss (cross-entropy + reg_weight * term)
+    snapshots: str = ""         # keep the weights after these epochs, e.g. "0.125,0.25,0.5,1,2,4,8" (snapshots.py)
 
     DEVICES = ("auto", "cpu", "cuda")
     PRECISIONS = ("bf16", "fp32")
@@ -85,6 +87,7 @@ class TrainConfig:
         need(self.reg in REGULARIZERS, "reg", f"must be one of {', '.join(r or '(empty)' for r in REGULARIZERS)}")
         need(math.isfinite(self.reg_weight) and self.reg_weight >= 0, "reg_weight", "must be >= 0")
         need(not self.reg_weight or self.reg, "reg_weight", "needs --reg (which regularizer it weighs)")
+        parse_snapshot_epochs(self.snapshots)
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
         return self
@@ -234,6 +237,7 @@ def train(cfg: TrainConfig) -> dict:
     if main:   # the words the model saw, for inference's known-word rule (lexicon.py)
         out.mkdir(parents=True, exist_ok=True)
         save_lexicon(out / LEXICON, word_counts(train_lines), source=f"{corpus / 'train.txt'}")
+    snaps = snapshot_steps(parse_snapshot_epochs(cfg.snapshots), steps_per_epoch)   # {step: epoch}
     t_start, last_save = time.time() - st["elapsed"], time.time()
     model.train()
     done = False
@@ -272,6 +276,10 @@ def train(cfg: TrainConfig) -> dict:
             rate = chars_epoch / max(1e-9, time.time() - t_epoch)
             bar.set_postfix(loss=f"{last_loss:.4f}", chars_s=f"{rate:,.0f}", lr=f"{g['lr']:.2e}", refresh=False)
             bar.update(1)
+            if main and st["step"] in snaps:
+                save_checkpoint(snapshot_dir(out, snaps[st["step"]]), model, alphabets, dict(
+                    meta_base, snapshot={"epoch": snaps[st["step"]], "step": st["step"], "train_chars_seen": st["chars"],
+                                         "loss": last_loss}))
             if main and time.time() - last_save > cfg.save_every:
                 st["elapsed"] = time.time() - t_start
                 _save_state(state_dir, model, opt, st)

@@ -1,5 +1,5 @@
-"""The interpretability regularizers (issue 15, item 1): value and gradient on hand-built batches
-against the formulas written out with loops, and a checkpoint that records its regularizer."""
+"""Training the interpretable twin (issue 15): the regularizers (value and gradient on hand-built batches
+against the formulas written out with loops), a checkpoint that records its regularizer, and snapshots."""
 from __future__ import annotations
 
 import pytest
@@ -66,3 +66,27 @@ def test_a_checkpoint_records_its_regularizer(tmp_path):
         TrainConfig(corpus=".", out=".", reg_weight=0.1).validate()
     with pytest.raises(ValueError, match="--reg 'dropout'"):
         TrainConfig(corpus=".", out=".", reg="dropout").validate()
+
+
+def test_snapshots_are_kept_at_the_asked_epochs_and_load(tmp_path):
+    from safetensors.torch import load_file
+    from translit_core.training.snapshots import list_snapshots, parse_snapshot_epochs, snapshot_steps
+
+    small = dict(lstm=16, hidden=12, batch_size=4, warmup=5, valid_lines=3, precision="fp32")
+    result = train(TrainConfig(corpus=str(TESTS / "fixtures" / "tiny_corpus"), out=str(tmp_path), epochs=2,
+                               snapshots="2, 0.5,1", **small))
+    snaps = list_snapshots(tmp_path)
+    assert [s.epoch for s in snaps] == [0.5, 1.0, 2.0]
+    per_epoch = result["steps"] // 2
+    assert [s.step for s in snaps] == [round(0.5 * per_epoch), per_epoch, 2 * per_epoch]
+    for s in snaps:
+        model, _, meta = load_checkpoint(s.directory)
+        assert meta["snapshot"]["step"] == s.step and model.config.lstm == 16
+    # the last snapshot is the weights the run ended with (its training state)
+    final = {k[len("model."):]: v for k, v in load_file(tmp_path / "train_state" / "state.safetensors").items()
+             if k.startswith("model.")}
+    last = load_checkpoint(snaps[-1].directory)[0].state_dict()
+    assert all(torch.equal(final[k], last[k]) for k in last)
+    assert snapshot_steps([0.001, 0.002], 100) == {1: 0.001}       # both round to the first step: kept once
+    with pytest.raises(ValueError, match="not a number"):
+        parse_snapshot_epochs("1,two")

@@ -167,7 +167,8 @@ def binary_tracks(pos: Positions, inputs: list[str], outputs: list[str] | None =
     if predicates:
         for c in sorted(set(lower.tolist())):
             if c.strip():
-                add(f"input {c}", f"the input letter {c!r} (either case)", lower == c)
+                case = " (either case)" if c.upper() != c else ""
+                add(f"input {c}", f"the input character {c!r}{case}", lower == c)
         if outputs is not None:
             outs = np.array(outputs, dtype=object)
             for y in sorted({o for o in outputs if o and o.strip() and any(ch.isalpha() for ch in o)}):

@@ -144,7 +144,7 @@ def on_bits(recording: Recording, layer: str, threshold: float, block: int = POS
             packed[s:s + a.shape[0]] = np.packbits((a > threshold).numpy(), axis=1)
         old = [k for k in memo if isinstance(k, tuple) and k and k[0] == "on_bits"]
         for k in old[:max(0, len(old) - MEMO_LAYERS + 1)]:
-            del memo[k]
+            memo.pop(k, None)              # pop: another session may have dropped it
         memo[key] = packed
     return memo[key]
 

@@ -321,7 +321,7 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
                 customdata=[[f"{esc(t[0])}: {esc(t[2])}<br>'{esc(data.chars[a + j])}'" + (f" → {labels[i][j]}" if labels[i][j] else "")
                              for j in range(b - a)] for i, t in enumerate(tracks)],
                 hovertemplate="%{customdata}<extra></extra>", colorscale=TRACK_SCALE, zmin=0, zmax=1,
-                xgap=1, ygap=2, showscale=False), row=li + 1, col=1)
+                xgap=1, ygap=2, showscale=False, name="tracks"), row=li + 1, col=1)
         fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], row=li + 1, col=1)
         for s, e in marks:
             s0, e0 = max(s, a), min(e, b)

@@ -94,8 +94,8 @@ def match_rows(r: HypothesisResult) -> list[dict]:
 
 
 def _cell(latin: str, out: str, cls: str = "") -> str:
-    o = html.escape(out) if out else '<span class="z">·</span>'
-    i = html.escape(latin) if latin != " " else "&nbsp;"
+    o = (html.escape(out) if out.strip() else "&nbsp;") if out else '<span class="z">·</span>'
+    i = html.escape(latin) if latin.strip() else "&nbsp;"      # a space keeps its cell's height
     return f'<span class="hy-c{(" " + cls) if cls else ""}"><span class="o">{o}</span><span class="i">{i}</span></span>'
 
 

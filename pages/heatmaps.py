@@ -160,7 +160,7 @@ with st.container(border=True, key="hm_hyp"):
                     cur = list(st.session_state.get("hm_rows", []))
                     st.session_state["hm_rows"] = cur + [n for n in names if n not in cur]
                 names = [f"{layer}:{u}" for u in hres.units]
-                st.button(f"Add the {min(8, len(names))} units as rows", key="hm_hyp_add", on_click=add_units,
+                st.button(f"Add the {min(8, len(names))} unit{'s' if len(names) > 1 else ''} as rows", key="hm_hyp_add", on_click=add_units,
                           args=(names[:8],))
                 m1, m2, m3 = st.columns(3)
                 m1.metric("Matches in the sample", f"{hres.n_matches:,}")

@@ -274,12 +274,17 @@ def ablation_bar(result: AblationResult) -> go.Figure:
 # --------------------------------------------------------------------------------------------
 # Cell heatmaps (Karpathy style)
 
+TRACK_SCALE = [[0.0, "#f8f9fa"], [1.0, "#ffd8a8"]]     # annotation tracks: a label where the track holds
+
+
 def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
-                 marks: Sequence[tuple[int, int]] = (), value: str = "activation") -> go.Figure:
+                 marks: Sequence[tuple[int, int]] = (), value: str = "activation",
+                 tracks: Sequence[tuple[str, Sequence[str], str]] = ()) -> go.Figure:
     """The text wrapped into lines of `width` characters; for each line, the output sequence on
     top and one row per neuron, every character shaded by the activation. One diverging scale
     (symmetric around 0) for all rows. `marks`: (start, end) spans outlined in every block;
-    `value`: what the shading is, for the hover and the colour bar (an attribution, too)."""
+    `value`: what the shading is, for the hover and the colour bar (an attribution, too);
+    `tracks`: annotation rows under the neurons, (name, a label per character ("" none), meaning)."""
     T = len(data.chars)
     vals = np.asarray(data.values, dtype=float).reshape(len(data.names), T) if T else np.zeros((len(data.names), 0))
     if vmax is None:
@@ -308,16 +313,27 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
             xgap=1, ygap=2, showscale=(li == 0),
             colorbar=dict(title=dict(text=value, side="right"), thickness=12, len=0.6)),
             row=li + 1, col=1)
+        if tracks:   # below the neurons, at y = -1, -2, ...: a label where the track holds, shaded
+            labels = [[esc(str(t[1][a + j])) if a + j < len(t[1]) else "" for j in range(b - a)] for t in tracks]
+            fig.add_trace(go.Heatmap(
+                z=[[1.0 if c else 0.0 for c in row] for row in labels], x=xs, y=[-1 - i for i in range(len(tracks))],
+                text=labels, texttemplate="%{text}", textfont=dict(size=11, family=FONT),
+                customdata=[[f"{esc(t[0])}: {esc(t[2])}<br>'{esc(data.chars[a + j])}'" + (f" → {labels[i][j]}" if labels[i][j] else "")
+                             for j in range(b - a)] for i, t in enumerate(tracks)],
+                hovertemplate="%{customdata}<extra></extra>", colorscale=TRACK_SCALE, zmin=0, zmax=1,
+                xgap=1, ygap=2, showscale=False, name="tracks"), row=li + 1, col=1)
         fig.update_xaxes(visible=False, range=[-0.5, width - 0.5], row=li + 1, col=1)
         for s, e in marks:
             s0, e0 = max(s, a), min(e, b)
             if s0 < e0:
                 fig.add_shape(type="rect", x0=s0 - a - 0.5, x1=e0 - a - 0.5, y0=-0.5, y1=n + 0.5,
                               line=dict(color="#212529", width=2), row=li + 1, col=1)
-        fig.update_yaxes(tickvals=list(range(n + 1)), ticktext=(["output"] + [esc(x) for x in data.names])[::-1],
+        k = len(tracks)
+        fig.update_yaxes(tickvals=list(range(-k, n + 1)),
+                         ticktext=[esc(t[0]) for t in tracks][::-1] + (["output"] + [esc(x) for x in data.names])[::-1],
                          tickfont=dict(size=11), row=li + 1, col=1, fixedrange=True)
     row_px = 28
-    _base_layout(fig, height=40 + lines * (n + 1) * row_px + lines * 10,
+    _base_layout(fig, height=40 + lines * (n + 1) * row_px + lines * len(tracks) * 22 + lines * 10,
                  margin=dict(l=10, r=10, t=20, b=10), plot_bgcolor="#ffffff")
     return fig
 

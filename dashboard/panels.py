@@ -18,7 +18,7 @@ from .downloads import show_chart
 from .card import ablation_sentence, best_ablation, contexts_html
 from .graph import GraphData, graph_data
 from .histogram import HistView, histogram_for
-from .lab import Lab, Unavailable, file_stamp
+from .lab import QUERY_ERRORS, Lab, Unavailable, file_stamp
 from .labels import input_label, layer_title, pair_label
 from .text_view import CONFIDENCE_CSS
 from .urls import md_plain
@@ -91,6 +91,19 @@ def _contexts(directory: str, stamp: tuple, neuron: str, k: int) -> list[str] | 
         return str(e)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _track(directory: str, stamp: tuple, neuron: str) -> str:
+    """The neuron card's track line (Markdown): the annotation track that best predicts the unit."""
+    from translit_core.analysis.tracks import best_track
+    try:
+        b = best_track(current_lab().recording(), neuron)
+    except (Unavailable, *QUERY_ERRORS) as e:
+        return f"**Tracks:** not available ({md_plain(e)})."
+    rest = "; ".join(f"{'high' if high else 'low'} on {md_plain(name)} {auc:.2f}" for name, auc, high in b.runners_up)
+    return (f"**Tracks:** {md_plain(b.description)}. Next best (AUC): {rest}. Scored over a seeded "
+            f"subsample of the analysis sample; the sample has no lexicon pass, so no lexicon track.")
+
+
 def intervene_link(neuron: NeuronId) -> None:
     """A button that opens the Intervene page (a new tab) with this neuron set to zero."""
     st.link_button("Intervene on this neuron", iv.intervene_url(neuron), icon=":material/tune:",
@@ -114,6 +127,7 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
         st.info(f"No pair data for {neuron}: {md_plain(e)}")
         best = []
     shown_pair = pair or (best[0].pair if best else None)
+    track_slot = st.empty()         # filled once the sample recording is there (below, under its spinner)
     c1, c2 = st.columns([1, 1], gap="large")
     with c1:
         if best:
@@ -122,7 +136,9 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
         st.markdown("**Where it fires most** — sample contexts around its highest activations, each "
                     "character shaded (red positive, blue negative), the peak underlined")
         with _recording_spinner(l):
+            track_line = _track(str(l.directory), file_stamp(l.directory), str(neuron))
             ctx = _contexts(str(l.directory), file_stamp(l.directory), str(neuron), 8)
+        track_slot.markdown(track_line)
         if isinstance(ctx, str):
             st.info(ctx, icon=":material/info:")
         elif ctx:

@@ -4,11 +4,12 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import figures, heatmap
+from dashboard import hypothesis as hy
+from dashboard.downloads import show_chart, show_table
 from dashboard.intervene import intervene_url
-from dashboard.lab import MODEL_FILES, file_stamp
+from dashboard.lab import MODEL_FILES, QUERY_ERRORS, file_stamp
 from dashboard.text_view import cap_text
-from dashboard.urls import md_literal, parse_neuron, parse_text, url_text, valid_neurons
-from dashboard.downloads import show_chart
+from dashboard.urls import md_literal, md_plain, parse_neuron, parse_text, url_text, valid_neurons
 from dashboard.widgets import (current_lab, init_once, lab, notes, notes_once, set_params, set_text_param,
                                url_param)
 from translit_core.model.names import READOUT_LAYERS
@@ -20,7 +21,8 @@ st.caption("Type or pick a text: the network's output runs along the top of each
            "(red positive, blue negative, one scale for all rows).")
 
 parsed_neuron = parse_neuron(url_param("neuron"), L.sizes)
-notes_once("hm_seen", [parsed_neuron.note])
+parsed_span = hy.parse_span_param(url_param("span"), parse_text(url_param("text"), heatmap.HEATMAP_TEXT).value)
+notes_once("hm_seen", [parsed_neuron.note, parsed_span.note])
 init_once("hm_text", parse_text(url_param("text"), heatmap.HEATMAP_TEXT).value)
 
 
@@ -91,7 +93,8 @@ with st.container(border=True):
         table = {"neuron": [str(s.neuron) for s in found.scores],
                  found.score_name: [round(s.hellinger, 3) for s in found.scores],
                  "n inside": [s.n_pos for s in found.scores], "n outside": [s.n_neg for s in found.scores]}
-        ev = st.dataframe(table, key="hm_found_df", on_select="rerun", selection_mode="multi-row",
+        ev = show_table(table, "substring-neurons", {"substring": sub, "layers": len(layers)}, key="hm_found_df",
+                        on_select="rerun", selection_mode="multi-row",
                           hide_index=True, width="stretch", height=min(320, 38 + 35 * len(found.scores)))
         picked = [str(found.scores[i].neuron) for i in (ev.selection.rows if ev else [])]
 
@@ -104,6 +107,72 @@ with st.container(border=True):
                   disabled=not picked, width="stretch")
         b2.button("Add the top 4 as rows", key="hm_add_top", on_click=add_rows,
                   args=([str(s.neuron) for s in found.scores[:4]],), width="stretch")
+
+
+# ---- hypothesis (LSTMVis): the units on in a span and off around it, and where else they are
+@st.cache_data(max_entries=32, show_spinner="Matching over the analysis sample…")
+def _hypothesis(directory: str, stamp: tuple, text: str, span: tuple, layer: str, threshold: float, left: int,
+                right: int):
+    from translit_core.analysis.hypothesis import hypothesis
+    l = current_lab()
+    return hypothesis(l.model, l.alphabets, l.recording(), text, span, layer, threshold, left, right)
+
+
+def find_span_text() -> None:
+    found = heatmap.find_spans(st.session_state.get("hm_text") or "", st.session_state.get("hm_span_find") or "")
+    if found:
+        st.session_state["hm_span"] = found[0]
+
+
+if st.session_state.get("hm_span_for") != text:          # a new text: its default span (or the link's)
+    first_time = "hm_span_for" not in st.session_state
+    st.session_state["hm_span"] = (parsed_span.value if first_time and parsed_span.value else hy.default_span(text))
+    st.session_state["hm_span_for"] = text
+st.session_state["hm_span"] = hy.clamp_span(st.session_state["hm_span"], len(text))
+with st.container(border=True, key="hm_hyp"):
+    st.markdown("**Hypothesis (LSTMVis)** — pick a span: the units that are on over the whole span and off just "
+                "before and after it, and the other places in the sample where they do the same")
+    span = st.slider("Span (characters, end exclusive)", 0, len(text), key="hm_span",
+                     help="Drag the two ends; or type the span's letters in the box beside.")
+    span = (int(span[0]), int(span[1])) if span[1] > span[0] else hy.clamp_span((span[0], span[0] + 1), len(text))
+    h1, h2, h3, h4, h5 = st.columns([2, 2, 3, 1, 1], vertical_alignment="bottom")
+    h1.text_input("or find letters", key="hm_span_find", on_change=find_span_text, max_chars=40,
+                  placeholder="e.g. tyun")
+    layer = h2.selectbox("Layer", [l for l in hy.HYPOTHESIS_LAYERS if l in L.sizes], key="hm_hlayer")
+    threshold = h3.slider("Threshold (on above)", -0.9, 0.95, 0.3, 0.05, key="hm_thr")
+    left = h4.number_input("Left", 0, 10, 1, key="hm_left", help="characters before the span where the units must be off")
+    right = h5.number_input("Right", 0, 10, 1, key="hm_right", help="characters after the span where they must be off")
+    set_params(span=hy.span_param(span))
+    st.caption(f"Span {span[0]}:{span[1]} = {md_literal(text[span[0]:span[1]], 40)}")
+    if L.analysis is None:
+        st.info("The matches come from the analysis sample, which is missing: build it with "
+                f"`{L.command}`.", icon=":material/info:")
+    else:
+        try:
+            hres = _hypothesis(str(L.directory), file_stamp(L.directory), text, span, layer, float(threshold),
+                               int(left), int(right))
+        except QUERY_ERRORS as e:
+            hres = None
+            st.info(f"No hypothesis search: {md_plain(e)}", icon=":material/info:")
+        if hres is not None:
+            st.markdown(hy.units_note(hres))
+            if hres.units:
+                def add_units(names):
+                    cur = list(st.session_state.get("hm_rows", []))
+                    st.session_state["hm_rows"] = cur + [n for n in names if n not in cur]
+                names = [f"{layer}:{u}" for u in hres.units]
+                st.button(f"Add the {min(8, len(names))} unit{'s' if len(names) > 1 else ''} as rows", key="hm_hyp_add", on_click=add_units,
+                          args=(names[:8],))
+                m1, m2, m3 = st.columns(3)
+                m1.metric("Matches in the sample", f"{hres.n_matches:,}")
+                m2.metric("With the span's letters", f"{hres.n_same_letters:,}")
+                m3.metric("Every unit fitting", f"{hres.n_full:,}")
+                st.caption(hy.counts_note(hres))
+                if hres.matches:
+                    st.html(hy.matches_html(hres))
+                    show_table(hy.match_rows(hres), "hypothesis", {"text": text[span[0]:span[1]], "layer": layer,
+                               "thr": threshold}, key="hm_hyp_df", hide_index=True, width="stretch",
+                               height=min(400, 38 + 35 * len(hres.matches)))
 
 # ---- rows
 suggest = [str(s.neuron) for s in st.session_state["hm_found"].scores]
@@ -121,5 +190,16 @@ st.link_button(f"Intervene on these {len(good)} rows", intervene_url(good, text=
                icon=":material/tune:", type="tertiary",
                help="Open the Intervene page with these neurons set to zero, on this text.")
 
-show_chart(figures.cell_heatmap(heatmap.heat_data(acts, text, outputs, good), width=48, marks=spans),
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _tracks(directory: str, stamp: tuple, text: str):
+    return hy.tracks_for(text, current_lab().translit.predict(text))
+
+
+tracks = _tracks(str(L.directory), file_stamp(L.directory, MODEL_FILES), text)
+show_tracks = st.toggle("Annotation tracks under the rows", value=True, key="hm_tracks")
+show_chart(figures.cell_heatmap(heatmap.heat_data(acts, text, outputs, good), width=48, marks=spans,
+                                tracks=tracks.rows if show_tracks else ()),
            "heatmap", {"rows": len(good), "text": text[:40]}, key="hm_fig")
+if show_tracks and tracks.rows:
+    st.caption(hy.tracks_legend(tracks))

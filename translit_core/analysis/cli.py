@@ -1,5 +1,5 @@
 """The neuron-analysis subcommands of `python -m translit_core`: analyze, neurons, pairs,
-histogram, ablate, rank-methods, sample, findings. Kept out of __main__.py so the CLI entry point stays small;
+histogram, ablate, rank-methods, sample, hypothesis, tracks, findings. Kept out of __main__.py so the CLI entry point stays small;
 __main__ calls add_analysis_commands(sub).
 
 Every command that reads results takes --checkpoint (default checkpoints/hy) and --json.
@@ -15,6 +15,10 @@ JSON shapes (stable, for scripts):
              random_k_accuracy_std, n_positions, ..., recurrent, n_random_draws, p_value,
              target_accuracy_*, delta_logp_*, balanced_accuracy_*, effect_logp, effect_z, verdict}
             (a list of them with --layer all)
+  hypothesis {layer, units, threshold, left, right, span, span_latin, n_matches, n_full, n_same_letters,
+             n_candidates, n_positions, matches: [{rank, start, end, latin, before, after, outputs, n_fit,
+             mean_activation, same_letters, ...}], summary, seconds}
+  tracks    {neuron, track, phrase, auc, high, n_track, n_scored, n_total, runners_up, description}
 """
 from __future__ import annotations
 
@@ -309,6 +313,41 @@ def cmd_findings(a):
     print(f"wrote {path}")
 
 
+def cmd_hypothesis(a):
+    from .hypothesis import hypothesis
+    from .intervene import parse_span
+    from .store import Analysis
+    if not 0 <= a.left <= 20 or not 0 <= a.right <= 20 or a.top < 1:
+        raise ValueError("--left and --right must be between 0 and 20, --top at least 1")
+    span = parse_span(a.span, len(a.text))
+    rec = Analysis.load(a.checkpoint).recording(a.data)
+    r = hypothesis(rec.model, rec.alphabets, rec, a.text, span, a.layer, a.threshold, a.left, a.right, a.top)
+    if a.json:
+        _print_json(r.to_dict())
+        return
+    print(f"span {span[0]}:{span[1]} {a.text[span[0]:span[1]]!r}, {a.layer} > {a.threshold:g}, on in the span and off "
+          f"{a.left} before / {a.right} after: units {', '.join(map(str, r.units)) or 'none'}")
+    print(f"{r.summary()} ({r.seconds:.2f}s)")
+    for m in r.matches:
+        out = "".join(m.outputs[len(m.before):len(m.before) + len(m.latin)])
+        print(f"  {m.rank:3d}. {m.before:>12s}[{m.latin}]{m.after:<12s} -> {out or '_'}  units {m.n_fit}, "
+              f"mean {m.mean_activation:+.2f}{'  same letters' if m.same_letters else ''}")
+
+
+def cmd_tracks(a):
+    from .store import Analysis
+    from .tracks import best_track
+    an = Analysis.load(a.checkpoint)
+    neuron = an.parse_neuron(a.neuron)
+    b = best_track(an.recording(a.data), neuron)
+    if a.json:
+        _print_json(b.to_dict())
+        return
+    print(f"{neuron} {b.description}")
+    for name, auc, high in b.runners_up:
+        print(f"  then: {'high' if high else 'low'} on {name} (AUC {auc:.2f})")
+
+
 def add_analysis_commands(sub) -> None:
     """Register the analysis subcommands on an argparse subparsers object."""
     def common(s, threads=False):
@@ -423,6 +462,26 @@ def add_analysis_commands(sub) -> None:
     s.add_argument("--dropped", action="store_true",
                    help="print the sentences dropped for overlap with training text instead (exact / near, tab, text)")
     s.set_defaults(fn=cmd_sample)
+
+    s = sub.add_parser("hypothesis", help="LSTMVis: the units on in a span of a text and off around it, and where "
+                                          "else in the sample they show the same pattern")
+    common(s)
+    s.add_argument("--text", required=True)
+    s.add_argument("--span", required=True, help="START:END input positions (end exclusive), e.g. 3:7")
+    s.add_argument("--layer", default="concat.fwd", choices=list(LAYERS))
+    s.add_argument("--threshold", type=float, default=0.3, help="a unit is on above this activation")
+    s.add_argument("--left", type=int, default=1, help="positions before the span where the units must be off")
+    s.add_argument("--right", type=int, default=1, help="positions after the span where the units must be off")
+    s.add_argument("--top", type=int, default=20, help="matches shown (all are counted)")
+    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.set_defaults(fn=cmd_hypothesis)
+
+    s = sub.add_parser("tracks", help="which annotation track (word position, digraph, kept Latin, ...) best "
+                                      "predicts a neuron's activation over the sample (AUC)")
+    common(s)
+    s.add_argument("--neuron", required=True, help="LAYER:INDEX, e.g. concat.fwd:70")
+    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.set_defaults(fn=cmd_tracks)
 
     s = sub.add_parser("findings", help="regenerate docs/FINDINGS.md from the checkpoint's analysis")
     s.add_argument("--checkpoint", default=None)

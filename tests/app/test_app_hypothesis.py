@@ -1,0 +1,114 @@
+"""The heatmap page's hypothesis panel (LSTMVis) and annotation tracks, and the neuron card's
+track line, under AppTest: every new control changes what the page shows, and what it shows is
+what the engine computes for the same arguments."""
+from __future__ import annotations
+
+import pytest
+
+from dashboard import hypothesis as hy
+from dashboard.heatmap import HEATMAP_TEXT
+from dashboard_fixtures import lab, lab_dir  # noqa: F401  (fixtures)
+from test_app import app, figure, charts, heat_rows, infos, ok, param
+
+
+def engine(lab, text, span, layer="concat.fwd", threshold=0.3, left=1, right=1):
+    from translit_core.analysis.hypothesis import hypothesis
+    return hypothesis(lab.model, lab.alphabets, lab.recording(), text, span, layer, threshold, left, right)
+
+
+def metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def track_rows(at) -> list[str]:
+    fig = figure(charts(at)[-1])
+    tr = next((t for t in fig["data"] if t.get("name") == "tracks"), None)
+    if tr is None:
+        return []
+    k = len(tr["y"])
+    return fig["layout"]["yaxis"]["ticktext"][:k][::-1]
+
+
+def test_the_panel_opens_on_tyun_and_agrees_with_the_engine(lab_dir, lab):
+    at = ok(app("heatmaps"))
+    span = hy.default_span(HEATMAP_TEXT)
+    assert HEATMAP_TEXT[span[0]:span[1]].lower() == "tyun"
+    assert tuple(at.slider(key="hm_span").value) == span and param(at, "span") == f"{span[0]}:{span[1]}"
+    r = engine(lab, HEATMAP_TEXT, span)
+    assert r.units                                            # the test lab's model has units for it
+    body = " ".join(m.value for m in at.markdown)
+    assert all(f"concat.fwd:{u}" in body for u in r.units)
+    assert metrics(at)["Matches in the sample"] == f"{r.n_matches:,}"
+    assert metrics(at)["With the span's letters"] == f"{r.n_same_letters:,}"
+    table = next(d.value for d in at.dataframe if "match" in d.value.columns)
+    assert list(table["match"]) == [m.latin for m in r.matches]
+    assert "hy-c in" in " ".join(e.proto.body for e in at.get("html"))
+
+
+@pytest.mark.parametrize("change", ["threshold", "left", "layer", "span"])
+def test_every_control_changes_the_search(lab_dir, lab, change):
+    at = ok(app("heatmaps"))
+    span, layer, thr, left = hy.default_span(HEATMAP_TEXT), "concat.fwd", 0.3, 1
+    if change == "threshold":
+        thr = 0.1
+        at.slider(key="hm_thr").set_value(thr).run()
+    elif change == "left":
+        left = 3
+        at.number_input(key="hm_left").set_value(left).run()
+    elif change == "layer":
+        layer = "hidden"
+        at.selectbox(key="hm_hlayer").set_value(layer).run()
+    else:
+        span = (0, 3)
+        at.slider(key="hm_span").set_value(span).run()
+    ok(at)
+    r = engine(lab, HEATMAP_TEXT, span, layer, thr, left)
+    assert metrics(at).get("Matches in the sample", None) == (f"{r.n_matches:,}" if r.units else None)
+    if not r.units:
+        assert "No unit of" in " ".join(m.value for m in at.markdown)
+    if change == "span":
+        assert param(at, "span") == "0:3"
+
+
+def test_find_letters_moves_the_span_and_units_become_rows(lab_dir, lab):
+    at = ok(app("heatmaps"))
+    at.text_input(key="hm_span_find").input("hamagortsaktsutyun").run()
+    ok(at)
+    a = HEATMAP_TEXT.index("hamagortsaktsutyun")
+    assert tuple(at.slider(key="hm_span").value) == (a, a + len("hamagortsaktsutyun"))
+    at.text_input(key="hm_span_find").input("tyun").run()
+    span = hy.default_span(HEATMAP_TEXT)
+    r = engine(lab, HEATMAP_TEXT, span)
+    at.multiselect(key="hm_rows").set_value([]).run()
+    at.button(key="hm_hyp_add").click().run()
+    ok(at)
+    assert heat_rows(at) == [f"concat.fwd:{u}" for u in r.units[:8]]
+
+
+def test_span_deep_link_and_a_bad_one(lab_dir):
+    at = ok(app("heatmaps", text="barev dzez", span="6:8"))
+    assert tuple(at.slider(key="hm_span").value) == (6, 8)
+    at = ok(app("heatmaps", text="barev dzez", span="99:1"))
+    assert "99:1" in infos(at) and "default span" in infos(at)
+    assert tuple(at.slider(key="hm_span").value) == hy.default_span("barev dzez")
+
+
+def test_tracks_under_the_rows_and_their_toggle(lab_dir):
+    at = ok(app("heatmaps", text="shat lav e"))
+    assert track_rows(at)[:2] == ["word", "digraph"]
+    fig = figure(charts(at)[-1])
+    tr = next(t for t in fig["data"] if t.get("name") == "tracks")
+    word = tr["text"][0]                                  # row y = -1: the first track
+    assert word == ["S", "M", "M", "E", "", "S", "M", "E", "", "1"]
+    assert tr["text"][1][:2] == ["sh", "sh"]
+    at.toggle(key="hm_tracks").set_value(False).run()
+    ok(at)
+    assert track_rows(at) == []
+
+
+def test_neuron_card_says_what_the_unit_tracks(lab_dir, lab):
+    from translit_core.analysis.tracks import best_track
+    at = ok(app("neuron", neuron="concat.fwd:70"))
+    lines = [m.value for m in at.markdown if m.value.startswith("**Tracks:**")]
+    b = best_track(lab.recording(), "concat.fwd:70")
+    assert len(lines) == 1 and f"AUC {b.auc:.2f}" in lines[0].replace("\\", "")

@@ -1,5 +1,5 @@
 """The neuron-analysis subcommands of `python -m translit_core`: analyze, neurons, pairs,
-histogram, ablate, rank-methods, sample, findings. Kept out of __main__.py so the CLI entry point stays small;
+histogram, ablate, rank-methods, sample, findings (and saturation, clusters: cli_units.py). Kept out of __main__.py so the CLI entry point stays small;
 __main__ calls add_analysis_commands(sub).
 
 Every command that reads results takes --checkpoint (default checkpoints/hy) and --json.
@@ -423,6 +423,9 @@ def add_analysis_commands(sub) -> None:
     s.add_argument("--dropped", action="store_true",
                    help="print the sentences dropped for overlap with training text instead (exact / near, tab, text)")
     s.set_defaults(fn=cmd_sample)
+
+    from .cli_units import add_unit_commands
+    add_unit_commands(sub, common)
 
     s = sub.add_parser("findings", help="regenerate docs/FINDINGS.md from the checkpoint's analysis")
     s.add_argument("--checkpoint", default=None)

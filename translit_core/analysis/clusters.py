@@ -204,8 +204,8 @@ def spread_null(labels: torch.Tensor, k: int, draws: int = NULL_DRAWS, seed: int
     k = min(k, u)
     g = torch.Generator().manual_seed(seed)
     picks = torch.rand(draws, u, generator=g).argsort(1)[:, :k]              # (draws, k) distinct units
-    lab = labels[picks]                                                      # (draws, k)
-    counts = torch.tensor([int(torch.unique(row).numel()) for row in lab], dtype=torch.float64)
+    lab = labels[picks].sort(1).values                                       # (draws, k), sorted per draw
+    counts = (1 + (lab[:, 1:] != lab[:, :-1]).sum(1)).double() if k else torch.zeros(draws, dtype=torch.float64)
     lo, hi = torch.quantile(counts, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
     return float(counts.mean()), float(lo), float(hi)
 

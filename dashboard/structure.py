@@ -122,9 +122,10 @@ def saturation_scatter(sat: Saturation, selected: NeuronId | None = None) -> go.
         fig.update_xaxes(range=[-0.03, 1.03], title_text="fraction left-saturated", tickformat=".0%",
                          row=1, col=c)
     fig.update_yaxes(range=[-0.03, 1.03], tickformat=".0%", row=1, col=1, title_text="fraction right-saturated")
-    fig.update_layout(height=380, margin=dict(l=60, r=20, t=60, b=50), clickmode="event+select",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.12, x=0, title_text="LSTM direction: "),
-                      title=dict(text=f"Gate saturation over {sat.n_positions:,} positions", y=0.98, x=0, font_size=14))
+    fig.update_layout(height=400, margin=dict(l=60, r=20, t=80, b=50), clickmode="event+select",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.13, xanchor="right", x=1,
+                                  title_text="LSTM direction "),
+                      title=dict(text=f"Gate saturation over {sat.n_positions:,} positions", y=0.97, x=0, font_size=14))
     return fig
 
 
@@ -150,7 +151,8 @@ def cluster_sizes(lc: LayerClusters, rows: Sequence[dict], max_bars: int = 40) -
         customdata=[[r["representative"], r["cohesion"], r["pairs"] or "—"] for r in shown],
         hovertemplate="cluster %{x}: %{y} units<br>representative %{customdata[0]}<br>mean |r| %{customdata[1]}"
                       "<br>pairs: %{customdata[2]}<extra></extra>"))
-    fig.update_layout(height=300, margin=dict(l=50, r=20, t=50, b=40), xaxis_title="cluster", yaxis_title="units",
+    fig.update_layout(height=300, margin=dict(l=50, r=20, t=50, b=40), yaxis_title="units",
+                      xaxis=dict(title="cluster (hover: its representative and the pairs it serves)", type="category"),
                       title=dict(text=f"{lc.layer}: {lc.n_clusters} clusters of {lc.labels.numel()} units "
                                       f"({singles} units on their own, not drawn)", x=0, font_size=14))
     return fig

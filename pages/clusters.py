@@ -73,6 +73,6 @@ neuron = NeuronId(layer, int(index))
 info = neuron_rows(cl, neuron)
 st.markdown(f"`{neuron}` is in cluster **{info['cluster']}** ({info['cluster_size']} units; representative "
             f"`{info['representative']}`).")
-show_table(info["neighbours"], "clusters_neighbours", {"neuron": neuron}, key="clusters_neighbours", hide_index=True)
+show_table([dict(n, r=round(n["r"], 3)) for n in info["neighbours"]], "clusters_neighbours", {"neuron": neuron}, key="clusters_neighbours", hide_index=True)
 st.link_button("Open its neuron card", page_url("neuron", neuron=neuron), icon=":material/open_in_new:")
 set_params(layer=layer, pair=pair, k=k, neuron=neuron)

@@ -217,3 +217,14 @@ def test_cli_saturation_and_clusters_json(tiny_checkpoint, capsys):
     assert "out of range" in capsys.readouterr().err
     assert main(["clusters", "--checkpoint", ck, "--pair", "q:զ"]) == 2
     assert main(["clusters", "--checkpoint", ck, "--neuron", "hidden:1", "--layer", "concat.fwd"]) == 2
+
+
+def test_findings_sections_state_the_stored_numbers(tiny_checkpoint):
+    from translit_core.analysis.findings_units import render_units
+    an = A.Analysis.load(tiny_checkpoint)
+    text = "\n".join(render_units(an, an.recording()))
+    assert "## Gate saturation" in text and "## Neuron clusters" in text
+    for layer in SATURATION_LAYERS:
+        assert f"| {layer} | {an.saturation.count_right(layer, 0.9)} | {an.saturation.count_right(layer, 0.5)} |" in text
+    for layer in CLUSTER_LAYERS:
+        assert f"| {layer} | {an.clusters.layer(layer).n_clusters} |" in text

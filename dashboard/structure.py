@@ -221,6 +221,6 @@ def card_section(l: Lab, neuron: NeuronId) -> None:
         c = lc.cluster_of(neuron.index)
         size, rep = int(lc.sizes()[c]), NeuronId(neuron.layer, int(lc.representatives[c]))
         near = ", ".join(f"`{neuron.layer}:{i}` (r {r:+.2f})" for i, r in lc.neighbours_of(neuron.index))
-        who = "on its own" if size == 1 else f"with {size - 1} other units, represented by `{rep}`"
+        who = "on its own" if size == 1 else f"with {size - 1} other unit{'s' if size > 2 else ''}, represented by `{rep}`"
         st.markdown(f"**Cluster {c}** of {neuron.layer} ({who}). Nearest by |r|: {near}. "
                     f"[Its cluster]({page_url('clusters', layer=neuron.layer, neuron=neuron)})")

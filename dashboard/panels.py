@@ -14,6 +14,7 @@ from translit_core.model.names import NeuronId, UnknownName
 
 from . import figures
 from . import intervene as iv
+from . import structure
 from .downloads import show_chart
 from .card import ablation_sentence, best_ablation, contexts_html
 from .graph import GraphData, graph_data
@@ -121,6 +122,7 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
     st.caption(layer_title(neuron.layer))
     if link:
         intervene_link(neuron)
+    structure.card_section(l, neuron)          # its saturation, its cluster and nearest neighbours
     try:
         best = a.top_pairs(neuron, 10)
     except UnknownName as e:

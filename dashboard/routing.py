@@ -1,7 +1,7 @@
 """The app's pages and how a URL reaches them; app.py calls `navigate()` and runs the page.
 
 - Every page has its own path: /transliterate, /intervene, /graph, /histograms, /heatmaps, /neuron,
-  /methods. The root
+  /methods, /gates, /clusters. The root
   (/) shows the default page too, as a second, hidden entry for the same file: Streamlit serves
   its default page only at the root, and a path that names no registered page gets Streamlit's
   "Page not found" dialog.
@@ -29,7 +29,8 @@ from .urls import (CUT_PARAM, DEFAULT_PAGE, MOVED_PARAM, PAGES, cut_link_note, f
 
 ICONS = {"transliterate": ":material/translate:", "intervene": ":material/tune:", "graph": ":material/hub:",
          "histograms": ":material/bar_chart:", "heatmaps": ":material/grid_on:",
-         "neuron": ":material/psychology:", "methods": ":material/leaderboard:"}
+         "neuron": ":material/psychology:", "methods": ":material/leaderboard:",
+         "gates": ":material/scatter_plot:", "clusters": ":material/workspaces:"}
 NOTE_KEY = "_route_note"      # a note carried across a switch_page (session state)
 OPENED_KEY = "_route_opened"  # set once this session's first run has read the URL's path
 

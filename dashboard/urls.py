@@ -1,7 +1,7 @@
 """The view lives in the URL: the app's pages, its query parameters, and their validation.
 
 Query parameters (the same names as the CLI's):
-    page     transliterate | intervene | graph | histograms | heatmaps | neuron | methods
+    page     transliterate | intervene | graph | histograms | heatmaps | neuron | methods | gates | clusters
     pair     "t:թ"  (an analysis `Pair`: input character ":" output symbol; "_" writes nothing,
              "=" keeps the input)
     neuron   "concat.fwd:70", "hidden:37", "gate.bwd.g:6", ...  (a `NeuronId`)
@@ -9,6 +9,7 @@ Query parameters (the same names as the CLI's):
     at       on the transliterate page: the input position whose output is attributed
     mode, layer, n, pair2, neuron2   the rest of the histograms page's view
     set, scale, add, span, steer, k, alpha, at   the intervene page's (dashboard/intervene.py)
+    layer, pair, k, neuron   the clusters page's (k: top units of the pair); gates: neuron
     from, cut   set by the server's redirects (dashboard/launch.py): a path the app has no page
              at, the length of a link too long to open whole; the app says so and drops them
 
@@ -35,6 +36,8 @@ PAGES: dict[str, str] = {            # url name -> title, in the sidebar's order
     "heatmaps": "Cell heatmaps",
     "neuron": "Neuron card",
     "methods": "Ranking methods",
+    "gates": "Gate saturation",
+    "clusters": "Neuron clusters",
 }
 DEFAULT_PAGE = "transliterate"       # what the app's root URL shows
 DEFAULT_PAIR = "t:թ"                 # the post's running example

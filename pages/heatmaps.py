@@ -95,7 +95,7 @@ with st.container(border=True):
                  "n inside": [s.n_pos for s in found.scores], "n outside": [s.n_neg for s in found.scores]}
         ev = show_table(table, "substring-neurons", {"substring": sub, "layers": len(layers)}, key="hm_found_df",
                         on_select="rerun", selection_mode="multi-row",
-                          hide_index=True, width="stretch", height=min(320, 38 + 35 * len(found.scores)))
+                        hide_index=True, width="stretch", height=min(320, 38 + 35 * len(found.scores)))
         picked = [str(found.scores[i].neuron) for i in (ev.selection.rows if ev else [])]
 
         def add_rows(names):

@@ -7,6 +7,7 @@ Import the fixtures into a test module: `from dashboard_fixtures import lab_dir,
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -22,6 +23,8 @@ from translit_core.model.checkpoint import META, WEIGHTS
 
 REPO = Path(__file__).resolve().parent.parent
 LAB_SENTENCES, LAB_MIN_COUNT = 150, 20
+# Parts of analysis.json the tests need; a lab built by older code (without them) is rebuilt.
+LAB_META_KEYS = ("saturation", "clusters")
 
 
 def source_checkpoint() -> Path:
@@ -38,6 +41,14 @@ def _copy_lexicon(src: Path, lab: Path) -> None:
         shutil.copy2(src / LEXICON, lab / LEXICON)
 
 
+def _has_meta(path: Path, keys) -> bool:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and all(k in meta for k in keys)
+
+
 def build_test_lab() -> Path:
     """A checkpoint directory with the shipped weights and a small analysis next to them, and
     the engine's recording cache inside it. Built once per weights file and analysis format
@@ -46,7 +57,7 @@ def build_test_lab() -> Path:
     sha = file_sha256(src / WEIGHTS)[:16]
     lab = REPO / "artifacts" / "test-lab" / f"{sha}-v{FORMAT_VERSION}-{LAB_SENTENCES}-{LAB_MIN_COUNT}"
     done = lab / "ready"
-    if done.is_file() and (lab / "analysis.json").is_file():
+    if done.is_file() and _has_meta(lab / "analysis.json", LAB_META_KEYS):
         _copy_lexicon(src, lab)
         return lab
     shutil.rmtree(lab.parent, ignore_errors=True)          # labs of older weights

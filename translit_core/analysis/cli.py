@@ -1,5 +1,6 @@
 """The neuron-analysis subcommands of `python -m translit_core`: analyze, neurons, pairs,
-histogram, ablate, rank-methods, sample, hypothesis, tracks, findings. Kept out of __main__.py so the CLI entry point stays small;
+histogram, ablate, rank-methods, sample, hypothesis, tracks, findings (and saturation, clusters: cli_units.py).
+Kept out of __main__.py so the CLI entry point stays small;
 __main__ calls add_analysis_commands(sub).
 
 Every command that reads results takes --checkpoint (default checkpoints/hy) and --json.
@@ -482,6 +483,9 @@ def add_analysis_commands(sub) -> None:
     s.add_argument("--neuron", required=True, help="LAYER:INDEX, e.g. concat.fwd:70")
     s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
     s.set_defaults(fn=cmd_tracks)
+
+    from .cli_units import add_unit_commands
+    add_unit_commands(sub, common)
 
     s = sub.add_parser("findings", help="regenerate docs/FINDINGS.md from the checkpoint's analysis")
     s.add_argument("--checkpoint", default=None)

@@ -20,6 +20,7 @@ from .. import settings
 from ..model.names import READOUT_LAYERS, NeuronId
 from ..text.rules import load_rules
 from .ablation import ABLATABLE_LAYERS, NEGLIGIBLE_LOGP, SIGNIFICANT, AblationResult, verdict
+from .findings_units import render_units
 from .queries import span_mask, substring_selectivity
 from .recording import Recording
 from .stats import hellinger, ranked_units, slot_histograms
@@ -423,6 +424,7 @@ def render(an: Analysis, rec: Recording) -> str:
             add("|" + "---|" * 5)
             add("| " + " | ".join(f"{sum(v) / len(v):+.2f}" for o, v in sorted(offsets.items())) + " |")
     add("")
+    L.extend(render_units(an, rec))        # gate saturation and unit clusters (findings_units.py)
 
     # ---- summary
     add("## Summary: agreement with the post")

@@ -3,6 +3,7 @@
     held-out sentences (sample.py) -> recording (recording.py) -> Hellinger tables (tables.py)
     -> stored ablations (ablation.py) -> direction claims with bootstrap intervals (uncertainty.py)
     -> ranking methods' ablation curves for the post's pairs (methods.py)
+    -> gate saturation (saturation.py) and unit clusters by correlation (clusters.py)
     -> analysis.safetensors + analysis.json (store.py)
 """
 from __future__ import annotations
@@ -16,10 +17,12 @@ from .. import settings
 from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
+from .clusters import recording_clusters
 from .ablation import ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, SIGNIFICANT, SPREAD_BANDS, ablate_recording, pairs_to_ablate
 from .methods import rank_methods
 from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
 from .recording import record_activations, recording_key, save_to_cache
+from .saturation import recording_saturation
 from .sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
 from .store import Analysis
 from .tables import hellinger_tables
@@ -123,7 +126,15 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     meta["method_comparisons"] = [rank_methods(rec, pair, layer, seed=seed, bins=bins, shuffles=shuffles).to_dict()
                                   for pair in method_pairs for layer in METHOD_LAYERS if pair in {str(q) for q in tables.pairs}]
     timings["methods"] = time.perf_counter() - t
-    analysis = Analysis(tables, meta, analysis.weights, directory, recording=rec)
+    t = time.perf_counter()
+    saturation = recording_saturation(rec)
+    timings["saturation"] = time.perf_counter() - t
+    t = time.perf_counter()
+    clusters = recording_clusters(rec, seed=seed)
+    timings["clusters"] = time.perf_counter() - t
+    log(f"  gate saturation in {timings['saturation']:.1f}s, unit clusters in {timings['clusters']:.1f}s")
+    analysis = Analysis(tables, meta, analysis.weights, directory, recording=rec, saturation=saturation,
+                        clusters=clusters)
     timings["total"] = time.perf_counter() - t0
     meta["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     out = Path(out_dir) if out_dir else directory

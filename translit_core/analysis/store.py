@@ -22,9 +22,11 @@ from ..model.net import edge_weights
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
 from .ablation import AblationResult
+from .clusters import Clusters, PairSpread, pair_spread
 from .names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION, AnalysisMissing, Pair, SampleMissing,
                     analyze_command)
 from .recording import Recording, record_activations, recording_key, save_to_cache
+from .saturation import Saturation
 from .sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
 from .stats import ranked_units
 from .tables import HellingerTables, NeuronScore, PairScore
@@ -39,8 +41,12 @@ class Analysis:
     """
 
     def __init__(self, tables: HellingerTables, meta: dict, weights: dict[str, torch.Tensor],
-                 checkpoint_dir: Path | None = None, recording: Recording | None = None):
+                 checkpoint_dir: Path | None = None, recording: Recording | None = None,
+                 saturation: Saturation | None = None, clusters: Clusters | None = None):
         self.tables, self.meta, self.weights = tables, meta, weights
+        # Gate saturation and unit clusters (saturation.py, clusters.py): None in a file written
+        # before analyze computed them; the views then say how to rebuild, or compute them.
+        self.saturation, self.clusters = saturation, clusters
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.layers, self.sizes = tables.layers, tables.sizes
         self.offsets = tables.offsets
@@ -194,6 +200,13 @@ class Analysis:
         for the pairs analyze ablates)."""
         return self._claims.get(str(self.parse_pair(pair)))
 
+    def cluster_spread(self, pair: "str | Pair", layer: str, k: int = 10) -> PairSpread:
+        """How many clusters of `layer` the pair's top k units fall into, against k random units."""
+        if self.clusters is None:
+            raise AnalysisMissing(f"this analysis has no unit clusters; rebuild it with "
+                                  f"`{analyze_command(self.checkpoint_dir)}`")
+        return pair_spread(self, self.clusters, pair, layer, k)
+
     # ---- the sample recording (cached outside the repo)
     @property
     def has_recording(self) -> bool:
@@ -227,7 +240,13 @@ class Analysis:
             o = self.offsets[l]
             tensors[f"rank.{l}"] = ranked_units(t.hellinger_excess[:, o:o + t.sizes[l]]).to(torch.int16)
         tensors.update({k: v.detach().float().contiguous() for k, v in self.weights.items()})
-        meta = dict(self.meta, format_version=FORMAT_VERSION, bins=t.bins, min_count=t.min_count, shuffles=t.shuffles,
+        # Only what this object holds: never a description of tensors it does not write.
+        extra = {k: v for k, v in self.meta.items() if k not in ("saturation", "clusters")}
+        for name, part in (("saturation", self.saturation), ("clusters", self.clusters)):
+            if part is not None:
+                tensors.update(part.tensors())
+                extra[name] = part.meta()
+        meta = dict(extra, format_version=FORMAT_VERSION, bins=t.bins, min_count=t.min_count, shuffles=t.shuffles,
                     layers=[{"name": l, "units": t.sizes[l], "offset": self.offsets[l]} for l in t.layers],
                     xs=t.xs, pairs=[{"x": p.x, "y": p.y, "n_pos": p.n_pos, "n_neg": p.n_neg, "x_index": j}
                                     for p, j in zip(t.pairs, t.pair_x)],
@@ -267,6 +286,8 @@ class Analysis:
                                      hellinger_null=t["hellinger_null"], hellinger_null_std=t["hellinger_null_std"],
                                      p_value=t["p_value"], shuffles=meta["shuffles"])
             weights = {k: t[k] for k in ("dense.weight", "dense.bias", "out.weight", "out.bias")}
+            saturation = Saturation.from_stored(t, meta.get("saturation"))       # optional: older files lack them
+            clusters = Clusters.from_stored(t, meta.get("clusters"))
             sha_built = meta["checkpoint"]["weights_sha256"]
         except (ValueError, KeyError, TypeError, OSError, SafetensorError) as e:
             raise AnalysisMissing(f"{directory}: unreadable analysis files ({type(e).__name__}: {e}); "
@@ -283,7 +304,7 @@ class Analysis:
             if sha != sha_built:
                 raise AnalysisMissing(f"{mpath} was built for other weights than {directory / WEIGHTS} "
                                       f"(the checkpoint changed); rebuild with `{analyze_command(directory)}`")
-        return cls(tables, meta, weights, directory)
+        return cls(tables, meta, weights, directory, saturation=saturation, clusters=clusters)
 
 
 def sample_staleness(spec: dict) -> str | None:

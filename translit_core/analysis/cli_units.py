@@ -1,0 +1,136 @@
+"""The unit-structure subcommands of `python -m translit_core`: saturation and clusters.
+(analysis/cli.py registers them; kept apart so that each module stays short.)
+
+JSON shapes (stable, for scripts):
+  saturation  [{neuron, layer, index, left, right}, ...]: per gate unit, the fraction of the sample's
+              positions below the left threshold (sigmoid 0.1, tanh -0.9) and above the right one
+              (0.9)
+  clusters    [{cluster, size, representative, cohesion, pairs}, ...] for a layer;
+              with --neuron: {neuron, cluster, cluster_size, representative, members,
+              neighbours: [{neuron, r, cluster}]};
+              with --pair: {pair, layer, k, units, clusters, distinct, null_mean, null_lo, null_hi, verdict}
+
+Both read what analyze stored; an analysis file written before they were stored gets them computed
+from the sample recording (said on stderr: rebuild with `analyze` to store them).
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from .clusters import CLUSTER_LAYERS
+from .saturation import SATURATION_LAYERS
+
+
+def _print_json(obj):
+    print(json.dumps(obj, ensure_ascii=False, indent=1))
+
+
+def _saturation(an, data=None):
+    if an.saturation is None:
+        from .names import analyze_command
+        from .saturation import recording_saturation
+        print(f"note: this analysis has no stored gate saturation; computing it from the sample recording "
+              f"(store it with `{analyze_command(an.checkpoint_dir)}`)", file=sys.stderr)
+        an.saturation = recording_saturation(an.recording(data))
+    return an.saturation
+
+
+def _clusters(an, data=None):
+    if an.clusters is None:
+        from .clusters import recording_clusters
+        from .names import analyze_command
+        print(f"note: this analysis has no stored unit clusters; computing them from the sample recording "
+              f"(store them with `{analyze_command(an.checkpoint_dir)}`)", file=sys.stderr)
+        an.clusters = recording_clusters(an.recording(data), seed=an.meta.get("sample", {}).get("seed", 0))
+    return an.clusters
+
+
+def cmd_saturation(a):
+    from .saturation import thresholds
+    from .store import Analysis
+    an = Analysis.load(a.checkpoint)
+    sat = _saturation(an, a.data)
+    rows = sat.rows(a.layer)
+    if a.json:
+        _print_json(rows)
+        return
+    print(f"gate saturation over {sat.n_positions:,} positions: the fraction where a unit is left-saturated "
+          f"(< left) and right-saturated (> right)")
+    for layer in ([a.layer] if a.layer else sat.layers):
+        lo, hi = thresholds(layer)
+        print(f"{layer} (left < {lo:g}, right > {hi:g}): {sat.count_right(layer)} units right-saturated and "
+              f"{sat.count_left(layer)} left-saturated on more than 90% of the positions")
+    print(f"  {'neuron':<16s} {'left':>7s} {'right':>7s}")
+    for r in rows:
+        print(f"  {r['neuron']:<16s} {r['left']:7.3f} {r['right']:7.3f}")
+
+
+def cmd_clusters(a):
+    from .clusters import cluster_rows, neuron_rows
+    from .store import Analysis
+    an = Analysis.load(a.checkpoint)
+    if a.k < 1:
+        raise ValueError("--k must be at least 1")
+    neuron = an.parse_neuron(a.neuron) if a.neuron else None
+    pair = an.parse_pair(a.pair) if a.pair else None
+    layer = a.layer or (neuron.layer if neuron else "concat.fwd")
+    if neuron and neuron.layer != layer:
+        raise ValueError(f"--neuron {neuron} is not in --layer {layer}")
+    cl = _clusters(an, a.data)
+    lc = cl.layer(layer)
+    if neuron:
+        row = neuron_rows(cl, neuron)
+        if a.json:
+            _print_json(row)
+            return
+        print(f"{neuron}: cluster {row['cluster']} of {layer} ({row['cluster_size']} units; representative "
+              f"{row['representative']})")
+        print("  members: " + ", ".join(row["members"]))
+        print("  nearest by |r|: " + ", ".join(f"{n['neuron']} (r {n['r']:+.2f}, cluster {n['cluster']})"
+                                              for n in row["neighbours"]))
+        return
+    if pair:
+        s = an.cluster_spread(pair, layer, a.k)
+        if a.json:
+            _print_json(s.to_dict())
+            return
+        print(f"{s.pair}, {layer}: its top {s.k} units by H excess fall into {s.distinct} clusters; {s.k} random units "
+              f"of the layer fall into {s.null_mean:.2f} (95% of draws: {s.null_lo:g} to {s.null_hi:g}): {s.verdict}")
+        for u, c in zip(s.units, s.clusters):
+            print(f"  {layer}:{u:<5d} cluster {c} ({int(lc.sizes()[c])} units)")
+        return
+    rows = cluster_rows(an, cl, layer, a.k)
+    if a.json:
+        _print_json(rows)
+        return
+    sizes = lc.sizes()
+    print(f"{layer}: {lc.n_clusters} clusters of {lc.labels.numel()} units (average linkage on 1 - |r|, cut at "
+          f"{cl.cut:g}; r over {cl.n_positions:,} positions); {int((sizes == 1).sum())} units on their own")
+    print(f"  {'cluster':>7s} {'size':>5s} {'representative':<18s} {'cohesion':>8s}  pairs it serves (members in their top {a.k})")
+    for r in rows:
+        if r["size"] > 1 or a.all:
+            print(f"  {r['cluster']:7d} {r['size']:5d} {r['representative']:<18s} {r['cohesion']:8.3f}  {r['pairs']}")
+    if not a.all:
+        print("  (clusters of one unit left out; --all lists them)")
+
+
+def add_unit_commands(sub, common) -> None:
+    """Register saturation and clusters; `common(s)` adds --checkpoint and --json."""
+    s = sub.add_parser("saturation", help="gate saturation (Karpathy et al. 2015): per gate unit, the fraction of "
+                                          "positions where it is shut (< 0.1) or open (> 0.9)")
+    common(s)
+    s.add_argument("--layer", default=None, choices=list(SATURATION_LAYERS), help="one gate layer (default all)")
+    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.set_defaults(fn=cmd_saturation)
+
+    s = sub.add_parser("clusters", help="units grouped by the correlation of their activations (NeuroX): a layer's "
+                                        "clusters, a unit's neighbours, or how a pair's top units spread over them")
+    common(s)
+    s.add_argument("--layer", default=None, choices=list(CLUSTER_LAYERS), help="default concat.fwd (or the neuron's)")
+    s.add_argument("--neuron", default=None, help="LAYER:INDEX: its cluster and nearest neighbours")
+    s.add_argument("--pair", default=None, help="x:y: how many clusters its top k units fall into, vs random units")
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--all", action="store_true", help="list the clusters of a single unit too")
+    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.set_defaults(fn=cmd_clusters)

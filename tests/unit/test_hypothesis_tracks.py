@@ -269,3 +269,13 @@ def test_binary_tracks_predicates(rules):
     assert by["output շ"] == [True, False, False, False]
     assert by["digraph: later h"] == [False, True, False, False]
     assert by["word start"] == [True, False, False, False] and by["word end"] == [False, False, False, True]
+
+
+def test_count_on_popcounts_the_selected_units_of_the_packed_bits():
+    import numpy as np
+    from translit_core.analysis.hypothesis import count_on
+    rng = np.random.default_rng(3)
+    on = rng.random((50, 21)) > 0.5                                   # (P, units)
+    packed = np.packbits(on, axis=1)
+    for units in ([0], [7, 8], [20, 3, 9, 15, 1, 2, 0, 11, 19, 5], list(range(21))):
+        np.testing.assert_array_equal(count_on(packed, np.array(units)).numpy(), on[:, units].sum(1))

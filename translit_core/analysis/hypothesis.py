@@ -186,6 +186,47 @@ def _lowercase_classes(alphabets: Alphabets) -> torch.Tensor:
     return torch.tensor([idx.get(c.lower(), i) if len(c) == 1 else i for i, c in enumerate(alphabets.inputs)])
 
 
+POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def count_on(packed: np.ndarray, units: np.ndarray) -> torch.Tensor:
+    """(P,) how many of `units` are on at each position, counted on the packed bits (a popcount
+    of each byte masked to the selected units): no (P, k) matrix, whatever k is."""
+    counts = np.zeros(packed.shape[0], dtype=np.int16)
+    masks: dict[int, int] = {}
+    for u in units.tolist():
+        masks[u // 8] = masks.get(u // 8, 0) | (1 << (7 - u % 8))
+    for col, mask in masks.items():
+        counts += POPCOUNT[packed[:, col] & np.uint8(mask)]
+    return torch.from_numpy(counts)
+
+
+def _fits(packed: np.ndarray, units: np.ndarray, s: torch.Tensor, e: torch.Tensor, ls: torch.Tensor,
+          re_: torch.Tensor) -> torch.Tensor:
+    """(S,) for each candidate run [s, e) with its context window [ls, re_): how many of `units`
+    are on throughout the run and off in the window around it. Only the windows' rows are
+    unpacked (their total length W, not the sample's P), in blocks of units to bound memory."""
+    S, k = s.numel(), units.size
+    n_fit = torch.zeros(S, dtype=torch.long)
+    if S == 0:
+        return n_fit
+    width = re_ - ls                                                              # (S,)
+    base = torch.cumsum(width, 0) - width                                         # (S,) each window's first row
+    rows = torch.repeat_interleave(ls - base, width) + torch.arange(int(width.sum()))   # (W,) sample positions
+    a, b, c = base + (s - ls), base + (e - ls), base + width                      # run start, end, window end
+    bits = packed[rows.numpy()]                                                   # (W, bytes)
+    for u0 in range(0, k, UNIT_BLOCK):
+        u = units[u0:u0 + UNIT_BLOCK]
+        shift = (7 - u % 8).astype(np.uint8)
+        on = torch.from_numpy(((bits[:, u // 8] >> shift) & np.uint8(1)).astype(np.int32))   # (W, kb)
+        # cum[r] = how many rows before r each unit is on: a window's count is a difference
+        cum = torch.cat([torch.zeros(1, on.shape[1], dtype=torch.int32), on.cumsum(0, dtype=torch.int32)])
+        through = (cum[b] - cum[a]) == (e - s).unsqueeze(1)                       # (S, kb) on throughout
+        off_left, off_right = cum[a] == cum[base], cum[c] == cum[b]
+        n_fit += (through & off_left & off_right).sum(1)
+    return n_fit
+
+
 def match(recording: Recording, layer: str, units, threshold: float = DEFAULT_THRESHOLD, span_length: int = 1,
           left: int = 1, right: int = 1, top: int = DEFAULT_TOP, span_latin: str | None = None,
           min_units: int | None = None, context: int = CONTEXT) -> HypothesisResult:
@@ -202,21 +243,13 @@ def match(recording: Recording, layer: str, units, threshold: float = DEFAULT_TH
     if k == 0 or P == 0:
         empty.seconds = time.perf_counter() - t0
         return empty
-    on = binarize(recording, layer, units, threshold)                             # (P, k)
-    cand = on.sum(1) >= min_units                                                 # (P,)
+    packed = on_bits(recording, layer, threshold)                                # (P, bytes)
+    cand = count_on(packed, units.numpy()) >= min_units                           # (P,)
     s, e = _runs(cand, recording.is_first, recording.is_last)                     # (S,), (S,)
     chunk = recording.chunk_of(s)
     cs, ce = recording.chunk_start[chunk], recording.chunk_start[chunk + 1]       # the chunk's bounds
     ls, re_ = torch.maximum(cs, s - left), torch.minimum(ce, e + right)           # context windows, clipped
-    n_fit = torch.zeros(s.numel(), dtype=torch.long)
-    zero = torch.zeros(1, UNIT_BLOCK, dtype=torch.int32)
-    for b in range(0, k, UNIT_BLOCK):
-        # cum[p] = how many positions before p each unit is on: any window's count is a difference
-        cum = torch.cat([zero[:, : min(UNIT_BLOCK, k - b)], on[:, b:b + UNIT_BLOCK].int().cumsum(0, dtype=torch.int32)])
-        through = (cum[e] - cum[s]) == (e - s).unsqueeze(1)                       # (S, kb) on throughout
-        off_left = cum[s] == cum[ls]                                              # off at every left position
-        off_right = cum[re_] == cum[e]
-        n_fit += (through & off_left & off_right).sum(1)
+    n_fit = _fits(packed, units.numpy(), s, e, ls, re_)
     keep = n_fit >= min_units
     n_candidates = int(s.numel())
     s, e, n_fit = s[keep], e[keep], n_fit[keep]

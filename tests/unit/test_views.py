@@ -201,7 +201,7 @@ def _imports(path: Path) -> set[str]:
 def test_view_logic_does_not_import_streamlit_and_modules_stay_small():
     for path in DASHBOARD.glob("*.py"):
         assert len(path.read_text().splitlines()) <= 500, path.name
-        if path.stem not in ("routing", "widgets", "panels", "launch", "downloads"):     # the Streamlit layer
+        if path.stem not in ("routing", "widgets", "panels", "launch", "downloads", "structure"):     # the Streamlit layer
             assert not any(m.split(".")[0] == "streamlit" for m in _imports(path)), path.name
 
 

@@ -262,3 +262,17 @@ def test_run_head_column_update_matches_the_full_pass_for_mixed_interventions():
         _, plain = model.run_head(c, x, [], dense_pre=model.dense(c))
     assert torch.allclose(fast, ref, atol=1e-5)
     assert not torch.allclose(plain, ref, atol=1e-3)       # the interventions do change the logits
+
+
+def test_a_precomputed_direct_term_gives_the_same_logits():
+    model = tiny_net(14)
+    x = inputs(14)
+    with torch.no_grad():
+        _, cache = model.run_with_cache(x, names=["concat.fwd", "concat.bwd"])
+        c = concat(cache)
+        iv = [Intervention("concat.fwd", (1,), "set", 0.3)]
+        _, ref = model.run_head(c, x, iv, dense_pre=model.dense(c))
+        _, fast = model.run_head(c, x, iv, dense_pre=model.dense(c), direct=model.direct_term(x))
+        onehot = torch.nn.functional.one_hot(x, model.config.n_in).float()
+        by_hand = onehot @ model.out.weight[:, model.config.hidden:].t()           # the one-hot's own term
+    assert torch.equal(fast, ref) and torch.allclose(model.direct_term(x), by_hand, atol=1e-6)

@@ -221,6 +221,7 @@ class DecisionScorer:
         if not recurrent:     # the head's inputs at the scored rows, sliced once for all the draws
             every = scored.numel() == positions.numel()
             self.ctx = [t if every else t[scored] for t in (concat, recording.x[positions], dense_pre, hidden)]
+            self.direct = recording.model.direct_term(self.ctx[1])                      # (n, n_out), once
         self.base_logp = self.log_probs(scored[:0])[self.is_pos, self.yk]           # (n_pos,)
 
     def intervention(self, chosen: torch.Tensor, where=None) -> Intervention:
@@ -236,7 +237,7 @@ class DecisionScorer:
             else:
                 ivs = [self.intervention(chosen)] if chosen.numel() else []
                 concat, x, dense_pre, hidden = self.ctx
-                logits = rec.model.run_head(concat, x, ivs, dense_pre=dense_pre,
+                logits = rec.model.run_head(concat, x, ivs, dense_pre=dense_pre, direct=self.direct,
                                             hidden=None if self.layer in CONCAT_LAYERS else hidden)[1]
         return torch.log_softmax(logits.float(), -1)
 

@@ -236,12 +236,14 @@ class TranslitNet(nn.Module):
     def head(self, concat: torch.Tensor, x: torch.Tensor, head_dtype: torch.dtype | None = None,
              hooks: Mapping[str, Hook] | None = None, positions: torch.Tensor | None = None,
              hidden: torch.Tensor | None = None, skip: torch.Tensor | None = None,
-             dense_pre: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+             dense_pre: torch.Tensor | None = None, direct: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
         """The layers above the biLSTM: concat (..., 2*lstm) and input classes x (...) ->
         (hidden (..., hidden), float32 logits (..., n_out)). `hooks` on "hidden" / "output" get
         `positions` (...). Given `hidden`, the dense layer is skipped (hooks still apply); given
         `dense_pre`, its pre-activation; `skip` (..., n_in) replaces the one-hot of x fed to the
-        output layer."""
+        output layer; `direct` (..., n_out) is that input's term of the logits, precomputed
+        (`direct_term`: many head passes over the same x)."""
         hooks = hooks or {}
         cast = (lambda t: t.to(head_dtype)) if head_dtype else (lambda t: t)
         if hidden is None:
@@ -253,7 +255,8 @@ class TranslitNet(nn.Module):
         # out([hidden, onehot]) computed as hidden @ W_h + (column of W_x picked by x): the same
         # sum without materialising the concatenation or multiplying by a one-hot matrix.
         w_hidden, w_input = self.out.weight.split([self.config.hidden, self.config.n_in], dim=1)
-        direct = F.embedding(x, w_input.t()) if skip is None else skip @ w_input.t()          # (..., n_out)
+        if direct is None:
+            direct = F.embedding(x, w_input.t()) if skip is None else skip @ w_input.t()      # (..., n_out)
         logits = F.linear(hidden, cast(w_hidden), cast(self.out.bias)).float() + direct
         if "output" in hooks:
             logits = hooks["output"](logits, positions)
@@ -351,9 +354,15 @@ class TranslitNet(nn.Module):
                        interventions: Iterable[Intervention] = (), **kw) -> torch.Tensor:
         return self.run(x, lengths, interventions=interventions, **kw)[0]
 
+    def direct_term(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits' term from the input character itself (the output layer also reads the
+        one-hot of x): (..., n_out)."""
+        return F.embedding(x, self.out.weight[:, self.config.hidden:].t())
+
     def run_head(self, concat: torch.Tensor, x: torch.Tensor, interventions: Iterable[Intervention] = (),
                  positions: torch.Tensor | None = None, dense_pre: torch.Tensor | None = None,
-                 hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                 hidden: torch.Tensor | None = None, direct: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """The layers above the biLSTM from recorded biLSTM outputs concat (..., 2H): interventions
         on concat.fwd / concat.bwd change those values before the dense layer (the recurrence is
         not rerun: use `run` for that), on hidden / output as in `run`. -> (hidden, logits).
@@ -368,7 +377,8 @@ class TranslitNet(nn.Module):
         if positions is None:
             positions = torch.zeros(concat.shape[:-1], dtype=torch.long, device=concat.device)
         if not any(n in hooks for n in CONCAT_LAYERS):
-            return self.head(concat, x, hooks=hooks, positions=positions, dense_pre=dense_pre, hidden=hidden)
+            return self.head(concat, x, hooks=hooks, positions=positions, dense_pre=dense_pre, hidden=hidden,
+                             direct=direct)
         H = self.config.lstm
         parts = {"concat.fwd": concat[..., :H], "concat.bwd": concat[..., H:]}
         if dense_pre is not None:
@@ -386,10 +396,11 @@ class TranslitNet(nn.Module):
                 new = compile_hooks([replace(iv, units=tuple(where[u] for u in iv.units)) for iv in ivs])[n](
                     old, positions)
                 dense_pre = dense_pre + (new - old) @ self.dense.weight[:, i * H + cols].t()
-            return self.head(concat, x, hooks=hooks, positions=positions, dense_pre=dense_pre)  # concat unused
+            return self.head(concat, x, hooks=hooks, positions=positions, dense_pre=dense_pre,
+                             direct=direct)                                               # concat unused
         new = {n: hooks[n](v, positions) if n in hooks else v for n, v in parts.items()}
         changed = torch.cat([new[n] for n in CONCAT_LAYERS], dim=-1)                    # (..., 2H)
-        return self.head(changed, x, hooks=hooks, positions=positions)
+        return self.head(changed, x, hooks=hooks, positions=positions, direct=direct)
 
 
 def edge_weights(weights: Mapping[str, torch.Tensor], lower: list[NeuronId], upper: list[NeuronId]) -> torch.Tensor:

@@ -23,14 +23,17 @@ from urllib.parse import unquote, urlsplit
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from translit_core import settings
+
 from .downloads import image_format_picker
-from .urls import (CUT_PARAM, DEFAULT_PAGE, MOVED_PARAM, PAGES, cut_link_note, first, parse_page,
+from .urls import (CUT_PARAM, DEFAULT_PAGE, MOVED_PARAM, PAGES, cut_link_note, first, parse_choice, parse_page,
                    unknown_path_note)
 
 ICONS = {"transliterate": ":material/translate:", "intervene": ":material/tune:", "graph": ":material/hub:",
          "histograms": ":material/bar_chart:", "heatmaps": ":material/grid_on:",
          "neuron": ":material/psychology:", "methods": ":material/leaderboard:",
          "gates": ":material/scatter_plot:", "clusters": ":material/workspaces:"}
+MODEL_KEY = "model"           # the model switch's session key and URL parameter (widgets.current_model)
 NOTE_KEY = "_route_note"      # a note carried across a switch_page (session state)
 OPENED_KEY = "_route_opened"  # set once this session's first run has read the URL's path
 
@@ -109,9 +112,33 @@ def navigate() -> Route:
     for key in (MOVED_PARAM, CUT_PARAM):
         if key in st.query_params:
             del st.query_params[key]
-    notes = [n for n in (st.session_state.pop(NOTE_KEY, None), wanted.note,
+    model_note = model_switch()
+    notes = [n for n in (st.session_state.pop(NOTE_KEY, None), wanted.note, model_note,
                          unknown_path_note(moved, name) if moved else None, cut_link_note(cut)) if n]
     return Route(current, name, {**pages, name: current}, notes)
+
+
+def model_switch() -> str | None:
+    """The model every page shows: a switch in the sidebar when there are several, seeded once
+    per session from the URL's `model=` (an unknown one gets a note and the default); the URL
+    names the model unless it is the default. Returns the note, if any."""
+    models = list(settings.model_dirs())
+    note = None
+    if MODEL_KEY not in st.session_state:
+        parsed = parse_choice(first(st.query_params, MODEL_KEY), models, "model")
+        st.session_state[MODEL_KEY], note = parsed.value, parsed.note
+    if st.session_state[MODEL_KEY] not in models:
+        st.session_state[MODEL_KEY] = models[0]
+    if len(models) > 1:
+        st.sidebar.selectbox("Model", models, key=MODEL_KEY,
+                             help="Every page shows this model and its analysis; the URL keeps the choice.")
+    name = st.session_state[MODEL_KEY]
+    if name == models[0]:
+        if MODEL_KEY in st.query_params:
+            del st.query_params[MODEL_KEY]
+    elif st.query_params.get(MODEL_KEY) != name:
+        st.query_params[MODEL_KEY] = name
+    return note
 
 
 def sidebar(route: Route) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Generic, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Generic, Mapping, Sequence, TypeVar
 from urllib.parse import urlencode
 
 from translit_core.analysis import Pair
@@ -236,7 +236,12 @@ def url_text_note(text: str) -> str | None:
     return f"The link to this view holds the first {MAX_URL_TEXT} of the text's {len(text):,} characters."
 
 
+# What every link carries besides its own state: the Streamlit layer (widgets.py) sets this to
+# the session's model when it is not the default, so a link opened in a new tab shows the same model.
+link_params: Callable[[], dict[str, str]] = dict
+
+
 def page_url(page: str, **params) -> str:
     """A relative link to a page of the app with its state, e.g. /neuron?page=neuron&neuron=…"""
-    q = {"page": page, **{k: str(v) for k, v in params.items() if v not in (None, "")}}
+    q = {"page": page, **link_params(), **{k: str(v) for k, v in params.items() if v not in (None, "")}}
     return f"/{page}?{urlencode(q)}"

@@ -19,9 +19,10 @@ from translit_core.model.checkpoint import CheckpointError
 from translit_core.model.names import NeuronId
 
 from . import intervene as iv
+from . import urls
 from .lab import Lab, file_stamp, load_lab
 from .labels import input_choice_label, layer_title, output_choice_label
-from .routing import ensure_app_routing
+from .routing import MODEL_KEY, ensure_app_routing
 from .urls import first, md_plain, pairs_by_input, url_text, url_text_note
 
 
@@ -46,9 +47,29 @@ def lab() -> Lab:
     return current_lab()
 
 
+def current_model() -> tuple[str, Path]:
+    """(name, checkpoint directory) of the model this session looks at: the sidebar's switch
+    (seeded from the URL's `model=` by routing), else the default."""
+    models = settings.model_dirs()
+    name = st.session_state.get(MODEL_KEY)
+    if name not in models:
+        name = next(iter(models))
+    return name, models[name]
+
+
+def _link_params() -> dict[str, str]:
+    """The model for every link of the page (urls.page_url), when it is not the default."""
+    name, _ = current_model()
+    return {} if name == next(iter(settings.model_dirs())) else {MODEL_KEY: name}
+
+
+urls.link_params = _link_params
+
+
 def current_lab() -> Lab:
-    """The lab (inside cached functions too: no routing, and no widgets unless it fails)."""
-    d = settings.checkpoint_dir()
+    """The lab of the session's model (inside cached functions too, which take its directory as
+    their key: no routing, and no widgets unless it fails)."""
+    d = current_model()[1]
     try:
         return _load_lab(str(d), file_stamp(d))
     except CheckpointError as e:

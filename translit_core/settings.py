@@ -2,7 +2,9 @@
 
     TRANSLIT_DATA         the shared data folder (default ../shared/data beside the repository)
     TRANSLIT_CACHE        where sample recordings are cached (default ~/.cache/translit_core)
-    TRANSLIT_CHECKPOINT   the checkpoint the dashboard shows (default checkpoints/hy)
+    TRANSLIT_CHECKPOINT   the checkpoint the dashboard shows first (default checkpoints/hy)
+    TRANSLIT_MODELS       more models for the dashboard's switch, "name=DIR,name=DIR" (default:
+                          every other checkpoint under checkpoints/, unless TRANSLIT_CHECKPOINT is set)
     TRANSLIT_TORCH_THREADS  intra-op threads per dashboard computation (default 1)
 
 Nothing here imports torch, so the dashboard can read its settings before the model loads.
@@ -35,6 +37,29 @@ def checkpoint_dir() -> Path:
     """The checkpoint the dashboard shows: $TRANSLIT_CHECKPOINT, else checkpoints/hy."""
     env = _env("TRANSLIT_CHECKPOINT")
     return Path(env).expanduser().resolve() if env else DEFAULT_CHECKPOINT
+
+
+def _is_checkpoint(d: Path) -> bool:
+    return (d / "model.json").is_file() and (d / "model.safetensors").is_file()
+
+
+def model_dirs() -> dict[str, Path]:
+    """The models the dashboard offers, by name (the name is the URL's `model=`): the default
+    checkpoint first, then $TRANSLIT_MODELS, or every other checkpoint under checkpoints/ when
+    neither variable is set. A name given twice keeps its first directory."""
+    default = checkpoint_dir()
+    out = {default.name: default}
+    extra = _env("TRANSLIT_MODELS")
+    if extra:
+        for entry in extra.split(","):
+            name, sep, path = entry.partition("=")
+            if sep and name.strip() and path.strip():
+                out.setdefault(name.strip(), Path(path.strip()).expanduser().resolve())
+    elif not _env("TRANSLIT_CHECKPOINT") and DEFAULT_CHECKPOINT.parent.is_dir():
+        for d in sorted(DEFAULT_CHECKPOINT.parent.iterdir()):
+            if d.is_dir() and _is_checkpoint(d):
+                out.setdefault(d.name, d)
+    return out
 
 
 def torch_threads(default: int = 1) -> int:

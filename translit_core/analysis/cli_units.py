@@ -1,4 +1,4 @@
-"""The unit-structure subcommands of `python -m translit_core`: saturation and clusters.
+"""The unit-structure subcommands of `python -m translit_core`: saturation, clusters and compare.
 (analysis/cli.py registers them; kept apart so that each module stays short.)
 
 JSON shapes (stable, for scripts):
@@ -9,6 +9,10 @@ JSON shapes (stable, for scripts):
               with --neuron: {neuron, cluster, cluster_size, representative, members,
               neighbours: [{neuron, r, cluster}]};
               with --pair: {pair, layer, k, units, clusters, distinct, null_mean, null_lo, null_hi, verdict}
+  compare     {a: {name, sample_accuracy, regularizer, layers: [{layer, selective_units, units_per_pair,
+              inputs_per_unit, monosemantic, ...}], post_pairs, target_accuracy, saturation}, b: {...},
+              same_sample, verdict}; with --pair and --layer also "break": [{model, ks, target_accuracy,
+              units_to_break}] (the recurrent ablation; seconds per model)
 
 Both read what analyze stored; an analysis file written before they were stored gets them computed
 from the sample recording (said on stderr: rebuild with `analyze` to store them).
@@ -115,6 +119,40 @@ def cmd_clusters(a):
         print("  (clusters of one unit left out; --all lists them)")
 
 
+def cmd_compare(a):
+    from pathlib import Path
+
+    from .compare import compare, units_to_break
+    from .store import Analysis
+    dirs = [Path(a.checkpoint) if a.checkpoint else None, Path(a.other)]
+    ans = [Analysis.load(d) for d in dirs]
+    names = [(d or ans[0].checkpoint_dir).name for d in dirs]
+    c = compare(ans[0], ans[1], tuple(names))
+    out = c.to_dict()
+    if a.pair:
+        out["break"] = []
+        for name, an in zip(names, ans):
+            scores = an.layer_scores(a.pair, a.layer)
+            curve = units_to_break(an.recording(a.data), scores, str(an.parse_pair(a.pair)), a.layer)
+            out["break"].append({"model": name, **curve.__dict__})
+    if a.json:
+        _print_json(out)
+        return
+    for side in (c.a, c.b):
+        reg = side.regularizer
+        print(f"{side.name}: sample accuracy {100 * side.sample_accuracy:.2f}%"
+              + (f", trained with {reg['kind']} (weight {reg['weight']})" if reg else ", no regularizer"))
+        print(f"  {'layer':<11} {'selective':>9} {'per pair':>9} {'inputs/unit':>11} {'monosemantic':>12}")
+        for l in side.layers:
+            print(f"  {l.layer:<11} {l.selective_units:>9} {l.units_per_pair:>9.1f} {l.inputs_per_unit:>11.2f} "
+                  f"{l.monosemantic:>12.0%}")
+    for b in out.get("break", []):
+        print(f"{b['model']}: ablating the top k of {a.layer} for {a.pair} (recurrent): target accuracy "
+              + ", ".join(f"k={k} {v:.3f}" for k, v in zip(b["ks"], b["target_accuracy"]))
+              + f"; broken at k = {b['units_to_break']}")
+    print(c.verdict())
+
+
 def add_unit_commands(sub, common) -> None:
     """Register saturation and clusters; `common(s)` adds --checkpoint and --json."""
     s = sub.add_parser("saturation", help="gate saturation (Karpathy et al. 2015): per gate unit, the fraction of "
@@ -134,3 +172,12 @@ def add_unit_commands(sub, common) -> None:
     s.add_argument("--all", action="store_true", help="list the clusters of a single unit too")
     s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
     s.set_defaults(fn=cmd_clusters)
+
+    s = sub.add_parser("compare", help="two models neuron by neuron (issue 15): selective units, units per pair, "
+                                       "inputs per unit, and a verdict; --pair/--layer: units to break the pair")
+    common(s)
+    s.add_argument("--other", required=True, help="the second checkpoint directory (with its analysis)")
+    s.add_argument("--pair", default=None, help="x:y: also how many top units, ablated in the recurrence, break it")
+    s.add_argument("--layer", default="concat.bwd", choices=list(("concat.fwd", "concat.bwd", "hidden")))
+    s.add_argument("--data", default=None, help="shared data dir, if a recording must be re-made")
+    s.set_defaults(fn=cmd_compare)

@@ -1,0 +1,70 @@
+"""Comparing two models neuron by neuron (issue 15, item 3): the statistics on planted tables,
+the verdict, and the recurrent "units to break a pair" against the ablation it is made of."""
+from __future__ import annotations
+
+import types
+
+import pytest
+import torch
+
+from translit_core.analysis import hellinger_tables
+from translit_core.analysis.ablation import ablate_recording
+from translit_core.analysis.compare import BREAK_ACCURACY, SELECTIVE_EXCESS, compare, units_to_break
+from translit_core.analysis.names import Pair
+from translit_core.model.names import READOUT_LAYERS
+
+
+def planted(monosemantic: bool, accuracy: float, fingerprint: str = "f"):
+    """An analysis-like object: 2 inputs (a, b) with 2 pairs each, 4 units per readout layer.
+    Unit u is selective (excess 0.8, p at its floor) for pairs of input u % 2 only when
+    `monosemantic`, else for every pair."""
+    pairs = [Pair("a", "1", 50, 50), Pair("a", "2", 50, 50), Pair("b", "1", 50, 50), Pair("b", "2", 50, 50)]
+    sizes = {l: 4 for l in READOUT_LAYERS}
+    N = 4 * len(READOUT_LAYERS)
+    excess = torch.full((4, N), 0.05)
+    for col in range(N):
+        for row, p in enumerate(pairs):
+            if not monosemantic or (p.x == "a") == (col % 2 == 0):
+                excess[row, col] = 0.8
+    tables = types.SimpleNamespace(pairs=pairs, xs=["a", "b"], pair_x=[0, 0, 1, 1], shuffles=20,
+                                   hellinger_excess=excess, p_value=torch.full((4, N), 1 / 21))
+    offsets = {l: 4 * i for i, l in enumerate(READOUT_LAYERS)}
+    return types.SimpleNamespace(
+        tables=tables, sizes=sizes, offsets=offsets, checkpoint_dir=None, saturation=None,
+        meta={"sample_accuracy": accuracy, "sample": {"fingerprint": fingerprint, "seed": 0}},
+        pair_row=lambda p: [str(q) for q in pairs].index(str(p)), ablation=lambda p, l: None)
+
+
+def test_monosemantic_units_are_counted_and_the_verdict_says_so():
+    c = compare(planted(False, 0.99), planted(True, 0.985), ("base", "twin"))
+    for layer in READOUT_LAYERS:
+        a, b = c.a.layer(layer), c.b.layer(layer)
+        assert (a.selective_units, b.selective_units) == (4, 4)
+        assert (a.inputs_per_unit, b.inputs_per_unit) == (2.0, 1.0)
+        assert (a.monosemantic, b.monosemantic) == (0.0, 1.0)
+        assert (a.units_per_pair, b.units_per_pair) == (4.0, 2.0)
+    v = c.verdict()
+    assert "twin has more monosemantic units than base" in v and "0.50 points less accurate" in v
+    assert "No clear difference" in compare(planted(True, 0.99), planted(True, 0.99)).verdict()
+    assert "different samples" in compare(planted(True, 0.99), planted(True, 0.99, "other")).verdict()
+
+
+def test_a_selective_unit_needs_both_the_excess_and_the_p_value():
+    a = planted(True, 0.99)
+    a.tables.p_value[:, 0] = 0.5                 # unit 0 of concat.fwd: excess but not significant
+    a.tables.hellinger_excess[:, 1] = SELECTIVE_EXCESS - 1e-3
+    s = compare(a, a).a.layer("concat.fwd")
+    assert s.selective_units == 2
+
+
+def test_units_to_break_is_the_first_k_of_the_recurrent_ablation_below_half(tiny):
+    model, alphabets, rec = tiny
+    pair = hellinger_tables(rec, bins=10, min_count=4, layers=["hidden"]).pairs[0]
+    scores = torch.arange(model.config.lstm, 0, -1).float()          # rank units 0, 1, 2, ...
+    curve = units_to_break(rec, scores, str(pair), "concat.fwd", ks=(1, 2, 6), max_positions=10_000)
+    for k, acc in zip(curve.ks, curve.target_accuracy):
+        ref = ablate_recording(rec, pair, "concat.fwd", k=k, draws=0, scores=scores, recurrent=True)
+        assert acc == pytest.approx(ref.target_accuracy_top_k)
+    first = next((k for k, a in zip(curve.ks, curve.target_accuracy) if a < BREAK_ACCURACY), None)
+    assert curve.units_to_break == first
+    assert curve.baseline == pytest.approx(ablate_recording(rec, pair, "concat.fwd", k=0, draws=0).target_accuracy_baseline)

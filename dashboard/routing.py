@@ -32,8 +32,10 @@ from .urls import (CUT_PARAM, DEFAULT_PAGE, MOVED_PARAM, PAGES, cut_link_note, f
 ICONS = {"transliterate": ":material/translate:", "intervene": ":material/tune:", "graph": ":material/hub:",
          "histograms": ":material/bar_chart:", "heatmaps": ":material/grid_on:",
          "neuron": ":material/psychology:", "methods": ":material/leaderboard:",
-         "gates": ":material/scatter_plot:", "clusters": ":material/workspaces:"}
-MODEL_KEY = "model"           # the model switch's session key and URL parameter (widgets.current_model)
+         "gates": ":material/scatter_plot:", "clusters": ":material/workspaces:",
+         "compare": ":material/compare_arrows:"}
+MODEL_KEY = "model"           # the URL parameter that names the model (widgets.current_model)
+MODEL_STATE = "_model"        # the session's model (session state; the switch's own key is _model_switch)
 NOTE_KEY = "_route_note"      # a note carried across a switch_page (session state)
 OPENED_KEY = "_route_opened"  # set once this session's first run has read the URL's path
 
@@ -118,21 +120,28 @@ def navigate() -> Route:
     return Route(current, name, {**pages, name: current}, notes)
 
 
+def _model_switched() -> None:
+    st.session_state[MODEL_STATE] = st.session_state["_model_switch"]
+
+
 def model_switch() -> str | None:
     """The model every page shows: a switch in the sidebar when there are several, seeded once
     per session from the URL's `model=` (an unknown one gets a note and the default); the URL
     names the model unless it is the default. Returns the note, if any."""
     models = list(settings.model_dirs())
     note = None
-    if MODEL_KEY not in st.session_state:
+    if MODEL_STATE not in st.session_state:
         parsed = parse_choice(first(st.query_params, MODEL_KEY), models, "model")
-        st.session_state[MODEL_KEY], note = parsed.value, parsed.note
-    if st.session_state[MODEL_KEY] not in models:
-        st.session_state[MODEL_KEY] = models[0]
+        st.session_state[MODEL_STATE], note = parsed.value, parsed.note
+    if st.session_state[MODEL_STATE] not in models:
+        st.session_state[MODEL_STATE] = models[0]
     if len(models) > 1:
-        st.sidebar.selectbox("Model", models, key=MODEL_KEY,
+        # The switch has a key of its own and hands its choice over in a callback: a widget's key
+        # written by the app on every run would cost the page's other widgets their clicks.
+        st.sidebar.selectbox("Model", models, index=models.index(st.session_state[MODEL_STATE]), key="_model_switch",
+                             on_change=_model_switched,
                              help="Every page shows this model and its analysis; the URL keeps the choice.")
-    name = st.session_state[MODEL_KEY]
+    name = st.session_state[MODEL_STATE]
     if name == models[0]:
         if MODEL_KEY in st.query_params:
             del st.query_params[MODEL_KEY]

@@ -38,6 +38,7 @@ PAGES: dict[str, str] = {            # url name -> title, in the sidebar's order
     "methods": "Ranking methods",
     "gates": "Gate saturation",
     "clusters": "Neuron clusters",
+    "compare": "Compare models",
 }
 DEFAULT_PAGE = "transliterate"       # what the app's root URL shows
 DEFAULT_PAIR = "t:թ"                 # the post's running example

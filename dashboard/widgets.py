@@ -22,14 +22,14 @@ from . import intervene as iv
 from . import urls
 from .lab import Lab, file_stamp, load_lab
 from .labels import input_choice_label, layer_title, output_choice_label
-from .routing import MODEL_KEY, ensure_app_routing
+from .routing import MODEL_KEY, MODEL_STATE, ensure_app_routing
 from .urls import first, md_plain, pairs_by_input, url_text, url_text_note
 
 
 # --------------------------------------------------------------------------------------------
 # The lab: once per process
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)     # the models a session compares
 def _load_lab(directory: str, stamp: tuple) -> Lab:
     # `stamp` (file times and sizes) is only a cache key: a rebuilt analysis file or a new
     # checkpoint is picked up on the next rerun without restarting the server.
@@ -51,10 +51,23 @@ def current_model() -> tuple[str, Path]:
     """(name, checkpoint directory) of the model this session looks at: the sidebar's switch
     (seeded from the URL's `model=` by routing), else the default."""
     models = settings.model_dirs()
-    name = st.session_state.get(MODEL_KEY)
+    name = st.session_state.get(MODEL_STATE)
     if name not in models:
         name = next(iter(models))
     return name, models[name]
+
+
+def lab_of(name: str) -> Lab | None:
+    """The lab of the model called `name` (settings.model_dirs), loaded once per process; None
+    (with the reason shown) when it cannot be loaded."""
+    d = settings.model_dirs().get(name)
+    if d is None:
+        return None
+    try:
+        return _load_lab(str(d), file_stamp(d))
+    except CheckpointError as e:
+        st.warning(f"The model {md_plain(name)} cannot be loaded: {md_plain(e)}")
+        return None
 
 
 def _link_params() -> dict[str, str]:

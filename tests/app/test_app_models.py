@@ -44,22 +44,22 @@ def test_model_dirs_lists_the_default_first_then_the_extra_ones(lab_dir, twin):
 
 def test_the_switch_changes_the_model_and_the_url(lab_dir, twin):
     at = ok(app("transliterate", text="barev dzez"))
-    switch = at.sidebar.selectbox(key="model")
+    switch = at.sidebar.selectbox(key="_model_switch")
     assert switch.options == [lab_dir.name, "twin"] and switch.value == lab_dir.name
     assert param(at, "model") is None                        # the default is not written
     base = output(at)
     ok(switch.set_value("twin").run())
     assert param(at, "model") == "twin" and output(at) != base
-    ok(at.sidebar.selectbox(key="model").set_value(lab_dir.name).run())
+    ok(at.sidebar.selectbox(key="_model_switch").set_value(lab_dir.name).run())
     assert output(at) == base and param(at, "model") is None
 
 
 def test_a_link_opens_its_model_and_a_bad_name_gets_a_note(lab_dir, twin):
     base = output(ok(app("transliterate", text="barev dzez")))
     at = ok(app("transliterate", text="barev dzez", model="twin"))
-    assert at.sidebar.selectbox(key="model").value == "twin" and output(at) != base
+    assert at.sidebar.selectbox(key="_model_switch").value == "twin" and output(at) != base
     at = ok(app("transliterate", text="barev dzez", model="<b>nope</b>"))
-    assert at.sidebar.selectbox(key="model").value == lab_dir.name and output(at) == base
+    assert at.sidebar.selectbox(key="_model_switch").value == lab_dir.name and output(at) == base
     assert any("model" in i.value and "nope" in i.value for i in at.info)
 
 
@@ -67,3 +67,42 @@ def test_links_carry_the_model(lab_dir, twin):
     at = ok(app("transliterate", text="barev dzez", model="twin"))
     links = [b.proto.url for b in at.get("link_button")]
     assert links and all("model=twin" in u for u in links), links
+
+
+@pytest.fixture
+def analysed_twin(lab_dir, tmp_path):
+    """A second model with its analysis: a copy of the test lab (the same weights, so the same
+    recording in the cache), named "twin"."""
+    d = tmp_path / "twin"
+    shutil.copytree(lab_dir, d, ignore=shutil.ignore_patterns("cache"))
+    old = os.environ.get("TRANSLIT_MODELS")
+    os.environ["TRANSLIT_MODELS"] = f"twin={d}"
+    yield d
+    if old is None:
+        os.environ.pop("TRANSLIT_MODELS", None)
+    else:
+        os.environ["TRANSLIT_MODELS"] = old
+
+
+def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, analysed_twin):
+    from dashboard.compare_view import layer_rows
+    from translit_core.analysis import Analysis
+    from translit_core.analysis.compare import compare
+    at = ok(app("compare"))
+    assert at.selectbox(key="cmp_a").value == lab_dir.name and at.selectbox(key="cmp_b").value == "twin"
+    expected = layer_rows(compare(Analysis.load(lab_dir), Analysis.load(analysed_twin), (lab_dir.name, "twin")))
+    shown = at.dataframe[0].value.to_dict("records")
+    assert shown == expected
+    assert any("monosemantic" in i.value for i in at.info)            # the verdict
+    # units to break, on demand, for both models (the same weights: the same curve)
+    ok(at.button(key="cmp_break_go").click().run())
+    rows = at.dataframe[-1].value.to_dict("records")
+    by_model = {m: [r["accuracy on y"] for r in rows if r["model"] == m] for m in (lab_dir.name, "twin")}
+    assert by_model[lab_dir.name] and by_model[lab_dir.name] == by_model["twin"]
+
+
+def test_compare_with_one_model_and_bad_links(lab_dir, monkeypatch):
+    monkeypatch.delenv("TRANSLIT_MODELS", raising=False)
+    at = ok(app("compare", a="nope"))
+    assert any("Only one model" in i.value for i in at.info)
+    assert any("nope" in i.value for i in at.info)                    # the bad link's note

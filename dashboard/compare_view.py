@@ -1,0 +1,71 @@
+"""The Compare page's rows and figures: two models' statistics (translit_core.analysis.compare)
+as tables and grouped bars. Pure: no Streamlit."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from translit_core.analysis.compare import Comparison, ModelStats
+from translit_core.model.names import READOUT_LAYERS
+
+from .figures import FONT, esc
+from .labels import pair_label
+
+COLOURS = ("#1c7ed6", "#f08c00")          # model a, model b
+MEASURES = (("monosemantic", "Monosemantic share", "share of selective units that serve one input character"),
+            ("inputs_per_unit", "Inputs per unit", "input characters a selective unit serves (mean)"),
+            ("units_per_pair", "Units per pair", "selective units per pair (mean)"),
+            ("selective_units", "Selective units", "units selective for at least one pair"))
+
+
+def layer_rows(c: Comparison) -> list[dict]:
+    """One row per (model, layer): what the tables and bars show."""
+    return [{"model": m.name, "layer": l.layer, "selective units": l.selective_units,
+             "units per pair": round(l.units_per_pair, 2), "inputs per unit": round(l.inputs_per_unit, 3),
+             "monosemantic": round(l.monosemantic, 3), "H excess median": round(l.excess_median, 3),
+             "H excess 90th pct": round(l.excess_p90, 3)}
+            for m in (c.a, c.b) for l in m.layers]
+
+
+def pair_rows(c: Comparison) -> list[dict]:
+    """The post's pairs: selective units per layer and accuracy on the pair's target, both models."""
+    rows = []
+    for pair in dict.fromkeys(list(c.a.post_pairs) + list(c.b.post_pairs)):
+        row = {"pair": pair_label(pair)}
+        for m in (c.a, c.b):
+            for layer in READOUT_LAYERS:
+                row[f"{m.name} · {layer}"] = m.post_pairs.get(pair, {}).get(layer)
+            acc = m.target_accuracy.get(pair)
+            row[f"{m.name} · accuracy on y"] = round(acc, 4) if acc is not None else None
+        rows.append(row)
+    return rows
+
+
+def summary_bars(c: Comparison) -> go.Figure:
+    """The four measures per readout layer, the two models side by side."""
+    fig = make_subplots(rows=1, cols=len(MEASURES), subplot_titles=[m[1] for m in MEASURES], horizontal_spacing=0.07)
+    for i, m in enumerate((c.a, c.b)):
+        for j, (attr, title, what) in enumerate(MEASURES):
+            values = [getattr(m.layer(l), attr) for l in READOUT_LAYERS]
+            fig.add_bar(x=list(READOUT_LAYERS), y=values, name=esc(m.name), marker_color=COLOURS[i],
+                        legendgroup=str(i), showlegend=j == 0, row=1, col=j + 1,
+                        hovertemplate=f"{esc(m.name)} · %{{x}}<br>{what}: %{{y:.3g}}<extra></extra>")
+    fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), barmode="group", height=330,
+                      margin=dict(l=20, r=20, t=60, b=30), legend=dict(orientation="h", y=1.18, x=0))
+    return fig
+
+
+def break_rows(curves: dict[str, object]) -> list[dict]:
+    """Units-to-break curves of both models ({model: BreakCurve}) as rows, one per k."""
+    rows = []
+    for name, cv in curves.items():
+        for k, acc in zip(cv.ks, cv.target_accuracy):
+            rows.append({"model": name, "k": k, "accuracy on y": round(acc, 4), "baseline": round(cv.baseline, 4),
+                         "broken": cv.units_to_break is not None and k >= cv.units_to_break})
+    return rows
+
+
+def model_line(m: ModelStats) -> str:
+    reg = m.regularizer
+    how = f"trained with {reg['kind']} (weight {reg['weight']:g})" if reg else "trained without a regularizer"
+    return f"**{m.name}**: {how}; {100 * m.sample_accuracy:.2f}% of the sample's characters right."

@@ -1,0 +1,105 @@
+"""Compare models: the base and a twin trained to be interpretable, neuron by neuron, on the same
+sample and statistics. Widgets only: translit_core.analysis.compare computes,
+dashboard/compare_view.py draws."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import compare_view as cv
+from dashboard.downloads import show_chart, show_table
+from dashboard.lab import file_stamp
+from dashboard.urls import md_plain, parse_choice
+from dashboard.widgets import init_once, lab, lab_of, notes_once, set_params, url_param
+from translit_core import settings
+from translit_core.analysis.compare import BREAK_KS, SELECTIVE_EXCESS, compare, units_to_break
+from translit_core.analysis.names import POST_PAIRS
+from translit_core.model.names import READOUT_LAYERS
+
+lab()
+st.title("Compare models")
+st.caption(f"Two models on the same sample and statistics. A unit is **selective** for a pair when its H excess "
+           f"(H minus its label-permutation null) is at least {SELECTIVE_EXCESS} with the permutation p at its floor; "
+           f"it is **monosemantic** when every pair it is selective for has the same input character (pairs of one "
+           f"input are complementary: a unit telling t→թ also tells t→other).")
+
+names = list(settings.model_dirs())
+parsed_a = parse_choice(url_param("a"), names, "model")
+parsed_b = parse_choice(url_param("b"), names[1:] or names, "model")
+notes_once("cmp_seen", [parsed_a.note, parsed_b.note])
+if len(names) < 2:
+    st.info("Only one model is installed. Train a twin with an interpretability regularizer (`python -m translit_core "
+            "train … --reg decov --reg-weight W`), analyze it, put it under checkpoints/ (or name it in "
+            "$TRANSLIT_MODELS) and it appears here. Below: this model's own profile.", icon=":material/info:")
+init_once("cmp_a", parsed_a.value)
+init_once("cmp_b", parsed_b.value)
+c1, c2 = st.columns(2)
+a_name = c1.selectbox("Model A", names, key="cmp_a")
+b_name = c2.selectbox("Model B", names, key="cmp_b")
+set_params(a=a_name if a_name != names[0] else None, b=b_name if len(names) > 1 and b_name != names[1] else None)
+labs = [lab_of(a_name), lab_of(b_name)]
+missing = [n for n, l in zip((a_name, b_name), labs) if l is not None and l.analysis is None]
+if any(l is None for l in labs) or missing:
+    for n in missing:
+        st.warning(f"{md_plain(n)} has no neuron analysis yet: build it with `python -m translit_core analyze "
+                   f"--checkpoint {settings.model_dirs()[n]}`.", icon=":material/science:")
+    st.stop()
+
+
+@st.cache_data(max_entries=8, show_spinner="Comparing the two analyses…")
+def _compare(dir_a: str, stamp_a: tuple, dir_b: str, stamp_b: tuple, a: str, b: str):
+    return compare(lab_of(a).analysis, lab_of(b).analysis, (a, b))
+
+
+la, lb = labs
+c = _compare(str(la.directory), file_stamp(la.directory), str(lb.directory), file_stamp(lb.directory), a_name, b_name)
+if a_name == b_name:
+    st.caption("A and B are the same model: its profile, twice.")
+else:
+    st.info(c.verdict(), icon=":material/balance:")
+st.markdown(cv.model_line(c.a) + "  \n" + cv.model_line(c.b))
+params = {"a": a_name, "b": b_name}
+show_chart(cv.summary_bars(c), "compare", params, key="cmp_bars")
+st.markdown("**Per layer**")
+show_table(cv.layer_rows(c), "compare-layers", params, key="cmp_layers", hide_index=True, width="stretch")
+st.markdown("**The post's pairs**: selective units per layer, and the accuracy on the pair's target")
+show_table(cv.pair_rows(c), "compare-pairs", params, key="cmp_pairs", hide_index=True, width="stretch")
+if c.a.saturation or c.b.saturation:
+    st.markdown("**Gate saturation**: share of each gate layer's units open (> 0.9) on more than 90% of positions")
+    show_table([{"gate layer": g, a_name: c.a.saturation.get(g), b_name: c.b.saturation.get(g)}
+                for g in dict.fromkeys(list(c.a.saturation) + list(c.b.saturation))],
+               "compare-saturation", params, key="cmp_sat", hide_index=True, width="stretch")
+
+st.subheader("How many units break a pair?")
+st.caption(f"The top k units of a layer by H excess set to their mean at every step of the recurrence (the changed "
+           f"state feeds forward), k = {', '.join(map(str, BREAK_KS))}; broken: fewer than half of the pair's target "
+           f"positions stay right. A seeded subset of about 1,000 positions of x, rerun for each k: about a minute "
+           f"per model.")
+b1, b2, b3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+both = {str(p) for p in la.analysis.pairs()} & {str(p) for p in lb.analysis.pairs()}
+pairs = [p for p in POST_PAIRS if p in both] + sorted(both - set(POST_PAIRS))      # the post's first
+pair = b1.selectbox("Pair", pairs, key="cmp_break_pair") if pairs else None
+layer = b2.selectbox("Layer", list(READOUT_LAYERS), index=1, key="cmp_break_layer")
+# The click is handed over in a callback (a flag in session state): it survives a rerun that
+# the routing makes before the page runs, where a button's own True would not.
+b3.button("Ablate", key="cmp_break_go", type="primary", width="stretch", disabled=pair is None,
+          on_click=lambda: st.session_state.update(cmp_break_asked=True))
+run_break = st.session_state.pop("cmp_break_asked", False)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _break(directory: str, stamp: tuple, name: str, pair: str, layer: str):
+    an = lab_of(name).analysis
+    return units_to_break(an.recording(), an.layer_scores(pair, layer), pair, layer)
+
+
+key = f"cmp_break|{a_name}|{b_name}|{pair}|{layer}"        # the curves of this choice, once computed
+if run_break and pair:
+    with st.spinner("Rerunning the network with the top units ablated…"):
+        st.session_state[key] = {n: _break(str(l.directory), file_stamp(l.directory), n, pair, layer)
+                                 for n, l in ((a_name, la), (b_name, lb))}
+if key in st.session_state:
+    curves = st.session_state[key]
+    st.markdown(" · ".join(f"**{md_plain(n)}**: broken at k = {cv_.units_to_break}" if cv_.units_to_break
+                           else f"**{md_plain(n)}**: not broken by k = {cv_.ks[-1]}" for n, cv_ in curves.items()))
+    show_table(cv.break_rows(curves), "compare-break", {**params, "pair": pair, "layer": layer}, key="cmp_break_rows",
+               hide_index=True, width="stretch")

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -64,10 +63,13 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec)
     timings["record"] = time.perf_counter() - t
     log(f"  {rec.n_positions:,} positions in {timings['record']:.1f}s")
-    # The recording (~1 GB) is written to the cache in a thread while the tables are computed:
-    # the write is disk-bound and NumPy releases the GIL while it writes.
-    pool = ThreadPoolExecutor(1)
-    caching = pool.submit(save_to_cache, rec, recording_key(weights_sha, rec.spec)) if use_cache else None
+    if use_cache:
+        t = time.perf_counter()
+        try:
+            save_to_cache(rec, recording_key(weights_sha, rec.spec))
+        except OSError as e:
+            log(f"  warning: could not cache the recording ({e}); histograms will re-record")
+        timings["cache"] = time.perf_counter() - t
     t = time.perf_counter()
     tables = hellinger_tables(rec, bins=bins, min_count=min_count, shuffles=shuffles, seed=seed)
     timings["hellinger"] = time.perf_counter() - t
@@ -133,14 +135,6 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     log(f"  gate saturation in {timings['saturation']:.1f}s, unit clusters in {timings['clusters']:.1f}s")
     analysis = Analysis(tables, meta, analysis.weights, directory, recording=rec, saturation=saturation,
                         clusters=clusters)
-    if caching is not None:
-        t = time.perf_counter()
-        try:
-            caching.result()
-        except OSError as e:
-            log(f"  warning: could not cache the recording ({e}); histograms will re-record")
-        timings["cache_wait"] = time.perf_counter() - t
-    pool.shutdown()
     timings["total"] = time.perf_counter() - t0
     meta["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     out = Path(out_dir) if out_dir else directory

@@ -40,7 +40,6 @@ from .recording import Recording
 DEFAULT_THRESHOLD = 0.3     # LSTMVis's default-ish cut for tanh-range activations
 DEFAULT_TOP = 20            # matches returned (all are counted)
 CONTEXT = 12                # Latin characters shown on each side of a match
-UNIT_BLOCK = 32             # units per cumulative-sum block: (P + 1, 32) int32 is ~70 MB at 534k positions
 POSITION_BLOCK = 1 << 16    # positions per block when binarising a layer
 MEMO_LAYERS = 4             # (layer, threshold) bit matrices kept on a recording
 RANKED = 4096               # segments whose mean activation is computed, to break ties in the ranking
@@ -201,30 +200,39 @@ def count_on(packed: np.ndarray, units: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(counts)
 
 
+def _unit_masks(units: np.ndarray, n_bytes: int) -> np.ndarray:
+    """(n_bytes,) uint8: the bits of `units` in a packed row."""
+    masks = np.zeros(n_bytes, dtype=np.uint8)
+    np.bitwise_or.at(masks, units // 8, (1 << (7 - units % 8)).astype(np.uint8))
+    return masks
+
+
 def _fits(packed: np.ndarray, units: np.ndarray, s: torch.Tensor, e: torch.Tensor, ls: torch.Tensor,
           re_: torch.Tensor) -> torch.Tensor:
-    """(S,) for each candidate run [s, e) with its context window [ls, re_): how many of `units`
-    are on throughout the run and off in the window around it. Only the windows' rows are
-    unpacked (their total length W, not the sample's P), in blocks of units to bound memory."""
-    S, k = s.numel(), units.size
-    n_fit = torch.zeros(S, dtype=torch.long)
+    """(S,) for each candidate run [s, e) (sorted, disjoint) with its context window [ls, re_):
+    how many of `units` are on throughout the run and off in the window around it.
+
+    On the packed bits, 8 units a byte: a run's AND over its rows says which units are on
+    throughout (one `bitwise_and.reduceat` over the sample for every run at once), an OR over the
+    few rows before and after says which are on around it; the selected units' bits of
+    `through & ~around` are then counted. Nothing is unpacked."""
+    S = s.numel()
     if S == 0:
-        return n_fit
-    width = re_ - ls                                                              # (S,)
-    base = torch.cumsum(width, 0) - width                                         # (S,) each window's first row
-    rows = torch.repeat_interleave(ls - base, width) + torch.arange(int(width.sum()))   # (W,) sample positions
-    a, b, c = base + (s - ls), base + (e - ls), base + width                      # run start, end, window end
-    bits = packed[rows.numpy()]                                                   # (W, bytes)
-    for u0 in range(0, k, UNIT_BLOCK):
-        u = units[u0:u0 + UNIT_BLOCK]
-        shift = (7 - u % 8).astype(np.uint8)
-        on = torch.from_numpy(((bits[:, u // 8] >> shift) & np.uint8(1)).astype(np.int32))   # (W, kb)
-        # cum[r] = how many rows before r each unit is on: a window's count is a difference
-        cum = torch.cat([torch.zeros(1, on.shape[1], dtype=torch.int32), on.cumsum(0, dtype=torch.int32)])
-        through = (cum[b] - cum[a]) == (e - s).unsqueeze(1)                       # (S, kb) on throughout
-        off_left, off_right = cum[a] == cum[base], cum[c] == cum[b]
-        n_fit += (through & off_left & off_right).sum(1)
-    return n_fit
+        return torch.zeros(0, dtype=torch.long)
+    s_, e_, ls_, re_ = s.numpy(), e.numpy(), ls.numpy(), re_.numpy()
+    padded = np.concatenate([packed, np.zeros((1, packed.shape[1]), dtype=np.uint8)])   # a run may end at P
+    bounds = np.empty(2 * S, dtype=np.int64)
+    bounds[0::2], bounds[1::2] = s_, e_
+    through = np.bitwise_and.reduceat(padded, bounds, axis=0)[0::2]               # (S, bytes) AND of [s, e)
+    around = np.zeros_like(through)
+    for j in range(1, int((s_ - ls_).max()) + 1):                                 # the left context, row by row
+        ok = s_ - j >= ls_
+        around[ok] |= packed[s_[ok] - j]
+    for j in range(int((re_ - e_).max())):                                        # and the right one
+        ok = e_ + j < re_
+        around[ok] |= packed[e_[ok] + j]
+    fit = through & ~around & _unit_masks(units, packed.shape[1])                 # (S, bytes)
+    return torch.from_numpy(POPCOUNT[fit].sum(1, dtype=np.int64))
 
 
 def match(recording: Recording, layer: str, units, threshold: float = DEFAULT_THRESHOLD, span_length: int = 1,

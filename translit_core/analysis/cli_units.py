@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ..model.names import READOUT_LAYERS
 from .clusters import CLUSTER_LAYERS
 from .saturation import SATURATION_LAYERS
 
@@ -178,6 +179,6 @@ def add_unit_commands(sub, common) -> None:
     common(s)
     s.add_argument("--other", required=True, help="the second checkpoint directory (with its analysis)")
     s.add_argument("--pair", default=None, help="x:y: also how many top units, ablated in the recurrence, break it")
-    s.add_argument("--layer", default="concat.bwd", choices=list(("concat.fwd", "concat.bwd", "hidden")))
+    s.add_argument("--layer", default="concat.bwd", choices=list(READOUT_LAYERS))
     s.add_argument("--data", default=None, help="shared data dir, if a recording must be re-made")
     s.set_defaults(fn=cmd_compare)

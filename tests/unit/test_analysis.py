@@ -426,3 +426,20 @@ def test_top_contexts_show_the_peak_with_its_surroundings(tiny):
         assert len(snippet) == len(acts) <= 9
         assert acts[ctx.focus] == pytest.approx(ctx.value, abs=1e-4)
     assert [c.value for c in contexts] == sorted((c.value for c in contexts), reverse=True)
+
+
+def test_a_block_of_consecutive_positions_reads_the_same_rows_and_leaves_the_recording_alone(tiny):
+    """Consecutive positions are read as a slice (saturation, hypothesis bits), others gathered:
+    the same values either way, and the zeroed chunk edges of cell_prev / cell_next are written
+    into a copy, never into the recording."""
+    _, _, rec = tiny
+    h_before, c_before = rec.h.copy(), rec.c.copy()
+    block = torch.arange(0, min(40, rec.n_positions))                 # starts at a chunk's first position
+    shuffled = block[torch.randperm(block.numel(), generator=torch.Generator().manual_seed(0))]
+    back = torch.argsort(shuffled)
+    for layer in ("concat.fwd", "cell_prev.fwd", "cell_next.bwd"):            # read, not computed: exact
+        assert torch.equal(rec.layer(layer, block), rec.layer(layer, shuffled)[back]), layer
+    for layer in ("hidden", "gate.bwd.f"):         # a matmul over rows in another order: the last bits
+        torch.testing.assert_close(rec.layer(layer, block), rec.layer(layer, shuffled)[back], atol=1e-6, rtol=0)
+    assert (rec.layer("cell_prev.fwd", block)[0] == 0).all()
+    assert np.array_equal(rec.h, h_before) and np.array_equal(rec.c, c_before)

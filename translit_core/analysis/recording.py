@@ -103,6 +103,10 @@ class Recording:
 
     # ---- layers
     def _rows(self, array: np.ndarray, rows: torch.Tensor, cols: slice) -> torch.Tensor:
+        n = rows.numel()
+        if n and int(rows[-1]) - int(rows[0]) == n - 1 and bool((rows[1:] > rows[:-1]).all()):
+            # a block of consecutive positions (saturation, hypothesis bits): a slice, not a gather
+            return torch.from_numpy(np.array(array[int(rows[0]):int(rows[0]) + n, cols], order="C"))   # a copy: callers write
         return torch.from_numpy(np.ascontiguousarray(array[rows.numpy(), cols]))
 
     def _neighbour(self, array: np.ndarray, positions: torch.Tensor, direction: str) -> torch.Tensor:
@@ -198,7 +202,8 @@ class Recording:
             h_before = get(f"h_before.{direction}", lambda: self._neighbour(self.h, pos, direction))  # (n, H)
             return m.gate(direction, gate, self.x[pos], h_before, units)
         concat = get("h", lambda: self._rows(self.h, pos, slice(0, 2 * H)))            # (n, 2H)
-        hidden = get("hidden", lambda: m.head(concat, self.x[pos])[0])                  # (n, hidden)
+        # the dense layer alone for "hidden" (the head would compute the logits too)
+        hidden = get("hidden", lambda: torch.tanh(m.dense(concat)))                     # (n, hidden)
         if name == "hidden":
             return pick(hidden)
         return pick(m.head(concat, self.x[pos], hidden=hidden)[1])                     # (n, n_out) logits

@@ -50,8 +50,9 @@ def summary_bars(c: Comparison) -> go.Figure:
             fig.add_bar(x=list(READOUT_LAYERS), y=values, name=esc(m.name), marker_color=COLOURS[i],
                         legendgroup=str(i), showlegend=j == 0, row=1, col=j + 1,
                         hovertemplate=f"{esc(m.name)} · %{{x}}<br>{what}: %{{y:.3g}}<extra></extra>")
-    fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), barmode="group", height=330,
-                      margin=dict(l=20, r=20, t=60, b=30), legend=dict(orientation="h", y=1.18, x=0))
+    fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), barmode="group", height=360,
+                      margin=dict(l=20, r=20, t=40, b=30),      # the legend under the panels: clear of their titles
+                      legend=dict(orientation="h", yanchor="top", y=-0.28, x=0))
     return fig
 
 

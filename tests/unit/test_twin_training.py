@@ -90,3 +90,29 @@ def test_snapshots_are_kept_at_the_asked_epochs_and_load(tmp_path):
     assert snapshot_steps([0.001, 0.002], 100) == {1: 0.001}       # both round to the first step: kept once
     with pytest.raises(ValueError, match="not a number"):
         parse_snapshot_epochs("1,two")
+
+
+def test_dynamics_reads_every_snapshot_on_the_same_sentences(tmp_path):
+    """The dynamics view's engine on two tiny snapshots: one point per snapshot, in training order,
+    each the same as computing that checkpoint's tables directly; the role's unit is tracked."""
+    from tiny import SENTENCES
+    from translit_core.analysis import hellinger_tables, record_activations
+    from translit_core.analysis.dynamics import ROLE_LAYER, role_changes, snapshot_dynamics
+    from translit_core.text.rules import load_rules
+    small = dict(lstm=8, hidden=6, batch_size=4, warmup=2, valid_lines=3, precision="fp32")
+    train(TrainConfig(corpus=str(TESTS / "fixtures" / "tiny_corpus"), out=str(tmp_path), epochs=2,
+                      snapshots="1,2", **small))
+    sentences = SENTENCES * 4
+    points = snapshot_dynamics(tmp_path, sentences, pairs=("t:թ", "s:_", "h:_"), shuffles=3, bins=10, min_count=2)
+    assert [p.epoch for p in points] == [1.0, 2.0] and points[0].step < points[1].step
+    model, alphabets, _ = load_checkpoint(points[-1].directory)
+    rec = record_activations(model, alphabets, sentences, load_rules(), seed=0, max_len=128)
+    t = hellinger_tables(rec, bins=10, min_count=2, layers=["concat.fwd", "concat.bwd", "hidden"], shuffles=3,
+                         inputs={"t", "s", "h"})
+    row = {str(p): i for i, p in enumerate(t.pairs)}
+    for pair, by_layer in points[-1].best_excess.items():
+        o = t.offsets["hidden"]
+        assert by_layer["hidden"] == pytest.approx(float(t.hellinger_excess[row[pair], o:o + 6].max()))
+    assert all(p.role_unit is None or p.role_unit.startswith(ROLE_LAYER + ":") for p in points)
+    changes = role_changes(points)
+    assert changes[0][0] == 1.0 and len(changes) <= 2

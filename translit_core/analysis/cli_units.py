@@ -1,4 +1,5 @@
-"""The unit-structure subcommands of `python -m translit_core`: saturation, clusters and compare.
+"""The unit-structure subcommands of `python -m translit_core`: saturation, clusters, compare and
+dynamics.
 (analysis/cli.py registers them; kept apart so that each module stays short.)
 
 JSON shapes (stable, for scripts):
@@ -13,6 +14,8 @@ JSON shapes (stable, for scripts):
               inputs_per_unit, monosemantic, ...}], post_pairs, target_accuracy, saturation}, b: {...},
               same_sample, verdict}; with --pair and --layer also "break": [{model, ks, target_accuracy,
               units_to_break}] (the recurrent ablation; seconds per model)
+  dynamics    [{epoch, step, directory, best_excess: {pair: {layer: H excess}}, role_unit, role_score,
+              accuracy}, ...] for the snapshots of a training run, in training order
 
 Both read what analyze stored; an analysis file written before they were stored gets them computed
 from the sample recording (said on stderr: rebuild with `analyze` to store them).
@@ -154,6 +157,26 @@ def cmd_compare(a):
     print(c.verdict())
 
 
+def cmd_dynamics(a):
+    from .dynamics import ROLE_PAIRS, points_to_dicts, role_changes, snapshot_dynamics
+    from .sample import sample_sentences, text_sentences
+    sentences = text_sentences(a.text, a.sentences, a.seed) if a.text else sample_sentences(a.data, a.sentences, a.seed)
+    points = snapshot_dynamics(a.run, sentences, seed=a.seed)
+    if a.json:
+        _print_json(points_to_dicts(points))
+        return
+    pairs = sorted({p for pt in points for p in pt.best_excess})
+    print(f"{len(points)} snapshots of {a.run}, {len(sentences)} held-out sentences; best H excess over the "
+          f"readout layers (concat.fwd / concat.bwd / hidden) per pair")
+    print(f"{'epoch':>7} {'step':>6} {'acc':>7}  " + "  ".join(f"{p:>17}" for p in pairs) + "   #70 role (" +
+          ", ".join(ROLE_PAIRS) + ")")
+    for pt in points:
+        cells = ["/".join(f"{v:.2f}" for v in pt.best_excess.get(p, {}).values()) or "-" for p in pairs]
+        print(f"{pt.epoch:>7g} {pt.step:>6} {100 * pt.accuracy:>6.2f}%  " + "  ".join(f"{c:>17}" for c in cells)
+              + f"   {pt.role_unit} ({pt.role_score:.2f})")
+    print("the #70 role: " + "; ".join(f"{u} from epoch {e:g}" for e, u in role_changes(points)))
+
+
 def add_unit_commands(sub, common) -> None:
     """Register saturation and clusters; `common(s)` adds --checkpoint and --json."""
     s = sub.add_parser("saturation", help="gate saturation (Karpathy et al. 2015): per gate unit, the fraction of "
@@ -182,3 +205,13 @@ def add_unit_commands(sub, common) -> None:
     s.add_argument("--layer", default="concat.bwd", choices=list(READOUT_LAYERS))
     s.add_argument("--data", default=None, help="shared data dir, if a recording must be re-made")
     s.set_defaults(fn=cmd_compare)
+
+    s = sub.add_parser("dynamics", help="how the key units form during training: the post's pairs' best H excess "
+                                        "and the #70 role's unit at every snapshot of a run (train --snapshots)")
+    s.add_argument("--run", required=True, help="the training run's output directory (holds snapshots/)")
+    s.add_argument("--sentences", type=int, default=500, help="held-out sentences (default 500)")
+    s.add_argument("--text", default=None, help="a text file to use instead of the held-out sample")
+    s.add_argument("--data", default=None, help="shared data dir")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_dynamics)

@@ -1,0 +1,92 @@
+"""How the lab's key units form during training (issue 15, item 4), from the snapshots a run keeps
+(`train --snapshots`, training/snapshots.py).
+
+For every snapshot, on the same held-out sentences and spellings: the best H excess per readout
+layer for each of the post's pairs, and the unit that plays the post's #70 role. Neuron #70 of the
+post's forward LSTM separated s->_ and h->հ / h->_ (the letters of the digraphs sh, ch, zh, kh ...:
+the s is silent when an h follows and the h is silent or not by what came before it), so the role
+score of a forward unit is its mean H excess over s:_, h:_ and h:հ, and the role's unit is the
+forward unit with the highest score. Whether that is the same unit from snapshot to snapshot says
+whether the role forms once and stays, or moves between units while the network trains.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..model.checkpoint import load_checkpoint
+from ..model.names import READOUT_LAYERS, NeuronId
+from ..text.rules import load_rules
+from ..training.snapshots import list_snapshots
+from .names import DEFAULT_BINS, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
+from .recording import record_activations
+from .tables import hellinger_tables
+
+ROLE_PAIRS = ("s:_", "h:_", "h:հ")        # what the post's forward neuron #70 separated
+ROLE_LAYER = "concat.fwd"
+MIN_COUNT = 50                            # positions per side: a few hundred sentences are enough
+
+
+@dataclass
+class SnapshotPoint:
+    """One snapshot's view of the lab's key units."""
+    epoch: float
+    step: int
+    directory: str
+    best_excess: dict[str, dict[str, float]] = field(default_factory=dict)   # pair -> layer -> best H excess
+    role_unit: str | None = None          # the forward unit with the best mean excess over ROLE_PAIRS
+    role_score: float = float("nan")
+    accuracy: float = float("nan")        # on the sample's positions
+
+
+def snapshot_point(directory: str | Path, epoch: float, step: int, sentences: list[str], seed: int = 0,
+                   pairs=POST_PAIRS, bins: int = DEFAULT_BINS, shuffles: int = DEFAULT_SHUFFLES,
+                   min_count: int = MIN_COUNT) -> SnapshotPoint:
+    model, alphabets, meta = load_checkpoint(directory)
+    rec = record_activations(model, alphabets, sentences, load_rules(), seed=seed,
+                             max_len=meta.get("train_config", {}).get("max_len"))
+    inputs = {p.split(":", 1)[0] for p in pairs}
+    tables = hellinger_tables(rec, bins=bins, min_count=min_count, layers=list(READOUT_LAYERS), shuffles=shuffles,
+                              seed=seed, inputs=inputs)
+    rows = {str(p): i for i, p in enumerate(tables.pairs)}
+    excess = tables.hellinger_excess                                              # (pairs, units of the layers)
+    offsets = tables.offsets
+    point = SnapshotPoint(epoch, step, str(directory), accuracy=float((rec.pred == rec.y).float().mean()))
+    for p in pairs:
+        if p in rows:
+            point.best_excess[p] = {l: float(excess[rows[p], offsets[l]:offsets[l] + tables.sizes[l]].max())
+                                    for l in READOUT_LAYERS}
+    present = [rows[p] for p in ROLE_PAIRS if p in rows]
+    if present:
+        o = offsets[ROLE_LAYER]
+        score = excess[present, o:o + tables.sizes[ROLE_LAYER]].mean(0)         # (units,)
+        best = int(torch.argmax(score))
+        point.role_unit, point.role_score = str(NeuronId(ROLE_LAYER, best)), float(score[best])
+    return point
+
+
+def snapshot_dynamics(run_dir: str | Path, sentences: list[str], seed: int = 0, pairs=POST_PAIRS,
+                      bins: int = DEFAULT_BINS, shuffles: int = DEFAULT_SHUFFLES,
+                      min_count: int = MIN_COUNT) -> list[SnapshotPoint]:
+    """Every snapshot of the run under `run_dir`, in training order, on the same sentences."""
+    snaps = list_snapshots(run_dir)
+    if not snaps:
+        raise AnalysisError(f"no snapshots under {Path(run_dir) / 'snapshots'}; train with --snapshots "
+                            f"0.125,0.25,0.5,1,2,4,8 to keep them")
+    return [snapshot_point(s.directory, s.epoch, s.step, sentences, seed, pairs, bins, shuffles, min_count)
+            for s in snaps]
+
+
+def role_changes(points: list[SnapshotPoint]) -> list[tuple[float, str | None]]:
+    """(epoch, unit) each time the #70 role's unit changes, the first appearance included."""
+    out: list[tuple[float, str | None]] = []
+    for pt in points:
+        if not out or out[-1][1] != pt.role_unit:
+            out.append((pt.epoch, pt.role_unit))
+    return out
+
+
+def points_to_dicts(points: list[SnapshotPoint]) -> list[dict]:
+    return [asdict(p) for p in points]

@@ -33,7 +33,7 @@ ICONS = {"transliterate": ":material/translate:", "intervene": ":material/tune:"
          "histograms": ":material/bar_chart:", "heatmaps": ":material/grid_on:",
          "neuron": ":material/psychology:", "methods": ":material/leaderboard:",
          "gates": ":material/scatter_plot:", "clusters": ":material/workspaces:",
-         "compare": ":material/compare_arrows:"}
+         "compare": ":material/compare_arrows:", "dynamics": ":material/timeline:"}
 MODEL_KEY = "model"           # the URL parameter that names the model (widgets.current_model)
 MODEL_STATE = "_model"        # the session's model (session state; the switch's own key is _model_switch)
 NOTE_KEY = "_route_note"      # a note carried across a switch_page (session state)

@@ -39,6 +39,7 @@ PAGES: dict[str, str] = {            # url name -> title, in the sidebar's order
     "gates": "Gate saturation",
     "clusters": "Neuron clusters",
     "compare": "Compare models",
+    "dynamics": "Training dynamics",
 }
 DEFAULT_PAGE = "transliterate"       # what the app's root URL shows
 DEFAULT_PAIR = "t:թ"                 # the post's running example

@@ -5,6 +5,8 @@
     TRANSLIT_CHECKPOINT   the checkpoint the dashboard shows first (default checkpoints/hy)
     TRANSLIT_MODELS       more models for the dashboard's switch, "name=DIR,name=DIR" (default:
                           every other checkpoint under checkpoints/, unless TRANSLIT_CHECKPOINT is set)
+    TRANSLIT_RUNS         training runs with snapshots for the dynamics page, "name=DIR,name=DIR"
+                          (default: every directory under runs/ that holds snapshots/)
     TRANSLIT_TORCH_THREADS  intra-op threads per dashboard computation (default 1)
 
 Nothing here imports torch, so the dashboard can read its settings before the model loads.
@@ -59,6 +61,22 @@ def model_dirs() -> dict[str, Path]:
         for d in sorted(DEFAULT_CHECKPOINT.parent.iterdir()):
             if d.is_dir() and _is_checkpoint(d):
                 out.setdefault(d.name, d)
+    return out
+
+
+def run_dirs() -> dict[str, Path]:
+    """Training runs whose snapshots the dashboard's dynamics page can read, by name."""
+    extra = _env("TRANSLIT_RUNS")
+    out: dict[str, Path] = {}
+    if extra:
+        for entry in extra.split(","):
+            name, sep, path = entry.partition("=")
+            if sep and name.strip() and path.strip():
+                out.setdefault(name.strip(), Path(path.strip()).expanduser().resolve())
+    elif (REPO / "runs").is_dir():
+        for d in sorted((REPO / "runs").iterdir()):
+            if (d / "snapshots").is_dir():
+                out[d.name] = d
     return out
 
 

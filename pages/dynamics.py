@@ -1,0 +1,56 @@
+"""Training dynamics: how the post's key units form, snapshot by snapshot (train --snapshots).
+Widgets only: translit_core.analysis.dynamics computes, dashboard/dynamics_view.py draws."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import dynamics_view as dv
+from dashboard.downloads import show_chart, show_table
+from dashboard.urls import md_plain, parse_choice, parse_count
+from dashboard.widgets import init_once, lab, notes_once, set_params, url_param
+from translit_core import settings
+from translit_core.analysis.dynamics import ROLE_PAIRS, role_changes, snapshot_dynamics
+from translit_core.analysis.names import AnalysisError, SampleMissing
+from translit_core.training.snapshots import list_snapshots
+
+lab()
+st.title("Training dynamics")
+st.caption("A training run keeps copies of its weights along the way (`train --snapshots 0.125,0.25,0.5,1,2,4,8`). "
+           "For each, on the same held-out sentences: the best H excess (H minus its permutation null) of each of the "
+           "post's pairs per readout layer, and the forward unit that plays the post's #70 role (the best mean "
+           f"excess over {', '.join(f'`{p}`' for p in ROLE_PAIRS)}): when it appears, and whether it stays the same unit.")
+runs = settings.run_dirs()
+if not runs:
+    st.info("No training run with snapshots is installed: train with `--snapshots`, then put the run under runs/ "
+            "or name it in $TRANSLIT_RUNS (\"name=DIR\").", icon=":material/info:")
+    st.stop()
+names = list(runs)
+parsed_run = parse_choice(url_param("run"), names, "run")
+parsed_n = parse_count(url_param("n"), 50, 2000, 300, "number of sentences")
+notes_once("dyn_seen", [parsed_run.note, parsed_n.note])
+init_once("dyn_run", parsed_run.value)
+init_once("dyn_n", parsed_n.value)
+c1, c2 = st.columns([2, 1])
+run = c1.selectbox("Run", names, key="dyn_run")
+n = c2.slider("Held-out sentences", 50, 2000, step=50, key="dyn_n")
+set_params(run=run, n=n)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _dynamics(directory: str, stamp: tuple, n: int):
+    from translit_core.analysis.sample import sample_sentences
+    return snapshot_dynamics(directory, sample_sentences(settings.data_dir(), n, 0))
+
+
+snaps = list_snapshots(runs[run])
+stamp = tuple((s.epoch, s.step) for s in snaps)
+try:
+    with st.spinner(f"Recording {n} sentences through {len(snaps)} snapshots (a few seconds each)…"):
+        points = _dynamics(str(runs[run]), stamp, int(n))
+except (AnalysisError, SampleMissing, OSError) as e:
+    st.info(f"No dynamics for this run: {md_plain(e)}", icon=":material/info:")
+    st.stop()
+params = {"run": run, "n": n}
+show_chart(dv.excess_lines(points), "dynamics", params, key="dyn_fig")
+show_table(dv.point_rows(points), "dynamics-snapshots", params, key="dyn_rows", hide_index=True, width="stretch")
+st.markdown("**The #70 role:** " + "; ".join(f"`{u}` from epoch {e:g}" for e, u in role_changes(points)))

@@ -21,7 +21,7 @@ many matches there are and how many of them have the span's own Latin letters (c
 in the same role.
 
 Everything runs on whole arrays: binarised in blocks of positions, runs found by comparing each
-position with its neighbours, per-segment counts by differences of cumulative sums; the only
+position with its neighbours, which units fit each run by AND and OR reductions over the packed bits (8 units a byte); the only
 Python loops are over blocks and over the top matches that are returned.
 """
 from __future__ import annotations
@@ -148,16 +148,6 @@ def on_bits(recording: Recording, layer: str, threshold: float, block: int = POS
     return memo[key]
 
 
-def binarize(recording: Recording, layer: str, units: torch.Tensor, threshold: float) -> torch.Tensor:
-    """(P, k) bool: the `units` on (> threshold) at every position of the sample."""
-    packed = on_bits(recording, layer, threshold)
-    u = units.numpy()
-    if u.size > 8:                                  # many units: unpack every byte once
-        return torch.from_numpy(np.unpackbits(packed, axis=1)[:, u].view(bool))
-    shift = (7 - u % 8).astype(np.uint8)            # uint8 throughout: no (P, k) int64 temporary
-    return torch.from_numpy(((packed[:, u // 8] >> shift) & np.uint8(1)).view(bool))
-
-
 def mean_activations(recording: Recording, layer: str, units: torch.Tensor, s: torch.Tensor,
                      e: torch.Tensor) -> torch.Tensor:
     """(S,) the mean activation of `units` over each segment [s, e): computed only at the
@@ -188,23 +178,21 @@ def _lowercase_classes(alphabets: Alphabets) -> torch.Tensor:
 POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 
-def count_on(packed: np.ndarray, units: np.ndarray) -> torch.Tensor:
-    """(P,) how many of `units` are on at each position, counted on the packed bits (a popcount
-    of each byte masked to the selected units): no (P, k) matrix, whatever k is."""
-    counts = np.zeros(packed.shape[0], dtype=np.int16)
-    masks: dict[int, int] = {}
-    for u in units.tolist():
-        masks[u // 8] = masks.get(u // 8, 0) | (1 << (7 - u % 8))
-    for col, mask in masks.items():
-        counts += POPCOUNT[packed[:, col] & np.uint8(mask)]
-    return torch.from_numpy(counts)
-
-
 def _unit_masks(units: np.ndarray, n_bytes: int) -> np.ndarray:
     """(n_bytes,) uint8: the bits of `units` in a packed row."""
     masks = np.zeros(n_bytes, dtype=np.uint8)
     np.bitwise_or.at(masks, units // 8, (1 << (7 - units % 8)).astype(np.uint8))
     return masks
+
+
+def count_on(packed: np.ndarray, units: np.ndarray) -> torch.Tensor:
+    """(P,) how many of `units` are on at each position, counted on the packed bits (a popcount
+    of each byte masked to the selected units): no (P, k) matrix, whatever k is."""
+    counts = np.zeros(packed.shape[0], dtype=np.int16)
+    masks = _unit_masks(units, packed.shape[1])
+    for col in masks.nonzero()[0]:
+        counts += POPCOUNT[packed[:, col] & masks[col]]
+    return torch.from_numpy(counts)
 
 
 def _fits(packed: np.ndarray, units: np.ndarray, s: torch.Tensor, e: torch.Tensor, ls: torch.Tensor,

@@ -45,6 +45,17 @@ def _is_checkpoint(d: Path) -> bool:
     return (d / "model.json").is_file() and (d / "model.safetensors").is_file()
 
 
+def _named_dirs(value: str) -> dict[str, Path]:
+    """"name=DIR,name=DIR" -> {name: resolved DIR}; an entry without a name or a directory is
+    skipped, and a name given twice keeps its first directory."""
+    out: dict[str, Path] = {}
+    for entry in value.split(","):
+        name, sep, path = entry.partition("=")
+        if sep and name.strip() and path.strip():
+            out.setdefault(name.strip(), Path(path.strip()).expanduser().resolve())
+    return out
+
+
 def model_dirs() -> dict[str, Path]:
     """The models the dashboard offers, by name (the name is the URL's `model=`): the default
     checkpoint first, then $TRANSLIT_MODELS, or every other checkpoint under checkpoints/ when
@@ -53,10 +64,8 @@ def model_dirs() -> dict[str, Path]:
     out = {default.name: default}
     extra = _env("TRANSLIT_MODELS")
     if extra:
-        for entry in extra.split(","):
-            name, sep, path = entry.partition("=")
-            if sep and name.strip() and path.strip():
-                out.setdefault(name.strip(), Path(path.strip()).expanduser().resolve())
+        for name, path in _named_dirs(extra).items():
+            out.setdefault(name, path)
     elif not _env("TRANSLIT_CHECKPOINT") and DEFAULT_CHECKPOINT.parent.is_dir():
         for d in sorted(DEFAULT_CHECKPOINT.parent.iterdir()):
             if d.is_dir() and _is_checkpoint(d):
@@ -67,13 +76,8 @@ def model_dirs() -> dict[str, Path]:
 def run_dirs() -> dict[str, Path]:
     """Training runs whose snapshots the dashboard's dynamics page can read, by name."""
     extra = _env("TRANSLIT_RUNS")
-    out: dict[str, Path] = {}
-    if extra:
-        for entry in extra.split(","):
-            name, sep, path = entry.partition("=")
-            if sep and name.strip() and path.strip():
-                out.setdefault(name.strip(), Path(path.strip()).expanduser().resolve())
-    elif (REPO / "runs").is_dir():
+    out: dict[str, Path] = _named_dirs(extra) if extra else {}
+    if not extra and (REPO / "runs").is_dir():
         for d in sorted((REPO / "runs").iterdir()):
             if (d / "snapshots").is_dir():
                 out[d.name] = d

@@ -21,8 +21,8 @@ many matches there are and how many of them have the span's own Latin letters (c
 in the same role.
 
 Everything runs on whole arrays: binarised in blocks of positions, runs found by comparing each
-position with its neighbours, which units fit each run by AND and OR reductions over the packed bits (8 units a byte); the only
-Python loops are over blocks and over the top matches that are returned.
+position with its neighbours, the units that fit each run by AND and OR reductions over the packed
+bits (8 units a byte); the only Python loops are over blocks, context rows and the top matches.
 """
 from __future__ import annotations
 

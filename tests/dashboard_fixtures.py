@@ -82,6 +82,18 @@ def build_test_lab() -> Path:
     return lab
 
 
+def random_twin(lab: Path, directory: Path) -> Path:
+    """A second model for the model-switch tests: the lab's architecture and alphabets with fresh,
+    seeded random weights (untrained, so it writes something else), saved as a checkpoint."""
+    import torch
+    from translit_core.model.checkpoint import load_checkpoint, save_checkpoint
+    from translit_core.model.net import TranslitNet
+    model, alphabets, _ = load_checkpoint(lab)
+    torch.manual_seed(5)
+    save_checkpoint(directory, TranslitNet(model.config), alphabets, {"note": "random weights (model-switch tests)"})
+    return directory
+
+
 def lab_env(lab: Path) -> dict[str, str]:
     """The environment that points the app at the test lab."""
     return {"TRANSLIT_CHECKPOINT": str(lab), "TRANSLIT_CACHE": str(lab / "cache")}

@@ -3,34 +3,20 @@ the model every page shows; links carry it; a bad name gets a note. The second m
 test lab's architecture with fresh random weights ("twin"), so its outputs differ visibly."""
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
-import torch
 
-from dashboard_fixtures import lab_dir  # noqa: F401  (fixture)
+from dashboard_fixtures import lab_dir, random_twin  # noqa: F401  (fixture)
 from test_app import app, ok, param
 from translit_core import settings
-from translit_core.model.checkpoint import load_checkpoint, save_checkpoint
-from translit_core.model.net import TranslitNet
 
 
-@pytest.fixture(scope="module")
-def twin(lab_dir, tmp_path_factory):
-    model, alphabets, meta = load_checkpoint(lab_dir)
-    torch.manual_seed(5)
-    other = TranslitNet(model.config)           # untrained: it writes something else
-    d = tmp_path_factory.mktemp("models") / "twin"
-    save_checkpoint(d, other, alphabets, {"note": "random weights for the model-switch tests"})
-    old = os.environ.get("TRANSLIT_MODELS")
-    os.environ["TRANSLIT_MODELS"] = f"twin={d}"
-    yield d
-    if old is None:
-        os.environ.pop("TRANSLIT_MODELS", None)
-    else:
-        os.environ["TRANSLIT_MODELS"] = old
-    shutil.rmtree(d, ignore_errors=True)
+@pytest.fixture
+def twin(lab_dir, tmp_path, monkeypatch):
+    d = random_twin(lab_dir, tmp_path / "twin")
+    monkeypatch.setenv("TRANSLIT_MODELS", f"twin={d}")
+    return d
 
 
 def output(at) -> str:
@@ -70,18 +56,13 @@ def test_links_carry_the_model(lab_dir, twin):
 
 
 @pytest.fixture
-def analysed_twin(lab_dir, tmp_path):
+def analysed_twin(lab_dir, tmp_path, monkeypatch):
     """A second model with its analysis: a copy of the test lab (the same weights, so the same
     recording in the cache), named "twin"."""
     d = tmp_path / "twin"
     shutil.copytree(lab_dir, d, ignore=shutil.ignore_patterns("cache"))
-    old = os.environ.get("TRANSLIT_MODELS")
-    os.environ["TRANSLIT_MODELS"] = f"twin={d}"
-    yield d
-    if old is None:
-        os.environ.pop("TRANSLIT_MODELS", None)
-    else:
-        os.environ["TRANSLIT_MODELS"] = old
+    monkeypatch.setenv("TRANSLIT_MODELS", f"twin={d}")
+    return d
 
 
 def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, analysed_twin):
@@ -101,8 +82,7 @@ def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, ana
     assert by_model[lab_dir.name] and by_model[lab_dir.name] == by_model["twin"]
 
 
-def test_compare_with_one_model_and_bad_links(lab_dir, monkeypatch):
-    monkeypatch.delenv("TRANSLIT_MODELS", raising=False)
+def test_compare_with_one_model_and_bad_links(lab_dir):
     at = ok(app("compare", a="nope"))
     assert any("Only one model" in i.value for i in at.info)
     assert any("nope" in i.value for i in at.info)                    # the bad link's note

@@ -3,23 +3,17 @@ the page shows and the URL; a link with model= opens that model in a new session
 from __future__ import annotations
 
 import pytest
-import torch
 
 from browser_harness import screenshot, settle, streamlit_server
-from dashboard_fixtures import lab_env
+from dashboard_fixtures import lab_env, random_twin
 from test_browser import SHOTS, browser, expect, lab_path, page  # noqa: F401  (fixtures)
-from translit_core.model.checkpoint import load_checkpoint, save_checkpoint
-from translit_core.model.net import TranslitNet
 
 pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(scope="module")
 def two_models(lab_path, tmp_path_factory):
-    model, alphabets, _ = load_checkpoint(lab_path)
-    torch.manual_seed(5)
-    twin = tmp_path_factory.mktemp("models") / "twin"
-    save_checkpoint(twin, TranslitNet(model.config), alphabets, {"note": "random weights (browser test)"})
+    twin = random_twin(lab_path, tmp_path_factory.mktemp("models") / "twin")
     env = dict(lab_env(lab_path), TRANSLIT_MODELS=f"twin={twin}")
     with streamlit_server(env, SHOTS.parent / "streamlit-models-server.log") as url:
         yield url

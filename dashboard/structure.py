@@ -51,34 +51,35 @@ def missing_note(what: str, l: Lab) -> None:
                f"sample recording for this session. Store them with `{l.command}`.")
 
 
+def _stored_or_computed(l: Lab, stored, compute, spinner: str, what: str, stored_what: str):
+    """`stored` if the analysis has it, else `compute()` (under `spinner`) and a note on how to
+    store it; None (and the error) when it cannot be computed."""
+    if stored is not None:
+        return stored
+    with st.spinner(spinner):
+        try:
+            out = compute()
+        except QUERY_ERRORS as e:
+            st.error(f"Could not compute the {what}: {md_plain(e)}")
+            return None
+    missing_note(stored_what, l)
+    return out
+
+
 def saturation(l: Lab) -> Saturation | None:
     """The stored saturation, else computed (with a spinner); None (and a note) when it cannot be."""
-    if l.analysis.saturation is not None:
-        return l.analysis.saturation
-    with st.spinner("Gate saturation is not stored with this analysis: computing it from the sample recording "
-                    "(once; about ten seconds)…"):
-        try:
-            out = _saturation(str(l.directory), file_stamp(l.directory))
-        except QUERY_ERRORS as e:
-            st.error(f"Could not compute the gate saturation: {md_plain(e)}")
-            return None
-    missing_note("the gates' saturation fractions", l)
-    return out
+    return _stored_or_computed(
+        l, l.analysis.saturation, lambda: _saturation(str(l.directory), file_stamp(l.directory)),
+        "Gate saturation is not stored with this analysis: computing it from the sample recording (once; about "
+        "ten seconds)…", "gate saturation", "the gates' saturation fractions")
 
 
 def clusters(l: Lab) -> Clusters | None:
     """The stored clusters, else computed (with a spinner); None (and a note) when they cannot be."""
-    if l.analysis.clusters is not None:
-        return l.analysis.clusters
-    with st.spinner("Unit clusters are not stored with this analysis: computing them from the sample recording "
-                    "(once; about ten seconds)…"):
-        try:
-            out = _clusters(str(l.directory), file_stamp(l.directory))
-        except QUERY_ERRORS as e:
-            st.error(f"Could not compute the unit clusters: {md_plain(e)}")
-            return None
-    missing_note("the unit clusters", l)
-    return out
+    return _stored_or_computed(
+        l, l.analysis.clusters, lambda: _clusters(str(l.directory), file_stamp(l.directory)),
+        "Unit clusters are not stored with this analysis: computing them from the sample recording (once; about "
+        "ten seconds)…", "unit clusters", "the unit clusters")
 
 
 def _ready(l: Lab, what: str):

@@ -16,13 +16,13 @@ from safetensors import SafetensorError
 
 from translit_core import settings
 from translit_core.analysis import ANALYSIS_FILES, Analysis, AnalysisError, AnalysisMissing, Recording, analyze_command
-from translit_core.infer.lexicon import LEXICON
+from translit_core.infer.lexicon import LEXICON, LEXICON_GZ
 from translit_core.infer.transliterator import Transliterator
 from translit_core.model.checkpoint import META, WEIGHTS
 
 from .urls import md_plain
 
-MODEL_FILES = (META, WEIGHTS, LEXICON)       # what a loaded Transliterator depends on
+MODEL_FILES = (META, WEIGHTS, LEXICON, LEXICON_GZ)      # what a loaded Transliterator depends on
 LAB_FILES = MODEL_FILES + ANALYSIS_FILES
 
 # What the on-demand queries (histograms, contexts, substring search) can raise from the data,

@@ -141,6 +141,20 @@ def test_lexicon_file_round_trip_and_errors(tmp_path):
         load_lexicon(path)
 
 
+def test_a_gzip_lexicon_reads_as_the_plain_one_and_a_broken_one_is_named(tmp_path):
+    import gzip
+    from translit_core.infer.lexicon import LEXICON_GZ, load_checkpoint_lexicon
+    save_lexicon(tmp_path / LEXICON, word_counts(["Երևանը մեծ է։"]))
+    plain = load_lexicon(tmp_path / LEXICON)
+    (tmp_path / LEXICON_GZ).write_bytes(gzip.compress((tmp_path / LEXICON).read_bytes()))
+    assert load_lexicon(tmp_path / LEXICON_GZ) == plain == {"երևանը", "մեծ", "է"}
+    (tmp_path / LEXICON).unlink()                       # a checkpoint with only the compressed one
+    assert load_checkpoint_lexicon(tmp_path) == plain
+    (tmp_path / LEXICON_GZ).write_bytes(b"\x1f\x8b\x08 not really gzip")
+    with pytest.raises(CheckpointError, match="lexicon.txt.gz: not a gzip file"):
+        load_checkpoint_lexicon(tmp_path)
+
+
 @pytest.fixture(scope="module")
 def shipped():
     return Transliterator.load()

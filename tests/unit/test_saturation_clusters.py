@@ -172,6 +172,13 @@ def test_analyze_stores_saturation_and_clusters_and_old_files_still_load(tiny_ch
     an.save(out)
     back = A.Analysis.load(out, check_weights=False)
     assert torch.equal(back.saturation.right, an.saturation.right)
+    # H exact; the statistics around it in float16 on disk (three digits), float32 once loaded
+    stored = load_file(out / "analysis.safetensors")
+    assert stored["hellinger"].dtype == torch.float32 and torch.equal(back.tables.hellinger, an.tables.hellinger)
+    from translit_core.analysis.store import HALF_PRECISION
+    for k in HALF_PRECISION:
+        assert stored[k].dtype == torch.float16 and getattr(back.tables, k).dtype == torch.float32
+        assert torch.allclose(getattr(back.tables, k), getattr(an.tables, k), rtol=1e-3, atol=1e-4), k
     assert torch.equal(back.clusters.layer("hidden").representatives, an.clusters.layer("hidden").representatives)
     # a file written before they were stored: loads, without them
     t = {k: v for k, v in load_file(out / "analysis.safetensors").items()

@@ -99,7 +99,7 @@ class Comparison:
 def _selective(analysis) -> torch.Tensor:
     """(n_pairs, N) bool: H excess >= SELECTIVE_EXCESS and the permutation p at its floor."""
     t = analysis.tables
-    floor = 1.0 / (1 + max(t.shuffles, 1)) + 1e-9
+    floor = 1.0 / (1 + max(t.shuffles, 1)) * (1 + 1e-3)        # p is stored in float16 (store.py)
     return (t.hellinger_excess >= SELECTIVE_EXCESS) & (t.p_value <= floor)
 
 

@@ -33,6 +33,9 @@ from .tables import HellingerTables, NeuronScore, PairScore
 from .methods import MethodComparison
 from .uncertainty import DirectionClaim
 
+# Stored in float16 (see save): the statistics around H, never H itself.
+HALF_PRECISION = ("hellinger_null", "hellinger_null_std", "p_value", "mean_pos", "mean_neg")
+
 
 class Analysis:
     """What `analyze` writes next to a checkpoint; the dashboard loads it once.
@@ -252,6 +255,11 @@ class Analysis:
                                     for p, j in zip(t.pairs, t.pair_x)],
                     candidates=t.candidates)
         wpath, mpath = directory / ANALYSIS_WEIGHTS, directory / ANALYSIS_META
+        # The statistics around H are estimates with a sampling error of ~1e-2 (20 shuffles): three
+        # significant digits keep all of it and halve their share of the file (a second checkpoint
+        # must fit in 10 MB). H itself stays float32: the on-demand histogram must equal it to 1e-5.
+        for k in HALF_PRECISION:
+            tensors[k] = tensors[k].half()
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(wpath) + ".tmp")
         Path(str(mpath) + ".tmp").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         Path(str(wpath) + ".tmp").replace(wpath)
@@ -274,7 +282,7 @@ class Analysis:
                 version = meta.get("format_version") if isinstance(meta, dict) else None
                 raise AnalysisMissing(f"{mpath}: analysis format {version} is not {FORMAT_VERSION}; rebuild "
                                       f"with `{analyze_command(directory)}`")
-            t = load_file(wpath)
+            t = {k: v.float() if k in HALF_PRECISION else v for k, v in load_file(wpath).items()}
             layers = [l["name"] for l in meta["layers"]]
             sizes = {l["name"]: l["units"] for l in meta["layers"]}
             pairs = [Pair(p["x"], p["y"], p["n_pos"], p["n_neg"]) for p in meta["pairs"]]

@@ -22,8 +22,10 @@ one lowercase Armenian word per line.
 """
 from __future__ import annotations
 
+import gzip
 import heapq
 import re
+import zlib
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -37,6 +39,7 @@ from ..settings import DEFAULT_CHECKPOINT
 from ..text.words import WORD
 
 LEXICON = "lexicon.txt"
+LEXICON_GZ = LEXICON + ".gz"     # the same, gzip-compressed: read when lexicon.txt is absent
 MARGIN = 4.0             # nats of the network's log-probability a known reading may cost (3-5 do as well)
 ALTERNATIVES = 3         # best classes per character the search may choose from (more: no gain)
 MAX_CANDIDATES = 30      # readings the search visits per word; few words need more than 5
@@ -57,11 +60,15 @@ def save_lexicon(path: str | Path, counts: Counter, min_count: int = 1, source: 
 
 
 def load_lexicon(path: str | Path) -> frozenset[str]:
+    """The words of a lexicon file, plain or gzip-compressed (a name ending in .gz)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise LexiconError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise LexiconError(f"{path}: not a gzip file ({e})") from None
     words = []
     for n, line in enumerate(text.splitlines(), 1):
         if not line or line.startswith("#"):
@@ -179,7 +186,10 @@ def _case_shape(word: str) -> tuple[bool, bool]:
 
 def load_checkpoint_lexicon(directory: str | Path | None = None) -> frozenset[str] | None:
     """The word list beside the weights, or None for a checkpoint that has none."""
-    path = (Path(directory) if directory else DEFAULT_CHECKPOINT) / LEXICON
+    directory = Path(directory) if directory else DEFAULT_CHECKPOINT
+    path = directory / LEXICON
+    if not path.exists() and (directory / LEXICON_GZ).exists():      # a second checkpoint ships it compressed
+        path = directory / LEXICON_GZ
     if not path.exists():
         return None
     if not path.is_file():

@@ -9,7 +9,7 @@ from dashboard.downloads import show_chart, show_table
 from dashboard.urls import md_plain, parse_choice, parse_count
 from dashboard.widgets import init_once, lab, notes_once, set_params, url_param
 from translit_core import settings
-from translit_core.analysis.dynamics import ROLE_PAIRS, role_changes, snapshot_dynamics
+from translit_core.analysis.dynamics import ROLE_PAIRS, load_dynamics, role_changes, snapshot_dynamics
 from translit_core.analysis.names import AnalysisError, SampleMissing
 from translit_core.training.snapshots import list_snapshots
 
@@ -32,7 +32,21 @@ init_once("dyn_run", parsed_run.value)
 init_once("dyn_n", parsed_n.value)
 c1, c2 = st.columns([2, 1])
 run = c1.selectbox("Run", names, key="dyn_run")
-n = c2.slider("Held-out sentences", 50, 2000, step=50, key="dyn_n")
+snaps = list_snapshots(runs[run])
+try:
+    stored = load_dynamics(runs[run])
+except AnalysisError as e:
+    stored = None
+    st.warning(md_plain(e), icon=":material/warning:")
+if snaps:
+    n = c2.slider("Held-out sentences", 50, 2000, step=50, key="dyn_n")
+elif stored is not None:                        # the shipped points: the snapshots themselves are not installed
+    n = stored.sentences
+    c2.caption(f"Measured on {n} held-out sentences when the run was trained (its snapshots are not installed "
+               f"here, so the sample cannot be changed; `train --snapshots` keeps them).")
+else:
+    st.info(f"No snapshots and no stored points for {md_plain(run)}.", icon=":material/info:")
+    st.stop()
 set_params(run=run, n=n)
 
 
@@ -42,14 +56,16 @@ def _dynamics(directory: str, stamp: tuple, n: int):
     return snapshot_dynamics(directory, sample_sentences(settings.data_dir(), n, 0))
 
 
-snaps = list_snapshots(runs[run])
-stamp = tuple((s.epoch, s.step) for s in snaps)
-try:
-    with st.spinner(f"Recording {n} sentences through {len(snaps)} snapshots (a few seconds each)…"):
-        points = _dynamics(str(runs[run]), stamp, int(n))
-except (AnalysisError, SampleMissing, OSError) as e:
-    st.info(f"No dynamics for this run: {md_plain(e)}", icon=":material/info:")
-    st.stop()
+if stored is not None and stored.sentences == n and stored.seed == 0:
+    points = stored.points
+else:
+    stamp = tuple((s.epoch, s.step) for s in snaps)
+    try:
+        with st.spinner(f"Recording {n} sentences through {len(snaps)} snapshots (a few seconds each)…"):
+            points = _dynamics(str(runs[run]), stamp, int(n))
+    except (AnalysisError, SampleMissing, OSError) as e:
+        st.info(f"No dynamics for this run: {md_plain(e)}", icon=":material/info:")
+        st.stop()
 params = {"run": run, "n": n}
 show_chart(dv.excess_lines(points), "dynamics", params, key="dyn_fig")
 show_table(dv.point_rows(points), "dynamics-snapshots", params, key="dyn_rows", hide_index=True, width="stretch")

@@ -74,12 +74,13 @@ def model_dirs() -> dict[str, Path]:
 
 
 def run_dirs() -> dict[str, Path]:
-    """Training runs whose snapshots the dashboard's dynamics page can read, by name."""
+    """Training runs the dashboard's dynamics page can read (their snapshots, or the points
+    `dynamics --save` kept: the repository ships those), by name."""
     extra = _env("TRANSLIT_RUNS")
     out: dict[str, Path] = _named_dirs(extra) if extra else {}
     if not extra and (REPO / "runs").is_dir():
         for d in sorted((REPO / "runs").iterdir()):
-            if (d / "snapshots").is_dir():
+            if (d / "snapshots").is_dir() or (d / "dynamics.json").is_file():
                 out[d.name] = d
     return out
 

@@ -36,3 +36,21 @@ def test_without_runs_the_page_says_how_to_make_them(lab_dir, monkeypatch):
     monkeypatch.setattr(settings, "REPO", TESTS / "no-such-repo")
     at = ok(app("dynamics", run="<i>x</i>"))
     assert any("No training run with snapshots" in i.value for i in at.info)
+
+
+def test_a_run_with_only_its_stored_points_is_shown_from_them(tiny_run, tmp_path, monkeypatch):
+    """What the repository ships: a run's dynamics.json without its snapshots."""
+    from dashboard.dynamics_view import point_rows
+    from translit_core.analysis.dynamics import load_dynamics, save_dynamics, snapshot_dynamics
+    from translit_core.analysis.sample import sample_sentences
+    points = snapshot_dynamics(tiny_run, sample_sentences(settings.data_dir(), 50, 0))
+    bare = tmp_path / "bare"
+    save_dynamics(bare, points, 50, 0)
+    assert load_dynamics(bare).points == points
+    monkeypatch.setenv("TRANSLIT_RUNS", f"shipped={bare}")
+    at = ok(app("dynamics", n="900"))                   # the URL's n cannot apply: the stored one is shown
+    assert at.dataframe[0].value.to_dict("records") == point_rows(points)
+    assert param(at, "n") == "50" and any("Measured on 50 held-out sentences" in c.value for c in at.caption)
+    (bare / "dynamics.json").write_text('{"points": [{"epoch": "x"}]}', encoding="utf-8")
+    at = ok(app("dynamics"))
+    assert any("unreadable stored dynamics" in w.value for w in at.warning)

@@ -162,6 +162,9 @@ def cmd_dynamics(a):
     from .sample import sample_sentences, text_sentences
     sentences = text_sentences(a.text, a.sentences, a.seed) if a.text else sample_sentences(a.data, a.sentences, a.seed)
     points = snapshot_dynamics(a.run, sentences, seed=a.seed)
+    if a.save:
+        from .dynamics import save_dynamics
+        print(f"wrote {save_dynamics(a.run, points, len(sentences), a.seed)}", file=sys.stderr)
     if a.json:
         _print_json(points_to_dicts(points))
         return
@@ -213,5 +216,7 @@ def add_unit_commands(sub, common) -> None:
     s.add_argument("--text", default=None, help="a text file to use instead of the held-out sample")
     s.add_argument("--data", default=None, help="shared data dir")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--save", action="store_true", help="also keep the points in RUN/dynamics.json (the page reads "
+                                                       "them where the snapshots are not installed)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_dynamics)

@@ -11,7 +11,8 @@ whether the role forms once and stays, or moves between units while the network 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -26,6 +27,7 @@ from .tables import hellinger_tables
 
 ROLE_PAIRS = ("s:_", "h:_", "h:հ")        # what the post's forward neuron #70 separated
 ROLE_LAYER = "concat.fwd"
+DYNAMICS_FILE = "dynamics.json"           # a run's points, kept by `dynamics --save` (so a clone needs no snapshots)
 MIN_COUNT = 50                            # positions per side: a few hundred sentences are enough
 
 
@@ -90,3 +92,38 @@ def role_changes(points: list[SnapshotPoint]) -> list[tuple[float, str | None]]:
 
 def points_to_dicts(points: list[SnapshotPoint]) -> list[dict]:
     return [asdict(p) for p in points]
+
+
+@dataclass
+class StoredDynamics:
+    """The points `dynamics --save` kept beside a run, with the sample they were measured on."""
+    points: list[SnapshotPoint]
+    sentences: int                        # held-out sentences (sample_sentences(data, n, seed))
+    seed: int
+
+
+def save_dynamics(run_dir: str | Path, points: list[SnapshotPoint], sentences: int, seed: int) -> Path:
+    path = Path(run_dir) / DYNAMICS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"sentences": sentences, "seed": seed, "points": points_to_dicts(points)}
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def load_dynamics(run_dir: str | Path) -> StoredDynamics | None:
+    """The stored points of a run, or None when it has none. A file that cannot be read raises
+    AnalysisError naming it (its points are then recomputed from the snapshots, where they exist)."""
+    path = Path(run_dir) / DYNAMICS_FILE
+    if not path.is_file():
+        return None
+    names = {f.name for f in fields(SnapshotPoint)}
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        points = [SnapshotPoint(**{k: v for k, v in d.items() if k in names}) for d in body["points"]]
+        if not points or any(not isinstance(p.epoch, (int, float)) or not isinstance(p.best_excess, dict)
+                             for p in points):
+            raise ValueError("no points, or a point without an epoch or its excesses")
+        return StoredDynamics(points, int(body["sentences"]), int(body["seed"]))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise AnalysisError(f"{path}: unreadable stored dynamics ({type(e).__name__}: {e}); rebuild with "
+                            f"`python -m translit_core dynamics --run {Path(run_dir)} --save`") from None

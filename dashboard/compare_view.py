@@ -15,14 +15,16 @@ COLOURS = ("#1c7ed6", "#f08c00")          # model a, model b
 MEASURES = (("monosemantic", "Monosemantic share", "share of selective units that serve one input character"),
             ("inputs_per_unit", "Inputs per unit", "input characters a selective unit serves (mean)"),
             ("units_per_pair", "Units per pair", "selective units per pair (mean)"),
-            ("selective_units", "Selective units", "units selective for at least one pair"))
+            ("selective_units", "Selective units", "units selective for at least one pair"),
+            ("mean_abs_r", "Mean |r|", "mean |Pearson r| between the layer's units (what DeCov lowers)"))
 
 
 def layer_rows(c: Comparison) -> list[dict]:
     """One row per (model, layer): what the tables and bars show."""
     return [{"model": m.name, "layer": l.layer, "selective units": l.selective_units,
              "units per pair": round(l.units_per_pair, 2), "inputs per unit": round(l.inputs_per_unit, 3),
-             "monosemantic": round(l.monosemantic, 3), "H excess median": round(l.excess_median, 3),
+             "monosemantic": round(l.monosemantic, 3), "mean |r|": round(l.mean_abs_r, 3),
+             "H excess median": round(l.excess_median, 3),
              "H excess 90th pct": round(l.excess_p90, 3)}
             for m in (c.a, c.b) for l in m.layers]
 
@@ -70,3 +72,11 @@ def model_line(m: ModelStats) -> str:
     reg = m.regularizer
     how = f"trained with {reg['kind']} (weight {reg['weight']:g})" if reg else "trained without a regularizer"
     return f"**{m.name}**: {how}; {100 * m.sample_accuracy:.2f}% of the sample's characters right."
+
+
+def track_rows(profiles: dict[str, object]) -> list[dict]:
+    """Each model's TrackProfile of one layer ({model: TrackProfile}) as a row."""
+    return [{"model": name, "layer": p.layer, "best track's AUC, median": round(p.median_auc, 3),
+             "units explained (AUC ≥ 0.9)": f"{p.explained} of {p.units} ({p.explained_share:.0%})",
+             "their tracks": ", ".join(f"{t} ({n})" for t, n in p.top_tracks) or "—"}
+            for name, p in profiles.items()]

@@ -11,7 +11,8 @@ from dashboard.lab import file_stamp
 from dashboard.urls import md_plain, parse_choice
 from dashboard.widgets import init_once, lab, lab_of, notes_once, set_params, url_param
 from translit_core import settings
-from translit_core.analysis.compare import BREAK_KS, SELECTIVE_EXCESS, compare, units_to_break
+from translit_core.analysis.compare import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare, track_profile,
+                                            units_to_break)
 from translit_core.analysis.names import POST_PAIRS
 from translit_core.model.names import READOUT_LAYERS
 
@@ -103,3 +104,27 @@ if key in st.session_state:
                            else f"**{md_plain(n)}**: not broken by k = {cv_.ks[-1]}" for n, cv_ in curves.items()))
     show_table(cv.break_rows(curves), "compare-break", {**params, "pair": pair, "layer": layer}, key="cmp_break_rows",
                hide_index=True, width="stretch")
+
+st.subheader("What do the units read as?")
+st.caption(f"Each unit's best annotation track (word start / middle / end, the digraphs, kept Latin, uncertain, "
+           f"lexicon change: the heatmap's rows) by AUC, on {TRACK_POSITIONS:,} seeded positions of the sample; a unit "
+           f"is explained when its best track reaches AUC {TRACK_AUC}. About ten seconds per model.")
+t1, t2 = st.columns([4, 1], vertical_alignment="bottom")
+track_layer = t1.selectbox("Layer", list(READOUT_LAYERS), key="cmp_track_layer")
+t2.button("Score", key="cmp_track_go", type="primary", width="stretch",
+          on_click=lambda: st.session_state.update(cmp_track_asked=True))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _tracks(directory: str, stamp: tuple, name: str, layer: str):
+    return track_profile(lab_of(name).analysis.recording(), layer)
+
+
+tkey = f"cmp_tracks|{a_name}|{b_name}|{track_layer}"
+if st.session_state.pop("cmp_track_asked", False):
+    with st.spinner("Scoring every unit against the annotation tracks…"):
+        st.session_state[tkey] = {n: _tracks(str(l.directory), file_stamp(l.directory), n, track_layer)
+                                  for n, l in ((a_name, la), (b_name, lb))}
+if tkey in st.session_state:
+    show_table(cv.track_rows(st.session_state[tkey]), "compare-tracks", {**params, "layer": track_layer},
+               key="cmp_track_rows", hide_index=True, width="stretch")

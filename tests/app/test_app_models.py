@@ -80,6 +80,13 @@ def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, ana
     rows = at.dataframe[-1].value.to_dict("records")
     by_model = {m: [r["accuracy on y"] for r in rows if r["model"] == m] for m in (lab_dir.name, "twin")}
     assert by_model[lab_dir.name] and by_model[lab_dir.name] == by_model["twin"]
+    # the best tracks of a layer, on demand: the engine's profile, for both
+    from dashboard.compare_view import track_rows
+    from translit_core.analysis.compare import track_profile
+    at.selectbox(key="cmp_track_layer").set_value("hidden")
+    ok(at.button(key="cmp_track_go").click().run())
+    profile = track_profile(Analysis.load(lab_dir).recording(), "hidden")
+    assert at.dataframe[-1].value.to_dict("records") == track_rows({lab_dir.name: profile, "twin": profile})
 
 
 def test_compare_with_one_model_and_bad_links(lab_dir):

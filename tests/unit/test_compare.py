@@ -68,3 +68,31 @@ def test_units_to_break_is_the_first_k_of_the_recurrent_ablation_below_half(tiny
     first = next((k for k, a in zip(curve.ks, curve.target_accuracy) if a < BREAK_ACCURACY), None)
     assert curve.units_to_break == first
     assert curve.baseline == pytest.approx(ablate_recording(rec, pair, "concat.fwd", k=0, draws=0).target_accuracy_baseline)
+
+
+@pytest.mark.parametrize("k1, n1, k2, n2, lo, hi", [
+    (56, 70, 48, 80, 0.0524, 0.3339),          # Newcombe (1998), Stat. Med. 17:873, table II, method 10
+    (9, 10, 3, 10, 0.1705, 0.8090),
+    (5, 56, 0, 29, -0.0381, 0.1926),           # a share of 0: the Wald interval would be too narrow
+])
+def test_the_difference_interval_matches_newcombes_published_values(k1, n1, k2, n2, lo, hi):
+    from translit_core.analysis.compare import proportion_difference
+    d, low, high = proportion_difference(k1, n1, k2, n2)
+    assert d == pytest.approx(k1 / n1 - k2 / n2) and (low, high) == pytest.approx((lo, hi), abs=1e-4)
+
+
+def test_the_wilson_interval_agrees_with_scipy():
+    from scipy.stats import binomtest
+    from translit_core.analysis.compare import _wilson
+    for k, n in ((0, 5), (7, 23), (23, 23), (100, 1000)):
+        ci = binomtest(k, n).proportion_ci(method="wilson")
+        assert _wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-7)
+
+
+def test_a_small_difference_in_few_units_is_not_a_verdict():
+    """Two units of 4 monosemantic against 3 of 4: within the interval, so no claim."""
+    a, b = planted(True, 0.99), planted(True, 0.99)
+    a.tables.hellinger_excess[:, 0::4] = 0.8          # unit 0 of each layer selective for every pair in a
+    c = compare(a, b, ("base", "twin"))
+    assert c.a.layer("hidden").monosemantic_units == 3 and c.b.layer("hidden").monosemantic_units == 4
+    assert "No clear difference" in c.verdict()

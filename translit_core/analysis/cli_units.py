@@ -126,7 +126,9 @@ def cmd_clusters(a):
 def cmd_compare(a):
     from pathlib import Path
 
-    from .compare import compare, units_to_break
+    from dataclasses import asdict
+
+    from .compare import TRACK_AUC, compare, track_profile, units_to_break
     from .store import Analysis
     dirs = [Path(a.checkpoint) if a.checkpoint else None, Path(a.other)]
     ans = [Analysis.load(d) for d in dirs]
@@ -139,6 +141,9 @@ def cmd_compare(a):
             scores = an.layer_scores(a.pair, a.layer)
             curve = units_to_break(an.recording(a.data), scores, str(an.parse_pair(a.pair)), a.layer)
             out["break"].append({"model": name, **curve.__dict__})
+    if a.tracks:
+        out["tracks"] = [{"model": name, **asdict(track_profile(an.recording(a.data), layer))}
+                         for name, an in zip(names, ans) for layer in READOUT_LAYERS]
     if a.json:
         _print_json(out)
         return
@@ -146,14 +151,17 @@ def cmd_compare(a):
         reg = side.regularizer
         print(f"{side.name}: sample accuracy {100 * side.sample_accuracy:.2f}%"
               + (f", trained with {reg['kind']} (weight {reg['weight']})" if reg else ", no regularizer"))
-        print(f"  {'layer':<11} {'selective':>9} {'per pair':>9} {'inputs/unit':>11} {'monosemantic':>12}")
+        print(f"  {'layer':<11} {'selective':>9} {'per pair':>9} {'inputs/unit':>11} {'monosemantic':>12} {'mean |r|':>8}")
         for l in side.layers:
             print(f"  {l.layer:<11} {l.selective_units:>9} {l.units_per_pair:>9.1f} {l.inputs_per_unit:>11.2f} "
-                  f"{l.monosemantic:>12.0%}")
+                  f"{l.monosemantic:>12.0%} {l.mean_abs_r:>8.3f}")
     for b in out.get("break", []):
         print(f"{b['model']}: ablating the top k of {a.layer} for {a.pair} (recurrent): target accuracy "
               + ", ".join(f"k={k} {v:.3f}" for k, v in zip(b["ks"], b["target_accuracy"]))
               + f"; broken at k = {b['units_to_break']}")
+    for t in out.get("tracks", []):
+        print(f"{t['model']} {t['layer']}: best track's AUC median {t['median_auc']:.3f}; {t['explained']} of "
+              f"{t['units']} units with AUC >= {TRACK_AUC} (" + ", ".join(f"{k} {v}" for k, v in t["top_tracks"]) + ")")
     print(c.verdict())
 
 
@@ -206,6 +214,8 @@ def add_unit_commands(sub, common) -> None:
     s.add_argument("--other", required=True, help="the second checkpoint directory (with its analysis)")
     s.add_argument("--pair", default=None, help="x:y: also how many top units, ablated in the recurrence, break it")
     s.add_argument("--layer", default="concat.bwd", choices=list(READOUT_LAYERS))
+    s.add_argument("--tracks", action="store_true", help="also each readout layer's best annotation tracks "
+                                                         "(how many units a track explains, AUC >= 0.9)")
     s.add_argument("--data", default=None, help="shared data dir, if a recording must be re-made")
     s.set_defaults(fn=cmd_compare)
 

@@ -21,6 +21,7 @@ The verdict compares them and says at what accuracy cost; it claims nothing the 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -50,6 +51,8 @@ class LayerStats:
     units_per_pair: float           # mean over pairs of their selective units
     inputs_per_unit: float          # mean over selective units of the input characters they serve
     monosemantic: float             # share of selective units that serve one input character
+    monosemantic_units: int = 0     # how many (the share's numerator; its denominator: selective_units)
+    mean_abs_r: float = float("nan")   # mean |Pearson r| between the layer's units (the analysis's clusters)
 
 
 @dataclass
@@ -72,28 +75,72 @@ class Comparison:
     b: ModelStats
     same_sample: bool               # both analyses were built on the same sentences and spellings
 
+    def monosemantic_difference(self, layer: str) -> tuple[float, float, float]:
+        """b's monosemantic share minus a's in `layer`, with its 95% interval (Newcombe's hybrid
+        Wilson score interval for two independent proportions; units are the trials)."""
+        la, lb = self.a.layer(layer), self.b.layer(layer)
+        return proportion_difference(lb.monosemantic_units, lb.selective_units,
+                                     la.monosemantic_units, la.selective_units)
+
     def verdict(self) -> str:
-        """Did b's training buy interpretability over a, and at what accuracy cost?"""
+        """Did b's training buy interpretability over a, and at what accuracy cost? A layer counts
+        as sharper (or blurrier) only when the 95% interval of the difference excludes 0."""
         a, b = self.a, self.b
-        sharper = [l for l in READOUT_LAYERS if b.layer(l).monosemantic > a.layer(l).monosemantic + 0.05]
-        blurrier = [l for l in READOUT_LAYERS if b.layer(l).monosemantic < a.layer(l).monosemantic - 0.05]
+        diffs = {l: self.monosemantic_difference(l) for l in READOUT_LAYERS}
+        sharper = [l for l, (_, lo, _) in diffs.items() if lo > 0]
+        blurrier = [l for l, (_, _, hi) in diffs.items() if hi < 0]
         cost = 100 * (a.sample_accuracy - b.sample_accuracy)
         acc = (f"{b.name} is {abs(cost):.2f} points {'less' if cost > 0 else 'more'} accurate on the sample "
                f"({100 * b.sample_accuracy:.2f}% against {100 * a.sample_accuracy:.2f}%)")
         if not self.same_sample:
             return f"Not comparable: the two analyses were built on different samples. {acc}."
+        def shares(layers):
+            return ", ".join(f"{l} {100 * diffs[l][0]:+.0f} points [{100 * diffs[l][1]:+.0f}, {100 * diffs[l][2]:+.0f}]"
+                             for l in layers)
+        r = [(l, a.layer(l).mean_abs_r, b.layer(l).mean_abs_r) for l in READOUT_LAYERS]
+        r = [x for x in r if x[1] == x[1] and x[2] == x[2]]
+        decor = ("; mean |r| between units " + ", ".join(f"{l} {ra:.3f} → {rb:.3f}" for l, ra, rb in r)) if r else ""
         if sharper and not blurrier:
-            return (f"{b.name} has more monosemantic units than {a.name} in {', '.join(sharper)} (a unit serving "
-                    f"one input character, by the share of its selective units); {acc}.")
+            return (f"{b.name} has more monosemantic units than {a.name} (a unit serving one input character, as a "
+                    f"share of its selective units; 95% interval): {shares(sharper)}{decor}; {acc}.")
         if blurrier and not sharper:
-            return f"{b.name} is less monosemantic than {a.name} in {', '.join(blurrier)}; {acc}."
+            return f"{b.name} is less monosemantic than {a.name}: {shares(blurrier)}{decor}; {acc}."
         if sharper and blurrier:
-            return (f"Mixed: {b.name} is more monosemantic in {', '.join(sharper)} and less in "
-                    f"{', '.join(blurrier)}; {acc}.")
-        return f"No clear difference in monosemanticity (within 5 points in every readout layer); {acc}."
+            return (f"Mixed: {b.name} is more monosemantic in {shares(sharper)} and less in "
+                    f"{shares(blurrier)}{decor}; {acc}.")
+        return (f"No clear difference in monosemanticity (the 95% interval of the difference contains 0 in every "
+                f"readout layer: {shares(READOUT_LAYERS)}){decor}; {acc}.")
 
     def to_dict(self) -> dict:
         return {"a": asdict(self.a), "b": asdict(self.b), "same_sample": self.same_sample, "verdict": self.verdict()}
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score 95% interval of a proportion k / n ((0, 1) when n = 0)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def proportion_difference(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, float]:
+    """k1/n1 - k2/n2 and its 95% interval (Newcombe 1998, method 10: hybrid Wilson score), which
+    stays honest at shares of 0 or 1 and small n, where the Wald interval collapses."""
+    p1, p2 = (k1 / n1 if n1 else 0.0), (k2 / n2 if n2 else 0.0)
+    (l1, u1), (l2, u2) = _wilson(k1, n1), _wilson(k2, n2)
+    d = p1 - p2
+    return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+
+
+def _mean_abs_r(analysis, layer: str) -> float:
+    """Mean |r| over the off-diagonal pairs of the layer's units, from the stored clusters."""
+    clusters = getattr(analysis, "clusters", None)
+    if clusters is None or layer not in clusters.layers or clusters.layer(layer).r is None:
+        return float("nan")
+    r = clusters.layer(layer).r.float().abs()
+    n = r.shape[0]
+    return float((r.sum() - r.diagonal().sum()) / max(n * (n - 1), 1))
 
 
 def _selective(analysis) -> torch.Tensor:
@@ -122,7 +169,8 @@ def model_stats(analysis, name: str, layers=READOUT_LAYERS, post_pairs=POST_PAIR
             int(s.sum()), int(used.sum()),
             float(s.sum(1).float().mean()) if len(t.pairs) else 0.0,
             float(per_unit[used].float().mean()) if used.any() else 0.0,
-            float((per_unit[used] == 1).float().mean()) if used.any() else 0.0))
+            float((per_unit[used] == 1).float().mean()) if used.any() else 0.0,
+            int((per_unit[used] == 1).sum()), _mean_abs_r(analysis, layer)))
     names = {str(p) for p in t.pairs}
     post = {p: {l: int(sel[analysis.pair_row(p), analysis.offsets[l]:analysis.offsets[l] + analysis.sizes[l]].sum())
                 for l in layers} for p in post_pairs if p in names}
@@ -187,3 +235,32 @@ def units_to_break(recording: Recording, scores: torch.Tensor, pair: str, layer:
         if broken is None and acc < BREAK_ACCURACY:
             broken = k
     return BreakCurve(str(sc.pair), layer, list(ks), accs, base, broken, int(sc.is_pos.sum()))
+
+
+TRACK_AUC = 0.9                 # a unit "reads as" its best track when that track predicts it this well
+TRACK_POSITIONS = 50_000        # positions scored per model (tracks.py scores 100k for one card; a layer here)
+
+
+@dataclass
+class TrackProfile:
+    """How well the annotation tracks (tracks.py: word position, digraphs, kept Latin, ...) explain
+    a layer's units: the best track's AUC per unit, summarised."""
+    layer: str
+    units: int
+    median_auc: float
+    explained: int                  # units whose best track has AUC >= TRACK_AUC
+    top_tracks: list[tuple[str, int]]   # the best tracks of those units, most frequent first
+
+    @property
+    def explained_share(self) -> float:
+        return self.explained / max(self.units, 1)
+
+
+def track_profile(recording: Recording, layer: str, n: int = TRACK_POSITIONS, seed: int = 0) -> TrackProfile:
+    """Every unit's best track on a seeded subsample of the recording (on demand: ~10 s a layer)."""
+    from collections import Counter
+    from .tracks import best_tracks
+    scores = best_tracks(recording, layer, n=n, seed=seed)
+    aucs = torch.tensor([s.auc for s in scores])
+    good = [s.track for s in scores if s.auc >= TRACK_AUC]
+    return TrackProfile(layer, len(scores), float(aucs.median()), len(good), Counter(good).most_common(5))

@@ -11,8 +11,8 @@ from dashboard.lab import file_stamp
 from dashboard.urls import md_plain, parse_choice
 from dashboard.widgets import init_once, lab, lab_of, notes_once, set_params, url_param
 from translit_core import settings
-from translit_core.analysis.compare import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare, track_profile,
-                                            units_to_break)
+from translit_core.analysis.compare import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare, default_pair,
+                                            track_profile, units_to_break)
 from translit_core.analysis.names import POST_PAIRS
 from translit_core.model.names import READOUT_LAYERS
 
@@ -23,9 +23,11 @@ st.caption(f"Two models on the same sample and statistics. A unit is **selective
            f"it is **monosemantic** when every pair it is selective for has the same input character (pairs of one "
            f"input are complementary: a unit telling t→թ also tells t→other).")
 
-names = list(settings.model_dirs())
-parsed_a = parse_choice(url_param("a"), names, "model")
-parsed_b = parse_choice(url_param("b"), names[1:] or names, "model")
+dirs = settings.model_dirs()
+names = list(dirs)
+first_a, first_b = default_pair(dirs)            # a regularized twin against its control, where the lab has them
+parsed_a = parse_choice(url_param("a"), [first_a] + [n for n in names if n != first_a], "model")
+parsed_b = parse_choice(url_param("b"), [first_b] + [n for n in names if n != first_b], "model")
 notes_once("cmp_seen", [parsed_a.note, parsed_b.note])
 if len(names) < 2:
     st.info("Only one model is installed. Train a twin with an interpretability regularizer (`python -m translit_core "
@@ -36,13 +38,13 @@ init_once("cmp_b", parsed_b.value)
 c1, c2 = st.columns(2)
 a_name = c1.selectbox("Model A", names, key="cmp_a")
 b_name = c2.selectbox("Model B", names, key="cmp_b")
-set_params(a=a_name if a_name != names[0] else None, b=b_name if len(names) > 1 and b_name != names[1] else None)
+set_params(a=a_name if a_name != first_a else None, b=b_name if b_name != first_b else None)
 labs = [lab_of(a_name), lab_of(b_name)]
 missing = [n for n, l in zip((a_name, b_name), labs) if l is not None and l.analysis is None]
 if any(l is None for l in labs) or missing:
     for n in missing:
         st.warning(f"{md_plain(n)} has no neuron analysis yet: build it with `python -m translit_core analyze "
-                   f"--checkpoint {settings.model_dirs()[n]}`.", icon=":material/science:")
+                   f"--checkpoint {dirs[n]}`.", icon=":material/science:")
     st.stop()
 
 

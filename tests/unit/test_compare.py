@@ -96,3 +96,22 @@ def test_a_small_difference_in_few_units_is_not_a_verdict():
     c = compare(a, b, ("base", "twin"))
     assert c.a.layer("hidden").monosemantic_units == 3 and c.b.layer("hidden").monosemantic_units == 4
     assert "No clear difference" in c.verdict()
+
+
+def test_the_twin_is_compared_with_its_control_by_default(tmp_path):
+    import json
+    from translit_core.analysis.compare import control_of, default_pair
+    recipe = {"corpus": "c", "epochs": 2, "lr": 3e-3, "seed": 0}
+    dirs = {}
+    for name, extra in (("base", {"epochs": 15}), ("short", {"reg": "", "out": "runs/short"}),
+                        ("twin", {"reg": "decov", "reg_weight": 1e-3, "out": "runs/twin"}),
+                        ("other-seed", {"seed": 1, "reg": ""})):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "model.json").write_text(json.dumps({"train_config": {**recipe, **extra}}), encoding="utf-8")
+        dirs[name] = d
+    assert control_of(dirs["twin"], dirs) == "short"                 # the seed differs for other-seed
+    assert default_pair(dirs) == ("short", "twin")
+    del dirs["short"]
+    assert default_pair(dirs) == ("base", "twin")                    # no control: the first model
+    assert default_pair({"base": dirs["base"], "other-seed": dirs["other-seed"]}) == ("base", "other-seed")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -113,6 +114,40 @@ class Comparison:
 
     def to_dict(self) -> dict:
         return {"a": asdict(self.a), "b": asdict(self.b), "same_sample": self.same_sample, "verdict": self.verdict()}
+
+
+# What the training recipe may differ in while two models still count as each other's control.
+NOT_RECIPE = ("out", "reg", "reg_weight", "snapshots", "resume")
+
+
+def train_config(directory: Path) -> dict:
+    try:
+        return json.loads((Path(directory) / META).read_text(encoding="utf-8")).get("train_config", {})
+    except (OSError, ValueError):
+        return {}
+
+
+def control_of(twin: Path, candidates: dict[str, Path]) -> str | None:
+    """The candidate trained with the twin's recipe but without its regularizer (by name), if any."""
+    want = {k: v for k, v in train_config(twin).items() if k not in NOT_RECIPE}
+    for name, d in candidates.items():
+        cfg = train_config(d)
+        if d != twin and not cfg.get("reg") and want and {k: v for k, v in cfg.items() if k not in NOT_RECIPE} == want:
+            return name
+    return None
+
+
+
+def default_pair(dirs: dict[str, Path]) -> tuple[str, str]:
+    """The two models a comparison opens on: the first one trained with a regularizer, against
+    its control where the lab has one (the regularizer's effect at equal budget), else against
+    the first model; without a regularized model, the first two."""
+    names = list(dirs)
+    twin = next((n for n in names if train_config(dirs[n]).get("reg")), None)
+    if twin is None:
+        return names[0], (names[1:] or names)[0]
+    control = control_of(dirs[twin], {n: d for n, d in dirs.items() if n != twin})
+    return control or (names[0] if names[0] != twin else (names[1:] or names)[0]), twin
 
 
 def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:

@@ -20,11 +20,13 @@ from .. import settings
 from ..model.names import READOUT_LAYERS, NeuronId
 from ..text.rules import load_rules
 from .ablation import ABLATABLE_LAYERS, NEGLIGIBLE_LOGP, SIGNIFICANT, AblationResult, verdict
+from .dynamics import load_dynamics
+from .findings_twin import render_twin
 from .findings_units import render_units
 from .queries import span_mask, substring_selectivity
 from .recording import Recording
 from .stats import hellinger, ranked_units, slot_histograms
-from .names import Pair
+from .names import AnalysisMissing, Pair
 from .store import Analysis
 
 DEFAULT_OUT = settings.REPO / "docs" / "FINDINGS.md"
@@ -444,10 +446,33 @@ def render(an: Analysis, rec: Recording) -> str:
     return "\n".join(L) + "\n"
 
 
+def other_models(an: Analysis) -> tuple[dict, dict, str]:
+    """(name -> Analysis for `an` first and every other analysed model of the lab, name -> the stored
+    dynamics of every run that has them, `an`'s name)."""
+    base = an.checkpoint_dir.name if an.checkpoint_dir else "base"
+    models = {base: an}
+    for name, d in settings.model_dirs().items():
+        if an.checkpoint_dir is not None and d.resolve() == an.checkpoint_dir.resolve():
+            continue
+        try:
+            models.setdefault(name, Analysis.load(d))
+        except AnalysisMissing:
+            continue
+    runs = {}
+    for name, d in settings.run_dirs().items():
+        stored = load_dynamics(d)
+        if stored is not None:
+            runs[name] = stored
+    return models, runs, base
+
+
 def write_findings(checkpoint_dir=None, out: str | Path | None = None, data_dir=None) -> Path:
     an = Analysis.load(checkpoint_dir)
     rec = an.recording(data_dir)
     text = render(an, rec)
+    twin = render_twin(*other_models(an), data_dir=data_dir)      # the lab's regularized twin, if it has one
+    if twin:
+        text += "\n" + "\n".join(twin) + "\n"
     path = Path(out) if out else DEFAULT_OUT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -24,7 +24,6 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,8 +32,7 @@ from pathlib import Path
 from playwright.async_api import TimeoutError as PlaywrightTimeout, async_playwright
 
 from dashboard.labels import input_choice_label
-from dashboard.server import (CHROMIUM, CHROMIUM_ARGS, GRAPH_STATE, REPO, free_port, graph_page_consistent,
-                              graph_page_pairs, start_streamlit, stop, wait_healthy)
+from dashboard.server import CHROMIUM, CHROMIUM_ARGS, GRAPH_STATE, graph_page_consistent, graph_page_pairs, serving
 from dashboard.urls import pairs_by_input
 from translit_core import settings
 from translit_core.analysis import Analysis
@@ -159,19 +157,9 @@ def main() -> int:
 
     ck = Path(a.checkpoint).resolve() if a.checkpoint else settings.checkpoint_dir()
     pairs = Analysis.load(ck).pairs()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(REPO / "artifacts" / "bench-graph-server.log", "w") if (REPO / "artifacts").is_dir() else subprocess.DEVNULL
     load_before = os.getloadavg()
-    proc = start_streamlit(port, {"TRANSLIT_CHECKPOINT": str(ck)}, log)
-    try:
-        try:
-            wait_healthy(url, proc, timeout=120, poll=0.1)
-        except RuntimeError as e:
-            raise SystemExit(str(e)) from None
+    with serving({"TRANSLIT_CHECKPOINT": str(ck)}, "bench-graph-server.log") as (url, proc):
         sessions, server_cpu = asyncio.run(bench(url, proc.pid, pairs, a.sessions, a.rate, a.seconds, a.seed))
-    finally:
-        stop(proc)
     load_after = os.getloadavg()
 
     rates = [s.clicks / max(1e-9, s.last_click - s.first_click) for s in sessions if s.clicks]

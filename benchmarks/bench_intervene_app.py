@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ import torch
 from bench_app import IDLE
 from bench_intervene import TEXT, UNITS
 from dashboard.intervene import parse_settings, why_question
-from dashboard.server import CHROMIUM, CHROMIUM_ARGS, REPO, free_port, start_streamlit, stop, wait_healthy
+from dashboard.server import CHROMIUM, CHROMIUM_ARGS, serving
 from translit_core import settings as app_settings
 from translit_core.analysis.attribution import attribute
 from translit_core.analysis.intervene import intervene, plain_pass
@@ -88,73 +87,65 @@ def main() -> int:
     factors = [0.5 + 0.75 * i for i in range(a.warmup + a.repeats)]       # a new value every time
     letters = [i for i, c in enumerate(TEXT) if c.isalpha()]
     picks = letters[7::max(1, len(letters) // (a.repeats + 3))][: a.repeats + 2]    # the URL's, then clicked
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(REPO / "artifacts" / "bench-server.log", "w") if (REPO / "artifacts").is_dir() else subprocess.DEVNULL
     change_shown, change_idle, cached_shown, click_shown, click_idle = [], [], [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.add_init_script(OBSERVE)
-        proc = start_streamlit(port, {"TRANSLIT_CHECKPOINT": str(ck)}, log)
-        try:
+        with serving({"TRANSLIT_CHECKPOINT": str(ck)}, "bench-server.log") as (url, _):
             try:
-                wait_healthy(url, proc, timeout=120, poll=0.1)
-            except RuntimeError as e:
-                raise SystemExit(str(e)) from None
-            first = query(factors[0] - 0.75)
-            page.goto(f"{url}/intervene?" + urlencode({"text": TEXT, **first, "at": picks[0]}))
-            page.wait_for_selector(".iv-al", timeout=180_000)
-            page.wait_for_function(IDLE, timeout=180_000)
-            box = page.get_by_label("Factor").first                  # the first unit's factor
+                first = query(factors[0] - 0.75)
+                page.goto(f"{url}/intervene?" + urlencode({"text": TEXT, **first, "at": picks[0]}))
+                page.wait_for_selector(".iv-al", timeout=180_000)
+                page.wait_for_function(IDLE, timeout=180_000)
+                box = page.get_by_label("Factor").first                  # the first unit's factor
 
-            # 1. change a factor: the new before/after view, and the end of the run
-            def change(f: float) -> tuple[float, float]:
-                """Type factor f for the first unit: (ms until the new view is shown, until the run is over)."""
-                want = intervene(tr.model, tr.alphabets, TEXT, parse_settings(query(f), tr.model.sizes).value)
-                box.fill(f"{f:g}")
-                t0 = page.evaluate(NOW)
-                box.press("Enter")
-                page.wait_for_function(AFTER, arg=["views", t0], timeout=60_000, polling="raf")
-                page.wait_for_function(AFTER, arg=["idle", t0], timeout=60_000, polling="raf")
-                page.wait_for_function(IDLE, timeout=60_000)
-                summary = page.locator('[data-testid="stAlert"]').first.inner_text()
-                if want.summary() not in summary:
-                    raise SystemExit(f"factor {f:g}: the page says {summary!r}, the engine {want.summary()!r}")
-                return (page.evaluate(FIRST_AFTER, ["views", t0]) - t0, page.evaluate(FIRST_AFTER, ["idle", t0]) - t0)
+                # 1. change a factor: the new before/after view, and the end of the run
+                def change(f: float) -> tuple[float, float]:
+                    """Type factor f for the first unit: (ms until the new view is shown, until the run is over)."""
+                    want = intervene(tr.model, tr.alphabets, TEXT, parse_settings(query(f), tr.model.sizes).value)
+                    box.fill(f"{f:g}")
+                    t0 = page.evaluate(NOW)
+                    box.press("Enter")
+                    page.wait_for_function(AFTER, arg=["views", t0], timeout=60_000, polling="raf")
+                    page.wait_for_function(AFTER, arg=["idle", t0], timeout=60_000, polling="raf")
+                    page.wait_for_function(IDLE, timeout=60_000)
+                    summary = page.locator('[data-testid="stAlert"]').first.inner_text()
+                    if want.summary() not in summary:
+                        raise SystemExit(f"factor {f:g}: the page says {summary!r}, the engine {want.summary()!r}")
+                    return (page.evaluate(FIRST_AFTER, ["views", t0]) - t0, page.evaluate(FIRST_AFTER, ["idle", t0]) - t0)
 
-            # interleaved (the machine's load drifts): a new value, then back to the one before it,
-            # whose result is cached: the page's share alone
-            before = factors[0] - 0.75                                # the URL's
-            for i, f in enumerate(factors):
-                shown, idle = change(f)
-                back = change(before)[0]
-                before = f
-                if i >= a.warmup:
-                    change_shown.append(shown)
-                    change_idle.append(idle)
-                    cached_shown.append(back)
+                # interleaved (the machine's load drifts): a new value, then back to the one before it,
+                # whose result is cached: the page's share alone
+                before = factors[0] - 0.75                                # the URL's
+                for i, f in enumerate(factors):
+                    shown, idle = change(f)
+                    back = change(before)[0]
+                    before = f
+                    if i >= a.warmup:
+                        change_shown.append(shown)
+                        change_idle.append(idle)
+                        cached_shown.append(back)
 
-            # 2. click an output character: its attribution shown
-            outputs = intervene(tr.model, tr.alphabets, TEXT, []).tokens_before
-            for i, pos in enumerate(picks[1:]):
-                question = why_question(TEXT, outputs, pos)
-                cell = page.locator(f'[data-pos="{pos}"]')
-                cell.scroll_into_view_if_needed()
-                t = time.perf_counter()
-                t0 = page.evaluate(NOW)
-                cell.click()
-                page.wait_for_function("(q) => document.querySelector('[data-testid=\"stMain\"]').innerText"
-                                       ".includes(q)", arg=question, timeout=60_000, polling="raf")
-                shown = time.perf_counter() - t
-                page.wait_for_function(AFTER, arg=["idle", t0], timeout=60_000, polling="raf")
-                if i:                                                 # the first one warms up
-                    click_shown.append(1000 * shown)
-                    click_idle.append(page.evaluate(FIRST_AFTER, ["idle", t0]) - t0)
-                page.wait_for_function(IDLE, timeout=60_000)
-        finally:
-            stop(proc)
-            browser.close()
+                # 2. click an output character: its attribution shown
+                outputs = intervene(tr.model, tr.alphabets, TEXT, []).tokens_before
+                for i, pos in enumerate(picks[1:]):
+                    question = why_question(TEXT, outputs, pos)
+                    cell = page.locator(f'[data-pos="{pos}"]')
+                    cell.scroll_into_view_if_needed()
+                    t = time.perf_counter()
+                    t0 = page.evaluate(NOW)
+                    cell.click()
+                    page.wait_for_function("(q) => document.querySelector('[data-testid=\"stMain\"]').innerText"
+                                           ".includes(q)", arg=question, timeout=60_000, polling="raf")
+                    shown = time.perf_counter() - t
+                    page.wait_for_function(AFTER, arg=["idle", t0], timeout=60_000, polling="raf")
+                    if i:                                                 # the first one warms up
+                        click_shown.append(1000 * shown)
+                        click_idle.append(page.evaluate(FIRST_AFTER, ["idle", t0]) - t0)
+                    page.wait_for_function(IDLE, timeout=60_000)
+            finally:
+                browser.close()
 
     # the engine alone, on the same inputs, one thread (as the server)
     torch.set_num_threads(app_settings.torch_threads())

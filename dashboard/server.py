@@ -1,7 +1,7 @@
 """The lab's server (`python -m dashboard`, dashboard/launch.py) on a free localhost port, the
 headless Chromium that drives it, and a reading of the graph page as its user sees it: for the
 browser tests (tests/browser/) and the dashboard benchmarks (benchmarks/bench_app.py,
-benchmarks/bench_graph_load.py)."""
+benchmarks/bench_graph_load.py, bench_intervene_app.py, bench_compare.py)."""
 from __future__ import annotations
 
 import os
@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -60,6 +61,28 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def serving(env: dict[str, str], log_name: str | None = None, timeout: float = 120, poll: float = 0.1):
+    """The lab on a free port for the length of a `with` (the benchmarks): yields (url, process),
+    its output in artifacts/LOG_NAME where that folder exists; SystemExit with the log's tail
+    when it does not come up."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    path = REPO / "artifacts" / log_name if log_name and (REPO / "artifacts").is_dir() else None
+    log = open(path, "w") if path else subprocess.DEVNULL
+    proc = start_streamlit(port, env, log)
+    try:
+        try:
+            wait_healthy(url, proc, timeout=timeout, poll=poll, log=path)
+        except RuntimeError as e:
+            raise SystemExit(str(e)) from None
+        yield url, proc
+    finally:
+        stop(proc)
+        if path:
+            log.close()
 
 
 # --------------------------------------------------------------------------------------------

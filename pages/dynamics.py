@@ -70,3 +70,6 @@ params = {"run": run, "n": n}
 show_chart(dv.excess_lines(points), "dynamics", params, key="dyn_fig")
 show_table(dv.point_rows(points), "dynamics-snapshots", params, key="dyn_rows", hide_index=True, width="stretch")
 st.markdown("**The #70 role:** " + "; ".join(f"`{u}` from epoch {e:g}" for e, u in role_changes(points)))
+moves = dv.role_moves(points)
+if moves:
+    st.caption("Where the role's unit changed, the unit before it at that snapshot: " + moves)

@@ -116,3 +116,16 @@ def test_dynamics_reads_every_snapshot_on_the_same_sentences(tmp_path):
     assert all(p.role_unit is None or p.role_unit.startswith(ROLE_LAYER + ":") for p in points)
     changes = role_changes(points)
     assert changes[0][0] == 1.0 and len(changes) <= 2
+
+
+def test_role_persistence_ranks_the_previous_unit_at_each_snapshot():
+    from translit_core.analysis.dynamics import SnapshotPoint, role_changes, role_persistence
+    pts = [SnapshotPoint(0.5, 1, "a", role_unit="concat.fwd:1", role_score=0.6,
+                         role_top=[("concat.fwd:1", 0.6), ("concat.fwd:2", 0.5)]),
+           SnapshotPoint(1, 2, "b", role_unit="concat.fwd:2", role_score=0.70,
+                         role_top=[("concat.fwd:2", 0.70), ("concat.fwd:1", 0.69)]),     # a near tie
+           SnapshotPoint(2, 3, "c", role_unit="concat.fwd:2", role_score=0.8, role_top=[("concat.fwd:2", 0.8)]),
+           SnapshotPoint(4, 4, "d", role_unit="concat.fwd:9", role_score=0.8, role_top=[("concat.fwd:9", 0.8)])]
+    assert role_persistence(pts) == [(1, "concat.fwd:1", 2, 0.69), (2, "concat.fwd:2", 1, 0.8),
+                                     (4, "concat.fwd:2", None, None)]
+    assert role_changes(pts) == [(0.5, "concat.fwd:1"), (1, "concat.fwd:2"), (4, "concat.fwd:9")]

@@ -28,6 +28,7 @@ from .tables import hellinger_tables
 ROLE_PAIRS = ("s:_", "h:_", "h:հ")        # what the post's forward neuron #70 separated
 ROLE_LAYER = "concat.fwd"
 DYNAMICS_FILE = "dynamics.json"           # a run's points, kept by `dynamics --save` (so a clone needs no snapshots)
+ROLE_TOP = 5                              # forward units kept per snapshot by their role score
 MIN_COUNT = 50                            # positions per side: a few hundred sentences are enough
 
 
@@ -40,6 +41,7 @@ class SnapshotPoint:
     best_excess: dict[str, dict[str, float]] = field(default_factory=dict)   # pair -> layer -> best H excess
     role_unit: str | None = None          # the forward unit with the best mean excess over ROLE_PAIRS
     role_score: float = float("nan")
+    role_top: list = field(default_factory=list)   # [(unit, score)] the ROLE_TOP best forward units: is the role's a near tie?
     accuracy: float = float("nan")        # on the sample's positions
 
 
@@ -66,6 +68,8 @@ def snapshot_point(directory: str | Path, epoch: float, step: int, sentences: li
         score = excess[present, o:o + tables.sizes[ROLE_LAYER]].mean(0)         # (units,)
         best = int(torch.argmax(score))
         point.role_unit, point.role_score = str(NeuronId(ROLE_LAYER, best)), float(score[best])
+        top = torch.topk(score, min(ROLE_TOP, len(score)))
+        point.role_top = [(str(NeuronId(ROLE_LAYER, int(i))), float(v)) for v, i in zip(top.values, top.indices)]
     return point
 
 
@@ -87,6 +91,19 @@ def role_changes(points: list[SnapshotPoint]) -> list[tuple[float, str | None]]:
     for pt in points:
         if not out or out[-1][1] != pt.role_unit:
             out.append((pt.epoch, pt.role_unit))
+    return out
+
+
+def role_persistence(points: list[SnapshotPoint]) -> list[tuple[float, str, int | None, float | None]]:
+    """For each snapshot after the first: (epoch, the previous snapshot's role unit, its rank now
+    among the ROLE_TOP best (1 = still the role's unit; None = not among them), its score now).
+    A unit that drops to rank 2 by a hair is a tie, not a move."""
+    out = []
+    for prev, pt in zip(points, points[1:]):
+        ranked = [u for u, _ in pt.role_top]
+        scores = dict((u, v) for u, v in pt.role_top)
+        rank = ranked.index(prev.role_unit) + 1 if prev.role_unit in ranked else None
+        out.append((pt.epoch, prev.role_unit, rank, scores.get(prev.role_unit)))
     return out
 
 
@@ -120,6 +137,8 @@ def load_dynamics(run_dir: str | Path) -> StoredDynamics | None:
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
         points = [SnapshotPoint(**{k: v for k, v in d.items() if k in names}) for d in body["points"]]
+        for p in points:
+            p.role_top = [(str(u), float(v)) for u, v in p.role_top]       # JSON has lists
         if not points or any(not isinstance(p.epoch, (int, float)) or not isinstance(p.best_excess, dict)
                              for p in points):
             raise ValueError("no points, or a point without an epoch or its excesses")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..model.names import READOUT_LAYERS
 from .compare import TRACK_AUC, Comparison, compare, control_of, track_profile, train_config, units_to_break
-from .dynamics import ROLE_PAIRS, StoredDynamics, role_changes
+from .dynamics import ROLE_PAIRS, ROLE_TOP, StoredDynamics, role_changes, role_persistence
 from .names import POST_PAIRS
 
 BREAK_PAIRS = ("s:_", "t:ծ")       # the recurrent ablation costs about a minute a (model, pair)
@@ -142,5 +142,11 @@ def render_twin(models: dict, runs: dict[str, StoredDynamics], base: str, data_d
             L.append(f"The #70 role: " + "; ".join(f"`{u}` from epoch {e:g}" for e, u in changes)
                      + (" (the same unit throughout)." if len(changes) == 1 else
                         f" ({len(changes) - 1} change{'s' if len(changes) > 2 else ''} of unit)."))
+            moves = [(e, u, r, v) for e, u, r, v in role_persistence(d.points) if r != 1]
+            if moves:
+                L.append("Where it changed, the unit before it at the next snapshot: " + "; ".join(
+                    f"epoch {e:g}: `{u}` " + (f"rank {r}, score {v:.2f}" if r else f"not among the top {ROLE_TOP}")
+                    for e, u, r, v in moves) + ". A rank of 2 or 3 with a close score is a near tie between units "
+                    "that all carry the role, not a move of it.")
             L.append("")
     return L

@@ -114,6 +114,12 @@ def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def _snapshot(out: Path, epoch: float, model, alphabets, meta_base: dict, st: dict, loss: float) -> None:
+    """The weights after `epoch` epochs, for the training-dynamics view (snapshots.py)."""
+    save_checkpoint(snapshot_dir(out, epoch), model, alphabets, dict(
+        meta_base, snapshot={"epoch": epoch, "step": st["step"], "train_chars_seen": st["chars"], "loss": loss}))
+
+
 def _save_state(path: Path, model: TranslitNet, opt: torch.optim.Optimizer, scalars: dict) -> None:
     """Weights and AdamW moments as safetensors, counters as JSON: resumable without pickle."""
     path.mkdir(parents=True, exist_ok=True)
@@ -237,7 +243,11 @@ def train(cfg: TrainConfig) -> dict:
     if main:   # the words the model saw, for inference's known-word rule (lexicon.py)
         out.mkdir(parents=True, exist_ok=True)
         save_lexicon(out / LEXICON, word_counts(train_lines), source=f"{corpus / 'train.txt'}")
-    snaps = snapshot_steps(parse_snapshot_epochs(cfg.snapshots), steps_per_epoch)   # {step: epoch}
+    # Fractions of an epoch are kept at their step; whole epochs at the end of that epoch (exact:
+    # the number of batches varies a little from epoch to epoch, as every epoch is romanized anew).
+    snap_epochs = parse_snapshot_epochs(cfg.snapshots)
+    snaps = snapshot_steps([e for e in snap_epochs if e != int(e)], steps_per_epoch)   # {step: epoch}
+    whole = {int(e) for e in snap_epochs if e == int(e)}
     t_start, last_save = time.time() - st["elapsed"], time.time()
     model.train()
     done = False
@@ -277,9 +287,7 @@ def train(cfg: TrainConfig) -> dict:
             bar.set_postfix(loss=f"{last_loss:.4f}", chars_s=f"{rate:,.0f}", lr=f"{g['lr']:.2e}", refresh=False)
             bar.update(1)
             if main and st["step"] in snaps:
-                save_checkpoint(snapshot_dir(out, snaps[st["step"]]), model, alphabets, dict(
-                    meta_base, snapshot={"epoch": snaps[st["step"]], "step": st["step"], "train_chars_seen": st["chars"],
-                                         "loss": last_loss}))
+                _snapshot(out, snaps[st["step"]], model, alphabets, meta_base, st, last_loss)
             if main and time.time() - last_save > cfg.save_every:
                 st["elapsed"] = time.time() - t_start
                 _save_state(state_dir, model, opt, st)
@@ -290,6 +298,8 @@ def train(cfg: TrainConfig) -> dict:
         bar.close()
         epoch_complete = not done
         st["epoch"], st["batch"] = (epoch + 1, 0) if epoch_complete else (epoch, st["batch"])
+        if main and epoch_complete and epoch + 1 in whole:
+            _snapshot(out, float(epoch + 1), model, alphabets, meta_base, st, last_loss)
         if main:
             acc = validate(model, alphabets, valid_latin, valid_ref)
             seconds = time.time() - t_epoch

@@ -24,7 +24,8 @@ def excess_lines(points: list[SnapshotPoint]) -> go.Figure:
                             showlegend=j == 0, row=1, col=j + 1, line=dict(color=f"hsl({int(360 * i / max(1, len(pairs)))},65%,45%)"),
                             hovertemplate=f"{esc(pair_label(pair))} · {layer}<br>epoch %{{x:g}}: best H excess %{{y:.3f}}"
                                           "<extra></extra>")
-    fig.update_xaxes(type="log", title_text="epochs")
+    epochs = sorted({pt.epoch for pt in points})          # ticks at the snapshots: no log-scale minor labels
+    fig.update_xaxes(type="log", title_text="epochs", tickvals=epochs, ticktext=[f"{e:g}" for e in epochs])
     fig.update_yaxes(range=[0, 1], row=1, col=1, title_text="best H excess")
     fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), height=360,
                       margin=dict(l=20, r=20, t=40, b=30), legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))

@@ -22,6 +22,7 @@ works here too.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
@@ -98,6 +99,24 @@ def lab_app():
     return st.App(APP, middleware=[Middleware(DeepPathRedirect)])
 
 
+# What the first page run imports, in that order of cost (torch alone is about 1.5 s here): imported
+# in a thread while the server starts and the first browser loads its scripts, so a session that
+# opens first does not wait for them (Python's import lock makes a page that asks for one in the
+# meantime wait for that import to finish, never import it twice).
+# Only modules without Streamlit caches: a cache decorated before the runtime exists would not be the runtime's.
+WARM_IMPORTS = ("torch", "plotly.graph_objects", "plotly.subplots", "translit_core.analysis",
+                "translit_core.infer.transliterator", "dashboard.figures")
+
+
+def warm_imports() -> None:
+    import importlib
+    for name in WARM_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except Exception:        # noqa: BLE001  (the page that needs it reports it)
+            return
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @configurator_options
 def main(**flags) -> None:
@@ -107,6 +126,7 @@ def main(**flags) -> None:
     from streamlit.web import bootstrap
     from streamlit.web.server.starlette import starlette_server
 
+    threading.Thread(target=warm_imports, name="warm-imports", daemon=True).start()
     app = lab_app()                         # first: it points Streamlit at app.py's config.toml
     bootstrap.load_config_options(flags)
     host = config.get_option("server.address") or "0.0.0.0"   # Streamlit's default: every interface

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from translit_core.analysis.compare import Comparison, ModelStats
+from translit_core.analysis.compare import EXCESS_BINS, Comparison, ModelStats
 from translit_core.model.names import READOUT_LAYERS
 
 from .figures import FONT, esc
@@ -80,3 +80,22 @@ def track_rows(profiles: dict[str, object]) -> list[dict]:
              "units explained (AUC ≥ 0.9)": f"{p.explained} of {p.units} ({p.explained_share:.0%})",
              "their tracks": ", ".join(f"{t} ({n})" for t, n in p.top_tracks) or "—"}
             for name, p in profiles.items()]
+
+
+def excess_distribution(c: Comparison) -> go.Figure:
+    """The distribution of H excess over every (pair, unit) cell, per readout layer, both models."""
+    fig = make_subplots(rows=1, cols=len(READOUT_LAYERS), subplot_titles=list(READOUT_LAYERS), shared_yaxes=True,
+                        horizontal_spacing=0.04)
+    centres = ((EXCESS_BINS[:-1] + EXCESS_BINS[1:]) / 2).tolist()
+    for i, m in enumerate((c.a, c.b)):
+        for j, layer in enumerate(READOUT_LAYERS):
+            fig.add_scatter(x=centres, y=m.layer(layer).excess_share, mode="lines", line_shape="hvh", name=esc(m.name),
+                            line=dict(color=COLOURS[i], width=2), legendgroup=str(i), showlegend=j == 0,
+                            row=1, col=j + 1,
+                            hovertemplate=f"{esc(m.name)} · {layer}<br>H excess %{{x:.2f}}: %{{y:.1%}} of the cells"
+                                          "<extra></extra>")
+    fig.update_xaxes(title_text="H excess (H − its null)")
+    fig.update_yaxes(title_text="share of (pair, unit) cells", tickformat=".0%", row=1, col=1)
+    fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), height=320,
+                      margin=dict(l=20, r=20, t=40, b=30), legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
+    return fig

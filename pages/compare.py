@@ -62,6 +62,8 @@ else:
 st.markdown(cv.model_line(c.a) + "  \n" + cv.model_line(c.b))
 params = {"a": a_name, "b": b_name}
 show_chart(cv.summary_bars(c), "compare", params, key="cmp_bars")
+st.markdown("**The distribution of H excess** over every (pair, unit) cell of each readout layer")
+show_chart(cv.excess_distribution(c), "compare-excess", params, key="cmp_excess")
 st.markdown("**Per layer**")
 show_table(cv.layer_rows(c), "compare-layers", params, key="cmp_layers", hide_index=True, width="stretch")
 st.markdown("**The post's pairs**: selective units per layer, and the accuracy on the pair's target")

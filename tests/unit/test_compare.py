@@ -115,3 +115,15 @@ def test_the_twin_is_compared_with_its_control_by_default(tmp_path):
     del dirs["short"]
     assert default_pair(dirs) == ("base", "twin")                    # no control: the first model
     assert default_pair({"base": dirs["base"], "other-seed": dirs["other-seed"]}) == ("base", "other-seed")
+
+
+def test_the_excess_distribution_is_numpys_histogram_of_the_cells():
+    import numpy as np
+    from translit_core.analysis.compare import EXCESS_BINS, excess_shares
+    g = torch.Generator().manual_seed(0)
+    e = torch.rand(7, 50, generator=g) * 1.6 - 0.5                 # some below and above the edges
+    shares = excess_shares(e)
+    ref, _ = np.histogram(np.clip(e.numpy().ravel(), -0.3, 1.0), bins=EXCESS_BINS.numpy())
+    assert np.allclose(shares, ref / e.numel()) and sum(shares) == pytest.approx(1.0)
+    c = compare(planted(True, 0.99), planted(False, 0.99))
+    assert sum(c.a.layer("hidden").excess_share) == pytest.approx(1.0)

@@ -37,6 +37,7 @@ from .stats import ranked_units
 SELECTIVE_EXCESS = 0.5          # H above its null by half the scale (the median (pair, unit) is ~0.16) ...
 BREAK_ACCURACY = 0.5            # a pair is broken when fewer than half of its y positions stay right
 BREAK_KS = (1, 2, 5, 10, 20, 50)
+EXCESS_BINS = torch.linspace(-0.3, 1.0, 27)     # edges, 0.05 wide: H excess runs from about -0.2 to 0.9
 
 
 @dataclass
@@ -54,6 +55,7 @@ class LayerStats:
     monosemantic: float             # share of selective units that serve one input character
     monosemantic_units: int = 0     # how many (the share's numerator; its denominator: selective_units)
     mean_abs_r: float = float("nan")   # mean |Pearson r| between the layer's units (the analysis's clusters)
+    excess_share: list[float] = field(default_factory=list)   # share of (pair, unit) cells per EXCESS_BINS bin
 
 
 @dataclass
@@ -178,6 +180,15 @@ def _mean_abs_r(analysis, layer: str) -> float:
     return float((r.sum() - r.diagonal().sum()) / max(n * (n - 1), 1))
 
 
+def excess_shares(excess: torch.Tensor) -> list[float]:
+    """The share of the values in each EXCESS_BINS bin (values outside counted in the end bins)."""
+    e = excess.flatten().float().clamp(EXCESS_BINS[0], EXCESS_BINS[-1])
+    if e.numel() == 0:
+        return [0.0] * (len(EXCESS_BINS) - 1)
+    counts = torch.histogram(e, bins=EXCESS_BINS).hist
+    return (counts / e.numel()).tolist()
+
+
 def _selective(analysis) -> torch.Tensor:
     """(n_pairs, N) bool: H excess >= SELECTIVE_EXCESS and the permutation p at its floor."""
     t = analysis.tables
@@ -205,7 +216,7 @@ def model_stats(analysis, name: str, layers=READOUT_LAYERS, post_pairs=POST_PAIR
             float(s.sum(1).float().mean()) if len(t.pairs) else 0.0,
             float(per_unit[used].float().mean()) if used.any() else 0.0,
             float((per_unit[used] == 1).float().mean()) if used.any() else 0.0,
-            int((per_unit[used] == 1).sum()), _mean_abs_r(analysis, layer)))
+            int((per_unit[used] == 1).sum()), _mean_abs_r(analysis, layer), excess_shares(e)))
     names = {str(p) for p in t.pairs}
     post = {p: {l: int(sel[analysis.pair_row(p), analysis.offsets[l]:analysis.offsets[l] + analysis.sizes[l]].sum())
                 for l in layers} for p in post_pairs if p in names}

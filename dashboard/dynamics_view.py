@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from translit_core.analysis.dynamics import ROLE_TOP, SnapshotPoint, role_persistence
+from translit_core.analysis.dynamics import SnapshotPoint
 from translit_core.model.names import READOUT_LAYERS
 
 from .figures import FONT, esc
@@ -36,8 +36,3 @@ def point_rows(points: list[SnapshotPoint]) -> list[dict]:
     return [{"epoch": pt.epoch, "step": pt.step, "accuracy": round(pt.accuracy, 4), "#70 role unit": pt.role_unit,
              "role score": round(pt.role_score, 3)} for pt in points]
 
-
-def role_moves(points: list[SnapshotPoint]) -> str:
-    """Each change of the role's unit, with the old unit's rank and score at the new snapshot ("" if none)."""
-    return "; ".join(f"epoch {e:g}: `{u}` " + (f"rank {r}, score {v:.2f}" if r else f"not in the top {ROLE_TOP}")
-                     for e, u, r, v in role_persistence(points) if r != 1)

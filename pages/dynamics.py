@@ -9,7 +9,7 @@ from dashboard.downloads import show_chart, show_table
 from dashboard.urls import md_plain, parse_choice, parse_count
 from dashboard.widgets import init_once, lab, notes_once, set_params, url_param
 from translit_core import settings
-from translit_core.analysis.dynamics import ROLE_PAIRS, load_dynamics, role_changes, snapshot_dynamics
+from translit_core.analysis.dynamics import ROLE_PAIRS, load_dynamics, role_changes, role_moves, snapshot_dynamics
 from translit_core.analysis.names import AnalysisError, SampleMissing
 from translit_core.training.snapshots import list_snapshots
 
@@ -70,6 +70,6 @@ params = {"run": run, "n": n}
 show_chart(dv.excess_lines(points), "dynamics", params, key="dyn_fig")
 show_table(dv.point_rows(points), "dynamics-snapshots", params, key="dyn_rows", hide_index=True, width="stretch")
 st.markdown("**The #70 role:** " + "; ".join(f"`{u}` from epoch {e:g}" for e, u in role_changes(points)))
-moves = dv.role_moves(points)
+moves = role_moves(points)
 if moves:
     st.caption("Where the role's unit changed, the unit before it at that snapshot: " + moves)

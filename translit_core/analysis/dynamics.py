@@ -107,6 +107,13 @@ def role_persistence(points: list[SnapshotPoint]) -> list[tuple[float, str, int 
     return out
 
 
+def role_moves(points: list[SnapshotPoint]) -> str:
+    """Each change of the role's unit, with the old unit's rank and score at the new snapshot, in
+    words ("" if the role never changed unit)."""
+    return "; ".join(f"epoch {e:g}: `{u}` " + (f"rank {r}, score {v:.2f}" if r else f"not among the top {ROLE_TOP}")
+                     for e, u, r, v in role_persistence(points) if r != 1)
+
+
 def points_to_dicts(points: list[SnapshotPoint]) -> list[dict]:
     return [asdict(p) for p in points]
 

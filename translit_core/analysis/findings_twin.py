@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model.names import READOUT_LAYERS
-from .compare import TRACK_AUC, Comparison, compare, control_of, track_profile, train_config, units_to_break
-from .dynamics import ROLE_PAIRS, ROLE_TOP, StoredDynamics, role_changes, role_persistence
+from .compare import (TRACK_AUC, Comparison, compare, control_of, model_stats, track_profile, train_config,
+                      units_to_break)
+from .dynamics import ROLE_PAIRS, StoredDynamics, role_changes, role_moves
 from .names import POST_PAIRS
 
 BREAK_PAIRS = POST_PAIRS                         # the recurrent ablation: ~10 s a (model, pair, layer)
@@ -70,7 +71,7 @@ def render_twin(models: dict, runs: dict[str, StoredDynamics], base: str, data_d
     for title, a, b in comparisons:
         L += [f"### {title}", ""] + _comparison(compare(models[a], models[b], (a, b)))
 
-    stats = {n: compare(an, an, (n, n)).a for n, an in models.items()}
+    stats = {n: model_stats(an, n) for n, an in models.items()}
     L += ["### The post's pairs: selective units per readout layer (concat.fwd / concat.bwd / hidden)", ""]
     L.append("| pair | " + " | ".join(models) + " |")
     L.append("|---|" + "---|" * len(models))
@@ -144,11 +145,9 @@ def render_twin(models: dict, runs: dict[str, StoredDynamics], base: str, data_d
             L.append(f"The #70 role: " + "; ".join(f"`{u}` from epoch {e:g}" for e, u in changes)
                      + (" (the same unit throughout)." if len(changes) == 1 else
                         f" ({len(changes) - 1} change{'s' if len(changes) > 2 else ''} of unit)."))
-            moves = [(e, u, r, v) for e, u, r, v in role_persistence(d.points) if r != 1]
+            moves = role_moves(d.points)
             if moves:
-                L.append("Where it changed, the unit before it at the next snapshot: " + "; ".join(
-                    f"epoch {e:g}: `{u}` " + (f"rank {r}, score {v:.2f}" if r else f"not among the top {ROLE_TOP}")
-                    for e, u, r, v in moves) + ". A rank of 2 or 3 with a close score is a near tie between units "
-                    "that all carry the role, not a move of it.")
+                L.append(f"Where it changed, the unit before it at the next snapshot: {moves}. A rank of 2 or 3 with "
+                         "a close score is a near tie between units that all carry the role, not a move of it.")
             L.append("")
     return L

@@ -12,6 +12,7 @@ from .figures import FONT, esc
 from .labels import pair_label
 
 COLOURS = ("#1c7ed6", "#f08c00")          # model a, model b
+TABS = ("Summary", "Charts", "Units to break", "What units read")    # the page's lazy tabs; the URL's view=
 MEASURES = (("monosemantic", "Monosemantic share", "share of selective units that serve one input character"),
             ("inputs_per_unit", "Inputs per unit", "input characters a selective unit serves (mean)"),
             ("units_per_pair", "Units per pair", "selective units per pair (mean)"),
@@ -27,6 +28,12 @@ def layer_rows(c: Comparison) -> list[dict]:
              "H excess median": round(l.excess_median, 3),
              "H excess 90th pct": round(l.excess_p90, 3)}
             for m in (c.a, c.b) for l in m.layers]
+
+
+def saturation_rows(c: Comparison) -> list[dict]:
+    """Per gate layer, the share of units saturated open in each model (None where one has no data)."""
+    return [{"gate layer": g, c.a.name: c.a.saturation.get(g), c.b.name: c.b.saturation.get(g)}
+            for g in dict.fromkeys(list(c.a.saturation) + list(c.b.saturation))]
 
 
 def pair_rows(c: Comparison) -> list[dict]:

@@ -55,40 +55,34 @@ def _compare(dir_a: str, stamp_a: tuple, dir_b: str, stamp_b: tuple, a: str, b: 
 
 la, lb = labs
 c = _compare(str(la.directory), file_stamp(la.directory), str(lb.directory), file_stamp(lb.directory), a_name, b_name)
-if a_name == b_name:
-    st.caption("A and B are the same model: its profile, twice.")
-else:
-    st.info(c.verdict(), icon=":material/balance:")
-st.markdown(cv.model_line(c.a) + "  \n" + cv.model_line(c.b))
 params = {"a": a_name, "b": b_name}
-show_chart(cv.summary_bars(c), "compare", params, key="cmp_bars")
-st.markdown("**The distribution of H excess** over every (pair, unit) cell of each readout layer")
-show_chart(cv.excess_distribution(c), "compare-excess", params, key="cmp_excess")
-st.markdown("**Per layer**")
-show_table(cv.layer_rows(c), "compare-layers", params, key="cmp_layers", hide_index=True, width="stretch")
-st.markdown("**The post's pairs**: selective units per layer, and the accuracy on the pair's target")
-show_table(cv.pair_rows(c), "compare-pairs", params, key="cmp_pairs", hide_index=True, width="stretch")
-if c.a.saturation or c.b.saturation:
-    st.markdown("**Gate saturation**: share of each gate layer's units open (> 0.9) on more than 90% of positions")
-    show_table([{"gate layer": g, a_name: c.a.saturation.get(g), b_name: c.b.saturation.get(g)}
-                for g in dict.fromkeys(list(c.a.saturation) + list(c.b.saturation))],
-               "compare-saturation", params, key="cmp_sat", hide_index=True, width="stretch")
+# Lazy tabs: only the open one runs and is sent to the browser, so the page arrives with its answer
+# (the verdict and the tables) and the charts and on-demand reruns cost nothing until asked for.
+# The open tab is in the URL (view=), so a link opens the charts directly.
+summary, charts, breaking, reading = st.tabs(list(cv.TABS), key="view", on_change="rerun", bind="query-params")
 
-st.subheader("How many units break a pair?")
-st.caption(f"The top k units of a layer by H excess set to their mean at every step of the recurrence (the changed "
-           f"state feeds forward), k = {', '.join(map(str, BREAK_KS))}; broken: fewer than half of the pair's target "
-           f"positions stay right. A seeded subset of about 1,000 positions of x, rerun for each k: about a minute "
-           f"per model.")
-b1, b2, b3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-both = {str(p) for p in la.analysis.pairs()} & {str(p) for p in lb.analysis.pairs()}
-pairs = [p for p in POST_PAIRS if p in both] + sorted(both - set(POST_PAIRS))      # the post's first
-pair = b1.selectbox("Pair", pairs, key="cmp_break_pair") if pairs else None
-layer = b2.selectbox("Layer", list(READOUT_LAYERS), index=1, key="cmp_break_layer")
-# The click is handed over in a callback (a flag in session state): it survives a rerun that
-# the routing makes before the page runs, where a button's own True would not.
-b3.button("Ablate", key="cmp_break_go", type="primary", width="stretch", disabled=pair is None,
-          on_click=lambda: st.session_state.update(cmp_break_asked=True))
-run_break = st.session_state.pop("cmp_break_asked", False)
+if summary.open:
+    with summary:
+        if a_name == b_name:
+            st.caption("A and B are the same model: its profile, twice.")
+        else:
+            st.info(c.verdict(), icon=":material/balance:")
+        st.markdown(cv.model_line(c.a) + "  \n" + cv.model_line(c.b))
+        st.markdown("**Per layer**")
+        show_table(cv.layer_rows(c), "compare-layers", params, key="cmp_layers", hide_index=True, width="stretch")
+        st.markdown("**The post's pairs**: selective units per layer, and the accuracy on the pair's target")
+        show_table(cv.pair_rows(c), "compare-pairs", params, key="cmp_pairs", hide_index=True, width="stretch")
+        if c.a.saturation or c.b.saturation:
+            st.markdown("**Gate saturation**: share of each gate layer's units open (> 0.9) on more than 90% of "
+                        "positions")
+            show_table(cv.saturation_rows(c), "compare-saturation", params, key="cmp_sat", hide_index=True,
+                       width="stretch")
+
+if charts.open:
+    with charts:
+        show_chart(cv.summary_bars(c), "compare", params, key="cmp_bars")
+        st.markdown("**The distribution of H excess** over every (pair, unit) cell of each readout layer")
+        show_chart(cv.excess_distribution(c), "compare-excess", params, key="cmp_excess")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -97,26 +91,31 @@ def _break(directory: str, stamp: tuple, name: str, pair: str, layer: str):
     return units_to_break(an.recording(), an.layer_scores(pair, layer), pair, layer)
 
 
-key = f"cmp_break|{a_name}|{b_name}|{pair}|{layer}"        # the curves of this choice, once computed
-if run_break and pair:
-    with st.spinner("Rerunning the network with the top units ablated…"):
-        st.session_state[key] = {n: _break(str(l.directory), file_stamp(l.directory), n, pair, layer)
-                                 for n, l in ((a_name, la), (b_name, lb))}
-if key in st.session_state:
-    curves = st.session_state[key]
-    st.markdown(" · ".join(f"**{md_plain(n)}**: broken at k = {cv_.units_to_break}" if cv_.units_to_break
-                           else f"**{md_plain(n)}**: not broken by k = {cv_.ks[-1]}" for n, cv_ in curves.items()))
-    show_table(cv.break_rows(curves), "compare-break", {**params, "pair": pair, "layer": layer}, key="cmp_break_rows",
-               hide_index=True, width="stretch")
-
-st.subheader("What do the units read as?")
-st.caption(f"Each unit's best annotation track (word start / middle / end, the digraphs, kept Latin, uncertain, "
-           f"lexicon change: the heatmap's rows) by AUC, on {TRACK_POSITIONS:,} seeded positions of the sample; a unit "
-           f"is explained when its best track reaches AUC {TRACK_AUC}. About ten seconds per model.")
-t1, t2 = st.columns([4, 1], vertical_alignment="bottom")
-track_layer = t1.selectbox("Layer", list(READOUT_LAYERS), key="cmp_track_layer")
-t2.button("Score", key="cmp_track_go", type="primary", width="stretch",
-          on_click=lambda: st.session_state.update(cmp_track_asked=True))
+def units_to_break_view() -> None:
+    st.caption(f"The top k units of a layer by H excess set to their mean at every step of the recurrence (the "
+               f"changed state feeds forward), k = {', '.join(map(str, BREAK_KS))}; broken: fewer than half of the "
+               f"pair's target positions stay right. A seeded subset of about 1,000 positions of x, rerun for each "
+               f"k: about a minute per model.")
+    b1, b2, b3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    both = {str(p) for p in la.analysis.pairs()} & {str(p) for p in lb.analysis.pairs()}
+    pairs = [p for p in POST_PAIRS if p in both] + sorted(both - set(POST_PAIRS))      # the post's first
+    pair = b1.selectbox("Pair", pairs, key="cmp_break_pair") if pairs else None
+    layer = b2.selectbox("Layer", list(READOUT_LAYERS), index=1, key="cmp_break_layer")
+    # The click is handed over in a callback (a flag in session state): it survives a rerun that
+    # the routing makes before the page runs, where a button's own True would not.
+    b3.button("Ablate", key="cmp_break_go", type="primary", width="stretch", disabled=pair is None,
+              on_click=lambda: st.session_state.update(cmp_break_asked=True))
+    key = f"cmp_break|{a_name}|{b_name}|{pair}|{layer}"        # the curves of this choice, once computed
+    if st.session_state.pop("cmp_break_asked", False) and pair:
+        with st.spinner("Rerunning the network with the top units ablated…"):
+            st.session_state[key] = {n: _break(str(l.directory), file_stamp(l.directory), n, pair, layer)
+                                     for n, l in ((a_name, la), (b_name, lb))}
+    if key in st.session_state:
+        curves = st.session_state[key]
+        st.markdown(" · ".join(f"**{md_plain(n)}**: broken at k = {cu.units_to_break}" if cu.units_to_break
+                               else f"**{md_plain(n)}**: not broken by k = {cu.ks[-1]}" for n, cu in curves.items()))
+        show_table(cv.break_rows(curves), "compare-break", {**params, "pair": pair, "layer": layer},
+                   key="cmp_break_rows", hide_index=True, width="stretch")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -124,11 +123,27 @@ def _tracks(directory: str, stamp: tuple, name: str, layer: str):
     return track_profile(lab_of(name).analysis.recording(), layer)
 
 
-tkey = f"cmp_tracks|{a_name}|{b_name}|{track_layer}"
-if st.session_state.pop("cmp_track_asked", False):
-    with st.spinner("Scoring every unit against the annotation tracks…"):
-        st.session_state[tkey] = {n: _tracks(str(l.directory), file_stamp(l.directory), n, track_layer)
-                                  for n, l in ((a_name, la), (b_name, lb))}
-if tkey in st.session_state:
-    show_table(cv.track_rows(st.session_state[tkey]), "compare-tracks", {**params, "layer": track_layer},
-               key="cmp_track_rows", hide_index=True, width="stretch")
+def tracks_view() -> None:
+    st.caption(f"Each unit's best annotation track (word start / middle / end, the digraphs, kept Latin, uncertain, "
+               f"lexicon change: the heatmap's rows) by AUC, on {TRACK_POSITIONS:,} seeded positions of the sample; "
+               f"a unit is explained when its best track reaches AUC {TRACK_AUC}. About ten seconds per model.")
+    t1, t2 = st.columns([4, 1], vertical_alignment="bottom")
+    track_layer = t1.selectbox("Layer", list(READOUT_LAYERS), key="cmp_track_layer")
+    t2.button("Score", key="cmp_track_go", type="primary", width="stretch",
+              on_click=lambda: st.session_state.update(cmp_track_asked=True))
+    tkey = f"cmp_tracks|{a_name}|{b_name}|{track_layer}"
+    if st.session_state.pop("cmp_track_asked", False):
+        with st.spinner("Scoring every unit against the annotation tracks…"):
+            st.session_state[tkey] = {n: _tracks(str(l.directory), file_stamp(l.directory), n, track_layer)
+                                      for n, l in ((a_name, la), (b_name, lb))}
+    if tkey in st.session_state:
+        show_table(cv.track_rows(st.session_state[tkey]), "compare-tracks", {**params, "layer": track_layer},
+                   key="cmp_track_rows", hide_index=True, width="stretch")
+
+
+if breaking.open:
+    with breaking:
+        units_to_break_view()
+if reading.open:
+    with reading:
+        tracks_view()

@@ -75,7 +75,14 @@ def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, ana
     shown = at.dataframe[0].value.to_dict("records")
     assert shown == expected
     assert any("monosemantic" in i.value for i in at.info)            # the verdict
+    # lazy tabs: the charts, the ablation and the tracks are not run until their tab is opened
+    assert [e for e in at.get("plotly_chart")] == [] and "cmp_break_go" not in [b.key for b in at.button]
+    at.session_state["view"] = "Charts"
+    ok(at.run())
+    assert len(at.get("plotly_chart")) == 2 and not at.dataframe
     # units to break, on demand, for both models (the same weights: the same curve)
+    at.session_state["view"] = "Units to break"
+    ok(at.run())
     ok(at.button(key="cmp_break_go").click().run())
     rows = at.dataframe[-1].value.to_dict("records")
     by_model = {m: [r["accuracy on y"] for r in rows if r["model"] == m] for m in (lab_dir.name, "twin")}
@@ -83,6 +90,8 @@ def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, ana
     # the best tracks of a layer, on demand: the engine's profile, for both
     from dashboard.compare_view import track_rows
     from translit_core.analysis.compare import track_profile
+    at.session_state["view"] = "What units read"
+    ok(at.run())
     at.selectbox(key="cmp_track_layer").set_value("hidden")
     ok(at.button(key="cmp_track_go").click().run())
     profile = track_profile(Analysis.load(lab_dir).recording(), "hidden")
@@ -93,3 +102,10 @@ def test_compare_with_one_model_and_bad_links(lab_dir):
     at = ok(app("compare", a="nope"))
     assert any("Only one model" in i.value for i in at.info)
     assert any("nope" in i.value for i in at.info)                    # the bad link's note
+
+
+def test_a_compare_link_opens_its_tab_and_a_bad_one_the_summary(lab_dir, analysed_twin):
+    at = ok(app("compare", view="Charts"))
+    assert len(at.get("plotly_chart")) == 2 and not at.dataframe
+    at = ok(app("compare", view="<b>nope</b>"))
+    assert not at.get("plotly_chart") and len(at.dataframe) >= 2         # ignored: the summary

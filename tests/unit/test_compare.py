@@ -115,6 +115,14 @@ def test_the_twin_is_compared_with_its_control_by_default(tmp_path):
     del dirs["short"]
     assert default_pair(dirs) == ("base", "twin")                    # no control: the first model
     assert default_pair({"base": dirs["base"], "other-seed": dirs["other-seed"]}) == ("base", "other-seed")
+    # a retrofit (fine-tuned from the base with the regularizer) comes after a twin from scratch
+    for name, extra in (("a-retrofit", {"init": "base", "reg": "decov", "reg_weight": 1e-3}), ("a-tuned", {"init": "base"})):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "model.json").write_text(json.dumps({"train_config": {**recipe, **extra}}), encoding="utf-8")
+        dirs[name] = d
+    assert default_pair({n: dirs[n] for n in ("base", "a-retrofit", "a-tuned", "twin")}) == ("base", "twin")
+    assert default_pair({n: dirs[n] for n in ("base", "a-retrofit", "a-tuned")}) == ("a-tuned", "a-retrofit")
 
 
 def test_the_excess_distribution_is_numpys_histogram_of_the_cells():

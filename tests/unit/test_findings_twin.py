@@ -42,3 +42,18 @@ def test_the_twin_section_compares_with_the_control_and_the_base(tiny_checkpoint
     assert "`concat.fwd:1` rank 2, score 0.58" in text                # the role's change was a near tie
     # no regularized model: no section
     assert render_twin({"base": base, "short": short}, {}, "base") == []
+
+
+def test_a_retrofit_is_compared_with_its_own_control(tiny_checkpoint, tmp_path):
+    """A model fine-tuned from the base with the regularizer, beside a twin from scratch: each
+    regularized model gets its own control (the recipe includes `init`), never the other's."""
+    base = Analysis.load(tiny_checkpoint)
+    short = _as(tiny_checkpoint, tmp_path / "short", reg="")
+    twin = _as(tiny_checkpoint, tmp_path / "twin", reg="decov", reg_weight=1e-3)
+    tuned = _as(tiny_checkpoint, tmp_path / "tuned", reg="", init="checkpoints/base")
+    retro = _as(tiny_checkpoint, tmp_path / "retro", reg="decov", reg_weight=1e-3, init="checkpoints/base")
+    text = "\n".join(render_twin({"base": base, "short": short, "tuned": tuned, "twin": twin, "retro": retro}, {},
+                                 "base", break_pairs=(), tracks=False))
+    assert "### Equal budget: short against twin" in text and "### Equal budget: tuned against retro" in text
+    assert "short against retro" not in text and "tuned against twin" not in text
+    assert "| retro | fine-tuned from base, 2 epochs" in text and "| twin | from scratch, 2 epochs" in text

@@ -141,11 +141,13 @@ def control_of(twin: Path, candidates: dict[str, Path]) -> str | None:
 
 
 def default_pair(dirs: dict[str, Path]) -> tuple[str, str]:
-    """The two models a comparison opens on: the first one trained with a regularizer, against
-    its control where the lab has one (the regularizer's effect at equal budget), else against
-    the first model; without a regularized model, the first two."""
+    """The two models a comparison opens on: a model trained with a regularizer (from scratch
+    before fine-tuned from another: the post's question is about training so), against its
+    control where the lab has one (the regularizer's effect at equal budget), else against the
+    first model; without a regularized model, the first two."""
     names = list(dirs)
-    twin = next((n for n in names if train_config(dirs[n]).get("reg")), None)
+    regularized = [n for n in names if train_config(dirs[n]).get("reg")]
+    twin = next((n for n in regularized if not train_config(dirs[n]).get("init")), None) or next(iter(regularized), None)
     if twin is None:
         return names[0], (names[1:] or names)[0]
     control = control_of(dirs[twin], {n: d for n, d in dirs.items() if n != twin})

@@ -51,9 +51,10 @@ def render_twin(models: dict, runs: dict[str, StoredDynamics], base: str, data_d
         return []
     L = ["## The interpretable twin (issue 15)", ""]
     L.append("YerevaNN's post ends by asking whether a loss that asks neurons to be independent would make them easier "
-             "to read. The lab's twin is trained with DeCov (Cogswell et al. 2016) on the concat and hidden "
-             "activations; its control is the same recipe without it, so the regularizer's effect is read at equal "
-             "budget. Every number below is on the same held-out sample and statistics as the sections above; "
+             "to read. The lab's regularized models are trained with DeCov (Cogswell et al. 2016) on the concat and "
+             "hidden activations: a twin from scratch and, where the lab has one, the shipped base fine-tuned with "
+             "it (a retrofit). Each has a control, the same recipe without the regularizer, so its effect is read "
+             "at equal budget. Every number below is on the same held-out sample and statistics as the sections above; "
              "dashboard: *Compare models* (`/compare`) and *Training dynamics* (`/dynamics`).")
     L.append("")
     L.append("| model | how it was trained | sample accuracy |")

@@ -76,9 +76,7 @@ def break_rows(curves: dict[str, object]) -> list[dict]:
 
 
 def model_line(m: ModelStats) -> str:
-    reg = m.regularizer
-    how = f"trained with {reg['kind']} (weight {reg['weight']:g})" if reg else "trained without a regularizer"
-    return f"**{m.name}**: {how}; {100 * m.sample_accuracy:.2f}% of the sample's characters right."
+    return f"**{m.name}**: {m.recipe}; {100 * m.sample_accuracy:.2f}% of the sample's characters right."
 
 
 def track_rows(profiles: dict[str, object]) -> list[dict]:

@@ -17,6 +17,8 @@ def _as(src, dst, **config):
     shutil.copytree(src, dst)
     meta = json.loads((dst / "model.json").read_text(encoding="utf-8"))
     meta["train_config"] = {**meta.get("train_config", {}), "epochs": 2, "lr": 3e-3, **config}
+    if config.get("reg"):                                    # as train records it beside its config
+        meta["regularizer"] = {"kind": config["reg"], "weight": config["reg_weight"], "layers": ["concat", "hidden"]}
     (dst / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     return Analysis.load(dst)
 
@@ -57,3 +59,7 @@ def test_a_retrofit_is_compared_with_its_own_control(tiny_checkpoint, tmp_path):
     assert "### Equal budget: short against twin" in text and "### Equal budget: tuned against retro" in text
     assert "short against retro" not in text and "tuned against twin" not in text
     assert "| retro | fine-tuned from base, 2 epochs" in text and "| twin | from scratch, 2 epochs" in text
+    from translit_core.analysis.compare import model_stats
+    assert model_stats(retro, "retro").recipe == "fine-tuned from base with decov (weight 0.001)"
+    assert model_stats(tuned, "tuned").recipe == "fine-tuned from base without a regularizer"
+    assert model_stats(short, "short").recipe == "trained without a regularizer"

@@ -148,9 +148,7 @@ def cmd_compare(a):
         _print_json(out)
         return
     for side in (c.a, c.b):
-        reg = side.regularizer
-        print(f"{side.name}: sample accuracy {100 * side.sample_accuracy:.2f}%"
-              + (f", trained with {reg['kind']} (weight {reg['weight']})" if reg else ", no regularizer"))
+        print(f"{side.name}: sample accuracy {100 * side.sample_accuracy:.2f}%, {side.recipe}")
         print(f"  {'layer':<11} {'selective':>9} {'per pair':>9} {'inputs/unit':>11} {'monosemantic':>12} {'mean |r|':>8}")
         for l in side.layers:
             print(f"  {l.layer:<11} {l.selective_units:>9} {l.units_per_pair:>9.1f} {l.inputs_per_unit:>11.2f} "

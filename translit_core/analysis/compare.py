@@ -67,6 +67,14 @@ class ModelStats:
     post_pairs: dict[str, dict[str, int]]          # pair -> layer -> selective units
     target_accuracy: dict[str, float]              # pair -> accuracy on its y positions (stored ablations)
     saturation: dict[str, float] = field(default_factory=dict)   # gate layer -> share of units open > 90%
+    init_from: str | None = None    # the checkpoint it was fine-tuned from (None: trained from scratch)
+
+    @property
+    def recipe(self) -> str:
+        """How it was trained, in a few words: "fine-tuned from hy with decov (weight 0.001)"."""
+        start = f"fine-tuned from {self.init_from}" if self.init_from else "trained"
+        reg = self.regularizer
+        return f"{start} with {reg['kind']} (weight {reg['weight']:g})" if reg else f"{start} without a regularizer"
 
     def layer(self, name: str) -> LayerStats:
         return next(l for l in self.layers if l.layer == name)
@@ -232,8 +240,9 @@ def model_stats(analysis, name: str, layers=READOUT_LAYERS, post_pairs=POST_PAIR
         for layer in analysis.saturation.layers:
             sat[layer] = analysis.saturation.count_right(layer, 0.9) / analysis.sizes.get(layer, 1)
     meta = analysis.meta
+    init = train_config(analysis.checkpoint_dir).get("init") if analysis.checkpoint_dir else None
     return ModelStats(name, float(meta.get("sample_accuracy", float("nan"))), _regularizer(analysis), out, post,
-                      target_acc, sat)
+                      target_acc, sat, init_from=Path(init).name if init else None)
 
 
 def _regularizer(analysis) -> dict | None:

@@ -28,7 +28,8 @@ names = list(dirs)
 first_a, first_b = default_pair(dirs)            # a regularized twin against its control, where the lab has them
 parsed_a = parse_choice(url_param("a"), [first_a] + [n for n in names if n != first_a], "model")
 parsed_b = parse_choice(url_param("b"), [first_b] + [n for n in names if n != first_b], "model")
-notes_once("cmp_seen", [parsed_a.note, parsed_b.note])
+parsed_view = parse_choice(url_param("view"), list(cv.TABS), "view")   # the tabs drop a bad one; say so
+notes_once("cmp_seen", [parsed_a.note, parsed_b.note, parsed_view.note])
 if len(names) < 2:
     st.info("Only one model is installed. Train a twin with an interpretability regularizer (`python -m translit_core "
             "train … --reg decov --reg-weight W`), analyze it, put it under checkpoints/ (or name it in "
@@ -99,8 +100,9 @@ def units_to_break_view() -> None:
     b1, b2, b3 = st.columns([2, 2, 1], vertical_alignment="bottom")
     both = {str(p) for p in la.analysis.pairs()} & {str(p) for p in lb.analysis.pairs()}
     pairs = [p for p in POST_PAIRS if p in both] + sorted(both - set(POST_PAIRS))      # the post's first
-    pair = b1.selectbox("Pair", pairs, key="cmp_break_pair") if pairs else None
-    layer = b2.selectbox("Layer", list(READOUT_LAYERS), index=1, key="cmp_break_layer")
+    # persist_state: the choice survives the runs where this tab is closed (and its widgets not drawn)
+    pair = b1.selectbox("Pair", pairs, key="cmp_break_pair", persist_state="page") if pairs else None
+    layer = b2.selectbox("Layer", list(READOUT_LAYERS), index=1, key="cmp_break_layer", persist_state="page")
     # The click is handed over in a callback (a flag in session state): it survives a rerun that
     # the routing makes before the page runs, where a button's own True would not.
     b3.button("Ablate", key="cmp_break_go", type="primary", width="stretch", disabled=pair is None,
@@ -128,7 +130,7 @@ def tracks_view() -> None:
                f"lexicon change: the heatmap's rows) by AUC, on {TRACK_POSITIONS:,} seeded positions of the sample; "
                f"a unit is explained when its best track reaches AUC {TRACK_AUC}. About ten seconds per model.")
     t1, t2 = st.columns([4, 1], vertical_alignment="bottom")
-    track_layer = t1.selectbox("Layer", list(READOUT_LAYERS), key="cmp_track_layer")
+    track_layer = t1.selectbox("Layer", list(READOUT_LAYERS), key="cmp_track_layer", persist_state="page")
     t2.button("Score", key="cmp_track_go", type="primary", width="stretch",
               on_click=lambda: st.session_state.update(cmp_track_asked=True))
     tkey = f"cmp_tracks|{a_name}|{b_name}|{track_layer}"

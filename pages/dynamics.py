@@ -9,6 +9,7 @@ from dashboard.downloads import show_chart, show_table
 from dashboard.urls import md_plain, parse_choice, parse_count
 from dashboard.widgets import init_once, lab, notes_once, set_params, url_param
 from translit_core import settings
+from translit_core.analysis.compare import default_pair
 from translit_core.analysis.dynamics import ROLE_PAIRS, load_dynamics, role_changes, role_moves, snapshot_dynamics
 from translit_core.analysis.names import AnalysisError, SampleMissing
 from translit_core.training.snapshots import list_snapshots
@@ -24,7 +25,9 @@ if not runs:
     st.info("No training run with snapshots is installed: train with `--snapshots`, then put the run under runs/ "
             "or name it in $TRANSLIT_RUNS (\"name=DIR\").", icon=":material/info:")
     st.stop()
-names = list(runs)
+# The run of the model the Compare page opens on (a regularized twin) first, then the others.
+twin = default_pair(settings.model_dirs())[1]
+names = sorted(runs, key=lambda n: n != twin)
 parsed_run = parse_choice(url_param("run"), names, "run")
 parsed_n = parse_count(url_param("n"), 50, 2000, 300, "number of sentences")
 notes_once("dyn_seen", [parsed_run.note, parsed_n.note])

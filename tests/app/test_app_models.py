@@ -83,8 +83,18 @@ def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, ana
     # units to break, on demand, for both models (the same weights: the same curve)
     at.session_state["view"] = "Units to break"
     ok(at.run())
+    pair = at.selectbox(key="cmp_break_pair").options[1]                 # not the default
+    at.selectbox(key="cmp_break_pair").set_value(pair)
+    at.selectbox(key="cmp_break_layer").set_value("hidden")
     ok(at.button(key="cmp_break_go").click().run())
+    shown = at.dataframe[-1].value.to_dict("records")
+    at.session_state["view"] = "Summary"                                 # away and back: the choice and its curves stay
+    ok(at.run())
+    at.session_state["view"] = "Units to break"
+    ok(at.run())
+    assert at.selectbox(key="cmp_break_pair").value == pair and at.selectbox(key="cmp_break_layer").value == "hidden"
     rows = at.dataframe[-1].value.to_dict("records")
+    assert rows == shown
     by_model = {m: [r["accuracy on y"] for r in rows if r["model"] == m] for m in (lab_dir.name, "twin")}
     assert by_model[lab_dir.name] and by_model[lab_dir.name] == by_model["twin"]
     # the best tracks of a layer, on demand: the engine's profile, for both
@@ -108,4 +118,5 @@ def test_a_compare_link_opens_its_tab_and_a_bad_one_the_summary(lab_dir, analyse
     at = ok(app("compare", view="Charts"))
     assert len(at.get("plotly_chart")) == 2 and not at.dataframe
     at = ok(app("compare", view="<b>nope</b>"))
-    assert not at.get("plotly_chart") and len(at.dataframe) >= 2         # ignored: the summary
+    assert not at.get("plotly_chart") and len(at.dataframe) >= 2         # ignored: the summary, and a note
+    assert any("view" in i.value and "nope" in i.value for i in at.info)

@@ -63,3 +63,6 @@ def test_a_retrofit_is_compared_with_its_own_control(tiny_checkpoint, tmp_path):
     assert model_stats(retro, "retro").recipe == "fine-tuned from base with decov (weight 0.001)"
     assert model_stats(tuned, "tuned").recipe == "fine-tuned from base without a regularizer"
     assert model_stats(short, "short").recipe == "trained without a regularizer"
+    # the base's later stages started from its earlier ones, saved in its own directory: not "fine-tuned from" itself
+    base_again = _as(tiny_checkpoint, tmp_path / "hy", init="checkpoints/hy")
+    assert model_stats(base_again, "hy").recipe == "trained without a regularizer"

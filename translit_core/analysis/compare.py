@@ -137,6 +137,16 @@ def train_config(directory: Path) -> dict:
         return {}
 
 
+def fine_tuned_from(directory: Path | None) -> str | None:
+    """The name of the checkpoint `directory` was fine-tuned from (its recipe's --init); None when
+    trained from scratch, or when it names the directory itself (the base's later stages started
+    from its earlier ones, saved in the same place)."""
+    init = train_config(directory).get("init") if directory else None
+    if not init or Path(init).name == Path(directory).name:
+        return None
+    return Path(init).name
+
+
 def control_of(twin: Path, candidates: dict[str, Path]) -> str | None:
     """The candidate trained with the twin's recipe but without its regularizer (by name), if any."""
     want = {k: v for k, v in train_config(twin).items() if k not in NOT_RECIPE}
@@ -240,9 +250,8 @@ def model_stats(analysis, name: str, layers=READOUT_LAYERS, post_pairs=POST_PAIR
         for layer in analysis.saturation.layers:
             sat[layer] = analysis.saturation.count_right(layer, 0.9) / analysis.sizes.get(layer, 1)
     meta = analysis.meta
-    init = train_config(analysis.checkpoint_dir).get("init") if analysis.checkpoint_dir else None
     return ModelStats(name, float(meta.get("sample_accuracy", float("nan"))), _regularizer(analysis), out, post,
-                      target_acc, sat, init_from=Path(init).name if init else None)
+                      target_acc, sat, init_from=fine_tuned_from(analysis.checkpoint_dir))
 
 
 def _regularizer(analysis) -> dict | None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model.names import READOUT_LAYERS
-from .compare import (TRACK_AUC, Comparison, compare, control_of, model_stats, track_profile, train_config,
-                      units_to_break)
+from .compare import (TRACK_AUC, Comparison, compare, control_of, fine_tuned_from, model_stats, track_profile,
+                      train_config, units_to_break)
 from .dynamics import ROLE_PAIRS, StoredDynamics, role_changes, role_moves
 from .names import POST_PAIRS
 
@@ -23,7 +23,8 @@ def _recipe(directory: Path) -> str:
     c = train_config(directory)
     if not c:
         return "unknown"
-    start = f"fine-tuned from {Path(c['init']).name}" if c.get("init") else "from scratch"
+    init = fine_tuned_from(directory)
+    start = f"fine-tuned from {init}" if init else "from scratch"
     reg = f", {c['reg']} weight {c['reg_weight']:g}" if c.get("reg") else ""
     return (f"{start}, {c.get('epochs')} epochs, batch {c.get('batch_size')}, peak lr {c.get('lr'):g}, "
             f"{c.get('precision')}{reg}")

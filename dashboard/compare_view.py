@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 from translit_core.analysis.compare import EXCESS_BINS, Comparison, ModelStats
 from translit_core.model.names import READOUT_LAYERS
 
-from .figures import FONT, esc
+from .figures import base_layout, esc
 from .labels import pair_label
 
 COLOURS = ("#1c7ed6", "#f08c00")          # model a, model b
@@ -59,9 +59,9 @@ def summary_bars(c: Comparison) -> go.Figure:
             fig.add_bar(x=list(READOUT_LAYERS), y=values, name=esc(m.name), marker_color=COLOURS[i],
                         legendgroup=str(i), showlegend=j == 0, row=1, col=j + 1,
                         hovertemplate=f"{esc(m.name)} · %{{x}}<br>{what}: %{{y:.3g}}<extra></extra>")
-    fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), barmode="group", height=360,
-                      margin=dict(l=20, r=20, t=40, b=30),      # the legend under the panels: clear of their titles
-                      legend=dict(orientation="h", yanchor="top", y=-0.28, x=0))
+    base_layout(fig, barmode="group", height=360,
+                margin=dict(l=20, r=20, t=40, b=30),      # the legend under the panels: clear of their titles
+                legend=dict(orientation="h", yanchor="top", y=-0.28, x=0))
     return fig
 
 
@@ -101,6 +101,6 @@ def excess_distribution(c: Comparison) -> go.Figure:
                                           "<extra></extra>")
     fig.update_xaxes(title_text="H excess (H − its null)")
     fig.update_yaxes(title_text="share of (pair, unit) cells", tickformat=".0%", row=1, col=1)
-    fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), height=320,
-                      margin=dict(l=20, r=20, t=40, b=30), legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
+    base_layout(fig, height=320,
+                margin=dict(l=20, r=20, t=40, b=30), legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
     return fig

@@ -7,7 +7,7 @@ from plotly.subplots import make_subplots
 from translit_core.analysis.dynamics import SnapshotPoint
 from translit_core.model.names import READOUT_LAYERS
 
-from .figures import FONT, esc
+from .figures import base_layout, esc
 from .labels import pair_label
 
 
@@ -27,8 +27,8 @@ def excess_lines(points: list[SnapshotPoint]) -> go.Figure:
     epochs = sorted({pt.epoch for pt in points})          # ticks at the snapshots: no log-scale minor labels
     fig.update_xaxes(type="log", title_text="epochs", tickvals=epochs, ticktext=[f"{e:g}" for e in epochs])
     fig.update_yaxes(range=[0, 1], row=1, col=1, title_text="best H excess")
-    fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), height=360,
-                      margin=dict(l=20, r=20, t=40, b=30), legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
+    base_layout(fig, height=360,
+                margin=dict(l=20, r=20, t=40, b=30), legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
     return fig
 
 

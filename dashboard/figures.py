@@ -35,7 +35,8 @@ def esc(text: str) -> str:
     return html.escape(str(text), quote=False)
 
 
-def _base_layout(fig: go.Figure, **kw) -> go.Figure:
+def base_layout(fig: go.Figure, **kw) -> go.Figure:
+    """The lab's look for every chart (template, font, margins); `kw` goes to update_layout."""
     kw.setdefault("margin", dict(l=20, r=20, t=50, b=30))
     fig.update_layout(template="plotly_white", font=dict(family=FONT, size=13), **kw)
     return fig
@@ -81,7 +82,7 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
     pos = graph_layout(data)
     fig = go.Figure()
     if not pos:
-        return _base_layout(fig, title="no data")
+        return base_layout(fig, title="no data")
 
     # Edges: one trace per (sign, width bucket), width proportional to |contribution| within
     # each layer pair (concat->hidden and hidden->output are on different scales).
@@ -166,7 +167,7 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
     annotations += [dict(x=xmin - 0.9, y=-i, text=esc(label), showarrow=False, xanchor="right",
                          font=dict(size=12, color="#343a40")) for i, (_, label) in enumerate(data.rows)]
     n_rows = len(data.rows)
-    _base_layout(fig, height=height or 110 + 62 * n_rows, shapes=shapes, annotations=annotations,
+    base_layout(fig, height=height or 110 + 62 * n_rows, shapes=shapes, annotations=annotations,
                  title=dict(text=f"Neurons that separate {esc(pair_label(data.pair))}  ·  colour = H excess over its null",
                             x=0.01, font=dict(size=16)),
                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
@@ -196,7 +197,7 @@ def _add_hist(fig: go.Figure, hv: HistView, row: int | None = None, col: int | N
 def histogram_overlay(hv: HistView, height: int = 380) -> go.Figure:
     fig = go.Figure()
     _add_hist(fig, hv)
-    _base_layout(fig, height=height,
+    base_layout(fig, height=height,
                  title=dict(text=f"<b>{esc(hv.neuron)}</b> on {esc(pair_label(hv.pair))} · H = {hv.hellinger:.3f}",
                             x=0.01, font=dict(size=15)),
                  legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
@@ -209,7 +210,7 @@ def histogram_overlay(hv: HistView, height: int = 380) -> go.Figure:
 def histogram_grid(hvs: Sequence[HistView], cols: int = 2, height_per_row: int = 260) -> go.Figure:
     """Small multiples: several (pair, neuron) histograms, each with its H in the title."""
     if not hvs:
-        return _base_layout(go.Figure(), height=200, title="nothing to show")
+        return base_layout(go.Figure(), height=200, title="nothing to show")
     cols = max(1, min(cols, len(hvs)))
     rows = int(math.ceil(len(hvs) / cols))
     titles = [f"{esc(hv.neuron)} · {esc(pair_label(hv.pair))} · H={hv.hellinger:.2f} · n={hv.n_pos:,}/{hv.n_neg:,}"
@@ -219,7 +220,7 @@ def histogram_grid(hvs: Sequence[HistView], cols: int = 2, height_per_row: int =
     for i, hv in enumerate(hvs):
         _add_hist(fig, hv, row=i // cols + 1, col=i % cols + 1, legend=False)
     fig.update_annotations(font=dict(size=12))
-    return _base_layout(fig, height=60 + rows * height_per_row, showlegend=False,
+    return base_layout(fig, height=60 + rows * height_per_row, showlegend=False,
                         margin=dict(l=20, r=20, t=40, b=20))
 
 
@@ -241,7 +242,7 @@ def pairs_bar(scores: Sequence[PairScore], title: str = "", height: int | None =
         hovertemplate="%{customdata[0]}<br>H excess = %{x:.3f}<br>H = %{customdata[3]:.3f} · null "
                       "%{customdata[4]:.3f} · p %{customdata[5]:.2g}<br>n(target) = %{customdata[1]:,}"
                       " · n(other) = %{customdata[2]:,}<extra></extra>"))
-    _base_layout(fig, height=height or 80 + 30 * max(1, len(scores)),
+    base_layout(fig, height=height or 80 + 30 * max(1, len(scores)),
                  title=dict(text=title, x=0.01, font=dict(size=15)), margin=dict(l=20, r=30, t=50, b=40))
     fig.update_xaxes(range=[0, 1.13], title_text="H excess over its null (raw H and the null on hover)",
                      tickvals=[0, 0.25, 0.5, 0.75, 1])
@@ -263,7 +264,7 @@ def ablation_bar(result: AblationResult) -> go.Figure:
     fig.add_trace(go.Scatter(x=[float(result.delta_logp_top_k)], y=[f"top {k} by H excess"], mode="markers",
                              marker=dict(color="#e8590c", size=16, symbol="diamond"), name="top k",
                              hovertemplate="top k: Δ log p(y) %{x:+.4f}<extra></extra>"))
-    _base_layout(fig, height=230, showlegend=False, margin=dict(l=20, r=20, t=50, b=40), title=dict(
+    base_layout(fig, height=230, showlegend=False, margin=dict(l=20, r=20, t=50, b=40), title=dict(
         text=f"Ablating {esc(result.layer)} on {esc(pair_label(result.pair))} · p = {result.p_value:.2g}",
         x=0.01, font=dict(size=14)))
     fig.add_vline(x=0, line=dict(color="#adb5bd", dash="dot"))
@@ -333,7 +334,7 @@ def cell_heatmap(data: HeatData, width: int = 60, vmax: float | None = None,
                          ticktext=[esc(t[0]) for t in tracks][::-1] + (["output"] + [esc(x) for x in data.names])[::-1],
                          tickfont=dict(size=11), row=li + 1, col=1, fixedrange=True)
     row_px = 28
-    _base_layout(fig, height=40 + lines * (n + 1) * row_px + lines * len(tracks) * 22 + lines * 10,
+    base_layout(fig, height=40 + lines * (n + 1) * row_px + lines * len(tracks) * 22 + lines * 10,
                  margin=dict(l=10, r=10, t=20, b=10), plot_bgcolor="#ffffff")
     return fig
 
@@ -346,7 +347,7 @@ def unit_attribution_bars(attr, k: int = 12) -> go.Figure:
         marker_color=[POSITIVE if u.attribution >= 0 else NEGATIVE for u in units],
         customdata=[[u.activation] for u in units],
         hovertemplate="%{y}<br>attribution %{x:+.3f}<br>activation %{customdata[0]:+.3f}<extra></extra>"))
-    return _base_layout(fig, height=max(260, 24 * len(units) + 80), title="Units that carried it (concat, hidden)",
+    return base_layout(fig, height=max(260, 24 * len(units) + 80), title="Units that carried it (concat, hidden)",
                         xaxis_title="attribution (nats)")
 
 
@@ -379,7 +380,7 @@ def method_curves(comparison, metric: str = "delta_logp") -> go.Figure:
                                  hovertemplate=f"{esc(c.method)}, k=%{{x}}: %{{y:.3f}}<extra></extra>"))
     label = {"delta_logp": "Δ log p(target) on its positions (nats)",
              "target_accuracy": "accuracy on the target's positions"}[metric]
-    _base_layout(fig, height=380, margin=dict(l=20, r=20, t=50, b=40), title=dict(
+    base_layout(fig, height=380, margin=dict(l=20, r=20, t=50, b=40), title=dict(
         text=f"{esc(pair_label(comparison.pair))} · {esc(comparison.layer)} · held-out half "
              f"({comparison.n_pos_score:,} positions of the target)", x=0.01, font=dict(size=14)),
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0))

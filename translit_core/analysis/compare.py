@@ -130,18 +130,24 @@ class Comparison:
 NOT_RECIPE = ("out", "reg", "reg_weight", "snapshots", "resume")
 
 
-def train_config(directory: Path) -> dict:
+def checkpoint_meta(directory: Path | None) -> dict:
+    """A checkpoint's model.json ({} when there is none or it cannot be read: the comparison then
+    says "unknown" or "without a regularizer" rather than failing)."""
     try:
-        return json.loads((Path(directory) / META).read_text(encoding="utf-8")).get("train_config", {})
+        return json.loads((Path(directory) / META).read_text(encoding="utf-8")) if directory else {}
     except (OSError, ValueError):
         return {}
 
 
-def fine_tuned_from(directory: Path | None) -> str | None:
-    """The name of the checkpoint `directory` was fine-tuned from (its recipe's --init); None when
-    trained from scratch, or when it names the directory itself (the base's later stages started
-    from its earlier ones, saved in the same place)."""
-    init = train_config(directory).get("init") if directory else None
+def train_config(directory: Path) -> dict:
+    return checkpoint_meta(directory).get("train_config", {})
+
+
+def fine_tuned_from(directory: Path | None, config: dict | None = None) -> str | None:
+    """The name of the checkpoint `directory` was fine-tuned from (its recipe's --init; `config`:
+    its train_config, when already read); None when trained from scratch, or when it names the
+    directory itself (the base's later stages started from its earlier ones, saved in the same place)."""
+    init = (config if config is not None else train_config(directory)).get("init") if directory else None
     if not init or Path(init).name == Path(directory).name:
         return None
     return Path(init).name
@@ -164,8 +170,9 @@ def default_pair(dirs: dict[str, Path]) -> tuple[str, str]:
     control where the lab has one (the regularizer's effect at equal budget), else against the
     first model; without a regularized model, the first two."""
     names = list(dirs)
-    regularized = [n for n in names if train_config(dirs[n]).get("reg")]
-    twin = next((n for n in regularized if not train_config(dirs[n]).get("init")), None) or next(iter(regularized), None)
+    configs = {n: train_config(dirs[n]) for n in names}
+    regularized = [n for n in names if configs[n].get("reg")]
+    twin = next((n for n in regularized if not configs[n].get("init")), None) or next(iter(regularized), None)
     if twin is None:
         return names[0], (names[1:] or names)[0]
     control = control_of(dirs[twin], {n: d for n, d in dirs.items() if n != twin})
@@ -249,18 +256,10 @@ def model_stats(analysis, name: str, layers=READOUT_LAYERS, post_pairs=POST_PAIR
     if analysis.saturation is not None:
         for layer in analysis.saturation.layers:
             sat[layer] = analysis.saturation.count_right(layer, 0.9) / analysis.sizes.get(layer, 1)
-    meta = analysis.meta
-    return ModelStats(name, float(meta.get("sample_accuracy", float("nan"))), _regularizer(analysis), out, post,
-                      target_acc, sat, init_from=fine_tuned_from(analysis.checkpoint_dir))
-
-
-def _regularizer(analysis) -> dict | None:
-    """The regularizer the analysed checkpoint was trained with (its model.json), if any."""
-    d = analysis.checkpoint_dir
-    try:
-        return json.loads((d / META).read_text(encoding="utf-8")).get("regularizer") if d else None
-    except (OSError, ValueError):
-        return None
+    saved = checkpoint_meta(analysis.checkpoint_dir)          # how it was trained: its regularizer and recipe
+    return ModelStats(name, float(analysis.meta.get("sample_accuracy", float("nan"))), saved.get("regularizer"), out,
+                      post, target_acc, sat,
+                      init_from=fine_tuned_from(analysis.checkpoint_dir, saved.get("train_config", {})))
 
 
 def compare(a, b, names: tuple[str, str] = ("a", "b")) -> Comparison:

@@ -10,6 +10,8 @@ import dataclasses
 import json
 import sys
 
+from .allocator import keep_freed_memory
+
 
 def cmd_prepare(a):
     from .text.corpus import prepare
@@ -159,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     add_analysis_commands(sub)   # analyze, neurons, pairs, histogram, ablate, findings
 
     a = p.parse_args(argv)
+    keep_freed_memory()              # the commands' large temporaries are reused, not page-faulted in again
     from .analysis.names import AnalysisError
     from .model.checkpoint import CheckpointError
     from .text.rules import RulesError

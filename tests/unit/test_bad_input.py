@@ -211,6 +211,7 @@ def test_prepare_on_bad_conllu_names_it(tmp_path):
 def test_absurd_threads_and_draws_are_refused():
     clear_error(cli("histogram", "--pair", "t:թ", "--neuron", "hidden:3", "--threads", "10000"), "--threads")
     clear_error(cli("ablate", "--pair", "t:թ", "--draws", "100000"), "--draws")
+    clear_error(cli("ablate", "--pair", "t:թ", "--per-output", "-5"), "--per-output")
 
 
 @pytest.mark.parametrize("name", ["hidden:３", "hidden:٣", "hidden:1_0", "hidden: 3x"])

@@ -267,3 +267,79 @@ def test_every_ranking_method_finds_a_planted_selective_and_used_unit(tiny):
     assert greedy.delta_logp < band.delta_logp - 5 and greedy.target_accuracy < band.target_accuracy - 0.3
     assert result.area("greedy") < result.area("random")
     assert type(result).from_dict(result.to_dict()).to_dict() == result.to_dict()
+
+
+def _commonest_pair(rec, alph) -> str:
+    """The input with the most outputs of the tiny recording, and its commonest output."""
+    from translit_core.model.alphabets import symbol_of_class
+    xi = max((int(x) for x in rec.x.unique() if x >= 2), key=lambda x: (rec.y[rec.x == x].unique().numel(), x))
+    yk = int(torch.mode(rec.y[rec.x == xi]).values)
+    return f"{alph.inputs[xi]}:{symbol_of_class(alph, yk)}"
+
+
+def test_the_cap_per_output_keeps_a_seeded_subset_of_each_output_and_no_more():
+    from translit_core.analysis.ablation import _cap_per_output
+    target = torch.tensor([5] * 40 + [7] * 3 + [9] * 12)[torch.randperm(55, generator=torch.Generator().manual_seed(0))]
+    scored = torch.arange(100, 155)
+    kept = _cap_per_output(scored, target, cap=10, seed=4)
+    assert bool((kept[1:] > kept[:-1]).all())                                   # sorted, distinct
+    by = target[kept - 100]
+    assert [int((by == c).sum()) for c in (5, 7, 9)] == [10, 3, 10]             # rarer outputs kept whole
+    assert torch.equal(kept, _cap_per_output(scored, target, cap=10, seed=4))    # seeded
+    assert not torch.equal(kept, _cap_per_output(scored, target, cap=10, seed=5))
+    assert torch.equal(_cap_per_output(scored, target, cap=40, seed=4), scored)
+
+
+def test_a_capped_scorer_weights_each_outputs_recall_by_its_share_of_x(tiny):
+    """With a cap, recall per output is measured on the kept positions, and the accuracy over x
+    is those recalls weighted by each output's share of all positions of x (not of the kept)."""
+    from translit_core.analysis.ablation import DecisionScorer
+    model, alph, rec = tiny
+    pair = _commonest_pair(rec, alph)
+    full = DecisionScorer(rec, pair, "hidden")
+    capped = DecisionScorer(rec, pair, "hidden", per_output=3, seed=2)
+    assert capped.scored.numel() < full.scored.numel()
+    assert int(torch.bincount(capped.by_class).max()) <= 3
+    chosen = torch.tensor([0, 3])
+    acc_full = full.metrics(chosen)
+    assert acc_full[0] == pytest.approx(float((full.log_probs(chosen).argmax(-1) == full.target).float().mean()))
+    acc, on_y, delta, balanced = capped.metrics(chosen)
+    right = capped.log_probs(chosen).argmax(-1) == capped.target
+    recall = torch.stack([right[capped.by_class == c].double().mean() for c in range(capped.classes.numel())])
+    share = torch.stack([(full.target == c).double().mean() for c in capped.classes])
+    assert acc == pytest.approx(float((recall * share).sum()))
+    assert balanced == pytest.approx(float(recall.mean()))
+    assert on_y == pytest.approx(float(right[capped.is_pos].double().mean()))
+    assert DecisionScorer(rec, pair, "hidden", per_output=10_000).metrics(chosen) == pytest.approx(acc_full)
+
+
+def test_the_gradient_ranking_is_every_rows_own_integrated_gradient(tiny):
+    """`_gradient_ranking` hands Captum the sum of log p(y) over the rows (one backward seed);
+    the rows are independent, so it must equal per-row integrated gradients."""
+    from captum.attr import IntegratedGradients
+
+    from translit_core.analysis.ablation import DecisionScorer
+    from translit_core.analysis.methods import IG_STEPS, _gradient_ranking
+    model, alph, rec = tiny
+    sc = DecisionScorer(rec, _commonest_pair(rec, alph), "concat.bwd")
+    rows = sc.is_pos.nonzero().squeeze(1)
+    ours = _gradient_ranking(sc, rows)
+    concat, x, _, _ = sc.ctx
+    H = rec.H
+
+    def log_p(acts):        # per row, the straightforward way
+        n_rep = acts.shape[0] // rows.numel()
+        c = concat[rows].repeat(n_rep, 1)
+        return torch.log_softmax(model.head(torch.cat([c[:, :H], acts], 1), x[rows].repeat(n_rep))[1], -1)[:, sc.yk]
+
+    acts = concat[rows][:, H:].clone()
+    with torch.enable_grad():
+        ref = IntegratedGradients(log_p).attribute(acts, baselines=sc.value.unsqueeze(0).expand_as(acts), n_steps=IG_STEPS)
+    assert torch.allclose(ours, ref.mean(0), atol=1e-5)
+
+
+def test_the_cli_keeps_freed_memory_where_the_c_library_allows_it():
+    import platform
+
+    from translit_core.allocator import keep_freed_memory
+    assert keep_freed_memory() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")

@@ -27,7 +27,7 @@ import json
 import sys
 
 from ..model.names import LAYERS, READOUT_LAYERS
-from .ablation import DEFAULT_DRAWS
+from .ablation import DEFAULT_DRAWS, PER_OUTPUT
 from .names import DEFAULT_BINS, DEFAULT_SHUFFLES
 
 
@@ -154,6 +154,8 @@ def cmd_ablate(a):
         raise ValueError(f"--draws {a.draws}: must be between 1 and {MAX_DRAWS}")
     if a.max_positions is not None and a.max_positions < 1:
         raise ValueError(f"--max-positions {a.max_positions}: must be at least 1")
+    if a.per_output < 0:
+        raise ValueError(f"--per-output {a.per_output}: must be at least 1, or 0 for every position")
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
     layers = list(ABLATABLE_LAYERS) if a.layer == "all" else [a.layer]
@@ -162,7 +164,7 @@ def cmd_ablate(a):
     rec = an.recording(a.data)
     results = [ablate_recording(rec, pair, layer, a.k, draws=a.draws, seed=a.seed, scores=an.layer_scores(pair, layer),
                                 bins=an.tables.bins, recurrent=a.recurrent, replace=a.replace,
-                                max_positions=a.max_positions)
+                                max_positions=a.max_positions, per_output=a.per_output or None)
                for layer in layers]
     if a.json:
         _print_json(results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results])
@@ -177,8 +179,9 @@ def ablation_report(r) -> str:
     how = "rerun through the recurrence" if r.recurrent else "head only"
     x, y = r.pair.split(":", 1)[0], r.pair.split(":", 1)[1]
     row = lambda name, acc, on_y, bal, dl: (f"  {name:<30s} {acc:8.4f} {on_y:10.4f} {bal:10.4f} {dl:+12.4f}")  # noqa: E731
+    cap = f" (at most {r.per_output:,} per output)" if r.per_output else ""
     lines = [f"{r.pair}, layer {r.layer}, k={r.k}, units set to their {r.replace} ({how}); {r.n_positions} positions "
-             f"of {x!r} scored, {r.n_pos} with target {y}",
+             f"of {x!r} scored{cap}, {r.n_pos} with target {y}",
              f"  {'':<30s} {'acc (x)':>8s} {'acc (on y)':>10s} {'balanced':>10s} {'Δ log p(y)':>12s}",
              row("unablated", r.baseline_accuracy, r.target_accuracy_baseline, r.balanced_accuracy_baseline, 0.0),
              row(f"top {r.k} by H excess", r.top_k_accuracy, r.target_accuracy_top_k, r.balanced_accuracy_top_k,
@@ -413,6 +416,9 @@ def add_analysis_commands(sub) -> None:
                    help="set the units to their mean over the positions of x (default) or to 0")
     s.add_argument("--max-positions", type=int, default=None,
                    help="score at most this many positions of x (whole chunks, seeded; for --recurrent)")
+    s.add_argument("--per-output", type=int, default=PER_OUTPUT,
+                   help=f"score at most this many seeded positions of each output of x (default {PER_OUTPUT:,}, "
+                        f"as analyze; 0: every position)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
     s.set_defaults(fn=cmd_ablate)

@@ -85,6 +85,15 @@ def _causal_direction(an: Analysis, pair: str) -> str | None:
     return hits[0] if len(hits) == 1 and len(confirmed) == 2 else None
 
 
+def _cap(an: Analysis) -> str:
+    """How many positions of each output the stored ablations scored, as a clause."""
+    caps = {r.per_output for r in an.ablations() if r.tested}
+    if caps == {0} or not caps:
+        return ""
+    return (f", each output of x on at most {max(caps):,} seeded positions (its recall unbiased by that; the "
+            f"accuracy over x weights the recalls by each output's share)")
+
+
 def _ablation_table(an: Analysis, pair: str) -> list[str]:
     rows = ["| layer ablated (k=10) | target accuracy: unablated / top 10 / random | Δ log p(y): top 10 / random "
             "(mean ± sd) | balanced accuracy over x's outputs: top 10 / random | p | verdict |",
@@ -243,7 +252,7 @@ def render(an: Analysis, rec: Recording) -> str:
         f"the highest H excess in a layer are set to their mean activation over all positions typed x (the value that "
         f"carries no information about y), in the layers above the biLSTM (the recurrence is not rerun for the stored "
         f"ones; `ablate --recurrent` reruns it). What is measured is the decision x → y: accuracy on the positions "
-        f"of y, the mean change of log p(y) there, and the balanced accuracy over all outputs of x. The baseline is "
+        f"of y, the mean change of log p(y) there, and the balanced accuracy over all outputs of x{_cap(an)}. The baseline is "
         f"10 random units of the same layer, drawn to match the selected units' activation spread, "
         f"{_draws(an)} draws; the p-value is the fraction of draws that cost at least as much log p(y). "
         f"An ablation is **confirmed** when p < {SIGNIFICANT} and the top 10 cost at least {NEGLIGIBLE_LOGP} nats "

@@ -18,7 +18,8 @@ from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
 from .clusters import recording_clusters
-from .ablation import ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, SIGNIFICANT, SPREAD_BANDS, ablate_recording, pairs_to_ablate
+from .ablation import (ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, PER_OUTPUT, SIGNIFICANT, SPREAD_BANDS,
+                       ablate_recording, pairs_to_ablate)
 from .methods import rank_methods
 from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
 from .recording import record_activations, recording_key, save_to_cache
@@ -89,7 +90,10 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
         "ablation_method": {"replace_with": "mean activation over all positions with input x",
                             "ranked_by": "H excess (H minus its permutation null)",
                             "where": "the layers above the biLSTM (head only; the recurrence is not rerun)",
-                            "accuracy_on": "all positions with input x (prediction == target class)",
+                            "positions": f"at most {PER_OUTPUT:,} seeded positions of each output of x (all of a rarer "
+                                         f"output); per_output in each result",
+                            "accuracy_on": "all positions with input x (prediction == target class): each output's "
+                                           "recall weighted by its share of the positions of x",
                             "target_accuracy": "accuracy on the positions with input x and target y",
                             "delta_logp": "mean change of log p(y) on the positions with target y",
                             "balanced_accuracy": "mean recall over the outputs of x",

@@ -60,9 +60,11 @@ def bin_index(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: in
 
 def flat_bins(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
     """bin_index of values (n, u) plus u_index * bins: every (neuron, bin) its own slot of one
-    flat histogram, so one bincount counts all neurons at once. (n, u) int64."""
-    idx = bin_index(values, lo, hi, bins)
-    idx += (torch.arange(values.shape[1]) * bins).unsqueeze(0)
+    flat histogram, so one bincount counts all neurons at once. (n, u) int32: half the bytes of
+    int64 to gather and count (the permutation null gathers rows of it 20 times per layer), and
+    room for 2**31 slots."""
+    idx = bin_index(values, lo, hi, bins).to(torch.int32)
+    idx += (torch.arange(values.shape[1], dtype=torch.int32) * bins).unsqueeze(0)
     return idx
 
 
@@ -123,13 +125,13 @@ def permutation_null(binned: torch.Tensor, total: torch.Tensor, n_pos: torch.Ten
     n, u = binned.shape
     k = n_pos.numel()
     m = torch.minimum(n_pos, n - n_pos).long()                                   # (k,) rows drawn
-    slot_offset = torch.repeat_interleave(torch.arange(k) * (u * bins), m).unsqueeze(1)   # (sum m, 1)
+    slot_offset = torch.repeat_interleave(torch.arange(k, dtype=binned.dtype) * (u * bins), m).unsqueeze(1)  # (sum m, 1)
     total_sum = torch.zeros(k, u, dtype=torch.float64)
     total_sq = torch.zeros(k, u, dtype=torch.float64)
     exceed = torch.zeros(k, u, dtype=torch.long)
     for _ in range(shuffles):
         rows = torch.cat([torch.randperm(n, generator=generator)[:mj] for mj in m.tolist()])
-        flat = binned[rows].add_(slot_offset)                                     # (sum m, u)
+        flat = binned.index_select(0, rows).add_(slot_offset)                     # (sum m, u)
         hist = torch.bincount(flat.view(-1), minlength=k * u * bins).view(k, u, bins)
         h = hellinger_from_counts(hist, total, m.double(), (n - m).double())     # (k, u)
         total_sum += h

@@ -178,13 +178,13 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
             at_x = recording.x == xi if mask is None else (recording.x == xi) & mask
             positions = at_x.nonzero().squeeze(1)                                      # (n,)
             ys = valid[xi]
-            slot = torch.full((positions.numel(),), len(ys), dtype=torch.long)        # last slot: other targets
+            slot = torch.full((positions.numel(),), len(ys), dtype=torch.int32)       # last slot: other targets
             target = recording.y[positions]
             for s, yk in enumerate(ys):
                 slot[target == yk] = s
             n_pos = torch.tensor([counts[(xi, yk)] for yk in ys], dtype=torch.float64)  # (k,)
             n_all = positions.numel()
-            onehot_slot = F.one_hot(slot, len(ys) + 1).double()                      # (n, k+1)
+            onehot_slot = F.one_hot(slot.long(), len(ys) + 1).double()                    # (n, k+1)
             rows = slice(row, row + len(ys))
             for l, acts in recording.layers_at(layers, positions):                   # acts (n, u)
                 cols = slice(offsets[l], offsets[l] + sizes[l])

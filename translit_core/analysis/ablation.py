@@ -238,11 +238,13 @@ class DecisionScorer:
             scored = torch.searchsorted(positions, keep)
         # Every output's share of the positions of x, before any per-output cap: the accuracy
         # over x weights each output's recall by it, so the cap leaves that metric unbiased.
-        classes, full_count = recording.y[positions[scored]].unique(return_counts=True)
+        target = recording.y[positions[scored]]
+        full_count = target.unique(return_counts=True)[1]                         # (classes,) sorted by class
         if per_output:
-            scored = _cap_per_output(scored, recording.y[positions[scored]], per_output, seed)
+            scored = _cap_per_output(scored, target, per_output, seed)
+            target = recording.y[positions[scored]]
         self.positions, self.scored = positions, scored
-        self.target = recording.y[positions[scored]]
+        self.target = target
         self.is_pos = self.target == self.yk
         self.classes, self.by_class = self.target.unique(return_inverse=True)     # recall per output of x
         self.n_class = torch.bincount(self.by_class, minlength=self.classes.numel()).double()

@@ -153,15 +153,21 @@ def fine_tuned_from(directory: Path | None, config: dict | None = None) -> str |
     return Path(init).name
 
 
+def _recipe_of(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k not in NOT_RECIPE}
+
+
+def control_among(twin_config: dict, configs: dict[str, dict]) -> str | None:
+    """The name in `configs` (name -> train_config) trained with the twin's recipe but without its
+    regularizer, if any."""
+    want = _recipe_of(twin_config)
+    return next((name for name, cfg in configs.items() if want and not cfg.get("reg") and _recipe_of(cfg) == want),
+                None)
+
+
 def control_of(twin: Path, candidates: dict[str, Path]) -> str | None:
     """The candidate trained with the twin's recipe but without its regularizer (by name), if any."""
-    want = {k: v for k, v in train_config(twin).items() if k not in NOT_RECIPE}
-    for name, d in candidates.items():
-        cfg = train_config(d)
-        if d != twin and not cfg.get("reg") and want and {k: v for k, v in cfg.items() if k not in NOT_RECIPE} == want:
-            return name
-    return None
-
+    return control_among(train_config(twin), {name: train_config(d) for name, d in candidates.items() if d != twin})
 
 
 def default_pair(dirs: dict[str, Path]) -> tuple[str, str]:
@@ -175,7 +181,7 @@ def default_pair(dirs: dict[str, Path]) -> tuple[str, str]:
     twin = next((n for n in regularized if not configs[n].get("init")), None) or next(iter(regularized), None)
     if twin is None:
         return names[0], (names[1:] or names)[0]
-    control = control_of(dirs[twin], {n: d for n, d in dirs.items() if n != twin})
+    control = control_among(configs[twin], {n: c for n, c in configs.items() if dirs[n] != dirs[twin]})
     return control or (names[0] if names[0] != twin else (names[1:] or names)[0]), twin
 
 

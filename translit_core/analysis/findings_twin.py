@@ -23,7 +23,7 @@ def _recipe(directory: Path) -> str:
     c = train_config(directory)
     if not c:
         return "unknown"
-    init = fine_tuned_from(directory)
+    init = fine_tuned_from(directory, c)
     start = f"fine-tuned from {init}" if init else "from scratch"
     reg = f", {c['reg']} weight {c['reg_weight']:g}" if c.get("reg") else ""
     return (f"{start}, {c.get('epochs')} epochs, batch {c.get('batch_size')}, peak lr {c.get('lr'):g}, "

@@ -183,6 +183,29 @@ def test_match_agrees_with_a_plain_loop(alphabets, seed):
     assert [(x.start, x.end) for x in top.matches] == [(x.start, x.end) for x in r.matches[:5]]
 
 
+def test_on_bits_fills_only_the_bytes_of_the_units_asked_for(alphabets):
+    from translit_core.analysis.hypothesis import on_bits
+    rng = np.random.default_rng(11)
+    chunks = ["".join(rng.choice(list("abcdefgh "), rng.integers(1, 30))) for _ in range(20)]
+    P, H = sum(map(len, chunks)), 19                                  # 3 bytes, the last one short
+    h = rng.uniform(-1, 1, (P, H)).astype(np.float32)
+    rec = synthetic(alphabets, chunks, h, H=H)
+    full = np.packbits(h > 0.2, axis=1)                               # (P, 3)
+    packed = on_bits(rec, "concat.fwd", 0.2, np.array([17]))
+    np.testing.assert_array_equal(packed[:, 2], full[:, 2])
+    assert not packed[:, :2].any()                                    # not asked for: not computed
+    packed = on_bits(rec, "concat.fwd", 0.2, np.array([3, 9]))
+    np.testing.assert_array_equal(packed, full)
+    # the dense layer for a few units (their weight rows only) is the whole layer's columns
+    units = torch.tensor([1, 4])
+    whole = rec.layer("hidden")                                       # (P, 5)
+    torch.testing.assert_close(rec.layer("hidden", units=units), whole[:, units])
+    bits = np.unpackbits(on_bits(rec, "hidden", 0.0, units.numpy()), axis=1)[:, :5]
+    want = (whole > 0.0).numpy()
+    near = whole.abs().numpy() < 1e-5                                 # a last-bit difference may flip these
+    assert ((bits == want) | near).all()                              # one byte holds all five: all filled
+
+
 def test_match_with_no_units_is_empty(alphabets):
     h, _, _ = planted(CHUNKS)
     r = match(synthetic(alphabets, CHUNKS, h), "concat.fwd", [], 0.3, 4)

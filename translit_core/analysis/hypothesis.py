@@ -128,24 +128,36 @@ class HypothesisResult:
         return d
 
 
-def on_bits(recording: Recording, layer: str, threshold: float, block: int = POSITION_BLOCK) -> np.ndarray:
-    """(P, ceil(units / 8)) uint8: every unit's on/off (> threshold) over the whole sample, packed
-    8 units to a byte (15 MB for 228 units at 534k positions, against 490 MB of floats).
-    Memoised on the recording per (layer, threshold), the last few kept: a derived layer (hidden,
-    the gates) costs its computation once, and every later match on it only unpacks columns."""
+def on_bits(recording: Recording, layer: str, threshold: float, units=None,
+            block: int = POSITION_BLOCK) -> np.ndarray:
+    """(P, ceil(units / 8)) uint8: the on/off (> threshold) bits of `units` (default all) over the
+    whole sample, packed 8 units to a byte (15 MB for 228 units at 534k positions, against 490 MB
+    of floats); the bytes of other units may be still unfilled (zero).
+
+    Memoised on the recording per (layer, threshold), the last few kept, and filled a byte at a
+    time: a derived layer (hidden, the gates) costs the computation of the selected units' bytes
+    only (8 of 228 dense units when a span selects one), and a later match on the same units
+    only reads bits."""
     key = ("on_bits", layer, float(threshold))
     memo = recording.memo
     if key not in memo:
-        P = recording.n_positions
-        packed = np.empty((P, (recording.sizes[layer] + 7) // 8), dtype=np.uint8)
-        for s in range(0, P, block):
-            a = recording.layer(layer, torch.arange(s, min(P, s + block)))                # (b, U)
-            packed[s:s + a.shape[0]] = np.packbits((a > threshold).numpy(), axis=1)
+        P, n_bytes = recording.n_positions, (recording.sizes[layer] + 7) // 8
         old = [k for k in memo if isinstance(k, tuple) and k and k[0] == "on_bits"]
         for k in old[:max(0, len(old) - MEMO_LAYERS + 1)]:
             memo.pop(k, None)              # pop: another session may have dropped it
-        memo[key] = packed
-    return memo[key]
+        memo[key] = (np.zeros((P, n_bytes), dtype=np.uint8), np.zeros(n_bytes, dtype=bool))
+    packed, done = memo[key]
+    size = recording.sizes[layer]
+    wanted = np.arange(len(done)) if units is None else np.unique(np.asarray(units, dtype=np.int64) // 8)
+    todo = wanted[~done[wanted]]
+    if todo.size:
+        cols = (todo[:, None] * 8 + np.arange(8)).reshape(-1)
+        cols = torch.from_numpy(cols[cols < size])                # whole bytes; only the last may be short
+        for s in range(0, recording.n_positions, block):
+            a = recording.layer(layer, torch.arange(s, min(recording.n_positions, s + block)), units=cols)   # (b, 8 * |todo|)
+            packed[s:s + a.shape[0], todo] = np.packbits((a > threshold).numpy(), axis=1)
+        done[todo] = True                  # after the bits: a concurrent reader never sees empty bytes as done
+    return packed
 
 
 def mean_activations(recording: Recording, layer: str, units: torch.Tensor, s: torch.Tensor,
@@ -239,7 +251,7 @@ def match(recording: Recording, layer: str, units, threshold: float = DEFAULT_TH
     if k == 0 or P == 0:
         empty.seconds = time.perf_counter() - t0
         return empty
-    packed = on_bits(recording, layer, threshold)                                # (P, bytes)
+    packed = on_bits(recording, layer, threshold, units.numpy())                # (P, bytes)
     cand = count_on(packed, units.numpy()) >= min_units                           # (P,)
     s, e = _runs(cand, recording.is_first, recording.is_last)                     # (S,), (S,)
     chunk = recording.chunk_of(s)

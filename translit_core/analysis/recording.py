@@ -206,6 +206,9 @@ class Recording:
             h_before = get(f"h_before.{direction}", lambda: self._neighbour(self.h, pos, direction))  # (n, H)
             return m.gate(direction, gate, self.x[pos], h_before, units)
         concat = get("h", lambda: self._rows(self.h, pos, slice(0, 2 * H)))            # (n, 2H)
+        if name == "hidden" and units is not None and "hidden" not in memo:
+            # a few units of the dense layer: their rows of its weight only (hypothesis bits)
+            return torch.tanh(torch.nn.functional.linear(concat, m.dense.weight[units], m.dense.bias[units]))
         # the dense layer alone for "hidden" (the head would compute the logits too)
         hidden = get("hidden", lambda: torch.tanh(m.dense(concat)))                     # (n, hidden)
         if name == "hidden":

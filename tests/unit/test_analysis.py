@@ -80,6 +80,30 @@ def test_bin_index_is_numpy_histogram():
             assert np.array_equal(ours, ref), (bins, u)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bin_index_is_numpy_histogram_at_and_around_every_edge(dtype):
+    # The bins are estimated in float32 and fixed near the edges: values on an edge and one ulp to
+    # either side of it, over ranges of several scales, must still land where numpy puts them.
+    g = torch.Generator().manual_seed(1)
+    for bins in (7, 1000, 30000):
+        lo_hi = torch.tensor([[-1.0, 1.0], [0.0, 3e-4], [-7.5, 40.0], [0.1, 0.1000305]], dtype=torch.float64)
+        cols = []
+        for lo, hi in lo_hi.tolist():
+            edges = torch.from_numpy(np.linspace(lo, hi, bins + 1)).to(dtype)
+            pick = edges[torch.randint(bins + 1, (400,), generator=g)]
+            up, down = torch.nextafter(pick, pick + 1), torch.nextafter(pick, pick - 1)
+            col = torch.cat([pick, up, down]).clamp(edges[0], edges[-1])
+            col[0], col[1] = edges[0], edges[-1]                        # the range is the column's own
+            cols.append(col)
+        values = torch.stack(cols, 1)                                   # (1200, 4)
+        lo, hi = values.min(0).values, values.max(0).values
+        idx = A.bin_index(values, lo, hi, bins)
+        for u in range(values.shape[1]):
+            ours = np.bincount(idx[:, u].numpy(), minlength=bins)
+            ref, _ = np.histogram(values[:, u].double().numpy(), bins=bins, range=(float(lo[u]), float(hi[u])))
+            assert np.array_equal(ours, ref), (bins, u)
+
+
 # -----------------------------------------------------------------------------
 # the recording and the vectorized tables
 

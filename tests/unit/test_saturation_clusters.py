@@ -17,6 +17,7 @@ from translit_core.analysis.saturation import (SATURATION_LAYERS, Saturation, re
                                                saturation_fractions, thresholds)
 from translit_core.model.names import NeuronId, UnknownName
 
+from tiny import SENTENCES
 from test_analysis import tiny_checkpoint  # noqa: F401  (fixture: a tiny model with an analysis built by the CLI)
 
 
@@ -39,6 +40,24 @@ def test_saturation_fractions_on_hand_built_gate_values():
     assert left.tolist() == pytest.approx([1 / 3, 0.0]) and right.tolist() == pytest.approx([0.0, 2 / 3])
     with pytest.raises(UnknownName):
         thresholds("concat.fwd")
+
+
+def test_saturation_counted_in_the_recording_pass_equals_the_derived_one(tiny, rules):
+    from translit_core.analysis.recording import record_activations
+    from translit_core.analysis.saturation import SaturationCounter
+    model, alphabets, rec = tiny
+    counter = SaturationCounter(rec.H)
+    again = record_activations(model, alphabets, SENTENCES * 3, rules, seed=1, max_len=24, batch_positions=64,
+                               watch=counter.watch)                # several batches
+    plain = record_activations(model, alphabets, SENTENCES * 3, rules, seed=1, max_len=24, batch_positions=64)
+    counted, derived = counter.result(), recording_saturation(again)
+    assert counted.n_positions == derived.n_positions == again.n_positions > 0
+    one = 1.0 / again.n_positions + 1e-7                # a last-bit difference may move one value
+    assert torch.allclose(counted.left, derived.left, rtol=0, atol=one)
+    assert torch.allclose(counted.right, derived.right, rtol=0, atol=one)
+    assert float(counted.left.sum() + counted.right.sum()) > 0
+    np.testing.assert_array_equal(again.h, plain.h)     # watching changes nothing recorded
+    np.testing.assert_array_equal(again.c, plain.c)
 
 
 def test_recording_saturation_equals_a_loop_over_every_position(tiny):
@@ -158,10 +177,14 @@ def test_analyze_stores_saturation_and_clusters_and_old_files_still_load(tiny_ch
     from safetensors.torch import load_file, save_file
     an = A.Analysis.load(tiny_checkpoint)
     assert an.saturation is not None and an.clusters is not None
-    assert "saturation" in an.meta["timings_s"] and "clusters" in an.meta["timings_s"]
+    assert "clusters" in an.meta["timings_s"]             # saturation is counted inside "record"
     rec = an.recording()
     fresh = recording_saturation(rec)
-    assert torch.allclose(an.saturation.left, fresh.left) and torch.allclose(an.saturation.right, fresh.right)
+    # analyze counted the gates inside the recording pass; derived again from h they may differ in
+    # the last bit (another matmul shape), which can move a value across a threshold: 1 position
+    one = 1.0 / rec.n_positions + 1e-7
+    assert torch.allclose(an.saturation.left, fresh.left, rtol=0, atol=one)
+    assert torch.allclose(an.saturation.right, fresh.right, rtol=0, atol=one)
     fresh_c = recording_clusters(rec, seed=an.clusters.seed)
     for l in CLUSTER_LAYERS:
         assert torch.equal(an.clusters.layer(l).labels, fresh_c.layer(l).labels)

@@ -144,18 +144,18 @@ def _selectivity(values: torch.Tensor, is_pos: torch.Tensor, bins: int) -> torch
 
 def _head_context(recording: Recording, xi: int):
     """(positions of x, their concat (n, 2H), dense pre-activation (n, hidden), hidden (n, hidden))
-    unablated. Cached for the last xi on the recording, since several pairs and layers share an
-    input character."""
-    cached = recording.memo.get("ablation")
-    if cached is not None and cached[0] == xi:
-        return cached[1]
+    unablated. Cached for the last two xi on the recording, since several pairs and layers share an
+    input character (and analyze ablates in one thread while it ranks methods in another)."""
+    cached = recording.memo.get("ablation") or {}
+    if xi in cached:
+        return cached[xi]
     positions = (recording.x == xi).nonzero().squeeze(1)                         # (n,)
     with torch.no_grad():
         acts = dict(recording.layers_at(CONCAT_LAYERS, positions))
         concat = torch.cat([acts["concat.fwd"], acts["concat.bwd"]], dim=1)       # (n, 2H)
         dense_pre = recording.model.dense(concat)                                 # (n, hidden)
     context = (positions, concat, dense_pre, torch.tanh(dense_pre))
-    recording.memo["ablation"] = (xi, context)
+    recording.memo["ablation"] = {**dict(list(cached.items())[-1:]), xi: context}
     return context
 
 

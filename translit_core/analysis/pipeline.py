@@ -3,12 +3,15 @@
     held-out sentences (sample.py) -> recording (recording.py) -> Hellinger tables (tables.py)
     -> stored ablations (ablation.py) -> direction claims with bootstrap intervals (uncertainty.py)
     -> ranking methods' ablation curves for the post's pairs (methods.py)
-    -> gate saturation (saturation.py) and unit clusters by correlation (clusters.py)
+    -> gate saturation (saturation.py: counted during the recording pass) and unit clusters by
+       correlation (clusters.py)
     -> analysis.safetensors + analysis.json (store.py)
 """
 from __future__ import annotations
 
 import time
+import threading
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -23,13 +26,44 @@ from .ablation import (ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, PER_OUT
 from .methods import rank_methods
 from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
 from .recording import record_activations, recording_key, save_to_cache
-from .saturation import recording_saturation
+from .saturation import SaturationCounter
 from .sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
 from .store import Analysis
-from .tables import hellinger_tables
+from .tables import hellinger_tables, table_pairs
 from .uncertainty import DEFAULT_RESAMPLES, direction_claims
 
 METHOD_LAYERS = ("concat.fwd", "concat.bwd")     # the ranking-method curves analyze stores (others: on demand)
+
+
+class Lane:
+    """A second thread for the steps that do not read the tables, as a context: leaving it early
+    (an error, Ctrl-C) stops the lane at its next step instead of waiting for all of them."""
+
+    def __init__(self):
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="analysis-lane")
+        self.stop = threading.Event()
+
+    def submit(self, make):
+        """Future of (make(), seconds), without gradients: grad mode is per thread."""
+        def timed():
+            t = time.perf_counter()
+            with torch.no_grad():
+                out = make()
+            return out, time.perf_counter() - t
+        return self.pool.submit(timed)
+
+    def each(self, items):
+        for item in items:
+            if self.stop.is_set():
+                raise CancelledError("analyze stopped")
+            yield item
+
+    def __enter__(self) -> "Lane":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
 
 
 @torch.no_grad()   # a context, not set_grad_enabled: callers (tests, the app) keep their own mode
@@ -61,82 +95,89 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     timings = {"load": time.perf_counter() - t0}
     log(f"recording {len(sentences)} sentences (seed {seed}, chunks of at most {max_len} characters)...")
     t = time.perf_counter()
-    rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec)
+    counter = SaturationCounter(model.config.lstm)                 # the gates, counted as the pass computes them
+    rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec,
+                             watch=counter.watch)
     timings["record"] = time.perf_counter() - t
     log(f"  {rec.n_positions:,} positions in {timings['record']:.1f}s")
-    if use_cache:
+    # Two lanes. The second writes the recording cache (mostly the kernel copying 2 GB to the page
+    # cache), ranks the methods and clusters the units: none of it reads the tables, which count
+    # their permutation nulls on one core (torch's bincount). Every step has its own seeded
+    # generator, so the lanes give the same numbers as one after the other.
+    with Lane() as lane:
+        caching = lane.submit(lambda: save_to_cache(rec, recording_key(weights_sha, rec.spec))) if use_cache else None
+        in_tables = {str(q) for q in table_pairs(rec, min_count)}
+        method_runs = [(pair, layer) for pair in method_pairs for layer in METHOD_LAYERS if pair in in_tables]
+        methods = lane.submit(lambda: [rank_methods(rec, pair, layer, seed=seed, bins=bins, shuffles=shuffles)
+                                       .to_dict() for pair, layer in lane.each(method_runs)])
+        clustering = lane.submit(lambda: recording_clusters(rec, seed=seed))
         t = time.perf_counter()
-        try:
-            save_to_cache(rec, recording_key(weights_sha, rec.spec))
-        except OSError as e:
-            log(f"  warning: could not cache the recording ({e}); histograms will re-record")
-        timings["cache"] = time.perf_counter() - t
-    t = time.perf_counter()
-    tables = hellinger_tables(rec, bins=bins, min_count=min_count, shuffles=shuffles, seed=seed)
-    timings["hellinger"] = time.perf_counter() - t
-    log(f"  Hellinger tables: {len(tables.pairs)} pairs x {tables.hellinger.shape[1]} neurons "
-        f"with their permutation nulls ({shuffles} shuffles) in {timings['hellinger']:.1f}s")
-    weights = {"dense.weight": model.dense.weight, "dense.bias": model.dense.bias,
-               "out.weight": model.out.weight, "out.bias": model.out.bias}
-    accuracy = float((rec.pred == rec.y).float().mean()) if rec.n_positions else float("nan")
-    meta = {
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "checkpoint": {"dir": str(directory), "weights_sha256": weights_sha,
-                       "metrics": {k: v for k, v in ck_meta.get("metrics", {}).items() if k != "history"},
-                       "config": ck_meta.get("config")},
-        "sample": rec.spec,
-        "recording_key": recording_key(weights_sha, rec.spec),
-        "sample_accuracy": accuracy,
-        "ablation_method": {"replace_with": "mean activation over all positions with input x",
-                            "ranked_by": "H excess (H minus its permutation null)",
-                            "where": "the layers above the biLSTM (head only; the recurrence is not rerun)",
-                            "positions": f"at most {PER_OUTPUT:,} seeded positions of each output of x (all of a rarer "
-                                         f"output); per_output in each result",
-                            "accuracy_on": "all positions with input x (prediction == target class): each output's "
-                                           "recall weighted by its share of the positions of x",
-                            "target_accuracy": "accuracy on the positions with input x and target y",
-                            "delta_logp": "mean change of log p(y) on the positions with target y",
-                            "balanced_accuracy": "mean recall over the outputs of x",
-                            "random": f"k units of the same layer, not among the top k, one per selected unit from its "
-                                      f"activation-spread band ({SPREAD_BANDS} quantile bands)",
-                            "p_value": "(1 + random draws with delta_logp <= the top k's) / (1 + draws)",
-                            "confirmed": f"p_value < {SIGNIFICANT} and the top k cost at least {NEGLIGIBLE_LOGP} nats "
-                                         f"of log p(y) more than random (else 'significant but negligible')",
-                            "std": "sample standard deviation over the draws"},
-        "null_method": {"shuffles": shuffles, "what": "y shuffled within the positions of x; H recomputed with "
-                        "the same bins; hellinger_null = mean over shuffles; p_value = (1 + shuffles with H >= "
-                        "observed) / (1 + shuffles)"},
-    }
-    analysis = Analysis(tables, meta, {k: v.detach() for k, v in weights.items()}, directory, recording=rec)
-    t = time.perf_counter()
-    ablations = []
-    if ablation_k > 0:
-        for pair in sorted(pairs_to_ablate(analysis), key=lambda name: name[0]):   # grouped by x: shared work
-            for layer in ABLATABLE_LAYERS:
-                ablations.append(ablate_recording(rec, pair, layer, ablation_k, draws=ablation_draws, seed=seed,
-                                                  scores=analysis.layer_scores(pair, layer), bins=bins).to_dict())
-    timings["ablation"] = time.perf_counter() - t
-    meta["ablations"] = ablations
-    t = time.perf_counter()
-    claims = direction_claims(rec, pairs_to_ablate(analysis), k=ablation_k or 10, bins=bins, seed=seed, shuffles=shuffles)
-    meta["direction_claims"] = [c.to_dict() for c in claims]
-    meta["direction_method"] = {
-        "select": "top k of each LSTM direction by H excess on a seeded random half of the sentences",
-        "score": "mean H of those units on the other half", "resamples": DEFAULT_RESAMPLES,
-        "interval": "95% basic bootstrap interval over the scoring half's sentences; estimate bias-corrected",
-        "claim": "a direction separates best only when the interval of forward - backward excludes 0"}
-    timings["bootstrap"] = time.perf_counter() - t
-    t = time.perf_counter()
-    meta["method_comparisons"] = [rank_methods(rec, pair, layer, seed=seed, bins=bins, shuffles=shuffles).to_dict()
-                                  for pair in method_pairs for layer in METHOD_LAYERS if pair in {str(q) for q in tables.pairs}]
-    timings["methods"] = time.perf_counter() - t
-    t = time.perf_counter()
-    saturation = recording_saturation(rec)
-    timings["saturation"] = time.perf_counter() - t
-    t = time.perf_counter()
-    clusters = recording_clusters(rec, seed=seed)
-    timings["clusters"] = time.perf_counter() - t
-    log(f"  gate saturation in {timings['saturation']:.1f}s, unit clusters in {timings['clusters']:.1f}s")
+        tables = hellinger_tables(rec, bins=bins, min_count=min_count, shuffles=shuffles, seed=seed)
+        timings["hellinger"] = time.perf_counter() - t
+        log(f"  Hellinger tables: {len(tables.pairs)} pairs x {tables.hellinger.shape[1]} neurons "
+            f"with their permutation nulls ({shuffles} shuffles) in {timings['hellinger']:.1f}s")
+        weights = {"dense.weight": model.dense.weight, "dense.bias": model.dense.bias,
+                   "out.weight": model.out.weight, "out.bias": model.out.bias}
+        accuracy = float((rec.pred == rec.y).float().mean()) if rec.n_positions else float("nan")
+        meta = {
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "checkpoint": {"dir": str(directory), "weights_sha256": weights_sha,
+                           "metrics": {k: v for k, v in ck_meta.get("metrics", {}).items() if k != "history"},
+                           "config": ck_meta.get("config")},
+            "sample": rec.spec,
+            "recording_key": recording_key(weights_sha, rec.spec),
+            "sample_accuracy": accuracy,
+            "ablation_method": {"replace_with": "mean activation over all positions with input x",
+                                "ranked_by": "H excess (H minus its permutation null)",
+                                "where": "the layers above the biLSTM (head only; the recurrence is not rerun)",
+                                "positions": f"at most {PER_OUTPUT:,} seeded positions of each output of x (all of a rarer "
+                                             f"output); per_output in each result",
+                                "accuracy_on": "all positions with input x (prediction == target class): each output's "
+                                               "recall weighted by its share of the positions of x",
+                                "target_accuracy": "accuracy on the positions with input x and target y",
+                                "delta_logp": "mean change of log p(y) on the positions with target y",
+                                "balanced_accuracy": "mean recall over the outputs of x",
+                                "random": f"k units of the same layer, not among the top k, one per selected unit from its "
+                                          f"activation-spread band ({SPREAD_BANDS} quantile bands)",
+                                "p_value": "(1 + random draws with delta_logp <= the top k's) / (1 + draws)",
+                                "confirmed": f"p_value < {SIGNIFICANT} and the top k cost at least {NEGLIGIBLE_LOGP} nats "
+                                             f"of log p(y) more than random (else 'significant but negligible')",
+                                "std": "sample standard deviation over the draws"},
+            "null_method": {"shuffles": shuffles, "what": "y shuffled within the positions of x; H recomputed with "
+                            "the same bins; hellinger_null = mean over shuffles; p_value = (1 + shuffles with H >= "
+                            "observed) / (1 + shuffles)"},
+        }
+        analysis = Analysis(tables, meta, {k: v.detach() for k, v in weights.items()}, directory, recording=rec)
+        t = time.perf_counter()
+        ablations = []
+        if ablation_k > 0:
+            for pair in sorted(pairs_to_ablate(analysis), key=lambda name: name[0]):   # grouped by x: shared work
+                for layer in ABLATABLE_LAYERS:
+                    ablations.append(ablate_recording(rec, pair, layer, ablation_k, draws=ablation_draws, seed=seed,
+                                                      scores=analysis.layer_scores(pair, layer), bins=bins).to_dict())
+        timings["ablation"] = time.perf_counter() - t
+        meta["ablations"] = ablations
+        t = time.perf_counter()
+        claims = direction_claims(rec, pairs_to_ablate(analysis), k=ablation_k or 10, bins=bins, seed=seed, shuffles=shuffles)
+        meta["direction_claims"] = [c.to_dict() for c in claims]
+        meta["direction_method"] = {
+            "select": "top k of each LSTM direction by H excess on a seeded random half of the sentences",
+            "score": "mean H of those units on the other half", "resamples": DEFAULT_RESAMPLES,
+            "interval": "95% basic bootstrap interval over the scoring half's sentences; estimate bias-corrected",
+            "claim": "a direction separates best only when the interval of forward - backward excludes 0"}
+        timings["bootstrap"] = time.perf_counter() - t
+        t = time.perf_counter()
+        meta["method_comparisons"], timings["methods"] = methods.result()
+        saturation = counter.result()
+        clusters, timings["clusters"] = clustering.result()
+        log(f"  method comparisons in {timings['methods']:.1f}s and unit clusters in {timings['clusters']:.1f}s "
+            f"(beside the tables and ablations); gate saturation counted while recording")
+        if caching is not None:
+            try:
+                timings["cache"] = caching.result()[1]
+            except OSError as e:
+                log(f"  warning: could not cache the recording ({e}); histograms will re-record")
+        timings["lane_wait"] = time.perf_counter() - t
     analysis = Analysis(tables, meta, analysis.weights, directory, recording=rec, saturation=saturation,
                         clusters=clusters)
     timings["total"] = time.perf_counter() - t0

@@ -16,6 +16,7 @@ import hashlib
 import json
 import random
 import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -277,13 +278,16 @@ def iter_batches(x: torch.Tensor, chunk_start: torch.Tensor, chunk_ids, batch_po
 
 def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list[str], rules,
                        seed: int = 0, max_len: int | None = None, batch_positions: int = BATCH_POSITIONS,
-                       spec: dict | None = None) -> Recording:
+                       spec: dict | None = None, watch: "Mapping[str, Callable[[torch.Tensor], None]] | None" = None
+                       ) -> Recording:
     """Romanize `sentences` (one seeded rng, in order), cut them into chunks of at most max_len
     characters at spaces (default: the max_len the checkpoint was trained with, else 200), and
     run the model's hooked pass over all chunks, batched by length.
 
     Keeps per position: input class, target class (placeholder = 1), predicted class, and the
     h and c of both directions; everything else is derived by Recording.layer().
+    watch: {layer: fn}, each fn called with every batch's (n, units) activations of that layer at
+    its real positions: statistics of layers that are not kept (gate saturation) in the same pass.
     """
     model.eval()
     max_len = max_len or 200
@@ -305,7 +309,9 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
     c = np.empty((P, 2 * H), dtype=np.float32)
     with torch.no_grad():
         for xb, L, dest, valid in iter_batches(x, chunk_start, range(len(chunks)), batch_positions):
-            logits, acts = model.run_with_cache(xb, L, names=RECORDED)
+            logits, acts = model.run_with_cache(xb, L, names=RECORDED + tuple(n for n in watch or () if n not in RECORDED))
+            for name, fn in (watch or {}).items():
+                fn(acts[name][valid])                                                   # (n, units)
             concat = torch.cat([acts["concat.fwd"], acts["concat.bwd"]], dim=-1)        # (B, T, 2H)
             cells = torch.cat([acts["cell.fwd"], acts["cell.bwd"]], dim=-1)             # (B, T, 2H)
             d = dest.numpy()

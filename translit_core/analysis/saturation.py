@@ -7,8 +7,10 @@ right-saturated (> 0.9: the gate is open). The cell input g is a tanh, so its en
 > 0.9. A forget gate that is right-saturated almost everywhere keeps its cell across the whole
 chunk: the units that carry long context. A unit near (0, 0) works in the gate's linear range.
 
-The gates are derived from the recorded h and c by the model's own pieces (`Recording.layers_at`),
-in blocks of positions, so the LSTM is never re-implemented here and memory stays bounded.
+`analyze` counts the gates as the recording pass computes them (`SaturationCounter.watch`); on a
+recording loaded from the cache they are derived from the recorded h by the model's own pieces
+(`Recording.layers_at`), in blocks of positions: the LSTM is never re-implemented here, and
+memory stays bounded either way.
 """
 from __future__ import annotations
 
@@ -106,21 +108,48 @@ class Saturation:
         return cls(list(meta["layers"]), left.float(), right.float(), int(meta["n_positions"]))
 
 
+class SaturationCounter:
+    """Saturated positions of every gate unit, counted block by block: fed by `recording_saturation`
+    from a recording, or by the recording pass itself (`record_activations(watch=counter.watch)`),
+    which computes every gate anyway: analyze then never derives them a second time."""
+
+    def __init__(self, units: int, layers=SATURATION_LAYERS):
+        self.layers = list(layers)
+        self.left = torch.zeros(len(self.layers), units, dtype=torch.long)     # (L, units) counts
+        self.right = torch.zeros(len(self.layers), units, dtype=torch.long)
+        self.seen = torch.zeros(len(self.layers), dtype=torch.long)            # positions counted per layer
+
+    def add(self, layer: str, acts: torch.Tensor) -> None:
+        """Count one block of a gate layer's activations, acts (n, units)."""
+        r = self.layers.index(layer)
+        a, b = saturation_counts(acts, *thresholds(layer))
+        self.left[r] += a
+        self.right[r] += b
+        self.seen[r] += acts.shape[0]
+
+    @property
+    def watch(self) -> dict:
+        """{layer: add} for `record_activations`."""
+        return {layer: (lambda acts, layer=layer: self.add(layer, acts)) for layer in self.layers}
+
+    def result(self) -> Saturation:
+        P = int(self.seen[0]) if len(self.layers) else 0
+        if bool((self.seen != P).any()):
+            raise ValueError(f"saturation layers were counted over different positions: {self.seen.tolist()}")
+        denom = max(P, 1)
+        return Saturation(self.layers, (self.left.double() / denom).float(), (self.right.double() / denom).float(), P)
+
+
 def recording_saturation(rec, layers=SATURATION_LAYERS, block: int = 1 << 14) -> Saturation:
     """Saturation of every unit of `layers` over every position of the recording `rec`.
 
     Blocks of positions through `rec.layers_at`, which derives all gates of a block from the same
     gathered h rows (one matmul per gate; no (P, units) array is ever held)."""
-    layers = list(layers)
-    P = rec.n_positions
-    left = torch.zeros(len(layers), rec.H, dtype=torch.long)       # (L, units) counts
-    right = torch.zeros(len(layers), rec.H, dtype=torch.long)
-    ends = [thresholds(l) for l in layers]
-    for s in range(0, P, block):
-        positions = torch.arange(s, min(s + block, P))
-        for r, (name, acts) in enumerate(rec.layers_at(layers, positions)):      # acts (n, units)
-            a, b = saturation_counts(acts, *ends[r])
-            left[r] += a
-            right[r] += b
-    denom = max(P, 1)
-    return Saturation(layers, (left.double() / denom).float(), (right.double() / denom).float(), P)
+    counter = SaturationCounter(rec.H, layers)
+    for s in range(0, rec.n_positions, block):
+        positions = torch.arange(s, min(s + block, rec.n_positions))
+        for name, acts in rec.layers_at(counter.layers, positions):                 # acts (n, units)
+            counter.add(name, acts)
+    if rec.n_positions == 0:
+        return Saturation(counter.layers, counter.left.float(), counter.right.float(), 0)
+    return counter.result()

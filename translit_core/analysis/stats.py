@@ -30,21 +30,44 @@ def _edges(lo: torch.Tensor, hi: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return torch.where(flat, lo - 0.5, lo), torch.where(flat, hi + 0.5, hi)
 
 
-def _bin_block(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
-    """bin_index for ranges already widened by _edges."""
-    f = values.to(torch.float64, copy=True).sub_(lo).div_(hi - lo).mul_(bins)   # (n, u) fractional bin
-    idx = f.long().clamp_(0, bins - 1)                                     # values are >= lo
-    # The estimate can be off by one only within rounding distance of an edge: fix those few
-    # exactly, with numpy's edge comparisons, instead of comparing every value twice.
-    near = f.add_(1e-6).frac_() < 2e-6
-    if near.any():
-        r, col = near.nonzero(as_tuple=True)
-        a, k = values[r, col].double(), idx[r, col]
-        step, l0 = ((hi - lo) / bins)[col], lo[col]
-        k = k - (a < k.double() * step + l0).long()
-        k = k + ((a >= (k + 1).double() * step + l0) & (k != bins - 1)).long()
-        idx[r, col] = k.clamp_(0, bins - 1)
-    return idx
+F32_ERROR = 2e-7        # bound on the relative error of the float32 bin estimate (three roundings)
+
+
+def _bin_block(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int,
+               block: int = 1 << 13) -> torch.Tensor:
+    """bin_index (n, u) int32 for ranges already widened by _edges.
+
+    The bin is estimated in float32, in blocks of rows (half the bytes of float64, and temporaries
+    that stay small), and off by one only within a few ulps of an edge: the values whose estimate
+    lies within `margin` of an integer are fixed exactly, with numpy's edge comparisons in float64,
+    instead of comparing every value twice."""
+    # float32 only for float32 values with float32 ends (activations and their min and max): then
+    # v - lo is rounded relative to itself, and the estimate is off by at most 3 roundings of f.
+    # A float64 value or end rounded to float32 would be off relative to its own size instead.
+    margin = 5 * F32_ERROR * bins                                          # >= 5x the estimate's error
+    exact32 = (values.dtype == torch.float32 and torch.equal(lo.float().double(), lo)
+               and torch.equal(hi.float().double(), hi))
+    if exact32 and margin <= 0.25:
+        margin, dtype = max(margin, 1e-6), torch.float32
+    else:
+        margin, dtype = 1e-6, torch.float64
+    lo_e, scale = lo.to(dtype), (bins / (hi - lo)).to(dtype)
+    step, l0 = (hi - lo) / bins, lo                                        # float64, numpy's edges
+    n, u = values.shape
+    out = torch.empty(n, u, dtype=torch.int32)
+    for s in range(0, n, block):
+        v = values[s:s + block]
+        f = (v.to(dtype) - lo_e).mul_(scale)                              # (b, u) fractional bin
+        idx = f.to(torch.int32).clamp_(0, bins - 1)                       # values are >= lo
+        near = f.sub_(f.round()).abs_() < margin
+        if near.any():
+            r, col = near.nonzero(as_tuple=True)
+            a, k = v[r, col].double(), idx[r, col].long()
+            k = k - (a < k.double() * step[col] + l0[col]).long()
+            k = k + ((a >= (k + 1).double() * step[col] + l0[col]) & (k != bins - 1)).long()
+            idx[r, col] = k.clamp_(0, bins - 1).to(torch.int32)
+        out[s:s + block] = idx
+    return out
 
 
 def bin_index(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
@@ -55,7 +78,7 @@ def bin_index(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: in
     np.histogram of the same float64 values gives the same counts.
     """
     lo, hi = _edges(lo, hi)
-    return _bin_block(values, lo, hi, bins)
+    return _bin_block(values, lo, hi, bins).long()
 
 
 def flat_bins(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
@@ -63,7 +86,7 @@ def flat_bins(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: in
     flat histogram, so one bincount counts all neurons at once. (n, u) int32: half the bytes of
     int64 to gather and count (the permutation null gathers rows of it 20 times per layer), and
     room for 2**31 slots."""
-    idx = bin_index(values, lo, hi, bins).to(torch.int32)
+    idx = _bin_block(values, *_edges(lo, hi), bins)
     idx += (torch.arange(values.shape[1], dtype=torch.int32) * bins).unsqueeze(0)
     return idx
 

@@ -125,6 +125,32 @@ class HellingerTables:
         return out
 
 
+def _table_rows(recording: Recording, counts: dict, min_count: int, inputs: "set[str] | None"):
+    """The tables' rows: every (x, y) with >= min_count positions on each side. -> ({x class:
+    [y classes]}, x classes in the order of xs, pairs, index into xs of each pair)."""
+    alph = recording.alphabets
+    n_x: dict[int, int] = {}
+    for (xi, _), n in counts.items():
+        n_x[xi] = n_x.get(xi, 0) + n
+    valid: dict[int, list[int]] = {}
+    for (xi, yk), n in sorted(counts.items()):
+        if (xi >= FIRST_INPUT_CLASS and n >= min_count and n_x[xi] - n >= min_count
+                and (inputs is None or alph.inputs[xi] in inputs)):
+            valid.setdefault(xi, []).append(yk)
+    xs = sorted(valid, key=lambda xi: alph.inputs[xi])
+    pairs, pair_x = [], []
+    for j, xi in enumerate(xs):
+        for yk in valid[xi]:
+            pairs.append(Pair(alph.inputs[xi], symbol_of_class(alph, yk), counts[(xi, yk)], n_x[xi] - counts[(xi, yk)]))
+            pair_x.append(j)
+    return valid, xs, pairs, pair_x
+
+
+def table_pairs(recording: Recording, min_count: int = DEFAULT_MIN_COUNT) -> list[Pair]:
+    """The pairs `hellinger_tables` will have rows for, from the counts alone (no histogram)."""
+    return _table_rows(recording, pair_counts(recording), min_count, None)[2]
+
+
 REST_SAMPLE = 1 << 15      # positions without a pair that enter unit_mean (exact when there are fewer)
 
 
@@ -150,20 +176,7 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
     for (xi, yk), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1])):
         if xi >= FIRST_INPUT_CLASS:                                      # not <pad>/<unk>
             candidates.setdefault(alph.inputs[xi], {})[symbol_of_class(alph, yk)] = n
-    n_x = {}
-    for (xi, _), n in counts.items():
-        n_x[xi] = n_x.get(xi, 0) + n
-    valid: dict[int, list[int]] = {}
-    for (xi, yk), n in sorted(counts.items()):
-        if (xi >= FIRST_INPUT_CLASS and n >= min_count and n_x[xi] - n >= min_count
-                and (inputs is None or alph.inputs[xi] in inputs)):
-            valid.setdefault(xi, []).append(yk)
-    xs = sorted(valid, key=lambda xi: alph.inputs[xi])
-    pairs, pair_x = [], []
-    for j, xi in enumerate(xs):
-        for yk in valid[xi]:
-            pairs.append(Pair(alph.inputs[xi], symbol_of_class(alph, yk), counts[(xi, yk)], n_x[xi] - counts[(xi, yk)]))
-            pair_x.append(j)
+    valid, xs, pairs, pair_x = _table_rows(recording, counts, min_count, inputs)
     n_pairs = len(pairs)
     hell = torch.zeros(n_pairs, N)
     null, null_std, p_value = torch.zeros(n_pairs, N), torch.zeros(n_pairs, N), torch.ones(n_pairs, N)

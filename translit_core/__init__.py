@@ -16,13 +16,6 @@ The folders follow the pipeline:
     from translit_core import Transliterator
     Transliterator.load().transliterate("barev dzez")   # -> "բարև ձեզ"
 """
+from .infer.transliterator import Transliterator
+
 __all__ = ["Transliterator"]
-
-
-def __getattr__(name: str):
-    # Loaded on first use, so that importing the package does not load torch: the CLI sets
-    # OpenMP's environment (allocator.spin_briefly) before torch reads it.
-    if name == "Transliterator":
-        from .infer.transliterator import Transliterator
-        return Transliterator
-    raise AttributeError(f"module 'translit_core' has no attribute {name!r}")

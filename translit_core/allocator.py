@@ -1,5 +1,4 @@
-"""Settings of the process for long CPU computations (the CLI's commands): keep freed memory for
-reuse, and let OpenMP's idle workers sleep sooner.
+"""Keep freed memory for reuse in long CPU computations (the CLI's commands).
 
 The analysis makes the same large temporaries again and again: a (positions x 228) float32
 block per random ablation draw is ~10-20 MB, a histogram gather per label shuffle as much. By
@@ -10,22 +9,12 @@ than the same call into a reused buffer, and the stored ablations ~30% slower as
 Raising the mmap threshold to its maximum and the trim threshold out of reach keeps such blocks
 in the heap, where the next temporary of the same size reuses them.
 
-libgomp's workers (torch's intra-op threads) spin for GOMP_SPINCOUNT iterations after every
-parallel region before they sleep: 300,000 by default. `analyze` runs a second Python thread
-beside the main one (the cache write, the method comparisons, the clusters), and a worker spinning
-for one thread takes the core the other one needs. With 100,000, `analyze` took 109-113 s against
-119-132 s with the default (2-core VM, same hour), its user time 176-183 s against 194-212 s.
-
 Not for the dashboard: a long-lived server should give memory back between requests.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
-import sys
-
-SPIN_COUNT = "100000"                             # libgomp's default: 300,000
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3       # glibc's mallopt parameters (malloc.h)
 MMAP_THRESHOLD_MAX = 32 * 1024 * 1024             # glibc's ceiling on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX)
@@ -43,12 +32,3 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-
-
-def spin_briefly() -> bool:
-    """Set GOMP_SPINCOUNT (unless it is set already) for the OpenMP runtime torch loads. Returns
-    whether it could: libgomp reads it once, when it is loaded, so not after torch's import."""
-    if "torch" in sys.modules:
-        return False
-    os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
-    return True

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import sys
 
-from .allocator import keep_freed_memory, spin_briefly
+from .allocator import keep_freed_memory
 
 
 def cmd_prepare(a):
@@ -111,7 +111,6 @@ def cmd_evaluate(a):
 
 
 def main(argv: list[str] | None = None) -> int:
-    spin_briefly()                   # first: before anything loads torch (and with it OpenMP)
     p = argparse.ArgumentParser(prog="python -m translit_core", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 

@@ -258,3 +258,34 @@ def test_findings_sections_state_the_stored_numbers(tiny_checkpoint):
         assert f"| {layer} | {an.saturation.count_right(layer, 0.9)} | {an.saturation.count_right(layer, 0.5)} |" in text
     for layer in CLUSTER_LAYERS:
         assert f"| {layer} | {an.clusters.layer(layer).n_clusters} |" in text
+
+
+# -----------------------------------------------------------------------------
+# the recording cache: h and c recorded straight into it
+
+def test_a_recording_made_in_a_staging_directory_is_filed_by_a_rename(tiny, rules, tmp_path, monkeypatch):
+    import os
+
+    from translit_core.analysis.recording import Recording, record_activations, save_to_cache, staging_dir
+    monkeypatch.setenv("TRANSLIT_CACHE", str(tmp_path))
+    model, alphabets, rec = tiny
+    root = tmp_path / "recordings"
+    root.mkdir()
+    dead = root / "recording-999999999-0000.tmp"                    # a killed recording's leftover
+    dead.mkdir()
+    mine = root / f"recording-{os.getpid()}-ffff.tmp"               # this process's own: kept
+    mine.mkdir()
+    staging = staging_dir()
+    assert not dead.exists() and mine.exists() and staging.parent == root
+    made = record_activations(model, alphabets, SENTENCES * 3, rules, seed=1, max_len=24, into=staging)
+    assert made.staged() == staging and (staging / "h.npy").is_file()
+    np.testing.assert_array_equal(made.h, rec.h)                    # the same values as in memory
+    np.testing.assert_array_equal(made.c, rec.c)
+    entry = save_to_cache(made, "k")
+    assert entry == root / "k" and not staging.exists()             # renamed, not copied
+    back = Recording.load(entry, model, alphabets)
+    np.testing.assert_array_equal(back.h, rec.h)
+    np.testing.assert_array_equal(back.c, rec.c)
+    assert back.staged() is None and torch.equal(back.y, rec.y)
+    again = save_to_cache(back, "k2")                               # a loaded one is copied
+    np.testing.assert_array_equal(np.load(again / "c.npy"), rec.c)

@@ -345,24 +345,6 @@ def test_the_cli_keeps_freed_memory_where_the_c_library_allows_it():
     assert keep_freed_memory() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
 
 
-def test_the_cli_sets_openmps_spin_count_before_torch_loads():
-    import os
-    import subprocess
-    import sys
-
-    from translit_core.allocator import SPIN_COUNT, spin_briefly
-    assert spin_briefly() is False                        # torch is loaded here: too late to matter
-    code = ("import os, sys\nfrom translit_core.cli import main\nseen = 'torch' in sys.modules\n"
-            "try:\n    main(['analyze', '--help'])\nexcept SystemExit:\n    pass\n"
-            "print(seen, os.environ.get('GOMP_SPINCOUNT'), 'torch' in sys.modules)")
-    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert out.stdout.splitlines()[-1].split() == ["False", SPIN_COUNT, "True"], out.stderr[-2000:]
-    env["GOMP_SPINCOUNT"] = "7"                           # a user's own setting wins
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert out.stdout.splitlines()[-1].split()[1] == "7"
-
-
 def test_the_analysis_lane_runs_without_gradients_and_stops_when_analyze_leaves_early():
     import time
     from concurrent.futures import CancelledError

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import time
+import shutil
 import threading
 from concurrent.futures import CancelledError, ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +26,7 @@ from .ablation import (ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, PER_OUT
                        ablate_recording, pairs_to_ablate)
 from .methods import rank_methods
 from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
-from .recording import record_activations, recording_key, save_to_cache
+from .recording import record_activations, recording_key, save_to_cache, staging_dir
 from .saturation import SaturationCounter
 from .sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
 from .store import Analysis
@@ -33,6 +34,17 @@ from .tables import hellinger_tables, table_pairs
 from .uncertainty import DEFAULT_RESAMPLES, direction_claims
 
 METHOD_LAYERS = ("concat.fwd", "concat.bwd")     # the ranking-method curves analyze stores (others: on demand)
+
+
+def _staging(use_cache: bool, log) -> Path | None:
+    """Where to record h and c: straight into the cache (renamed there when done), else memory."""
+    if not use_cache:
+        return None
+    try:
+        return staging_dir()
+    except OSError as e:
+        log(f"  warning: cannot write to the recording cache ({e}); recording in memory")
+        return None
 
 
 class Lane:
@@ -97,13 +109,13 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     t = time.perf_counter()
     counter = SaturationCounter(model.config.lstm)                 # the gates, counted as the pass computes them
     rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec,
-                             watch=counter.watch)
+                             watch=counter.watch, into=_staging(use_cache, log))
     timings["record"] = time.perf_counter() - t
     log(f"  {rec.n_positions:,} positions in {timings['record']:.1f}s")
-    # Two lanes. The second writes the recording cache (mostly the kernel copying 2 GB to the page
-    # cache), ranks the methods and clusters the units: none of it reads the tables, which count
-    # their permutation nulls on one core (torch's bincount). Every step has its own seeded
-    # generator, so the lanes give the same numbers as one after the other.
+    # Two lanes. The second files the recording in the cache (h and c were recorded into it), ranks
+    # the methods and clusters the units: none of it reads the tables, which count their
+    # permutation nulls on one core (torch's bincount). Every step has its own seeded generator,
+    # so the lanes give the same numbers as one after the other.
     with Lane() as lane:
         caching = lane.submit(lambda: save_to_cache(rec, recording_key(weights_sha, rec.spec))) if use_cache else None
         in_tables = {str(q) for q in table_pairs(rec, min_count)}
@@ -177,6 +189,8 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
                 timings["cache"] = caching.result()[1]
             except OSError as e:
                 log(f"  warning: could not cache the recording ({e}); histograms will re-record")
+                if rec.staged():
+                    shutil.rmtree(rec.staged(), ignore_errors=True)
         timings["lane_wait"] = time.perf_counter() - t
     analysis = Analysis(tables, meta, analysis.weights, directory, recording=rec, saturation=saturation,
                         clusters=clusters)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import secrets
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -217,13 +219,24 @@ class Recording:
         return pick(m.head(concat, self.x[pos], hidden=hidden)[1])                     # (n, n_out) logits
 
     # ---- cache (safetensors + .npy + JSON; nothing is unpickled)
+    def staged(self) -> Path | None:
+        """The staging directory h and c were recorded into (`record_activations(into=...)`) while
+        they are still there, else None."""
+        files = [getattr(a, "filename", None) for a in (self.h, self.c)]
+        if None in files or Path(files[0]).parent != Path(files[1]).parent:
+            return None
+        where = Path(files[0]).parent
+        return where if where.name.endswith(".tmp") and all(Path(f).is_file() for f in files) else None
+
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        np.save(tmp / "h.npy", self.h)
-        np.save(tmp / "c.npy", self.c)
+        tmp = self.staged()
+        if tmp is None:                                   # else h.npy and c.npy are written already
+            tmp = directory.with_name(directory.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            np.save(tmp / "h.npy", self.h)
+            np.save(tmp / "c.npy", self.c)
         save_file({"x": self.x.to(torch.int32), "y": self.y.to(torch.int32), "pred": self.pred.to(torch.int32),
                    "chunk_start": self.chunk_start, "chunk_sentence": self.chunk_sentence,
                    "chunk_offset": self.chunk_offset}, tmp / "positions.safetensors")
@@ -278,8 +291,8 @@ def iter_batches(x: torch.Tensor, chunk_start: torch.Tensor, chunk_ids, batch_po
 
 def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list[str], rules,
                        seed: int = 0, max_len: int | None = None, batch_positions: int = BATCH_POSITIONS,
-                       spec: dict | None = None, watch: "Mapping[str, Callable[[torch.Tensor], None]] | None" = None
-                       ) -> Recording:
+                       spec: dict | None = None, watch: "Mapping[str, Callable[[torch.Tensor], None]] | None" = None,
+                       into: str | Path | None = None) -> Recording:
     """Romanize `sentences` (one seeded rng, in order), cut them into chunks of at most max_len
     characters at spaces (default: the max_len the checkpoint was trained with, else 200), and
     run the model's hooked pass over all chunks, batched by length.
@@ -288,6 +301,8 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
     h and c of both directions; everything else is derived by Recording.layer().
     watch: {layer: fn}, each fn called with every batch's (n, units) activations of that layer at
     its real positions: statistics of layers that are not kept (gate saturation) in the same pass.
+    into: a directory (`staging_dir()`) to record h and c into, as memory-mapped .npy files, so
+    that `save_to_cache` renames it instead of copying them.
     """
     model.eval()
     max_len = max_len or 200
@@ -305,8 +320,7 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
     x = torch.tensor([i for c in chunks for i in alphabets.encode_input(c[2])], dtype=torch.long)
     y = torch.tensor([k for c in chunks for k in alphabets.encode_target(Aligned(c[2], c[3]))], dtype=torch.long)
     pred = torch.empty(P, dtype=torch.long)
-    h = np.empty((P, 2 * H), dtype=np.float32)
-    c = np.empty((P, 2 * H), dtype=np.float32)
+    h, c = (_array((P, 2 * H), into, name) for name in ("h.npy", "c.npy"))
     with torch.no_grad():
         for xb, L, dest, valid in iter_batches(x, chunk_start, range(len(chunks)), batch_positions):
             logits, acts = model.run_with_cache(xb, L, names=RECORDED + tuple(n for n in watch or () if n not in RECORDED))
@@ -329,9 +343,40 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
 # -----------------------------------------------------------------------------
 # the cache
 
+def _array(shape: tuple[int, int], into: str | Path | None, name: str) -> np.ndarray:
+    if into is None or not shape[0]:
+        return np.empty(shape, dtype=np.float32)
+    return np.lib.format.open_memmap(Path(into) / name, mode="w+", dtype=np.float32, shape=shape)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:          # someone else's process: alive
+        return True
+    return True
+
+
+def staging_dir() -> Path:
+    """A new directory under the cache root to record h and c into as they are computed (2 GB for
+    the default sample): `save_to_cache` then renames it, and no copy is written. The staging
+    directories of processes that are gone (killed mid-recording) are removed first."""
+    root = settings.cache_root() / "recordings"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.glob("recording-*.tmp"):
+        pid = old.name.split("-")[1]
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    where = root / f"recording-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    where.mkdir()
+    return where
+
+
 def save_to_cache(recording: Recording, key: str, keep: int = 3) -> Path:
-    """Write the recording under the cache root and keep only the `keep` most recent entries
-    (each is ~2 GB for the default sample)."""
+    """Write the recording under the cache root (a rename, when it was recorded into a staging
+    directory) and keep only the `keep` most recent entries (each is ~2 GB for the default sample)."""
     root = settings.cache_root() / "recordings"
     path = recording.save(root / key)
     entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.endswith(".tmp")),

@@ -289,3 +289,14 @@ def test_a_recording_made_in_a_staging_directory_is_filed_by_a_rename(tiny, rule
     assert back.staged() is None and torch.equal(back.y, rec.y)
     again = save_to_cache(back, "k2")                               # a loaded one is copied
     np.testing.assert_array_equal(np.load(again / "c.npy"), rec.c)
+
+
+def test_an_unwritable_cache_records_in_memory_and_says_so(tmp_path, monkeypatch):
+    from translit_core.analysis.recording import staging_or_memory
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache root should be")
+    monkeypatch.setenv("TRANSLIT_CACHE", str(blocker))
+    said = []
+    assert staging_or_memory(True, said.append) is None
+    assert len(said) == 1 and "recording in memory" in said[0]
+    assert staging_or_memory(False, said.append) is None and len(said) == 1     # no cache: nothing to say

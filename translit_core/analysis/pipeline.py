@@ -26,7 +26,7 @@ from .ablation import (ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, PER_OUT
                        ablate_recording, pairs_to_ablate)
 from .methods import rank_methods
 from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
-from .recording import record_activations, recording_key, save_to_cache, staging_dir
+from .recording import record_activations, recording_key, save_to_cache, staging_or_memory
 from .saturation import SaturationCounter
 from .sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
 from .store import Analysis
@@ -34,17 +34,6 @@ from .tables import hellinger_tables, table_pairs
 from .uncertainty import DEFAULT_RESAMPLES, direction_claims
 
 METHOD_LAYERS = ("concat.fwd", "concat.bwd")     # the ranking-method curves analyze stores (others: on demand)
-
-
-def _staging(use_cache: bool, log) -> Path | None:
-    """Where to record h and c: straight into the cache (renamed there when done), else memory."""
-    if not use_cache:
-        return None
-    try:
-        return staging_dir()
-    except OSError as e:
-        log(f"  warning: cannot write to the recording cache ({e}); recording in memory")
-        return None
 
 
 class Lane:
@@ -109,7 +98,7 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     t = time.perf_counter()
     counter = SaturationCounter(model.config.lstm)                 # the gates, counted as the pass computes them
     rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec,
-                             watch=counter.watch, into=_staging(use_cache, log))
+                             watch=counter.watch, into=staging_or_memory(use_cache, log))
     timings["record"] = time.perf_counter() - t
     log(f"  {rec.n_positions:,} positions in {timings['record']:.1f}s")
     # Two lanes. The second files the recording in the cache (h and c were recorded into it), ranks

@@ -374,6 +374,18 @@ def staging_dir() -> Path:
     return where
 
 
+def staging_or_memory(use_cache: bool, log=print) -> Path | None:
+    """Where to record h and c: a `staging_dir()` in the cache, or None (memory) without the
+    cache or when the cache cannot be written (said through `log`)."""
+    if not use_cache:
+        return None
+    try:
+        return staging_dir()
+    except OSError as e:
+        log(f"warning: cannot write to the recording cache ({e}); recording in memory")
+        return None
+
+
 def save_to_cache(recording: Recording, key: str, keep: int = 3) -> Path:
     """Write the recording under the cache root (a rename, when it was recorded into a staging
     directory) and keep only the `keep` most recent entries (each is ~2 GB for the default sample)."""

@@ -150,6 +150,4 @@ def recording_saturation(rec, layers=SATURATION_LAYERS, block: int = 1 << 14) ->
         positions = torch.arange(s, min(s + block, rec.n_positions))
         for name, acts in rec.layers_at(counter.layers, positions):                 # acts (n, units)
             counter.add(name, acts)
-    if rec.n_positions == 0:
-        return Saturation(counter.layers, counter.left.float(), counter.right.float(), 0)
     return counter.result()

@@ -25,7 +25,7 @@ from .ablation import AblationResult
 from .clusters import Clusters, PairSpread, pair_spread
 from .names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION, AnalysisMissing, Pair, SampleMissing,
                     analyze_command)
-from .recording import Recording, record_activations, recording_key, save_to_cache, staging_dir
+from .recording import Recording, record_activations, recording_key, save_to_cache, staging_or_memory
 from .saturation import Saturation
 from .sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
 from .stats import ranked_units
@@ -351,12 +351,8 @@ def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str 
     if spec.get("fingerprint") and fingerprint(sentences) != spec["fingerprint"]:
         raise SampleMissing(f"the sample text found ({spec.get('data_dir') or spec.get('path')}) is not the one "
                             f"the analysis was built on; point --data at the same data or rerun analyze")
-    try:
-        into = staging_dir() if use_cache else None                 # h and c straight into the cache
-    except OSError:
-        into = None
     rec = record_activations(model, alphabets, sentences, load_rules(), seed=spec["seed"],
-                             max_len=spec.get("max_len"), spec=spec, into=into)
+                             max_len=spec.get("max_len"), spec=spec, into=staging_or_memory(use_cache))
     if use_cache:
         try:
             save_to_cache(rec, key)

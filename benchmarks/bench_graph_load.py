@@ -10,7 +10,7 @@ consistent: no script run in progress, and the pickers, the graph's title and th
 the same pair (dashboard.server.graph_page_consistent). Printed: the time from the last click to
 a consistent page per session (target <= 1 s), how many pages were not consistent 1 s and 5 s
 after their last click, the switches achieved (Playwright's clicks slow down with the browser),
-and the server's CPU time per switch (the first switch to a pair in a process draws its figure;
+and the server's CPU time per switch and its memory (the first switch to a pair in a process draws its figure;
 later ones find it).
 
 The checkpoint defaults to the shipped one (checkpoints/hy, or $TRANSLIT_CHECKPOINT); the graph
@@ -75,7 +75,7 @@ async def switch(page, rng: random.Random, inputs: list[str]) -> bool:
     """Another input character, or (one time in three) another output of the current one, chosen
     as a user does: open the picker (or type into it), click the option. False if the click missed."""
     if rng.random() < 1 / 3:
-        out = page.locator('input[aria-label="Output"]')
+        out = page.locator('input[aria-label="Output"]:visible')
         current = await out.input_value()
         await out.click()
         options = [o.strip() for o in await page.get_by_role("option").all_inner_texts()]
@@ -120,9 +120,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def memory_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of a process now and at its peak, in MB (Linux)."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+
+
 async def bench(url: str, server_pid: int, pairs, n_sessions: int, rate: float, seconds: float,
-                seed: int) -> tuple[list[Session], float]:
-    """The sessions, and the server's CPU seconds from the first switch until every page is consistent."""
+                seed: int) -> tuple[list[Session], float, float]:
+    """The sessions, the server's CPU seconds from the first switch until every page is consistent,
+    and its resident memory (MB) when the switching began."""
     inputs = sorted({input_choice_label(x) for x in pairs_by_input(pairs)})
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -137,11 +144,11 @@ async def bench(url: str, server_pid: int, pairs, n_sessions: int, rate: float, 
             for page in pages:
                 await page.wait_for_function(f"() => !({GRAPH_STATE})().running", timeout=60_000)
             sessions = [Session() for _ in pages]
-            cpu = cpu_seconds(server_pid)
+            cpu, rss = cpu_seconds(server_pid), memory_mb(server_pid)[0]
             until = time.monotonic() + seconds
             await asyncio.gather(*(run_session(page, s, random.Random(seed + i), inputs, rate, until, pairs)
                                    for i, (page, s) in enumerate(zip(pages, sessions))))
-            return sessions, cpu_seconds(server_pid) - cpu
+            return sessions, cpu_seconds(server_pid) - cpu, rss
         finally:
             await browser.close()
 
@@ -159,7 +166,9 @@ def main() -> int:
     pairs = Analysis.load(ck).pairs()
     load_before = os.getloadavg()
     with serving({"TRANSLIT_CHECKPOINT": str(ck)}, "bench-graph-server.log") as (url, proc):
-        sessions, server_cpu = asyncio.run(bench(url, proc.pid, pairs, a.sessions, a.rate, a.seconds, a.seed))
+        sessions, server_cpu, rss_before = asyncio.run(bench(url, proc.pid, pairs, a.sessions, a.rate, a.seconds,
+                                                             a.seed))
+        rss_after, rss_peak = memory_mb(proc.pid)
     load_after = os.getloadavg()
 
     rates = [s.clicks / max(1e-9, s.last_click - s.first_click) for s in sessions if s.clicks]
@@ -174,6 +183,8 @@ def main() -> int:
     switches = sum(s.clicks for s in sessions)
     print(f"{'server CPU time per switch':40s} {1000 * server_cpu / max(1, switches):.0f} ms "
           f"({server_cpu:.1f} s in all; the rest of the machine's time is Chromium's and other work)")
+    print(f"{'server memory (resident)':40s} {rss_before:.0f} MB before the switching, {rss_after:.0f} MB after, "
+          f"peak {rss_peak:.0f} MB")
     print(f"{'last click -> consistent page':40s} per session {', '.join(shown)} s; "
           + (f"median {statistics.median(finite):.2f} s, max {max(finite):.2f} s" if finite else "none")
           + "  target <= 1 s")

@@ -90,7 +90,9 @@ def serving(env: dict[str, str], log_name: str | None = None, timeout: float = 1
 
 # Both pickers' shown values, the graph's title, the URL, and whether a script run is going on.
 GRAPH_STATE = """() => {
-  const shown = label => { const e = document.querySelector(`input[aria-label="${label}"]`); return e ? e.value : null; };
+  // The picker shown: during a run, the box of the input before stays in the page, hidden, until the run ends.
+  const shown = label => { const e = [...document.querySelectorAll(`input[aria-label="${label}"]`)]
+      .find(e => e.offsetParent !== null); return e ? e.value : null; };
   const title = document.querySelector('[data-testid="stPlotlyChart"] .gtitle');
   const app = document.querySelector('[data-testid="stApp"]');
   return {x: shown('Input character'), y: shown('Output'), title: title ? title.textContent : null,

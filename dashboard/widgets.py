@@ -165,11 +165,23 @@ def example_buttons(text_key: str, examples) -> None:
 # --------------------------------------------------------------------------------------------
 # Pickers
 
+def pair_output_key(key: str, x: str) -> str:
+    """The session key of pair_picker's output selectbox while the input is `x`."""
+    return f"{key}_y:{x}"
+
+
 def pair_picker(analysis: Analysis, key: str, default: Pair, label_x: str = "Input character",
                 label_y: str = "Output", horizontal: bool = True,
                 on_change: Callable[[], None] | None = None) -> Pair:
     """Two selectboxes: input character x, then an output y among the pairs that have data for x.
-    `on_change` is called when the user changes either."""
+    `on_change` is called when the user changes either.
+
+    The output box is a widget of its own for each x (pair_output_key). With one box for every
+    x, a click on an output of the list of the x before (still open in the browser when the new
+    x arrived) reached the new x, the server put the box back to a valid output, and the browser
+    could keep showing the clicked one: pickers naming no pair above a graph of another
+    (benchmarks/bench_graph_load.py). Now such a click names a box that is no longer drawn, and is
+    dropped; the y chosen last is kept under `{key}_y` and carried to the next x where it fits."""
     by_input = pairs_by_input(analysis.pairs())
     xs = sorted(by_input, key=lambda c: (not c.isalpha(), c.lower(), c))
     kx, ky = f"{key}_x", f"{key}_y"
@@ -177,24 +189,19 @@ def pair_picker(analysis: Analysis, key: str, default: Pair, label_x: str = "Inp
     if st.session_state[kx] not in by_input:
         st.session_state[kx] = xs[0]
 
-    def x_changed():
-        ys = by_input[st.session_state[kx]]
-        if st.session_state.get(ky) not in ys:
-            st.session_state[ky] = ys[0]
-        if on_change:
-            on_change()
-
     cols = st.columns(2) if horizontal else (st.container(), st.container())
     with cols[0]:
-        x = st.selectbox(label_x, xs, key=kx, on_change=x_changed, format_func=input_choice_label,
+        x = st.selectbox(label_x, xs, key=kx, on_change=on_change, format_func=input_choice_label,
                          help="Only input characters that have analysis data are listed.")
     ys = by_input[x]
     init_once(ky, default.y if (default.y in ys and default.x == x) else ys[0])
-    if st.session_state[ky] not in ys:
-        st.session_state[ky] = ys[0]
+    kxy = pair_output_key(key, x)
+    if st.session_state.get(kxy) not in ys:          # a box new to this run: the last y where it fits
+        st.session_state[kxy] = st.session_state[ky] if st.session_state[ky] in ys else ys[0]
     with cols[1]:
-        y = st.selectbox(label_y, ys, key=ky, on_change=on_change, format_func=lambda s: output_choice_label(x, s),
+        y = st.selectbox(label_y, ys, key=kxy, on_change=on_change, format_func=lambda s: output_choice_label(x, s),
                          help="Output symbols that this input character becomes in the sample.")
+    st.session_state[ky] = y
     return analysis.parse_pair(Pair(x, y))
 
 

@@ -17,6 +17,8 @@ from dashboard import urls
 from dashboard.card import best_ablation
 from dashboard.text_view import EXAMPLES, MAX_LIVE_CHARS
 from dashboard.heatmap import HEATMAP_EXAMPLES
+from dashboard.labels import pair_label
+from dashboard.widgets import pair_output_key
 from dashboard_fixtures import REPO, default_pair, lab, lab_dir  # noqa: F401  (fixtures)
 from translit_core.model.names import NeuronId
 
@@ -214,15 +216,38 @@ def test_graph_pair_selection_changes_graph_and_url(lab_dir, lab, default_pair):
     at = ok(app("graph"))
     before = graph_nodes(at)
     x = default_pair.x
-    others = [y for y in at.selectbox(key="graph_pair_y").options if y != default_pair.y]
+    others = [y for y in at.selectbox(key=pair_output_key("graph_pair", x)).options if y != default_pair.y]
     if not others:
         pytest.skip(f"the test analysis has a single output for {x}")
-    box = at.selectbox(key="graph_pair_y")
+    box = at.selectbox(key=pair_output_key("graph_pair", x))
     box.set_value(box.options[1] if box.value == box.options[0] else box.options[0]).run()
     ok(at)
-    pair = f"{x}:{at.selectbox(key='graph_pair_y').value}"
+    pair = f"{x}:{at.selectbox(key=pair_output_key('graph_pair', x)).value}"
     assert param(at, "pair") == pair
     assert graph_nodes(at) != before
+
+
+def test_graph_output_click_from_the_list_of_the_input_before_is_dropped(lab_dir, lab, default_pair):
+    """A browser under load can send an output clicked in the list of the input it just left,
+    together with the new input. That click must not reach the new input's pair: the output box
+    is a widget of its own per input (widgets.pair_output_key), so the pickers, graph and URL
+    agree on the new input's pair."""
+    at = ok(app("graph"))
+    x0 = default_pair.x
+    by_input = urls.pairs_by_input(lab.analysis.pairs())
+    x1 = next((x for x, ys in by_input.items() if x != x0 and default_pair.y not in ys), None)
+    stale = [y for y in by_input[x0] if y not in by_input.get(x1, ())]
+    if x1 is None or not stale:
+        pytest.skip("the test analysis has no input whose outputs differ from the default's")
+    at.selectbox(key=pair_output_key("graph_pair", x0)).set_value(stale[0])
+    at.selectbox(key="graph_pair_x").set_value(x1).run()
+    ok(at)
+    y = at.selectbox(key=pair_output_key("graph_pair", x1)).value
+    assert y == by_input[x1][0]
+    assert pair_output_key("graph_pair", x0) not in [b.key for b in at.selectbox]   # the old box is gone
+    assert param(at, "pair") == f"{x1}:{y}"
+    title = figure(charts(at)[0])["layout"]["title"]["text"]
+    assert f"separate {pair_label(lab.analysis.parse_pair(f'{x1}:{y}'))} " in title      # the graph drawn
 
 
 def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):
@@ -245,7 +270,8 @@ def test_graph_deep_link_and_bad_params(lab_dir, lab, default_pair):
     pairs = [str(p) for p in lab.analysis.pairs()]
     other = next(p for p in pairs if p != str(default_pair))
     at = ok(app("graph", pair=other, neuron="hidden:1"))
-    assert f"{at.selectbox(key='graph_pair_x').value}:{at.selectbox(key='graph_pair_y').value}" == other
+    x = at.selectbox(key="graph_pair_x").value
+    assert f"{x}:{at.selectbox(key=pair_output_key('graph_pair', x)).value}" == other
     assert any("hidden:1" in s for s in texts(at.subheader))
     at = ok(app("graph", pair="zz:9", neuron="hidden:99999"))
     notes = infos(at)

@@ -6,12 +6,14 @@ One server (dashboard.server), one Chromium, `sessions` browser contexts on /gra
 switches the pair about `rate` times a second for `seconds`, at random moments: it picks another
 input character, or (one switch in three) another output of the current one, in the page's own
 pickers. Then, from each session's own last click, its page is read every 50 ms until it is
-consistent: no script run in progress, and the pickers, the graph's title and the URL all name
-the same pair (dashboard.server.graph_page_consistent). Printed: the time from the last click to
-a consistent page per session (target <= 1 s), how many pages were not consistent 1 s and 5 s
-after their last click, the switches achieved (Playwright's clicks slow down with the browser),
-and the server's CPU time per switch and its memory (the first switch to a pair in a process draws its figure;
-later ones find it).
+consistent and shows that click: no script run in progress, the picker clicked shows the choice,
+and the pickers, the graph's title and the URL all name the same pair
+(dashboard.server.graph_page_consistent). A reading is timed when it comes back from the page
+(an upper bound). Printed: the time from the last click to a consistent page per session
+(target <= 1 s), how many pages were not consistent 1 s and 5 s after their last click, what
+the slower pages showed on their way, the switches achieved (Playwright's clicks slow down with
+the browser), and the server's CPU time per switch and its memory (the first switch to a pair in
+a process draws its figure; later ones find it).
 
 The checkpoint defaults to the shipped one (checkpoints/hy, or $TRANSLIT_CHECKPOINT); the graph
 needs its analysis file (`python -m translit_core analyze`). The load average is printed with
@@ -49,6 +51,9 @@ class Session:
     last_click: float = 0.0
     readings: list[tuple[float, bool]] = field(default_factory=list)   # (s after the last click, consistent)
     last_state: dict = field(default_factory=dict)                      # the last GRAPH_STATE reading
+    last_choice: dict = field(default_factory=dict)                     # the picker value the last click set
+    seen: list[tuple[float, str]] = field(default_factory=list)         # (s after the last click, what the page
+                                                                        # showed), each time it changed
 
     def consistent_after(self) -> float | None:
         return next((t for t, ok in self.readings if ok), None)
@@ -57,6 +62,18 @@ class Session:
         """Consistent t seconds after the last click: once consistent, a page stays so (no click follows)."""
         done = self.consistent_after()
         return done is not None and done <= t
+
+
+def same_label(shown: str | None, chosen: str) -> bool:
+    """A picker's value against an option's text (the browser's text of an option folds spaces)."""
+    return shown is not None and shown.split() == chosen.split()
+
+
+def describe(state: dict, pairs) -> str:
+    """What a GRAPH_STATE reading shows: the pair of the pickers, graph and URL, and whether a run is on."""
+    picked, drawn, url = graph_page_pairs(state, pairs)
+    return (f"pickers {state.get('x')!r} / {state.get('y')!r} ({picked}), graph {drawn}, URL {url}, "
+            f"{'running' if state.get('running') else 'not running'}")
 
 
 async def choose(page, label: str) -> bool:
@@ -71,24 +88,32 @@ async def choose(page, label: str) -> bool:
         return False
 
 
-async def switch(page, rng: random.Random, inputs: list[str]) -> bool:
+async def switch(page, rng: random.Random, inputs: list[str]) -> dict[str, str] | None:
     """Another input character, or (one time in three) another output of the current one, chosen
-    as a user does: open the picker (or type into it), click the option. False if the click missed."""
+    as a user does: open the picker (or type into it), click the option. Returns the picker the
+    user set and what it now shows ({"x": ...} or {"x": ..., "y": ...}, as GRAPH_STATE reads them);
+    None if the click missed. While a run is on (after an input switch), the output list shown can
+    still be the one of the input before, and the server drops a click in it (widgets.pair_picker):
+    then only the input is expected to stay."""
     if rng.random() < 1 / 3:
-        out = page.locator('input[aria-label="Output"]:visible')
+        before = await page.evaluate(GRAPH_STATE)
+        out = page.locator('input[aria-label="Output"]:visible').first    # the new box, during a run
         current = await out.input_value()
         await out.click()
         options = [o.strip() for o in await page.get_by_role("option").all_inner_texts()]
         others = [o for o in options if o and o != current]
         if others:
-            return await choose(page, rng.choice(others))
+            y = rng.choice(others)
+            if not await choose(page, y):
+                return None
+            return {"x": before["x"]} if before["running"] else {"x": before["x"], "y": y}
         await page.keyboard.press("Escape")
     box = page.locator('input[aria-label="Input character"]')
     label = rng.choice([x for x in inputs if x != await box.input_value()])
     await box.focus()
     await page.keyboard.press("Control+A")
     await page.keyboard.type(label)
-    return await choose(page, label)
+    return {"x": label} if await choose(page, label) else None
 
 
 async def run_session(page, s: Session, rng: random.Random, inputs: list[str], rate: float, until: float,
@@ -100,15 +125,22 @@ async def run_session(page, s: Session, rng: random.Random, inputs: list[str], r
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         if time.monotonic() >= until:
             break
-        if await switch(page, rng, inputs):
+        if chosen := await switch(page, rng, inputs):
             s.clicks += 1
             s.last_click = time.monotonic()
+            s.last_choice = chosen
         else:
             s.missed += 1
-    while (t := time.monotonic() - s.last_click) < GIVE_UP:
+    while time.monotonic() - s.last_click < GIVE_UP:
         s.last_state = await page.evaluate(GRAPH_STATE)
-        ok = graph_page_consistent(s.last_state, pairs)
+        t = time.monotonic() - s.last_click          # when the reading came back: an upper bound
+        # Consistent, and showing the user's last choice (not the page from before that click)
+        ok = graph_page_consistent(s.last_state, pairs) and all(
+            same_label(s.last_state.get(k), v) for k, v in s.last_choice.items())
         s.readings.append((t, ok))
+        shown = describe(s.last_state, pairs)
+        if not s.seen or s.seen[-1][1] != shown:
+            s.seen.append((t, shown))
         if ok:
             return
         await asyncio.sleep(POLL)
@@ -191,13 +223,14 @@ def main() -> int:
     for t in (1.0, 5.0):
         bad = sum(not s.consistent_at(t) for s in sessions)
         print(f"{f'pages not consistent at +{t:.0f} s':40s} {bad} of {len(sessions)}")
-    for i, s in enumerate(sessions):
-        if s.consistent_after() is None:
-            picked, drawn, url = graph_page_pairs(s.last_state, pairs)
-            st = s.last_state
-            print(f"session {i} at +{GIVE_UP:.0f} s: pickers {st.get('x')!r} / {st.get('y')!r} ({picked}), "
-                  f"graph {drawn}, URL {url}, "
-                  f"{'running' if s.last_state.get('running') else 'not running'}")
+    for i, s in enumerate(sessions):                  # what the slow pages showed on their way
+        done = s.consistent_after()
+        if done is None or done > 1.0:
+            print(f"session {i}, after its last click:")
+            for t, shown in s.seen:
+                print(f"  +{t:5.2f} s  {shown}")
+            if done is None:
+                print(f"  +{GIVE_UP:.0f} s  still so")
     return 0
 
 

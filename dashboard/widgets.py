@@ -127,13 +127,21 @@ def url_param(key: str) -> str | None:
 
 
 def set_params(**values) -> None:
-    """Write the view's state into the URL (None removes a key); only what changed."""
+    """Write the view's state into the URL (None removes a key), and send it even when nothing
+    changed. A run starts from the URL the browser had when it asked for the run, and that URL
+    can be older than a message of the run before, still on its way: say a switch to pair B, and
+    back to A before B's URL arrived. Unsent, the A run's URL (equal to what the browser had)
+    would lose to B's late message, leaving the URL on B under A's graph
+    (benchmarks/bench_graph_load.py). The browser ignores a URL equal to the one it shows."""
+    sent = False
     for k, v in values.items():
         if v is None or v == "":
             if k in st.query_params:
                 del st.query_params[k]
-        elif st.query_params.get(k) != str(v):
+                sent = True
+        elif st.query_params.get(k) != str(v) or not sent:
             st.query_params[k] = str(v)
+            sent = True
 
 
 def set_text_param(text: str) -> None:

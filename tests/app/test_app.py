@@ -250,6 +250,35 @@ def test_graph_output_click_from_the_list_of_the_input_before_is_dropped(lab_dir
     assert f"separate {pair_label(lab.analysis.parse_pair(f'{x1}:{y}'))} " in title      # the graph drawn
 
 
+def test_set_params_sends_the_url_even_when_the_browser_already_shows_it(monkeypatch):
+    """The browser's URL a run starts from can be older than a URL message still on its way from
+    the run before; the run must send its own URL so that the last run has the last word."""
+    from types import SimpleNamespace
+
+    from dashboard import widgets
+
+    class QueryParams(dict):
+        def __init__(self, *a):
+            super().__init__(*a)
+            self.sent = 0                      # messages to the browser (each write sends the URL)
+
+        def __setitem__(self, k, v):
+            super().__setitem__(k, v)
+            self.sent += 1
+
+        def __delitem__(self, k):
+            super().__delitem__(k)
+            self.sent += 1
+
+    qp = QueryParams({"pair": "t:թ", "neuron": "hidden:3"})
+    monkeypatch.setattr(widgets, "st", SimpleNamespace(query_params=qp))
+    widgets.set_params(pair="t:թ", neuron="hidden:3")          # nothing changed: sent once all the same
+    assert qp.sent == 1 and dict(qp) == {"pair": "t:թ", "neuron": "hidden:3"}
+    qp.sent = 0
+    widgets.set_params(pair="t:տ", neuron=None)                 # a change and a removal: no extra message
+    assert dict(qp) == {"pair": "t:տ"} and qp.sent == 2
+
+
 def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):
     at = ok(app("graph"))
     neuron = str(lab.analysis.top_neurons(default_pair, "hidden", 1)[0].neuron)

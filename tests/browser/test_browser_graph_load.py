@@ -38,7 +38,7 @@ def choose_input(pg, label: str) -> bool:
 
 def choose_output(pg, rng: random.Random) -> None:
     """Open the output picker and click another of its options, if it has another."""
-    out = pg.locator('input[aria-label="Output"]:visible')
+    out = pg.locator('input[aria-label="Output"]:visible').first
     current = out.input_value()
     out.click()
     others = [o.strip() for o in pg.get_by_role("option").all_inner_texts() if o.strip() != current]

@@ -38,6 +38,8 @@ MODEL_KEY = "model"           # the URL parameter that names the model (widgets.
 MODEL_STATE = "_model"        # the session's model (session state; the switch's own key is _model_switch)
 NOTE_KEY = "_route_note"      # a note carried across a switch_page (session state)
 OPENED_KEY = "_route_opened"  # set once this session's first run has read the URL's path
+PAGE_STATE = "_page"          # the page this run shows, by name (session state)
+URL_SENT = "_url_sent"        # what widgets.set_params sent on this visit of the page (session state)
 
 
 @dataclass
@@ -107,6 +109,9 @@ def navigate() -> Route:
     wanted = parse_page(first(st.query_params, "page"))
     if wanted.value and wanted.value != name:
         st.switch_page(pages[wanted.value], query_params=st.query_params.to_dict())
+    if st.session_state.get(PAGE_STATE) != name:
+        st.session_state[PAGE_STATE] = name
+        st.session_state.pop(URL_SENT, None)  # another page's URL, or this page's from a visit before
     if st.query_params.get("page") != name:
         st.query_params["page"] = name        # a copied link names its page whatever the path
     # What the lab's server says about the URL it redirected (dashboard/launch.py): said once, then dropped.

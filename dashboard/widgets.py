@@ -22,7 +22,7 @@ from . import intervene as iv
 from . import urls
 from .lab import Lab, file_stamp, load_lab
 from .labels import input_choice_label, layer_title, output_choice_label
-from .routing import MODEL_KEY, MODEL_STATE, ensure_app_routing
+from .routing import MODEL_KEY, MODEL_STATE, URL_SENT, ensure_app_routing
 from .urls import first, md_plain, pairs_by_input, url_text, url_text_note
 
 
@@ -127,21 +127,27 @@ def url_param(key: str) -> str | None:
 
 
 def set_params(**values) -> None:
-    """Write the view's state into the URL (None removes a key), and send it even when nothing
-    changed. A run starts from the URL the browser had when it asked for the run, and that URL
-    can be older than a message of the run before, still on its way: say a switch to pair B, and
-    back to A before B's URL arrived. Unsent, the A run's URL (equal to what the browser had)
-    would lose to B's late message, leaving the URL on B under A's graph
-    (benchmarks/bench_graph_load.py). The browser ignores a URL equal to the one it shows."""
-    sent = False
-    for k, v in values.items():
-        if v is None or v == "":
-            if k in st.query_params:
-                del st.query_params[k]
-                sent = True
-        elif st.query_params.get(k) != str(v) or not sent:
-            st.query_params[k] = str(v)
-            sent = True
+    """Write the view's state into the URL (None or "" removes a key): one message to the
+    browser on every call, changed or not.
+
+    A run starts from the URL the browser had when it asked for the run, and that URL can be
+    older than the run before's URL message, still on its way: say a switch to pair B, and back
+    to A before B's URL arrived. Were A's URL (equal to what the browser had) not sent, B's late
+    message would leave the URL on B under A's graph (benchmarks/bench_graph_load.py). And the
+    whole query string goes with every message, so a stale value of a key this call does not
+    set (another fragment's, on the intervene page) would undo that key's newer message: such
+    keys take the value this visit of the page last sent (routing.URL_SENT)."""
+    mine = {k: None if v is None or v == "" else str(v) for k, v in values.items()}
+    want = {**st.session_state.get(URL_SENT, {}), **mine}
+    st.session_state[URL_SENT] = want
+    qp = st.query_params
+    params = {k: qp.get_all(k) for k in qp}
+    for k, v in want.items():
+        if v is None:
+            params.pop(k, None)
+        else:
+            params[k] = v
+    qp.from_dict(params)            # one message (clear, then update)
 
 
 def set_text_param(text: str) -> None:
@@ -193,7 +199,10 @@ def pair_picker(analysis: Analysis, key: str, default: Pair, label_x: str = "Inp
     by_input = pairs_by_input(analysis.pairs())
     xs = sorted(by_input, key=lambda c: (not c.isalpha(), c.lower(), c))
     kx, ky = f"{key}_x", f"{key}_y"
-    init_once(kx, default.x if default.x in by_input else xs[0])
+    if kx not in st.session_state:
+        # The picker is new, or back after a run without it (Streamlit dropped its boxes' state
+        # then, but not the plain `ky`): both start from `default`, never from a pair left before.
+        st.session_state[kx], st.session_state[ky] = default.x, default.y
     if st.session_state[kx] not in by_input:
         st.session_state[kx] = xs[0]
 
@@ -202,7 +211,6 @@ def pair_picker(analysis: Analysis, key: str, default: Pair, label_x: str = "Inp
         x = st.selectbox(label_x, xs, key=kx, on_change=on_change, format_func=input_choice_label,
                          help="Only input characters that have analysis data are listed.")
     ys = by_input[x]
-    init_once(ky, default.y if (default.y in ys and default.x == x) else ys[0])
     kxy = pair_output_key(key, x)
     if st.session_state.get(kxy) not in ys:          # a box new to this run: the last y where it fits
         st.session_state[kxy] = st.session_state[ky] if st.session_state[ky] in ys else ys[0]

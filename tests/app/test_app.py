@@ -16,6 +16,7 @@ import pytest
 from dashboard import urls
 from dashboard.card import best_ablation
 from dashboard.text_view import EXAMPLES, MAX_LIVE_CHARS
+from dashboard.urls import HIST_MODES
 from dashboard.heatmap import HEATMAP_EXAMPLES
 from dashboard.labels import pair_label
 from dashboard.widgets import pair_output_key
@@ -230,53 +231,100 @@ def test_graph_pair_selection_changes_graph_and_url(lab_dir, lab, default_pair):
 def test_graph_output_click_from_the_list_of_the_input_before_is_dropped(lab_dir, lab, default_pair):
     """A browser under load can send an output clicked in the list of the input it just left,
     together with the new input. That click must not reach the new input's pair: the output box
-    is a widget of its own per input (widgets.pair_output_key), so the pickers, graph and URL
-    agree on the new input's pair."""
+    is a widget of its own per input (widgets.pair_output_key), so the new input gets the output
+    chosen before (where it has it) and the pickers, graph and URL agree on that pair. With one
+    output box for every input, the stale click would win wherever the new input has it too."""
     at = ok(app("graph"))
-    x0 = default_pair.x
+    x0, y0 = default_pair.x, default_pair.y
     by_input = urls.pairs_by_input(lab.analysis.pairs())
-    x1 = next((x for x, ys in by_input.items() if x != x0 and default_pair.y not in ys), None)
-    stale = [y for y in by_input[x0] if y not in by_input.get(x1, ())]
-    if x1 is None or not stale:
-        pytest.skip("the test analysis has no input whose outputs differ from the default's")
-    at.selectbox(key=pair_output_key("graph_pair", x0)).set_value(stale[0])
+
+    def carried(x):                   # what the new input's box starts from
+        return y0 if y0 in by_input[x] else by_input[x][0]
+
+    cases = [(x, y) for x in by_input if x != x0 for y in by_input[x0] if y in by_input[x] and y != carried(x)]
+    if not cases:
+        pytest.skip("the test analysis has no input sharing another output with the default's")
+    x1, stale = cases[0]
+    at.selectbox(key=pair_output_key("graph_pair", x0)).set_value(stale)
     at.selectbox(key="graph_pair_x").set_value(x1).run()
     ok(at)
     y = at.selectbox(key=pair_output_key("graph_pair", x1)).value
-    assert y == by_input[x1][0]
+    assert y == carried(x1) != stale
     assert pair_output_key("graph_pair", x0) not in [b.key for b in at.selectbox]   # the old box is gone
     assert param(at, "pair") == f"{x1}:{y}"
     title = figure(charts(at)[0])["layout"]["title"]["text"]
     assert f"separate {pair_label(lab.analysis.parse_pair(f'{x1}:{y}'))} " in title      # the graph drawn
 
 
+def test_a_pair_picker_drawn_again_starts_from_its_default_not_the_pair_left(lab_dir, lab, default_pair):
+    """Streamlit drops a widget's state in a run that does not draw it, but not the plain state
+    pair_picker keeps its output in: a picker drawn again must not put the output it had
+    before under the input it starts from (histograms: one view, compare, the one view again)."""
+    at = ok(app("histograms"))
+    by_input = urls.pairs_by_input(lab.analysis.pairs())
+    x1 = next((x for x, ys in by_input.items() if x != default_pair.x and len(ys) > 1), None)
+    if x1 is None:
+        pytest.skip("the test analysis has no input other than the default's with two outputs")
+    at.selectbox(key="hist_pair_x").set_value(x1).run()
+    y1 = by_input[x1][1]
+    at.selectbox(key=pair_output_key("hist_pair", x1)).set_value(y1).run()
+    assert param(ok(at), "pair") == f"{x1}:{y1}"
+    at.segmented_control(key="hist_mode").set_value(HIST_MODES["compare"]).run()
+    xa = at.selectbox(key="hist_a_pair_x").value
+    ya = at.selectbox(key=pair_output_key("hist_a_pair", xa)).value
+    assert param(ok(at), "pair") == f"{xa}:{ya}" == f"{x1}:{y1}"      # A starts from the URL's pair
+    # A goes to another input and an output there that y1 would not give it (y1 itself, or the first).
+    x2 = next((x for x, ys in by_input.items() if x != x1 and len(ys) > 1), None)
+    if x2 is None:
+        pytest.skip("the test analysis has no third input with two outputs")
+    y2 = next(y for y in by_input[x2] if y != (y1 if y1 in by_input[x2] else by_input[x2][0]))
+    at.selectbox(key="hist_a_pair_x").set_value(x2).run()
+    at.selectbox(key=pair_output_key("hist_a_pair", x2)).set_value(y2).run()
+    a2 = f"{x2}:{y2}"
+    assert param(ok(at), "pair") == a2
+    at.segmented_control(key="hist_mode").set_value(HIST_MODES["one"]).run()
+    ok(at)
+    x = at.selectbox(key="hist_pair_x").value
+    shown = f"{x}:{at.selectbox(key=pair_output_key('hist_pair', x)).value}"
+    assert shown == param(at, "pair") == a2                     # the URL's pair, whole
+
+
 def test_set_params_sends_the_url_even_when_the_browser_already_shows_it(monkeypatch):
     """The browser's URL a run starts from can be older than a URL message still on its way from
-    the run before; the run must send its own URL so that the last run has the last word."""
+    the run before; every call sends its URL, once, so that the last run has the last word. Keys
+    the call does not set keep the value this visit of the page last sent, not the browser's."""
     from types import SimpleNamespace
 
+    from streamlit.runtime.state.query_params import QueryParams
+
     from dashboard import widgets
+    from dashboard.routing import URL_SENT
 
-    class QueryParams(dict):
-        def __init__(self, *a):
-            super().__init__(*a)
-            self.sent = 0                      # messages to the browser (each write sends the URL)
-
-        def __setitem__(self, k, v):
-            super().__setitem__(k, v)
-            self.sent += 1
-
-        def __delitem__(self, k):
-            super().__delitem__(k)
-            self.sent += 1
-
-    qp = QueryParams({"pair": "t:թ", "neuron": "hidden:3"})
-    monkeypatch.setattr(widgets, "st", SimpleNamespace(query_params=qp))
-    widgets.set_params(pair="t:թ", neuron="hidden:3")          # nothing changed: sent once all the same
-    assert qp.sent == 1 and dict(qp) == {"pair": "t:թ", "neuron": "hidden:3"}
-    qp.sent = 0
-    widgets.set_params(pair="t:տ", neuron=None)                 # a change and a removal: no extra message
-    assert dict(qp) == {"pair": "t:տ"} and qp.sent == 2
+    sent = []                                           # the query strings sent to the browser
+    monkeypatch.setattr(QueryParams, "_send_query_param_msg", lambda self: sent.append(self.to_dict()))
+    qp, state = QueryParams(), {}
+    qp.set_with_no_forward_msg("page", "graph")
+    qp.set_with_no_forward_msg("pair", "t:թ")
+    monkeypatch.setattr(widgets, "st", SimpleNamespace(query_params=qp, session_state=state))
+    widgets.set_params(pair="t:թ", neuron="hidden:3")        # a new key
+    widgets.set_params(pair="t:թ", neuron="hidden:3")        # nothing changed: sent all the same
+    assert sent == [{"page": "graph", "pair": "t:թ", "neuron": "hidden:3"}] * 2
+    sent.clear()
+    widgets.set_params(pair="t:տ", neuron=None)               # a change and a removal: one message
+    assert sent == [{"page": "graph", "pair": "t:տ"}]
+    sent.clear()
+    widgets.set_params(neuron=None)                           # all empty, all absent: still sent
+    assert sent == [{"page": "graph", "pair": "t:տ"}]
+    widgets.set_params(text="barev")                          # another fragment's key
+    qp.set_with_no_forward_msg("pair", "t:թ")                 # the browser is behind: its pair is stale
+    sent.clear()
+    widgets.set_params(text="barev dzez")
+    assert sent == [{"page": "graph", "pair": "t:տ", "text": "barev dzez"}]
+    state.pop(URL_SENT)                                       # another page since (routing.navigate),
+    qp.set_with_no_forward_msg("pair", "t:թ")                 # and a link back here with its own pair
+    sent.clear()
+    widgets.set_params(text="vonc es")
+    assert sent == [{"page": "graph", "pair": "t:թ", "text": "vonc es"}]
 
 
 def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):

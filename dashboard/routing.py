@@ -112,6 +112,9 @@ def navigate() -> Route:
     if st.session_state.get(PAGE_STATE) != name:
         st.session_state[PAGE_STATE] = name
         st.session_state.pop(URL_SENT, None)  # another page's URL, or this page's from a visit before
+    # The URL's own keys as this run leaves them: a fragment's run (no navigate) sends these, not
+    # the browser's possibly older ones (widgets.set_params).
+    st.session_state.setdefault(URL_SENT, {}).update({"page": name, MOVED_PARAM: None, CUT_PARAM: None})
     if st.query_params.get("page") != name:
         st.query_params["page"] = name        # a copied link names its page whatever the path
     # What the lab's server says about the URL it redirected (dashboard/launch.py): said once, then dropped.
@@ -147,6 +150,7 @@ def model_switch() -> str | None:
                              on_change=_model_switched,
                              help="Every page shows this model and its analysis; the URL keeps the choice.")
     name = st.session_state[MODEL_STATE]
+    st.session_state[URL_SENT][MODEL_KEY] = None if name == models[0] else name
     if name == models[0]:
         if MODEL_KEY in st.query_params:
             del st.query_params[MODEL_KEY]

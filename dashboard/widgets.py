@@ -123,7 +123,10 @@ def notes_once(key: str, messages) -> None:
 
 
 def url_param(key: str) -> str | None:
-    return first(st.query_params, key)
+    """A query parameter's value: as this visit of the page last sent it (set_params), else as
+    the browser's URL has it (which can be older than a message still on its way)."""
+    sent = st.session_state.get(URL_SENT, {})
+    return sent[key] if key in sent else first(st.query_params, key)
 
 
 def set_params(**values) -> None:
@@ -136,18 +139,14 @@ def set_params(**values) -> None:
     message would leave the URL on B under A's graph (benchmarks/bench_graph_load.py). And the
     whole query string goes with every message, so a stale value of a key this call does not
     set (another fragment's, on the intervene page) would undo that key's newer message: such
-    keys take the value this visit of the page last sent (routing.URL_SENT)."""
-    mine = {k: None if v is None or v == "" else str(v) for k, v in values.items()}
-    want = {**st.session_state.get(URL_SENT, {}), **mine}
-    st.session_state[URL_SENT] = want
+    keys take the value this visit of the page last sent (routing.URL_SENT). Keys are set and
+    removed in place: a key tied to a widget (bind="query-params") cannot be rewritten."""
+    sent = st.session_state.setdefault(URL_SENT, {})
+    sent.update({k: None if v is None or v == "" else str(v) for k, v in values.items()})
     qp = st.query_params
-    params = {k: qp.get_all(k) for k in qp}
-    for k, v in want.items():
-        if v is None:
-            params.pop(k, None)
-        else:
-            params[k] = v
-    qp.from_dict(params)            # one message (clear, then update)
+    for k in [k for k, v in sent.items() if v is None and k in qp]:
+        del qp[k]                                       # a message each (rare)
+    qp.update({k: v for k, v in sent.items() if v is not None})   # and one with the whole URL, always
 
 
 def set_text_param(text: str) -> None:
@@ -202,7 +201,8 @@ def pair_picker(analysis: Analysis, key: str, default: Pair, label_x: str = "Inp
     if kx not in st.session_state:
         # The picker is new, or back after a run without it (Streamlit dropped its boxes' state
         # then, but not the plain `ky`): both start from `default`, never from a pair left before.
-        st.session_state[kx], st.session_state[ky] = default.x, default.y
+        known = default.x in by_input
+        st.session_state[kx], st.session_state[ky] = (default.x, default.y) if known else (xs[0], None)
     if st.session_state[kx] not in by_input:
         st.session_state[kx] = xs[0]
 

@@ -291,8 +291,9 @@ def test_a_pair_picker_drawn_again_starts_from_its_default_not_the_pair_left(lab
 
 def test_set_params_sends_the_url_even_when_the_browser_already_shows_it(monkeypatch):
     """The browser's URL a run starts from can be older than a URL message still on its way from
-    the run before; every call sends its URL, once, so that the last run has the last word. Keys
-    the call does not set keep the value this visit of the page last sent, not the browser's."""
+    the run before; every call sends its URL, so that the last run has the last word. Keys the
+    call does not set keep the value this visit of the page last sent, not the browser's; a key
+    tied to a widget (Compare's tabs, bind="query-params") is left alone."""
     from types import SimpleNamespace
 
     from streamlit.runtime.state.query_params import QueryParams
@@ -305,26 +306,31 @@ def test_set_params_sends_the_url_even_when_the_browser_already_shows_it(monkeyp
     qp, state = QueryParams(), {}
     qp.set_with_no_forward_msg("page", "graph")
     qp.set_with_no_forward_msg("pair", "t:թ")
+    qp.set_with_no_forward_msg("view", "Charts")
+    qp.bind_widget("view", "tabs-id", "string_value", "page-hash")
     monkeypatch.setattr(widgets, "st", SimpleNamespace(query_params=qp, session_state=state))
+    url = {"page": "graph", "view": "Charts"}
     widgets.set_params(pair="t:թ", neuron="hidden:3")        # a new key
     widgets.set_params(pair="t:թ", neuron="hidden:3")        # nothing changed: sent all the same
-    assert sent == [{"page": "graph", "pair": "t:թ", "neuron": "hidden:3"}] * 2
+    assert sent == [{**url, "pair": "t:թ", "neuron": "hidden:3"}] * 2
     sent.clear()
-    widgets.set_params(pair="t:տ", neuron=None)               # a change and a removal: one message
-    assert sent == [{"page": "graph", "pair": "t:տ"}]
+    widgets.set_params(pair="t:տ", neuron=None)               # a change and a removal: the last message has both
+    assert sent[-1] == {**url, "pair": "t:տ"} and len(sent) == 2
     sent.clear()
     widgets.set_params(neuron=None)                           # all empty, all absent: still sent
-    assert sent == [{"page": "graph", "pair": "t:տ"}]
+    assert sent == [{**url, "pair": "t:տ"}]
     widgets.set_params(text="barev")                          # another fragment's key
     qp.set_with_no_forward_msg("pair", "t:թ")                 # the browser is behind: its pair is stale
     sent.clear()
     widgets.set_params(text="barev dzez")
-    assert sent == [{"page": "graph", "pair": "t:տ", "text": "barev dzez"}]
+    assert sent == [{**url, "pair": "t:տ", "text": "barev dzez"}]
+    assert widgets.url_param("pair") == "t:տ" and widgets.url_param("neuron") is None   # read as sent
     state.pop(URL_SENT)                                       # another page since (routing.navigate),
     qp.set_with_no_forward_msg("pair", "t:թ")                 # and a link back here with its own pair
+    assert widgets.url_param("pair") == "t:թ"
     sent.clear()
     widgets.set_params(text="vonc es")
-    assert sent == [{"page": "graph", "pair": "t:թ", "text": "vonc es"}]
+    assert sent == [{**url, "pair": "t:թ", "text": "vonc es"}]
 
 
 def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):

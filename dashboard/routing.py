@@ -14,6 +14,8 @@
 - The sidebar is the app's own list of its pages (st.page_link): st.navigation's menu is
   hidden, and `[client] showSidebarNavigation = false` (.streamlit/config.toml) keeps Streamlit's
   menu of the pages/ folder from ever appearing.
+- The view's state is in the URL's query parameters: `set_params` writes them (the routing's own
+  `page` and `model`, and each page's through dashboard.widgets), `url_param` reads them.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ MODEL_STATE = "_model"        # the session's model (session state; the switch's
 NOTE_KEY = "_route_note"      # a note carried across a switch_page (session state)
 OPENED_KEY = "_route_opened"  # set once this session's first run has read the URL's path
 PAGE_STATE = "_page"          # the page this run shows, by name (session state)
-URL_SENT = "_url_sent"        # what widgets.set_params sent on this visit of the page (session state)
+URL_SENT = "_url_sent"        # what set_params sent on this visit of the page (session state)
 
 
 @dataclass
@@ -112,17 +114,11 @@ def navigate() -> Route:
     if st.session_state.get(PAGE_STATE) != name:
         st.session_state[PAGE_STATE] = name
         st.session_state.pop(URL_SENT, None)  # another page's URL, or this page's from a visit before
-    # The URL's own keys as this run leaves them: a fragment's run (no navigate) sends these, not
-    # the browser's possibly older ones (widgets.set_params).
-    st.session_state.setdefault(URL_SENT, {}).update({"page": name, MOVED_PARAM: None, CUT_PARAM: None})
-    if st.query_params.get("page") != name:
-        st.query_params["page"] = name        # a copied link names its page whatever the path
     # What the lab's server says about the URL it redirected (dashboard/launch.py): said once, then dropped.
     moved, cut = first(st.query_params, MOVED_PARAM), first(st.query_params, CUT_PARAM)
-    for key in (MOVED_PARAM, CUT_PARAM):
-        if key in st.query_params:
-            del st.query_params[key]
-    model_note = model_switch()
+    model, model_note = model_switch()
+    # A copied link names its page whatever the path, and its model unless it is the default.
+    set_params(page=name, **{MOVED_PARAM: None, CUT_PARAM: None, MODEL_KEY: model})
     notes = [n for n in (st.session_state.pop(NOTE_KEY, None), wanted.note, model_note,
                          unknown_path_note(moved, name) if moved else None, cut_link_note(cut)) if n]
     return Route(current, name, {**pages, name: current}, notes)
@@ -132,10 +128,10 @@ def _model_switched() -> None:
     st.session_state[MODEL_STATE] = st.session_state["_model_switch"]
 
 
-def model_switch() -> str | None:
+def model_switch() -> tuple[str | None, str | None]:
     """The model every page shows: a switch in the sidebar when there are several, seeded once
-    per session from the URL's `model=` (an unknown one gets a note and the default); the URL
-    names the model unless it is the default. Returns the note, if any."""
+    per session from the URL's `model=` (an unknown one gets a note and the default). Returns
+    the URL's `model=` (None for the default) and the note, if any."""
     models = list(settings.model_dirs())
     note = None
     if MODEL_STATE not in st.session_state:
@@ -150,13 +146,37 @@ def model_switch() -> str | None:
                              on_change=_model_switched,
                              help="Every page shows this model and its analysis; the URL keeps the choice.")
     name = st.session_state[MODEL_STATE]
-    st.session_state[URL_SENT][MODEL_KEY] = None if name == models[0] else name
-    if name == models[0]:
-        if MODEL_KEY in st.query_params:
-            del st.query_params[MODEL_KEY]
-    elif st.query_params.get(MODEL_KEY) != name:
-        st.query_params[MODEL_KEY] = name
-    return note
+    return (None if name == models[0] else name), note
+
+
+# --------------------------------------------------------------------------------------------
+# The view's state in the URL (every page, through widgets)
+
+def url_param(key: str) -> str | None:
+    """A query parameter's value: as this visit of the page last sent it (set_params), else as
+    the browser's URL has it (which can be older than a message still on its way)."""
+    sent = st.session_state.get(URL_SENT, {})
+    return sent[key] if key in sent else first(st.query_params, key)
+
+
+def set_params(**values) -> None:
+    """Write the view's state into the URL (None or "" removes a key): one message to the
+    browser on every call, changed or not.
+
+    A run starts from the URL the browser had when it asked for the run, and that URL can be
+    older than the run before's URL message, still on its way: say a switch to pair B, and back
+    to A before B's URL arrived. Were A's URL (equal to what the browser had) not sent, B's late
+    message would leave the URL on B under A's graph (benchmarks/bench_graph_load.py). And the
+    whole query string goes with every message, so a stale value of a key this call does not
+    set (another fragment's, on the intervene page) would undo that key's newer message: such
+    keys take the value this visit of the page last sent (URL_SENT). Keys are set and
+    removed in place: a key tied to a widget (bind="query-params") cannot be rewritten."""
+    sent = st.session_state.setdefault(URL_SENT, {})
+    sent.update({k: None if v is None or v == "" else str(v) for k, v in values.items()})
+    qp = st.query_params
+    for k in [k for k, v in sent.items() if v is None and k in qp]:
+        del qp[k]                                       # a message each (rare)
+    qp.update({k: v for k, v in sent.items() if v is not None})   # and one with the whole URL, always
 
 
 def sidebar(route: Route) -> None:

@@ -22,7 +22,7 @@ from . import intervene as iv
 from . import urls
 from .lab import Lab, file_stamp, load_lab
 from .labels import input_choice_label, layer_title, output_choice_label
-from .routing import MODEL_KEY, MODEL_STATE, URL_SENT, ensure_app_routing
+from .routing import MODEL_KEY, MODEL_STATE, ensure_app_routing, set_params, url_param  # noqa: F401  (pages use them from here)
 from .urls import first, md_plain, pairs_by_input, url_text, url_text_note
 
 
@@ -120,33 +120,6 @@ def notes_once(key: str, messages) -> None:
     if key not in st.session_state:
         notes(messages)
         st.session_state[key] = True
-
-
-def url_param(key: str) -> str | None:
-    """A query parameter's value: as this visit of the page last sent it (set_params), else as
-    the browser's URL has it (which can be older than a message still on its way)."""
-    sent = st.session_state.get(URL_SENT, {})
-    return sent[key] if key in sent else first(st.query_params, key)
-
-
-def set_params(**values) -> None:
-    """Write the view's state into the URL (None or "" removes a key): one message to the
-    browser on every call, changed or not.
-
-    A run starts from the URL the browser had when it asked for the run, and that URL can be
-    older than the run before's URL message, still on its way: say a switch to pair B, and back
-    to A before B's URL arrived. Were A's URL (equal to what the browser had) not sent, B's late
-    message would leave the URL on B under A's graph (benchmarks/bench_graph_load.py). And the
-    whole query string goes with every message, so a stale value of a key this call does not
-    set (another fragment's, on the intervene page) would undo that key's newer message: such
-    keys take the value this visit of the page last sent (routing.URL_SENT). Keys are set and
-    removed in place: a key tied to a widget (bind="query-params") cannot be rewritten."""
-    sent = st.session_state.setdefault(URL_SENT, {})
-    sent.update({k: None if v is None or v == "" else str(v) for k, v in values.items()})
-    qp = st.query_params
-    for k in [k for k, v in sent.items() if v is None and k in qp]:
-        del qp[k]                                       # a message each (rare)
-    qp.update({k: v for k, v in sent.items() if v is not None})   # and one with the whole URL, always
 
 
 def set_text_param(text: str) -> None:

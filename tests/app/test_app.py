@@ -298,7 +298,7 @@ def test_set_params_sends_the_url_even_when_the_browser_already_shows_it(monkeyp
 
     from streamlit.runtime.state.query_params import QueryParams
 
-    from dashboard import widgets
+    from dashboard import routing
     from dashboard.routing import URL_SENT
 
     sent = []                                           # the query strings sent to the browser
@@ -308,28 +308,28 @@ def test_set_params_sends_the_url_even_when_the_browser_already_shows_it(monkeyp
     qp.set_with_no_forward_msg("pair", "t:թ")
     qp.set_with_no_forward_msg("view", "Charts")
     qp.bind_widget("view", "tabs-id", "string_value", "page-hash")
-    monkeypatch.setattr(widgets, "st", SimpleNamespace(query_params=qp, session_state=state))
+    monkeypatch.setattr(routing, "st", SimpleNamespace(query_params=qp, session_state=state))
     url = {"page": "graph", "view": "Charts"}
-    widgets.set_params(pair="t:թ", neuron="hidden:3")        # a new key
-    widgets.set_params(pair="t:թ", neuron="hidden:3")        # nothing changed: sent all the same
+    routing.set_params(pair="t:թ", neuron="hidden:3")        # a new key
+    routing.set_params(pair="t:թ", neuron="hidden:3")        # nothing changed: sent all the same
     assert sent == [{**url, "pair": "t:թ", "neuron": "hidden:3"}] * 2
     sent.clear()
-    widgets.set_params(pair="t:տ", neuron=None)               # a change and a removal: the last message has both
+    routing.set_params(pair="t:տ", neuron=None)               # a change and a removal: the last message has both
     assert sent[-1] == {**url, "pair": "t:տ"} and len(sent) == 2
     sent.clear()
-    widgets.set_params(neuron=None)                           # all empty, all absent: still sent
+    routing.set_params(neuron=None)                           # all empty, all absent: still sent
     assert sent == [{**url, "pair": "t:տ"}]
-    widgets.set_params(text="barev")                          # another fragment's key
+    routing.set_params(text="barev")                          # another fragment's key
     qp.set_with_no_forward_msg("pair", "t:թ")                 # the browser is behind: its pair is stale
     sent.clear()
-    widgets.set_params(text="barev dzez")
+    routing.set_params(text="barev dzez")
     assert sent == [{**url, "pair": "t:տ", "text": "barev dzez"}]
-    assert widgets.url_param("pair") == "t:տ" and widgets.url_param("neuron") is None   # read as sent
+    assert routing.url_param("pair") == "t:տ" and routing.url_param("neuron") is None   # read as sent
     state.pop(URL_SENT)                                       # another page since (routing.navigate),
     qp.set_with_no_forward_msg("pair", "t:թ")                 # and a link back here with its own pair
-    assert widgets.url_param("pair") == "t:թ"
+    assert routing.url_param("pair") == "t:թ"
     sent.clear()
-    widgets.set_params(text="vonc es")
+    routing.set_params(text="vonc es")
     assert sent == [{**url, "pair": "t:թ", "text": "vonc es"}]
 
 

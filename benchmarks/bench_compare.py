@@ -19,7 +19,7 @@ import time
 from bench_app import IDLE
 from dashboard.server import CHROMIUM, CHROMIUM_ARGS, serving
 from translit_core import settings
-from translit_core.analysis.compare import default_pair
+from translit_core.analysis.comparison.models import default_pair
 
 # The Transliterate page's output on screen: the floor of any page in a new session here (the
 # browser loading Streamlit's scripts, the session's first run).

@@ -18,9 +18,9 @@ import time
 
 import torch
 
-from translit_core.analysis.hypothesis import hypothesis, match
+from translit_core.analysis.methods.hypothesis import hypothesis, match
 from translit_core.analysis.store import Analysis
-from translit_core.analysis.tracks import best_track, best_tracks, sample_tracks
+from translit_core.analysis.methods.tracks import best_track, best_tracks, sample_tracks
 from translit_core.model.names import READOUT_LAYERS
 
 TEXT = "Azatutyun, ankakhutyun u hamagortsaktsutyun: ays bolor barer@ verjanum en utyun"

@@ -20,8 +20,8 @@ import time
 
 import torch
 
-from translit_core.analysis.attribution import attribute
-from translit_core.analysis.intervene import Setting, intervene
+from translit_core.analysis.methods.attribution import attribute
+from translit_core.analysis.methods.intervene import Setting, intervene
 from translit_core.model import Intervention
 from translit_core.model.checkpoint import load_checkpoint
 

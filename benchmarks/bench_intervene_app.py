@@ -34,8 +34,8 @@ from bench_intervene import TEXT, UNITS
 from dashboard.intervene import parse_settings, why_question
 from dashboard.server import CHROMIUM, CHROMIUM_ARGS, serving
 from translit_core import settings as app_settings
-from translit_core.analysis.attribution import attribute
-from translit_core.analysis.intervene import intervene, plain_pass
+from translit_core.analysis.methods.attribution import attribute
+from translit_core.analysis.methods.intervene import intervene, plain_pass
 from translit_core.infer.transliterator import Transliterator
 
 BASE_FACTOR = -2.0            # the other nine units' factor

@@ -17,9 +17,9 @@ import torch
 
 from translit_core import settings
 from translit_core.analysis import POST_PAIRS
-from translit_core.analysis.names import ANALYSIS_META
+from translit_core.analysis.measurement.names import ANALYSIS_META
 from translit_core.analysis.store import load_or_record
-from translit_core.analysis.tables import hellinger_tables
+from translit_core.analysis.measurement.tables import hellinger_tables
 from translit_core.model.names import READOUT_LAYERS
 
 

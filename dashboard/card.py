@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from translit_core.analysis import ABLATABLE_LAYERS, AblationResult, Analysis, Pair, top_contexts
-from translit_core.analysis.ablation import verdict
+from translit_core.analysis.methods.ablation import verdict
 from translit_core.model.names import NeuronId
 
 from .lab import QUERY_ERRORS, Lab, Unavailable

@@ -1,11 +1,11 @@
-"""The Compare page's rows and figures: two models' statistics (translit_core.analysis.compare)
+"""The Compare page's rows and figures: two models' statistics (translit_core.analysis.comparison.models)
 as tables and grouped bars. Pure: no Streamlit."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from translit_core.analysis.compare import EXCESS_BINS, Comparison, ModelStats
+from translit_core.analysis.comparison.models import EXCESS_BINS, Comparison, ModelStats
 from translit_core.model.names import READOUT_LAYERS
 
 from .figures import base_layout, esc

@@ -1,10 +1,10 @@
-"""The Training dynamics page's figure and rows, from translit_core.analysis.dynamics. Pure."""
+"""The Training dynamics page's figure and rows, from translit_core.analysis.comparison.dynamics. Pure."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from translit_core.analysis.dynamics import SnapshotPoint
+from translit_core.analysis.comparison.dynamics import SnapshotPoint
 from translit_core.model.names import READOUT_LAYERS
 
 from .figures import base_layout, esc

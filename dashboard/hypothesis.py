@@ -1,6 +1,6 @@
 """The heatmap page's hypothesis panel (LSTMVis) and annotation tracks: view logic, no widgets.
 
-The engine (translit_core.analysis.hypothesis, .tracks) does the work; this module turns a typed
+The engine (translit_core.analysis.methods.hypothesis, .tracks) does the work; this module turns a typed
 text and a span into its arguments and its results into escaped HTML, table rows and notes.
 """
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
-from translit_core.analysis.hypothesis import CONTEXT, HypothesisResult
-from translit_core.analysis.intervene import parse_span
-from translit_core.analysis.tracks import TextTracks, text_tracks
+from translit_core.analysis.methods.hypothesis import CONTEXT, HypothesisResult
+from translit_core.analysis.methods.intervene import parse_span
+from translit_core.analysis.methods.tracks import TextTracks, text_tracks
 from translit_core.infer.transliterator import CharPrediction
 from translit_core.model.names import UnknownName
 

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from translit_core.analysis.intervene import InterventionResult, Setting, parse_span
+from translit_core.analysis.methods.intervene import InterventionResult, Setting, parse_span
 from translit_core.model.alphabets import PLACE_SYMBOL
 from translit_core.model.names import NeuronId, UnknownName
 

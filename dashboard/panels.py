@@ -26,7 +26,7 @@ from .urls import md_plain
 from .widgets import current_lab
 
 if TYPE_CHECKING:
-    from translit_core.analysis.attribution import Attribution
+    from translit_core.analysis.methods.attribution import Attribution
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def _graph_data(directory: str, stamp: tuple, pair: str, max_edges: int) -> GraphData:
@@ -95,7 +95,7 @@ def _contexts(directory: str, stamp: tuple, neuron: str, k: int) -> list[str] | 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _track(directory: str, stamp: tuple, neuron: str) -> str:
     """The neuron card's track line (Markdown): the annotation track that best predicts the unit."""
-    from translit_core.analysis.tracks import best_track
+    from translit_core.analysis.methods.tracks import best_track
     try:
         b = best_track(current_lab().recording(), neuron)
     except (Unavailable, *QUERY_ERRORS) as e:
@@ -168,7 +168,7 @@ def neuron_card(l: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "
 
 @st.cache_data(max_entries=64, show_spinner="Integrating gradients…")
 def _attribute(directory: str, stamp: tuple, text: str, position: int) -> Attribution | str:
-    from translit_core.analysis.attribution import attribute      # captum: loaded only when asked
+    from translit_core.analysis.methods.attribution import attribute      # captum: loaded only when asked
     l = current_lab()
     try:
         return attribute(l.model, l.alphabets, text, position)

@@ -1,7 +1,7 @@
 """Gate saturation and unit clusters in the dashboard: where they come from, their figures, and
 their part of the neuron card (the /gates and /clusters pages are widgets over this).
 
-Both are stored in the analysis file by `analyze` (translit_core.analysis.saturation, .clusters).
+Both are stored in the analysis file by `analyze` (translit_core.analysis.methods.saturation, .clusters).
 An analysis written before they were stored still works: they are computed from the sample
 recording once per process (a spinner says so; about ten seconds each on the shipped sample),
 and the page says how to store them.
@@ -14,8 +14,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from translit_core.analysis.clusters import CLUSTER_LAYERS, Clusters, LayerClusters, PairSpread, recording_clusters
-from translit_core.analysis.saturation import SATURATION_GATES, Saturation, recording_saturation, thresholds
+from translit_core.analysis.methods.clusters import CLUSTER_LAYERS, Clusters, LayerClusters, PairSpread, recording_clusters
+from translit_core.analysis.methods.saturation import SATURATION_GATES, Saturation, recording_saturation, thresholds
 from translit_core.model.names import DIRECTIONS, NeuronId, lstm_layer
 
 from .lab import QUERY_ERRORS, Lab, file_stamp

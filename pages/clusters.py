@@ -1,6 +1,6 @@
 """Neuron clusters (NeuroX): a layer's units grouped by the correlation of their activations, the
 pairs each group serves, and whether a pair's most selective units are one redundant group or many
-independent units. Widgets only: translit_core.analysis.clusters computes, dashboard/structure.py draws."""
+independent units. Widgets only: translit_core.analysis.methods.clusters computes, dashboard/structure.py draws."""
 from __future__ import annotations
 
 import streamlit as st
@@ -9,7 +9,7 @@ from dashboard import structure
 from dashboard.downloads import show_chart, show_table
 from dashboard.urls import md_plain, page_url, parse_choice, parse_count, parse_neuron, parse_pair
 from dashboard.widgets import init_once, lab, notes_once, pair_picker, require_analysis, set_params, url_param
-from translit_core.analysis.clusters import CLUSTER_LAYERS, cluster_rows, neuron_rows, pair_spread
+from translit_core.analysis.methods.clusters import CLUSTER_LAYERS, cluster_rows, neuron_rows, pair_spread
 from translit_core.model.names import READOUT_LAYERS, NeuronId
 
 L = lab()

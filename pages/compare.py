@@ -1,5 +1,5 @@
 """Compare models: the base and a twin trained to be interpretable, neuron by neuron, on the same
-sample and statistics. Widgets only: translit_core.analysis.compare computes,
+sample and statistics. Widgets only: translit_core.analysis.comparison.models computes,
 dashboard/compare_view.py draws."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dashboard.lab import file_stamp
 from dashboard.urls import md_plain, parse_choice
 from dashboard.widgets import init_once, lab, lab_of, notes_once, set_params, url_param
 from translit_core import settings
-from translit_core.analysis.compare import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare, default_pair,
+from translit_core.analysis.comparison.models import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare, default_pair,
                                             track_profile, units_to_break)
-from translit_core.analysis.names import POST_PAIRS
+from translit_core.analysis.measurement.names import POST_PAIRS
 from translit_core.model.names import READOUT_LAYERS
 
 lab()

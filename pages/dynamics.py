@@ -1,5 +1,5 @@
 """Training dynamics: how the post's key units form, snapshot by snapshot (train --snapshots).
-Widgets only: translit_core.analysis.dynamics computes, dashboard/dynamics_view.py draws."""
+Widgets only: translit_core.analysis.comparison.dynamics computes, dashboard/dynamics_view.py draws."""
 from __future__ import annotations
 
 import streamlit as st
@@ -9,9 +9,9 @@ from dashboard.downloads import show_chart, show_table
 from dashboard.urls import md_plain, parse_choice, parse_count
 from dashboard.widgets import init_once, lab, notes_once, set_params, url_param
 from translit_core import settings
-from translit_core.analysis.compare import default_pair
-from translit_core.analysis.dynamics import ROLE_PAIRS, load_dynamics, role_changes, role_moves, snapshot_dynamics
-from translit_core.analysis.names import AnalysisError, SampleMissing
+from translit_core.analysis.comparison.models import default_pair
+from translit_core.analysis.comparison.dynamics import ROLE_PAIRS, load_dynamics, role_changes, role_moves, snapshot_dynamics
+from translit_core.analysis.measurement.names import AnalysisError, SampleMissing
 from translit_core.training.snapshots import list_snapshots
 
 lab()
@@ -55,7 +55,7 @@ set_params(run=run, n=n)
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _dynamics(directory: str, stamp: tuple, n: int):
-    from translit_core.analysis.sample import sample_sentences
+    from translit_core.analysis.measurement.sample import sample_sentences
     return snapshot_dynamics(directory, sample_sentences(settings.data_dir(), n, 0))
 
 

@@ -1,5 +1,5 @@
 """Gate saturation (Karpathy, Johnson & Fei-Fei 2015): how often each gate unit is shut or open.
-Widgets only: the fractions come from translit_core.analysis.saturation (dashboard/structure.py)."""
+Widgets only: the fractions come from translit_core.analysis.methods.saturation (dashboard/structure.py)."""
 from __future__ import annotations
 
 import streamlit as st

@@ -113,7 +113,7 @@ with st.container(border=True):
 @st.cache_data(max_entries=32, show_spinner="Matching over the analysis sample…")
 def _hypothesis(directory: str, stamp: tuple, text: str, span: tuple, layer: str, threshold: float, left: int,
                 right: int):
-    from translit_core.analysis.hypothesis import hypothesis
+    from translit_core.analysis.methods.hypothesis import hypothesis
     l = current_lab()
     return hypothesis(l.model, l.alphabets, l.recording(), text, span, layer, threshold, left, right)
 

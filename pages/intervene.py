@@ -13,7 +13,7 @@ from dashboard.labels import layer_title, pair_label
 from dashboard.urls import md_literal, md_plain, parse_count, parse_pair, parse_text, valid_neurons
 from dashboard.widgets import (example_buttons, current_lab, init_once, lab, missing_analysis_notice, notes, notes_once,
                                output_picker, pair_picker, set_params, set_text_param, url_param)
-from translit_core.analysis.intervene import (MAX_TEXT, VALUE_LIMIT, InterventionResult, Setting, intervene,
+from translit_core.analysis.methods.intervene import (MAX_TEXT, VALUE_LIMIT, InterventionResult, Setting, intervene,
                                               plain_pass, steer)
 from translit_core.model.names import NeuronId, UnknownName
 

@@ -1,5 +1,5 @@
 """Ranking methods: which way of ranking a layer's units for a pair finds the units the model
-actually uses? Widgets only: the curves come from translit_core.analysis.methods."""
+actually uses? Widgets only: the curves come from translit_core.analysis.methods.ranking."""
 from __future__ import annotations
 
 import streamlit as st
@@ -9,7 +9,7 @@ from dashboard.lab import QUERY_ERRORS, file_stamp
 from dashboard.downloads import show_chart, show_table
 from dashboard.urls import md_plain, parse_choice, parse_pair
 from dashboard.widgets import current_lab, lab, notes_once, pair_picker, require_analysis, set_params, url_param
-from translit_core.analysis.methods import METHODS, MethodComparison, rank_methods
+from translit_core.analysis.methods.ranking import METHODS, MethodComparison, rank_methods
 from translit_core.model.names import READOUT_LAYERS
 
 L = lab()

@@ -16,8 +16,8 @@ import pytest
 
 from translit_core import settings
 from translit_core.analysis import run_analysis
-from translit_core.analysis.names import FORMAT_VERSION
-from translit_core.analysis.sample import HELDOUT_GLOBS, file_sha256
+from translit_core.analysis.measurement.names import FORMAT_VERSION
+from translit_core.analysis.measurement.sample import HELDOUT_GLOBS, file_sha256
 from translit_core.infer.lexicon import LEXICON
 from translit_core.model.checkpoint import META, WEIGHTS
 

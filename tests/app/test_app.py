@@ -555,7 +555,7 @@ IV_TEXT = "tsaghiknery tsaghkum en, barev"
 
 
 def engine_intervene(lab, text, settings, span=None):
-    from translit_core.analysis.intervene import intervene
+    from translit_core.analysis.methods.intervene import intervene
     means = lab.analysis.unit_means() if any(s.op == "mean" for s in settings) else None
     return intervene(lab.model, lab.alphabets, text, settings, span=span, means=means)
 
@@ -652,7 +652,7 @@ def test_intervene_text_is_escaped(lab_dir):
 
 def test_intervene_steer_section_matches_the_engine(lab_dir, lab, default_pair):
     from dashboard.intervene import count_written, steer_sentence
-    from translit_core.analysis.intervene import steer
+    from translit_core.analysis.methods.intervene import steer
     text = "tari tun tesnel"
     at = ok(app("intervene", text=text, steer=str(default_pair), k="7", alpha="1.5"))
     res, n_x, n_y = steer(lab.model, lab.alphabets, lab.analysis, text, default_pair, k=7, alpha=1.5)
@@ -667,7 +667,7 @@ def test_intervene_steer_section_matches_the_engine(lab_dir, lab, default_pair):
 
 def test_intervene_attribution_states_completeness(lab_dir, lab):
     from dashboard.intervene import completeness_line
-    from translit_core.analysis.attribution import attribute
+    from translit_core.analysis.methods.attribution import attribute
     at = ok(app("intervene", text="barev dzez", at="3"))
     assert at.selectbox(key="iv_at").value == 3
     attr = attribute(lab.model, lab.alphabets, "barev dzez", 3)

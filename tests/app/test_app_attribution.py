@@ -30,7 +30,7 @@ def click(at, key: str, position: int):
 
 def engine(lab, text: str, position: int):
     from dashboard.heatmap import network_outputs
-    from translit_core.analysis.attribution import attribute
+    from translit_core.analysis.methods.attribution import attribute
     return attribute(lab.model, lab.alphabets, text, position), network_outputs(lab.translit, text)
 
 
@@ -90,7 +90,7 @@ def test_intervene_a_click_attributes_that_character(lab_dir, lab):
     assert_shows_attribution(at, lab, IV_TEXT, target)
     # the strip offers every character the network decides, and the list the same ones
     from dashboard.intervene import decided_positions
-    from translit_core.analysis.intervene import intervene
+    from translit_core.analysis.methods.intervene import intervene
     decided = decided_positions(intervene(lab.model, lab.alphabets, IV_TEXT, []))
     assert strip_positions(at) == decided
     assert len(at.selectbox(key="iv_at").options) == len(decided)

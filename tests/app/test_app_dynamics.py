@@ -21,8 +21,8 @@ def tiny_run(lab_dir, tmp_path_factory):
 
 def test_the_page_shows_every_snapshot_as_the_engine_computes_it(tiny_run, monkeypatch):
     from dashboard.dynamics_view import point_rows
-    from translit_core.analysis.dynamics import snapshot_dynamics
-    from translit_core.analysis.sample import sample_sentences
+    from translit_core.analysis.comparison.dynamics import snapshot_dynamics
+    from translit_core.analysis.measurement.sample import sample_sentences
     monkeypatch.setenv("TRANSLIT_RUNS", f"tiny={tiny_run}")
     at = ok(app("dynamics", n="50"))
     expected = point_rows(snapshot_dynamics(tiny_run, sample_sentences(settings.data_dir(), 50, 0)))
@@ -41,8 +41,8 @@ def test_without_runs_the_page_says_how_to_make_them(lab_dir, monkeypatch):
 def test_a_run_with_only_its_stored_points_is_shown_from_them(tiny_run, tmp_path, monkeypatch):
     """What the repository ships: a run's dynamics.json without its snapshots."""
     from dashboard.dynamics_view import point_rows
-    from translit_core.analysis.dynamics import load_dynamics, save_dynamics, snapshot_dynamics
-    from translit_core.analysis.sample import sample_sentences
+    from translit_core.analysis.comparison.dynamics import load_dynamics, save_dynamics, snapshot_dynamics
+    from translit_core.analysis.measurement.sample import sample_sentences
     points = snapshot_dynamics(tiny_run, sample_sentences(settings.data_dir(), 50, 0))
     bare = tmp_path / "bare"
     save_dynamics(bare, points, 50, 0)

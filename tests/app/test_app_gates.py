@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from test_app import app, charts, figure, infos, ok, param, texts
 from dashboard_fixtures import default_pair, lab, lab_dir  # noqa: F401  (fixtures)
-from translit_core.analysis.clusters import pair_spread
+from translit_core.analysis.methods.clusters import pair_spread
 from translit_core.model.names import NeuronId
 
 

@@ -12,7 +12,7 @@ from test_app import app, figure, charts, heat_rows, infos, ok, param
 
 
 def engine(lab, text, span, layer="concat.fwd", threshold=0.3, left=1, right=1):
-    from translit_core.analysis.hypothesis import hypothesis
+    from translit_core.analysis.methods.hypothesis import hypothesis
     return hypothesis(lab.model, lab.alphabets, lab.recording(), text, span, layer, threshold, left, right)
 
 
@@ -107,7 +107,7 @@ def test_tracks_under_the_rows_and_their_toggle(lab_dir):
 
 
 def test_neuron_card_says_what_the_unit_tracks(lab_dir, lab):
-    from translit_core.analysis.tracks import best_track
+    from translit_core.analysis.methods.tracks import best_track
     at = ok(app("neuron", neuron="concat.fwd:70"))
     lines = [m.value for m in at.markdown if m.value.startswith("**Tracks:**")]
     b = best_track(lab.recording(), "concat.fwd:70")

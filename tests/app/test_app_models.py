@@ -68,7 +68,7 @@ def analysed_twin(lab_dir, tmp_path, monkeypatch):
 def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, analysed_twin):
     from dashboard.compare_view import layer_rows
     from translit_core.analysis import Analysis
-    from translit_core.analysis.compare import compare
+    from translit_core.analysis.comparison.models import compare
     at = ok(app("compare"))
     assert at.selectbox(key="cmp_a").value == lab_dir.name and at.selectbox(key="cmp_b").value == "twin"
     expected = layer_rows(compare(Analysis.load(lab_dir), Analysis.load(analysed_twin), (lab_dir.name, "twin")))
@@ -99,7 +99,7 @@ def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, ana
     assert by_model[lab_dir.name] and by_model[lab_dir.name] == by_model["twin"]
     # the best tracks of a layer, on demand: the engine's profile, for both
     from dashboard.compare_view import track_rows
-    from translit_core.analysis.compare import track_profile
+    from translit_core.analysis.comparison.models import track_profile
     at.session_state["view"] = "What units read"
     ok(at.run())
     at.selectbox(key="cmp_track_layer").set_value("hidden")

@@ -282,7 +282,7 @@ def test_several_tabs_at_once(server, browser):
 def engine_result(lab_path, text: str, query: dict):
     """What the engine says for the intervention in a URL's query (the browser must show it)."""
     from dashboard.intervene import parse_settings
-    from translit_core.analysis.intervene import intervene
+    from translit_core.analysis.methods.intervene import intervene
     from translit_core.model.checkpoint import load_checkpoint
     model, alphabets, _ = load_checkpoint(lab_path)
     return intervene(model, alphabets, text, parse_settings(query, model.sizes).value)

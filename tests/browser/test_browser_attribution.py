@@ -33,7 +33,7 @@ NUMBER = r"[−-]?\d+\.\d+"
 
 def engine(lab_path, text: str, position: int):
     """The engine's attribution of `position` and the network's outputs (what the page must show)."""
-    from translit_core.analysis.attribution import attribute
+    from translit_core.analysis.methods.attribution import attribute
     from translit_core.infer.transliterator import Transliterator
     from dashboard.heatmap import network_outputs
     tr = Transliterator.load(lab_path)

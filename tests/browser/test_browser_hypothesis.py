@@ -27,7 +27,7 @@ HEAT = """() => {
 
 
 def engine(lab_path, text, span, threshold=0.3):
-    from translit_core.analysis.hypothesis import hypothesis
+    from translit_core.analysis.methods.hypothesis import hypothesis
     from translit_core.analysis.store import Analysis
     rec = Analysis.load(lab_path).recording()
     return hypothesis(rec.model, rec.alphabets, rec, text, span, "concat.fwd", threshold, 1, 1)
@@ -83,7 +83,7 @@ def test_hypothesis_panel_with_real_controls(server, page, lab_path):
 
 def test_neuron_card_track_line(server, page, lab_path):
     from translit_core.analysis.store import Analysis
-    from translit_core.analysis.tracks import best_track
+    from translit_core.analysis.methods.tracks import best_track
     page.goto(f"{server}/neuron?neuron=concat.fwd%3A70")
     settle(page)
     expect(page.locator('[data-testid="stMain"]'), "Tracks:")

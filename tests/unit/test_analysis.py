@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from translit_core import analysis as A
-from translit_core.analysis.ablation import ablate_recording
+from translit_core.analysis.methods.ablation import ablate_recording
 from translit_core.model.alphabets import symbol_of_class
 from translit_core.model.checkpoint import load_checkpoint, save_checkpoint
 from translit_core.model.names import LAYERS, NeuronId, UnknownName

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from translit_core.analysis import hellinger_tables
-from translit_core.analysis.ablation import ablate_recording
-from translit_core.analysis.compare import BREAK_ACCURACY, SELECTIVE_EXCESS, compare, units_to_break
-from translit_core.analysis.names import Pair
+from translit_core.analysis.methods.ablation import ablate_recording
+from translit_core.analysis.comparison.models import BREAK_ACCURACY, SELECTIVE_EXCESS, compare, units_to_break
+from translit_core.analysis.measurement.names import Pair
 from translit_core.model.names import READOUT_LAYERS
 
 
@@ -76,14 +76,14 @@ def test_units_to_break_is_the_first_k_of_the_recurrent_ablation_below_half(tiny
     (5, 56, 0, 29, -0.0381, 0.1926),           # a share of 0: the Wald interval would be too narrow
 ])
 def test_the_difference_interval_matches_newcombes_published_values(k1, n1, k2, n2, lo, hi):
-    from translit_core.analysis.compare import proportion_difference
+    from translit_core.analysis.comparison.models import proportion_difference
     d, low, high = proportion_difference(k1, n1, k2, n2)
     assert d == pytest.approx(k1 / n1 - k2 / n2) and (low, high) == pytest.approx((lo, hi), abs=1e-4)
 
 
 def test_the_wilson_interval_agrees_with_scipy():
     from scipy.stats import binomtest
-    from translit_core.analysis.compare import _wilson
+    from translit_core.analysis.comparison.models import _wilson
     for k, n in ((0, 5), (7, 23), (23, 23), (100, 1000)):
         ci = binomtest(k, n).proportion_ci(method="wilson")
         assert _wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-7)
@@ -100,7 +100,7 @@ def test_a_small_difference_in_few_units_is_not_a_verdict():
 
 def test_the_twin_is_compared_with_its_control_by_default(tmp_path):
     import json
-    from translit_core.analysis.compare import control_of, default_pair
+    from translit_core.analysis.comparison.models import control_of, default_pair
     recipe = {"corpus": "c", "epochs": 2, "lr": 3e-3, "seed": 0}
     dirs = {}
     for name, extra in (("base", {"epochs": 15}), ("short", {"reg": "", "out": "runs/short"}),
@@ -127,7 +127,7 @@ def test_the_twin_is_compared_with_its_control_by_default(tmp_path):
 
 def test_the_excess_distribution_is_numpys_histogram_of_the_cells():
     import numpy as np
-    from translit_core.analysis.compare import EXCESS_BINS, excess_shares
+    from translit_core.analysis.comparison.models import EXCESS_BINS, excess_shares
     g = torch.Generator().manual_seed(0)
     e = torch.rand(7, 50, generator=g) * 1.6 - 0.5                 # some below and above the edges
     shares = excess_shares(e)

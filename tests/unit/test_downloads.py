@@ -16,7 +16,7 @@ from dashboard import figures
 from dashboard.exports import chart_config, figure_json, file_stem, table_csv
 from dashboard.intervene import result_rows
 from dashboard.text_view import prediction_rows
-from translit_core.analysis.intervene import InterventionResult
+from translit_core.analysis.methods.intervene import InterventionResult
 from translit_core.infer.transliterator import CharPrediction
 
 
@@ -57,8 +57,8 @@ def test_figure_json_holds_the_plotted_numbers_as_plain_lists():
 
 
 def test_a_lab_figure_exports_its_bars():
-    from translit_core.analysis.tables import PairScore
-    from translit_core.analysis.names import Pair
+    from translit_core.analysis.measurement.tables import PairScore
+    from translit_core.analysis.measurement.names import Pair
     best = [PairScore(Pair("t", "թ", 400, 900), 0.61, 400, 900, hellinger_null=0.11, p_value=0.01),
             PairScore(Pair("o", "օ", 350, 700), 0.4, 350, 700, hellinger_null=0.2, p_value=0.05)]
     fig = figures.pairs_bar(best, title="Pairs")

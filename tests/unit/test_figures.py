@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from dashboard import figures
 from dashboard.card import ablation_sentence
-from translit_core.analysis.ablation import verdict
+from translit_core.analysis.methods.ablation import verdict
 from dashboard.graph import GATE_ROWS, Edge, GraphData, Node, selected_neuron, strongest
 from dashboard.heatmap import HeatData, find_spans, heat_data, span_selectivity
 from dashboard.histogram import hist_view

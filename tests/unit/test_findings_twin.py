@@ -8,9 +8,9 @@ import shutil
 
 from test_analysis import tiny_checkpoint  # noqa: F401  (fixture: a tiny model with an analysis built by the CLI)
 from translit_core.analysis import Analysis
-from translit_core.analysis.compare import compare
-from translit_core.analysis.dynamics import SnapshotPoint, StoredDynamics
-from translit_core.analysis.findings_twin import render_twin
+from translit_core.analysis.comparison.models import compare
+from translit_core.analysis.comparison.dynamics import SnapshotPoint, StoredDynamics
+from translit_core.reports.twin import render_twin
 
 
 def _as(src, dst, **config):
@@ -59,7 +59,7 @@ def test_a_retrofit_is_compared_with_its_own_control(tiny_checkpoint, tmp_path):
     assert "### Equal budget: short against twin" in text and "### Equal budget: tuned against retro" in text
     assert "short against retro" not in text and "tuned against twin" not in text
     assert "| retro | fine-tuned from base, 2 epochs" in text and "| twin | from scratch, 2 epochs" in text
-    from translit_core.analysis.compare import model_stats
+    from translit_core.analysis.comparison.models import model_stats
     assert model_stats(retro, "retro").recipe == "fine-tuned from base with decov (weight 0.001)"
     assert model_stats(tuned, "tuned").recipe == "fine-tuned from base without a regularizer"
     assert model_stats(short, "short").recipe == "trained without a regularizer"

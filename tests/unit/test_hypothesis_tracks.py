@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from tiny import tiny_net
-from translit_core.analysis.hypothesis import match, select_units
-from translit_core.analysis.recording import Recording
-from translit_core.analysis.tracks import (annotate, auc_matrix, best_track, binary_tracks, digraphs,
+from translit_core.analysis.methods.hypothesis import match, select_units
+from translit_core.analysis.measurement.recording import Recording
+from translit_core.analysis.methods.tracks import (annotate, auc_matrix, best_track, binary_tracks, digraphs,
                                            sample_tracks, text_tracks)
 from translit_core.model.alphabets import Alphabets, output_alphabet
 from translit_core.model.names import UnknownName
@@ -184,7 +184,7 @@ def test_match_agrees_with_a_plain_loop(alphabets, seed):
 
 
 def test_on_bits_fills_only_the_bytes_of_the_units_asked_for(alphabets):
-    from translit_core.analysis.hypothesis import on_bits
+    from translit_core.analysis.methods.hypothesis import on_bits
     rng = np.random.default_rng(11)
     chunks = ["".join(rng.choice(list("abcdefgh "), rng.integers(1, 30))) for _ in range(20)]
     P, H = sum(map(len, chunks)), 19                                  # 3 bytes, the last one short
@@ -296,7 +296,7 @@ def test_binary_tracks_predicates(rules):
 
 def test_count_on_popcounts_the_selected_units_of_the_packed_bits():
     import numpy as np
-    from translit_core.analysis.hypothesis import count_on
+    from translit_core.analysis.methods.hypothesis import count_on
     rng = np.random.default_rng(3)
     on = rng.random((50, 21)) > 0.5                                   # (P, units)
     packed = np.packbits(on, axis=1)

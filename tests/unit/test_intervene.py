@@ -10,8 +10,8 @@ import torch
 from tiny import tiny_net
 
 from translit_core.analysis import Analysis
-from translit_core.analysis.attribution import attribute
-from translit_core.analysis.intervene import Setting, intervene, parse_span, plain_pass, steer
+from translit_core.analysis.methods.attribution import attribute
+from translit_core.analysis.methods.intervene import Setting, intervene, parse_span, plain_pass, steer
 from translit_core.model.alphabets import Alphabets
 from translit_core.model.checkpoint import load_checkpoint
 from translit_core.model.names import UnknownName

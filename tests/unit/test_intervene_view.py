@@ -13,8 +13,8 @@ import torch
 from dashboard import figures
 from dashboard import intervene as iv
 from translit_core.analysis import Pair
-from translit_core.analysis.attribution import Attribution, CharAttribution, UnitAttribution
-from translit_core.analysis.intervene import InterventionResult, Setting
+from translit_core.analysis.methods.attribution import Attribution, CharAttribution, UnitAttribution
+from translit_core.analysis.methods.intervene import InterventionResult, Setting
 from translit_core.model.names import NeuronId, layer_sizes
 
 SIZES = layer_sizes(8, 6, 5)

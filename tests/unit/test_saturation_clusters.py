@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from translit_core import analysis as A
-from translit_core.analysis.clusters import (CLUSTER_LAYERS, Clusters, cluster_layer, correlation, distinct_clusters,
+from translit_core.analysis.methods.clusters import (CLUSTER_LAYERS, Clusters, cluster_layer, correlation, distinct_clusters,
                                              pair_spread, pairs_served, recording_clusters, spread_null)
-from translit_core.analysis.saturation import (SATURATION_LAYERS, Saturation, recording_saturation,
+from translit_core.analysis.methods.saturation import (SATURATION_LAYERS, Saturation, recording_saturation,
                                                saturation_fractions, thresholds)
 from translit_core.model.names import NeuronId, UnknownName
 
@@ -43,8 +43,8 @@ def test_saturation_fractions_on_hand_built_gate_values():
 
 
 def test_saturation_counted_in_the_recording_pass_equals_the_derived_one(tiny, rules):
-    from translit_core.analysis.recording import record_activations
-    from translit_core.analysis.saturation import SaturationCounter
+    from translit_core.analysis.measurement.recording import record_activations
+    from translit_core.analysis.methods.saturation import SaturationCounter
     model, alphabets, rec = tiny
     counter = SaturationCounter(rec.H)
     again = record_activations(model, alphabets, SENTENCES * 3, rules, seed=1, max_len=24, batch_positions=64,
@@ -250,7 +250,7 @@ def test_cli_saturation_and_clusters_json(tiny_checkpoint, capsys):
 
 
 def test_findings_sections_state_the_stored_numbers(tiny_checkpoint):
-    from translit_core.analysis.findings_units import render_units
+    from translit_core.reports.units import render_units
     an = A.Analysis.load(tiny_checkpoint)
     text = "\n".join(render_units(an, an.recording()))
     assert "## Gate saturation" in text and "## Neuron clusters" in text
@@ -266,7 +266,7 @@ def test_findings_sections_state_the_stored_numbers(tiny_checkpoint):
 def test_a_recording_made_in_a_staging_directory_is_filed_by_a_rename(tiny, rules, tmp_path, monkeypatch):
     import os
 
-    from translit_core.analysis.recording import Recording, record_activations, save_to_cache, staging_dir
+    from translit_core.analysis.measurement.recording import Recording, record_activations, save_to_cache, staging_dir
     monkeypatch.setenv("TRANSLIT_CACHE", str(tmp_path))
     model, alphabets, rec = tiny
     root = tmp_path / "recordings"
@@ -292,7 +292,7 @@ def test_a_recording_made_in_a_staging_directory_is_filed_by_a_rename(tiny, rule
 
 
 def test_an_unwritable_cache_records_in_memory_and_says_so(tmp_path, monkeypatch):
-    from translit_core.analysis.recording import staging_or_memory
+    from translit_core.analysis.measurement.recording import staging_or_memory
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache root should be")
     monkeypatch.setenv("TRANSLIT_CACHE", str(blocker))

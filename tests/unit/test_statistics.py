@@ -8,10 +8,10 @@ import math
 import pytest
 import torch
 
-from translit_core.analysis.ablation import ablate_recording, matched_draw, verdict
-from translit_core.analysis.stats import flat_bins, hellinger_from_counts, permutation_null
-from translit_core.analysis.tables import hellinger_tables
-from translit_core.analysis.uncertainty import basic_interval, bootstrap_hellinger, direction_claims
+from translit_core.analysis.methods.ablation import ablate_recording, matched_draw, verdict
+from translit_core.analysis.measurement.stats import flat_bins, hellinger_from_counts, permutation_null
+from translit_core.analysis.measurement.tables import hellinger_tables
+from translit_core.analysis.methods.uncertainty import basic_interval, bootstrap_hellinger, direction_claims
 
 
 def observed_and_null(values: torch.Tensor, is_pos: torch.Tensor, bins: int = 50, shuffles: int = 40, seed: int = 0):
@@ -204,7 +204,7 @@ def test_the_sample_drops_sentences_that_occur_in_training_text(tmp_path, monkey
     import shutil
 
     from tiny import FIXTURE_DATA
-    from translit_core.analysis.sample import held_out
+    from translit_core.analysis.measurement.sample import held_out
     monkeypatch.setenv("TRANSLIT_CACHE", str(tmp_path / "cache"))
     data = tmp_path / "data"
     shutil.copytree(FIXTURE_DATA, data)
@@ -234,7 +234,7 @@ def test_every_ranking_method_finds_a_planted_selective_and_used_unit(tiny):
     import copy
     from dataclasses import replace as dc_replace
 
-    from translit_core.analysis.methods import METHODS, rank_methods
+    from translit_core.analysis.methods.ranking import METHODS, rank_methods
     from translit_core.model.alphabets import symbol_of_class
     model, alph, rec = tiny
     counts = {}
@@ -278,7 +278,7 @@ def _commonest_pair(rec, alph) -> str:
 
 
 def test_the_cap_per_output_keeps_a_seeded_subset_of_each_output_and_no_more():
-    from translit_core.analysis.ablation import _cap_per_output
+    from translit_core.analysis.methods.ablation import _cap_per_output
     target = torch.tensor([5] * 40 + [7] * 3 + [9] * 12)[torch.randperm(55, generator=torch.Generator().manual_seed(0))]
     scored = torch.arange(100, 155)
     kept = _cap_per_output(scored, target, cap=10, seed=4)
@@ -293,7 +293,7 @@ def test_the_cap_per_output_keeps_a_seeded_subset_of_each_output_and_no_more():
 def test_a_capped_scorer_weights_each_outputs_recall_by_its_share_of_x(tiny):
     """With a cap, recall per output is measured on the kept positions, and the accuracy over x
     is those recalls weighted by each output's share of all positions of x (not of the kept)."""
-    from translit_core.analysis.ablation import DecisionScorer
+    from translit_core.analysis.methods.ablation import DecisionScorer
     model, alph, rec = tiny
     pair = _commonest_pair(rec, alph)
     full = DecisionScorer(rec, pair, "hidden")
@@ -318,8 +318,8 @@ def test_the_gradient_ranking_is_every_rows_own_integrated_gradient(tiny):
     the rows are independent, so it must equal per-row integrated gradients."""
     from captum.attr import IntegratedGradients
 
-    from translit_core.analysis.ablation import DecisionScorer
-    from translit_core.analysis.methods import IG_STEPS, _gradient_ranking
+    from translit_core.analysis.methods.ablation import DecisionScorer
+    from translit_core.analysis.methods.ranking import IG_STEPS, _gradient_ranking
     model, alph, rec = tiny
     sc = DecisionScorer(rec, _commonest_pair(rec, alph), "concat.bwd")
     rows = sc.is_pos.nonzero().squeeze(1)

@@ -97,7 +97,7 @@ def test_dynamics_reads_every_snapshot_on_the_same_sentences(tmp_path):
     each the same as computing that checkpoint's tables directly; the role's unit is tracked."""
     from tiny import SENTENCES
     from translit_core.analysis import hellinger_tables, record_activations
-    from translit_core.analysis.dynamics import ROLE_LAYER, role_changes, snapshot_dynamics
+    from translit_core.analysis.comparison.dynamics import ROLE_LAYER, role_changes, snapshot_dynamics
     from translit_core.text.rules import load_rules
     small = dict(lstm=8, hidden=6, batch_size=4, warmup=2, valid_lines=3, precision="fp32")
     train(TrainConfig(corpus=str(TESTS / "fixtures" / "tiny_corpus"), out=str(tmp_path), epochs=2,
@@ -119,7 +119,7 @@ def test_dynamics_reads_every_snapshot_on_the_same_sentences(tmp_path):
 
 
 def test_role_persistence_ranks_the_previous_unit_at_each_snapshot():
-    from translit_core.analysis.dynamics import SnapshotPoint, role_changes, role_persistence
+    from translit_core.analysis.comparison.dynamics import SnapshotPoint, role_changes, role_persistence
     pts = [SnapshotPoint(0.5, 1, "a", role_unit="concat.fwd:1", role_score=0.6,
                          role_top=[("concat.fwd:1", 0.6), ("concat.fwd:2", 0.5)]),
            SnapshotPoint(1, 2, "b", role_unit="concat.fwd:2", role_score=0.70,

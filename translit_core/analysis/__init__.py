@@ -1,31 +1,29 @@
 """Neuron analysis: YerevaNN's "Interpreting neurons in an LSTM network" on our model.
 
-The pipeline (`python -m translit_core analyze`, pipeline.py), one module a step:
+Three layers, each importing only the ones above it:
 
-    sample.py      held-out Armenian sentences (UD *-test.conllu + ARPA test.tsv), seeded order
-    recording.py   the model's hooked pass over them; per position x, y, prediction, h and c;
-                   every other layer derived on demand through the model's own pieces
-    stats.py       histograms and Hellinger distances, vectorized
-    tables.py      H for every neuron x every (x, y) pair with enough positions, and the means
-    ablation.py    the causal check: interventions on the most selective neurons
-    store.py       the analysis file next to the checkpoint, and `Analysis`, its query object
-    queries.py     on demand: one histogram, top contexts, neurons for a substring
-    findings.py    docs/FINDINGS.md from all of the above
-    cli.py         the analysis commands of `python -m translit_core`
+    measurement/   the sample, the recorded pass, histograms and the Hellinger tables
+    methods/       ablation, interventions, attribution, rankings, hypotheses, tracks,
+                   uncertainty, gate saturation, clusters
+    store.py       the analysis file next to a checkpoint, and `Analysis`, its query object
+    queries.py     on demand: one histogram, top contexts, units for a substring
+    pipeline.py    `python -m translit_core analyze`: record, tabulate, ablate, compare methods, save
+    comparison/    one model against another (base, twin, control), and against its training run
 
-Names (neurons, layers) come from `translit_core.model.names`; pairs are `names.Pair`.
+The report writers are in `translit_core.reports`, the commands in `translit_core.cli`. Names
+(units, layers) come from `translit_core.model.names`; pairs are `measurement.names.Pair`.
 """
 from ..model.names import LAYERS, NeuronId, UnknownName
-from .ablation import ABLATABLE_LAYERS, AblationResult, ablate, ablate_recording, pairs_to_ablate
-from .names import (ANALYSIS_FILES, ANALYSIS_META, ANALYSIS_WEIGHTS, DEFAULT_BINS, DEFAULT_MIN_COUNT, POST_PAIRS,
+from .methods.ablation import ABLATABLE_LAYERS, AblationResult, ablate, ablate_recording, pairs_to_ablate
+from .measurement.names import (ANALYSIS_FILES, ANALYSIS_META, ANALYSIS_WEIGHTS, DEFAULT_BINS, DEFAULT_MIN_COUNT, POST_PAIRS,
                     AnalysisError, AnalysisMissing, Pair, SampleMissing, analyze_command)
 from .pipeline import run_analysis
 from .queries import Context, Histogram, histogram, span_mask, substring_selectivity, top_contexts
-from .recording import Recording, pair_activations, pair_counts, record_activations, resolve_pair
-from .sample import sample_sentences, text_sentences
-from .stats import bin_index, hellinger, hellinger_from_counts, ranked_units, slot_histograms
+from .measurement.recording import Recording, pair_activations, pair_counts, record_activations, resolve_pair
+from .measurement.sample import sample_sentences, text_sentences
+from .measurement.stats import bin_index, hellinger, hellinger_from_counts, ranked_units, slot_histograms
 from .store import Analysis, load_or_record
-from .tables import HellingerTables, NeuronScore, PairScore, hellinger_tables
+from .measurement.tables import HellingerTables, NeuronScore, PairScore, hellinger_tables
 
 __all__ = [
     "AnalysisError", "AnalysisMissing", "SampleMissing", "UnknownName", "NeuronId", "LAYERS", "Pair",

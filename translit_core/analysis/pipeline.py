@@ -21,17 +21,17 @@ from .. import settings
 from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
-from .clusters import recording_clusters
-from .ablation import (ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, PER_OUTPUT, SIGNIFICANT, SPREAD_BANDS,
+from .methods.clusters import recording_clusters
+from .methods.ablation import (ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, PER_OUTPUT, SIGNIFICANT, SPREAD_BANDS,
                        ablate_recording, pairs_to_ablate)
-from .methods import rank_methods
-from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
-from .recording import record_activations, recording_key, save_to_cache, staging_or_memory
-from .saturation import SaturationCounter
-from .sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
+from .methods.ranking import rank_methods
+from .measurement.names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
+from .measurement.recording import record_activations, recording_key, save_to_cache, staging_or_memory
+from .methods.saturation import SaturationCounter
+from .measurement.sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
 from .store import Analysis
-from .tables import hellinger_tables, table_pairs
-from .uncertainty import DEFAULT_RESAMPLES, direction_claims
+from .measurement.tables import hellinger_tables, table_pairs
+from .methods.uncertainty import DEFAULT_RESAMPLES, direction_claims
 
 METHOD_LAYERS = ("concat.fwd", "concat.bwd")     # the ranking-method curves analyze stores (others: on demand)
 

@@ -12,11 +12,11 @@ import torch
 from ..model.checkpoint import load_checkpoint
 from ..model.names import READOUT_LAYERS, NeuronId, UnknownName, parse_layer
 from ..text.rules import load_rules
-from .names import DEFAULT_BINS, Pair
-from .recording import Recording, pair_activations, record_activations
-from .stats import hellinger, ranked_units, slot_histograms
+from .measurement.names import DEFAULT_BINS, Pair
+from .measurement.recording import Recording, pair_activations, record_activations
+from .measurement.stats import hellinger, ranked_units, slot_histograms
 from .store import Analysis
-from .tables import NeuronScore
+from .measurement.tables import NeuronScore
 
 
 @dataclass

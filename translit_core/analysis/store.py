@@ -21,17 +21,17 @@ from ..model.names import NeuronId, UnknownName
 from ..model.net import edge_weights
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
-from .ablation import AblationResult
-from .clusters import Clusters, PairSpread, pair_spread
-from .names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION, AnalysisMissing, Pair, SampleMissing,
+from .methods.ablation import AblationResult
+from .methods.clusters import Clusters, PairSpread, pair_spread
+from .measurement.names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION, AnalysisMissing, Pair, SampleMissing,
                     analyze_command)
-from .recording import Recording, record_activations, recording_key, save_to_cache, staging_or_memory
-from .saturation import Saturation
-from .sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
-from .stats import ranked_units
-from .tables import HellingerTables, NeuronScore, PairScore
-from .methods import MethodComparison
-from .uncertainty import DirectionClaim
+from .measurement.recording import Recording, record_activations, recording_key, save_to_cache, staging_or_memory
+from .methods.saturation import Saturation
+from .measurement.sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
+from .measurement.stats import ranked_units
+from .measurement.tables import HellingerTables, NeuronScore, PairScore
+from .methods.ranking import MethodComparison
+from .methods.uncertainty import DirectionClaim
 
 # Stored in float16 (see save): the statistics around H, never H itself.
 HALF_PRECISION = ("hellinger_null", "hellinger_null_std", "p_value", "mean_pos", "mean_neg")

@@ -27,8 +27,8 @@ import json
 import sys
 
 from ..model.names import LAYERS, READOUT_LAYERS
-from .ablation import DEFAULT_DRAWS, PER_OUTPUT
-from .names import DEFAULT_BINS, DEFAULT_SHUFFLES
+from ..analysis.methods.ablation import DEFAULT_DRAWS, PER_OUTPUT
+from ..analysis.measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES
 
 
 MAX_DRAWS = 1000     # random draws per ablation (each is a forward pass)
@@ -54,7 +54,7 @@ def _print_json(obj):
 
 
 def cmd_analyze(a):
-    from .pipeline import run_analysis
+    from ..analysis.pipeline import run_analysis
     _threads(a)
     for name in ("sentences", "bins", "min_count"):
         if getattr(a, name) < 1:
@@ -79,7 +79,7 @@ def cmd_analyze(a):
 
 
 def cmd_neurons(a):
-    from .store import Analysis
+    from ..analysis.store import Analysis
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
     if a.top < 1:
@@ -103,7 +103,7 @@ def cmd_neurons(a):
 
 
 def cmd_pairs(a):
-    from .store import Analysis
+    from ..analysis.store import Analysis
     an = Analysis.load(a.checkpoint)
     neuron = an.parse_neuron(a.neuron)
     if a.top < 1:
@@ -120,8 +120,8 @@ def cmd_pairs(a):
 
 
 def cmd_histogram(a):
-    from .queries import histogram
-    from .store import Analysis
+    from ..analysis.queries import histogram
+    from ..analysis.store import Analysis
     _threads(a)
     an = Analysis.load(a.checkpoint)
     a.bins = an.tables.bins if a.bins is None else a.bins
@@ -147,8 +147,8 @@ def cmd_histogram(a):
 
 
 def cmd_ablate(a):
-    from .ablation import ABLATABLE_LAYERS, ablate_recording
-    from .store import Analysis
+    from ..analysis.methods.ablation import ABLATABLE_LAYERS, ablate_recording
+    from ..analysis.store import Analysis
     _threads(a)
     if not 1 <= a.draws <= MAX_DRAWS:
         raise ValueError(f"--draws {a.draws}: must be between 1 and {MAX_DRAWS}")
@@ -175,7 +175,7 @@ def cmd_ablate(a):
 
 def ablation_report(r) -> str:
     """An ablation result as a few aligned lines for the terminal."""
-    from .ablation import verdict
+    from ..analysis.methods.ablation import verdict
     how = "rerun through the recurrence" if r.recurrent else "head only"
     x, y = r.pair.split(":", 1)[0], r.pair.split(":", 1)[1]
     row = lambda name, acc, on_y, bal, dl: (f"  {name:<30s} {acc:8.4f} {on_y:10.4f} {bal:10.4f} {dl:+12.4f}")  # noqa: E731
@@ -198,15 +198,15 @@ def ablation_report(r) -> str:
 
 
 def _settings(a, sizes) -> list:
-    from .intervene import Setting
+    from ..analysis.methods.intervene import Setting
     return ([Setting.parse(t, "set", sizes) for t in a.set or []] + [Setting.parse(t, "scale", sizes) for t in a.scale or []]
             + [Setting.parse(t, "add", sizes) for t in a.add or []])
 
 
 def cmd_intervene(a):
     from ..model.checkpoint import load_checkpoint
-    from .intervene import intervene, parse_span
-    from .store import Analysis
+    from ..analysis.methods.intervene import intervene, parse_span
+    from ..analysis.store import Analysis
     model, alphabets, _ = load_checkpoint(a.checkpoint)
     settings = _settings(a, model.sizes)
     if not settings:
@@ -225,8 +225,8 @@ def cmd_intervene(a):
 
 def cmd_steer(a):
     from ..model.checkpoint import load_checkpoint
-    from .intervene import steer
-    from .store import Analysis
+    from ..analysis.methods.intervene import steer
+    from ..analysis.store import Analysis
     model, alphabets, _ = load_checkpoint(a.checkpoint)
     r, n_x, became = steer(model, alphabets, Analysis.load(a.checkpoint), a.text, a.pair, a.k, a.alpha)
     if a.json:
@@ -238,7 +238,7 @@ def cmd_steer(a):
 
 def cmd_attribute(a):
     from ..model.checkpoint import load_checkpoint
-    from .attribution import attribute
+    from ..analysis.methods.attribution import attribute
     model, alphabets, _ = load_checkpoint(a.checkpoint)
     if not 4 <= a.steps <= 512:
         raise ValueError(f"--steps {a.steps}: must be between 4 and 512")
@@ -256,8 +256,8 @@ def cmd_attribute(a):
 
 
 def cmd_rank_methods(a):
-    from .methods import METHODS, rank_methods
-    from .store import Analysis
+    from ..analysis.methods.ranking import METHODS, rank_methods
+    from ..analysis.store import Analysis
     _threads(a)
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
@@ -283,8 +283,8 @@ def cmd_rank_methods(a):
 def cmd_sample(a):
     """The held-out sentences the analysis is built on, one per line (or those dropped for
     overlap with the training sources, with --dropped)."""
-    from .names import ANALYSIS_META, AnalysisMissing
-    from .sample import held_out
+    from ..analysis.measurement.names import ANALYSIS_META, AnalysisMissing
+    from ..analysis.measurement.sample import held_out
     from pathlib import Path
 
     from .. import settings
@@ -311,16 +311,16 @@ def cmd_sample(a):
 
 
 def cmd_findings(a):
-    from .findings import write_findings
+    from ..reports.findings import write_findings
     _threads(a)
     path = write_findings(a.checkpoint, a.out, data_dir=a.data)
     print(f"wrote {path}")
 
 
 def cmd_hypothesis(a):
-    from .hypothesis import hypothesis
-    from .intervene import parse_span
-    from .store import Analysis
+    from ..analysis.methods.hypothesis import hypothesis
+    from ..analysis.methods.intervene import parse_span
+    from ..analysis.store import Analysis
     if not 0 <= a.left <= 20 or not 0 <= a.right <= 20 or a.top < 1:
         raise ValueError("--left and --right must be between 0 and 20, --top at least 1")
     span = parse_span(a.span, len(a.text))
@@ -339,8 +339,8 @@ def cmd_hypothesis(a):
 
 
 def cmd_tracks(a):
-    from .store import Analysis
-    from .tracks import best_track
+    from ..analysis.store import Analysis
+    from ..analysis.methods.tracks import best_track
     an = Analysis.load(a.checkpoint)
     neuron = an.parse_neuron(a.neuron)
     b = best_track(an.recording(a.data), neuron)
@@ -490,7 +490,7 @@ def add_analysis_commands(sub) -> None:
     s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
     s.set_defaults(fn=cmd_tracks)
 
-    from .cli_units import add_unit_commands
+    from .units import add_unit_commands
     add_unit_commands(sub, common)
 
     s = sub.add_parser("findings", help="regenerate docs/FINDINGS.md from the checkpoint's analysis")

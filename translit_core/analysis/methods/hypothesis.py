@@ -32,10 +32,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from ..model.alphabets import Alphabets
-from ..model.names import UnknownName, parse_layer
-from ..model.net import TranslitNet
-from .recording import Recording
+from ...model.alphabets import Alphabets
+from ...model.names import UnknownName, parse_layer
+from ...model.net import TranslitNet
+from ..measurement.recording import Recording
 
 DEFAULT_THRESHOLD = 0.3     # LSTMVis's default-ish cut for tanh-range activations
 DEFAULT_TOP = 20            # matches returned (all are counted)

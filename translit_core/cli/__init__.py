@@ -10,17 +10,17 @@ import dataclasses
 import json
 import sys
 
-from .allocator import keep_freed_memory
+from ..allocator import keep_freed_memory
 
 
 def cmd_prepare(a):
-    from .text.corpus import prepare
+    from ..text.corpus import prepare
     summary = prepare(a.data, a.out, valid_fraction=a.valid_fraction, seed=a.seed)
     print(json.dumps(summary, ensure_ascii=False, indent=1))
 
 
 def cmd_train(a):
-    from .training.train import TrainConfig, train
+    from ..training.train import TrainConfig, train
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in vars(a).items() if k in fields})
     print(json.dumps(train(cfg)))
@@ -29,8 +29,8 @@ def cmd_train(a):
 def cmd_lexicon(a):
     from pathlib import Path
 
-    from .infer.lexicon import LEXICON, save_lexicon
-    from .text.words import word_counts
+    from ..infer.lexicon import LEXICON, save_lexicon
+    from ..text.words import word_counts
     train_txt = Path(a.corpus) / "train.txt"
     with train_txt.open(encoding="utf-8") as f:
         n = save_lexicon(Path(a.out) / LEXICON, word_counts(f), a.min_count, source=str(train_txt))
@@ -41,7 +41,7 @@ def cmd_transliterate(a):
     import os
     import select
 
-    from .infer.transliterator import Transliterator
+    from ..infer.transliterator import Transliterator
     tr = Transliterator.load(a.checkpoint, lexicon=not a.no_lexicon)
     fd, pending, lines = sys.stdin.fileno(), b"", []
     out = sys.stdout.buffer
@@ -79,9 +79,9 @@ def cmd_transliterate(a):
 
 
 def cmd_evaluate(a):
-    from .infer.evaluate import describe_edits, evaluate, read_pairs, read_sentences, score_pairs
-    from .infer.transliterator import Transliterator
-    from .text.rules import load_rules
+    from ..infer.evaluate import describe_edits, evaluate, read_pairs, read_sentences, score_pairs
+    from ..infer.transliterator import Transliterator
+    from ..text.rules import load_rules
     if bool(a.text) == bool(a.pairs):
         raise SystemExit("evaluate: give exactly one of --text FILE or --pairs FILE")
     # Read the input first: an empty file is an error, not "100% accuracy on 0 characters".
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     s.set_defaults(fn=cmd_prepare)
 
     s = sub.add_parser("train", help="train a model (also under torchrun)")
-    from .training.train import TrainConfig
+    from ..training.train import TrainConfig
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool" or isinstance(f.default, bool):
@@ -157,14 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_evaluate)
 
-    from .analysis.cli import add_analysis_commands
+    from .analysis import add_analysis_commands
     add_analysis_commands(sub)   # analyze, neurons, pairs, histogram, ablate, findings
 
     a = p.parse_args(argv)
     keep_freed_memory()              # the commands' large temporaries are reused, not page-faulted in again
-    from .analysis.names import AnalysisError
-    from .model.checkpoint import CheckpointError
-    from .text.rules import RulesError
+    from ..analysis.measurement.names import AnalysisError
+    from ..model.checkpoint import CheckpointError
+    from ..text.rules import RulesError
     try:
         a.fn(a)
     except BrokenPipeError:          # `... | head`: the reader left, which is not an error

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..model.names import NeuronId, UnknownName  # noqa: F401  (re-exported: the analysis API's names)
+from ...model.names import NeuronId, UnknownName  # noqa: F401  (re-exported: the analysis API's names)
 
 ANALYSIS_WEIGHTS, ANALYSIS_META = "analysis.safetensors", "analysis.json"
 ANALYSIS_FILES = (ANALYSIS_META, ANALYSIS_WEIGHTS)

@@ -5,9 +5,9 @@ were stored gets them computed from the recording (the same functions analyze ru
 """
 from __future__ import annotations
 
-from .clusters import CUT, Clusters, pair_spread, recording_clusters
-from .names import POST_PAIRS
-from .saturation import Saturation, recording_saturation, thresholds
+from ..analysis.methods.clusters import CUT, Clusters, pair_spread, recording_clusters
+from ..analysis.measurement.names import POST_PAIRS
+from ..analysis.methods.saturation import Saturation, recording_saturation, thresholds
 from ..model.names import DIRECTIONS, READOUT_LAYERS
 
 STRICT_CUT = 0.3       # |r| >= 0.7 on average: near-copies (see clusters.py)

@@ -38,12 +38,12 @@ from dataclasses import asdict, dataclass, field, fields
 
 import torch
 
-from ..model.names import CONCAT_LAYERS, LAYERS, READOUT_LAYERS, NeuronId, UnknownName, parse_layer
-from ..model.net import Intervention
-from .names import DEFAULT_BINS, POST_PAIRS, Pair
-from ..text.rules import load_rules
-from .recording import Recording, record_activations, resolve_pair
-from .stats import hellinger, ranked_units, slot_histograms
+from ...model.names import CONCAT_LAYERS, LAYERS, READOUT_LAYERS, NeuronId, UnknownName, parse_layer
+from ...model.net import Intervention
+from ..measurement.names import DEFAULT_BINS, POST_PAIRS, Pair
+from ...text.rules import load_rules
+from ..measurement.recording import Recording, record_activations, resolve_pair
+from ..measurement.stats import hellinger, ranked_units, slot_histograms
 
 ABLATABLE_LAYERS = READOUT_LAYERS          # what analyze ablates and stores
 DEFAULT_DRAWS = 100                        # random draws of k units behind every verdict

@@ -26,8 +26,8 @@ import json
 import sys
 
 from ..model.names import READOUT_LAYERS
-from .clusters import CLUSTER_LAYERS
-from .saturation import SATURATION_LAYERS
+from ..analysis.methods.clusters import CLUSTER_LAYERS
+from ..analysis.methods.saturation import SATURATION_LAYERS
 
 
 def _print_json(obj):
@@ -36,8 +36,8 @@ def _print_json(obj):
 
 def _saturation(an, data=None):
     if an.saturation is None:
-        from .names import analyze_command
-        from .saturation import recording_saturation
+        from ..analysis.measurement.names import analyze_command
+        from ..analysis.methods.saturation import recording_saturation
         print(f"note: this analysis has no stored gate saturation; computing it from the sample recording "
               f"(store it with `{analyze_command(an.checkpoint_dir)}`)", file=sys.stderr)
         an.saturation = recording_saturation(an.recording(data))
@@ -46,8 +46,8 @@ def _saturation(an, data=None):
 
 def _clusters(an, data=None):
     if an.clusters is None:
-        from .clusters import recording_clusters
-        from .names import analyze_command
+        from ..analysis.methods.clusters import recording_clusters
+        from ..analysis.measurement.names import analyze_command
         print(f"note: this analysis has no stored unit clusters; computing them from the sample recording "
               f"(store them with `{analyze_command(an.checkpoint_dir)}`)", file=sys.stderr)
         an.clusters = recording_clusters(an.recording(data), seed=an.meta.get("sample", {}).get("seed", 0))
@@ -55,8 +55,8 @@ def _clusters(an, data=None):
 
 
 def cmd_saturation(a):
-    from .saturation import thresholds
-    from .store import Analysis
+    from ..analysis.methods.saturation import thresholds
+    from ..analysis.store import Analysis
     an = Analysis.load(a.checkpoint)
     sat = _saturation(an, a.data)
     rows = sat.rows(a.layer)
@@ -75,8 +75,8 @@ def cmd_saturation(a):
 
 
 def cmd_clusters(a):
-    from .clusters import cluster_rows, neuron_rows
-    from .store import Analysis
+    from ..analysis.methods.clusters import cluster_rows, neuron_rows
+    from ..analysis.store import Analysis
     an = Analysis.load(a.checkpoint)
     if a.k < 1:
         raise ValueError("--k must be at least 1")
@@ -128,8 +128,8 @@ def cmd_compare(a):
 
     from dataclasses import asdict
 
-    from .compare import TRACK_AUC, compare, track_profile, units_to_break
-    from .store import Analysis
+    from ..analysis.comparison.models import TRACK_AUC, compare, track_profile, units_to_break
+    from ..analysis.store import Analysis
     dirs = [Path(a.checkpoint) if a.checkpoint else None, Path(a.other)]
     ans = [Analysis.load(d) for d in dirs]
     names = [(d or ans[0].checkpoint_dir).name for d in dirs]
@@ -164,12 +164,12 @@ def cmd_compare(a):
 
 
 def cmd_dynamics(a):
-    from .dynamics import ROLE_PAIRS, points_to_dicts, role_changes, snapshot_dynamics
-    from .sample import sample_sentences, text_sentences
+    from ..analysis.comparison.dynamics import ROLE_PAIRS, points_to_dicts, role_changes, snapshot_dynamics
+    from ..analysis.measurement.sample import sample_sentences, text_sentences
     sentences = text_sentences(a.text, a.sentences, a.seed) if a.text else sample_sentences(a.data, a.sentences, a.seed)
     points = snapshot_dynamics(a.run, sentences, seed=a.seed)
     if a.save:
-        from .dynamics import save_dynamics
+        from ..analysis.comparison.dynamics import save_dynamics
         print(f"wrote {save_dynamics(a.run, points, len(sentences), a.seed)}", file=sys.stderr)
     if a.json:
         _print_json(points_to_dicts(points))

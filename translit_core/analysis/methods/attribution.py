@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from captum.attr import IntegratedGradients
 
-from ..model.alphabets import Alphabets, symbol_of_class
-from ..model.names import READOUT_LAYERS, NeuronId, UnknownName
-from ..model.net import TranslitNet
+from ...model.alphabets import Alphabets, symbol_of_class
+from ...model.names import READOUT_LAYERS, NeuronId, UnknownName
+from ...model.net import TranslitNet
 from .intervene import _rows
 
 PATHS = ("fwd", "bwd", "skip")

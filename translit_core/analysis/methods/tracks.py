@@ -29,9 +29,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ..model.names import NeuronId, parse_layer
-from ..text.rules import Rules, load_rules
-from .recording import Recording
+from ...model.names import NeuronId, parse_layer
+from ...text.rules import Rules, load_rules
+from ..measurement.recording import Recording
 
 UNCERTAIN_BELOW = 0.9            # the confidence view's threshold (dashboard.text_view)
 SAMPLE_POSITIONS = 100_000       # positions scored (seeded subsample): ranks of a layer stay ~180 MB

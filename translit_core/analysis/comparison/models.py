@@ -27,12 +27,12 @@ from pathlib import Path
 
 import torch
 
-from ..model.checkpoint import META
-from ..model.names import READOUT_LAYERS, UnknownName
-from .ablation import DecisionScorer
-from .names import POST_PAIRS
-from .recording import Recording
-from .stats import ranked_units
+from ...model.checkpoint import META
+from ...model.names import READOUT_LAYERS, UnknownName
+from ..methods.ablation import DecisionScorer
+from ..measurement.names import POST_PAIRS
+from ..measurement.recording import Recording
+from ..measurement.stats import ranked_units
 
 SELECTIVE_EXCESS = 0.5          # H above its null by half the scale (the median (pair, unit) is ~0.16) ...
 BREAK_ACCURACY = 0.5            # a pair is broken when fewer than half of its y positions stay right
@@ -330,7 +330,7 @@ class TrackProfile:
 def track_profile(recording: Recording, layer: str, n: int = TRACK_POSITIONS, seed: int = 0) -> TrackProfile:
     """Every unit's best track on a seeded subsample of the recording (on demand: ~10 s a layer)."""
     from collections import Counter
-    from .tracks import best_tracks
+    from ..methods.tracks import best_tracks
     scores = best_tracks(recording, layer, n=n, seed=seed)
     aucs = torch.tensor([s.auc for s in scores])
     good = [s.track for s in scores if s.auc >= TRACK_AUC]

@@ -19,15 +19,15 @@ import torch
 from .. import settings
 from ..model.names import READOUT_LAYERS, NeuronId
 from ..text.rules import load_rules
-from .ablation import ABLATABLE_LAYERS, NEGLIGIBLE_LOGP, SIGNIFICANT, AblationResult, verdict
-from .dynamics import load_dynamics
-from .findings_twin import render_twin
-from .findings_units import render_units
-from .queries import span_mask, substring_selectivity
-from .recording import Recording
-from .stats import hellinger, ranked_units, slot_histograms
-from .names import AnalysisMissing, Pair
-from .store import Analysis
+from ..analysis.methods.ablation import ABLATABLE_LAYERS, NEGLIGIBLE_LOGP, SIGNIFICANT, AblationResult, verdict
+from ..analysis.comparison.dynamics import load_dynamics
+from .twin import render_twin
+from .units import render_units
+from ..analysis.queries import span_mask, substring_selectivity
+from ..analysis.measurement.recording import Recording
+from ..analysis.measurement.stats import hellinger, ranked_units, slot_histograms
+from ..analysis.measurement.names import AnalysisMissing, Pair
+from ..analysis.store import Analysis
 
 DEFAULT_OUT = settings.REPO / "docs" / "FINDINGS.md"
 POST_NEURON_70 = {"s:_": 0.95, "h:հ": 0.83, "h:_": 0.81, "o:օ": 0.61}

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from .. import settings
-from ..model.alphabets import FIRST_INPUT_CLASS, Alphabets, class_of_symbol, symbol_of_class
-from ..model.names import NeuronId, UnknownName, parse_layer
-from ..model.net import TranslitNet
-from ..text.romanize import Aligned, romanize
-from ..text.words import split_at_spaces
+from ... import settings
+from ...model.alphabets import FIRST_INPUT_CLASS, Alphabets, class_of_symbol, symbol_of_class
+from ...model.names import NeuronId, UnknownName, parse_layer
+from ...model.net import TranslitNet
+from ...text.romanize import Aligned, romanize
+from ...text.words import split_at_spaces
 from .names import FORMAT_VERSION, Pair
 from .sample import fingerprint
 

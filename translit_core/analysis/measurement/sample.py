@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import settings
+from ... import settings
 from .names import SampleMissing
 
 HELDOUT_GLOBS = ("ud/*/*-test.conllu", "arpa/test.tsv")
@@ -25,7 +25,7 @@ HELDOUT_GLOBS = ("ud/*/*-test.conllu", "arpa/test.tsv")
 # (mwparserfromhell, conllu, rapidfuzz), which the dashboard's pages never need.
 
 def _clean(lines) -> list[str]:
-    from ..text.lines import keep_line, normalize_line
+    from ...text.lines import keep_line, normalize_line
     seen, out = set(), []
     for line in lines:
         line = normalize_line(line)
@@ -68,8 +68,8 @@ def training_overlap(sentences: list[str], data_dir: Path) -> tuple[set[str], se
     """(exact, near): the sentences that occur in a training source (after the same normalisation,
     case and punctuation ignored), and those sharing >= NEAR_SHARE of their word n-grams with it.
     Training text is streamed once; only the sample's own n-grams are kept in memory."""
-    from ..text.corpus import find_sources
-    from ..text.lines import normalize_line
+    from ...text.corpus import find_sources
+    from ...text.lines import normalize_line
     key = {s: " ".join(_words(s)) for s in sentences}
     grams = {s: _ngrams(_words(s)) for s in sentences}
     wanted = set().union(*grams.values()) if grams else set()
@@ -92,7 +92,7 @@ def cached_overlap(sentences: list[str], data_dir: Path) -> tuple[set[str], set[
     """`training_overlap`, cached outside the repository (it holds held-out text) under a key
     of the sentences and of every training file's path, size and modification time: parsing
     the Wikipedia dump again takes a minute."""
-    from ..text.corpus import find_sources
+    from ...text.corpus import find_sources
     files = [(str(src.path), src.path.stat().st_size, src.path.stat().st_mtime_ns) for src in find_sources(data_dir)]
     key = hashlib.sha256(json.dumps([fingerprint(sentences), files, NGRAM, NEAR_SHARE]).encode()).hexdigest()[:24]
     path = settings.cache_root() / "overlap" / f"{key}.json"
@@ -120,7 +120,7 @@ def held_out(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0, d
     training source, or shares half its word 6-grams with one, is dropped (ARPA's test sentences
     are paraphrases of news that its train split also reports).
     """
-    from ..text.corpus import iter_arpa_texts, iter_conllu_texts
+    from ...text.corpus import iter_arpa_texts, iter_conllu_texts
     data_dir = Path(data_dir) if data_dir else settings.data_dir()
     files = sorted(p for g in HELDOUT_GLOBS for p in data_dir.glob(g))
     if not files:
@@ -148,7 +148,7 @@ def sample_sentences(data_dir: str | Path | None = None, n: int = 5000, seed: in
 
 def text_sentences(path: str | Path, n: int = 5000, seed: int = 0) -> list[str]:
     """Up to n non-empty lines of an Armenian text file (or CoNLL-U text lines), seeded order."""
-    from ..infer.evaluate import read_sentences
+    from ...infer.evaluate import read_sentences
     path = Path(path)
     if not path.is_file():
         raise SampleMissing(f"text file not found: {path}")

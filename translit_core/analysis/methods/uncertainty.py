@@ -21,11 +21,11 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from ..model.names import CONCAT_LAYERS, UnknownName
-from .names import DEFAULT_BINS, DEFAULT_SHUFFLES, Pair
-from .recording import Recording, resolve_pair
-from .stats import flat_bins, hellinger, ranked_units
-from .tables import HellingerTables, hellinger_tables
+from ...model.names import CONCAT_LAYERS, UnknownName
+from ..measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES, Pair
+from ..measurement.recording import Recording, resolve_pair
+from ..measurement.stats import flat_bins, hellinger, ranked_units
+from ..measurement.tables import HellingerTables, hellinger_tables
 
 DEFAULT_RESAMPLES = 200
 LEVEL = 0.95

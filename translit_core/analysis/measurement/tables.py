@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..model.alphabets import FIRST_INPUT_CLASS, symbol_of_class
-from ..model.names import LAYERS, NeuronId, parse_layer
+from ...model.alphabets import FIRST_INPUT_CLASS, symbol_of_class
+from ...model.names import LAYERS, NeuronId, parse_layer
 from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, Pair
 from .recording import Recording, pair_counts
 from .stats import flat_bins, hellinger_from_counts, permutation_null

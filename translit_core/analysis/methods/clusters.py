@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..model.names import READOUT_LAYERS, NeuronId, UnknownName
+from ...model.names import READOUT_LAYERS, NeuronId, UnknownName
 
 CLUSTER_LAYERS = READOUT_LAYERS + ("cell.fwd", "cell.bwd")
 CUT = 0.7                  # distance 1 - |r| at which the average-linkage tree is cut (see above)

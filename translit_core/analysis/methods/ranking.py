@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..model.names import READOUT_LAYERS, UnknownName, parse_layer
+from ...model.names import READOUT_LAYERS, UnknownName, parse_layer
 from .ablation import PER_OUTPUT, DecisionScorer
-from .names import DEFAULT_BINS, DEFAULT_SHUFFLES, Pair
-from .recording import Recording, resolve_pair
-from .stats import ranked_units
-from .tables import hellinger_tables
+from ..measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES, Pair
+from ..measurement.recording import Recording, resolve_pair
+from ..measurement.stats import ranked_units
+from ..measurement.tables import hellinger_tables
 
 METHODS = ("hellinger", "excess", "probeless", "probe", "gradient", "greedy")
 KS = (1, 2, 5, 10, 20, 50)

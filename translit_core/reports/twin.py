@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model.names import READOUT_LAYERS
-from .compare import (TRACK_AUC, Comparison, compare, control_of, fine_tuned_from, model_stats, track_profile,
+from ..analysis.comparison.models import (TRACK_AUC, Comparison, compare, control_of, fine_tuned_from, model_stats, track_profile,
                       train_config, units_to_break)
-from .dynamics import ROLE_PAIRS, StoredDynamics, role_changes, role_moves
-from .names import POST_PAIRS
+from ..analysis.comparison.dynamics import ROLE_PAIRS, StoredDynamics, role_changes, role_moves
+from ..analysis.measurement.names import POST_PAIRS
 
 BREAK_PAIRS = POST_PAIRS                         # the recurrent ablation: ~10 s a (model, pair, layer)
 BREAK_LAYERS = ("concat.fwd", "concat.bwd")

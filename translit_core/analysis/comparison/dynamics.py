@@ -17,13 +17,13 @@ from pathlib import Path
 
 import torch
 
-from ..model.checkpoint import load_checkpoint
-from ..model.names import READOUT_LAYERS, NeuronId
-from ..text.rules import load_rules
-from ..training.snapshots import list_snapshots
-from .names import DEFAULT_BINS, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
-from .recording import record_activations
-from .tables import hellinger_tables
+from ...model.checkpoint import load_checkpoint
+from ...model.names import READOUT_LAYERS, NeuronId
+from ...text.rules import load_rules
+from ...training.snapshots import list_snapshots
+from ..measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError
+from ..measurement.recording import record_activations
+from ..measurement.tables import hellinger_tables
 
 ROLE_PAIRS = ("s:_", "h:_", "h:հ")        # what the post's forward neuron #70 separated
 ROLE_LAYER = "concat.fwd"

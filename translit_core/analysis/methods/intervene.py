@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from ..model.alphabets import Alphabets, symbol_of_class
-from ..model.names import READOUT_LAYERS, NeuronId, UnknownName
-from ..model.net import Intervention, TranslitNet
-from ..text.words import split_at_spaces
+from ...model.alphabets import Alphabets, symbol_of_class
+from ...model.names import READOUT_LAYERS, NeuronId, UnknownName
+from ...model.net import Intervention, TranslitNet
+from ...text.words import split_at_spaces
 
 OPS = ("set", "zero", "mean", "scale", "add")
 VALUE_LIMIT = 1000.0          # activations live in [-1, 1] (cells a little wider): beyond this is a typo

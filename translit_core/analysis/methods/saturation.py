@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..model.names import DIRECTIONS, NeuronId, UnknownName
+from ...model.names import DIRECTIONS, NeuronId, UnknownName
 
 SATURATION_GATES = ("i", "f", "o", "g")          # the paper's three sigmoid gates, and the cell input
 SATURATION_LAYERS = tuple(f"gate.{d}.{g}" for g in SATURATION_GATES for d in DIRECTIONS)

@@ -2,13 +2,14 @@
 
     python benchmarks/bench_analysis.py [--checkpoint checkpoints/hy] [--sentences 5000] [--threads 2]
 
-Targets (issue 3): full analysis of 5,000 sentences (recording + all Hellinger tables +
+Targets: full analysis of 5,000 sentences (recording + all Hellinger tables +
 contributions) <= 120 s and <= 4 GB peak memory on 2 CPU cores; one histogram on demand <= 2 s.
 
 The full analysis runs as `python -m translit_core analyze` in a child process (its peak RSS is
 the child's ru_maxrss), writing to a temporary directory, so checkpoints/*/analysis.* are left
-alone (the checkpoint is copied there first). It also writes a recording cache entry, which the histogram timings then read, exactly
-as the dashboard and the `histogram` command do. Histograms are timed in a fresh process:
+alone (the checkpoint is copied there first). It also writes a recording cache entry, which the
+histogram timings then read, exactly as the dashboard and the `histogram` command do. Histograms
+are timed in a fresh process:
 the first one includes loading the analysis and memory-mapping the cached recording.
 Figures taken while something else loads the CPU (see the load average printed) are pessimistic.
 """
@@ -93,7 +94,8 @@ def main() -> int:
             print(proc.stderr, file=sys.stderr)
             return 1
         res = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"\nhistogram on demand, pair {res['pair']}, fresh process (imports {res['import_s']:.1f} s, not counted):")
+        print(f"\nhistogram on demand, pair {res['pair']}, "
+              f"fresh process (imports {res['import_s']:.1f} s, not counted):")
         for i, r in enumerate(res["rows"]):
             note = "  (first: includes loading the analysis + cached recording)" if i == 0 else ""
             print(f"  {r['neuron']:18s} {r['seconds']:6.2f} s   H {r['hellinger']:.4f} (table {r['stored']:.4f})"

@@ -22,8 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-from dashboard.server import CHROMIUM, CHROMIUM_ARGS, REPO, free_port, start_streamlit, stop, wait_healthy
-from dashboard.text_view import EXAMPLES
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))   # the tests' helpers: lab_server
+
+from dashboard.views.text import EXAMPLES
+from lab_server import CHROMIUM, CHROMIUM_ARGS, REPO, free_port, start_streamlit, stop, wait_healthy
 from translit_core import Transliterator, settings
 
 IDLE = """() => {
@@ -118,7 +120,8 @@ def main() -> int:
                     t = time.perf_counter()
                     choice.click()
                     page.wait_for_function(
-                        "(lab) => [...document.querySelectorAll('.gtitle')].some(e => e.textContent.includes('→' + lab))",
+                        "(lab) => [...document.querySelectorAll('.gtitle')]"
+                        ".some(e => e.textContent.includes('→' + lab))",
                         arg=label, timeout=30_000)
                     page.wait_for_function(IDLE, timeout=30_000)
                     if i:

@@ -15,9 +15,12 @@ import argparse
 import statistics
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))   # the tests' helpers: lab_server
 
 from bench_app import IDLE
-from dashboard.server import CHROMIUM, CHROMIUM_ARGS, serving
+from lab_server import CHROMIUM, CHROMIUM_ARGS, serving
 from translit_core import settings
 from translit_core.analysis.comparison.models import default_pair
 

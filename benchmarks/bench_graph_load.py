@@ -1,14 +1,14 @@
-"""The neuron-graph page under load, in a real browser (issue 16, item 12); printed, not asserted.
+"""The neuron-graph page under load, in a real browser; printed, not asserted.
 
     python benchmarks/bench_graph_load.py [--checkpoint DIR] [--sessions 5] [--rate 1.6] [--seconds 20]
 
-One server (dashboard.server), one Chromium, `sessions` browser contexts on /graph. Each session
+One server (tests/lab_server.py), one Chromium, `sessions` browser contexts on /graph. Each session
 switches the pair about `rate` times a second for `seconds`, at random moments: it picks another
 input character, or (one switch in three) another output of the current one, in the page's own
 pickers. Then, from each session's own last click, its page is read every 50 ms until it is
 consistent and shows that click: no script run in progress, the picker clicked shows the choice,
 and the pickers, the graph's title and the URL all name the same pair
-(dashboard.server.graph_page_consistent). A reading is timed when it comes back from the page
+(lab_server.graph_page_consistent). A reading is timed when it comes back from the page
 (an upper bound). Printed: the time from the last click to a consistent page per session
 (target <= 1 s), how many pages were not consistent 1 s and 5 s after their last click, what
 the slower pages showed on their way, the switches achieved (Playwright's clicks slow down with
@@ -33,9 +33,11 @@ from pathlib import Path
 
 from playwright.async_api import TimeoutError as PlaywrightTimeout, async_playwright
 
-from dashboard.labels import input_choice_label
-from dashboard.server import CHROMIUM, CHROMIUM_ARGS, GRAPH_STATE, graph_page_consistent, graph_page_pairs, serving
-from dashboard.urls import pairs_by_input
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))   # the tests' helpers: lab_server
+
+from dashboard.views.labels import input_choice_label
+from dashboard.views.urls import pairs_by_input
+from lab_server import CHROMIUM, CHROMIUM_ARGS, GRAPH_STATE, graph_page_consistent, graph_page_pairs, serving
 from translit_core import settings
 from translit_core.analysis import Analysis
 

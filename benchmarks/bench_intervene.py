@@ -22,7 +22,6 @@ import torch
 
 from translit_core.analysis.methods.attribution import attribute
 from translit_core.analysis.methods.intervene import Setting, intervene
-from translit_core.model import Intervention
 from translit_core.model.checkpoint import load_checkpoint
 
 TEXT = ("barev dzez, inchpes eq? es sirum em Hayastan, tsaghikner@ tsaxkum en, aydpes aveli sirun e, "

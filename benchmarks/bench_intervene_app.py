@@ -29,10 +29,12 @@ from urllib.parse import urlencode
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))   # the tests' helpers: lab_server
+
 from bench_app import IDLE
 from bench_intervene import TEXT, UNITS
-from dashboard.intervene import parse_settings, why_question
-from dashboard.server import CHROMIUM, CHROMIUM_ARGS, serving
+from dashboard.views.intervene import parse_settings, why_question
+from lab_server import CHROMIUM, CHROMIUM_ARGS, serving
 from translit_core import settings as app_settings
 from translit_core.analysis.methods.attribution import attribute
 from translit_core.analysis.methods.intervene import intervene, plain_pass
@@ -113,7 +115,8 @@ def main() -> int:
                     summary = page.locator('[data-testid="stAlert"]').first.inner_text()
                     if want.summary() not in summary:
                         raise SystemExit(f"factor {f:g}: the page says {summary!r}, the engine {want.summary()!r}")
-                    return (page.evaluate(FIRST_AFTER, ["views", t0]) - t0, page.evaluate(FIRST_AFTER, ["idle", t0]) - t0)
+                    return (page.evaluate(FIRST_AFTER, ["views", t0]) - t0,
+                            page.evaluate(FIRST_AFTER, ["idle", t0]) - t0)
 
                 # interleaved (the machine's load drifts): a new value, then back to the one before it,
                 # whose result is cached: the page's share alone

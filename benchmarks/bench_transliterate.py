@@ -4,9 +4,9 @@
 
 Prints: character/word accuracy on the BSUT test file (romanized with the rules, seed 0; and the
 mean over seeds 0-4, since one romanization is one random draw) for the model (network + the
-known-word rule of its lexicon), the network alone and the rules-only baseline; accuracy on the hand-written chat test set; batched
-throughput against a bare LSTM forward pass of the same shapes in the same run; the latency of
-one 200-character sentence; peak memory.
+known-word rule of its lexicon), the network alone and the rules-only baseline; accuracy on the
+hand-written chat test set; batched throughput against a bare LSTM forward pass of the same shapes
+in the same run; the latency of one 200-character sentence; peak memory.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import json
 import random
 import resource
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -94,12 +93,13 @@ def main() -> None:
         alone.append(time.perf_counter() - t)
         bare.append(bare_lstm_seconds(tr, latin))
     out["throughput"] = {"characters": n_chars, "chars_per_s": n_chars / min(full),
-                         "network_alone_chars_per_s": n_chars / min(alone), "bare_lstm_chars_per_s": n_chars / min(bare),
+                         "network_alone_chars_per_s": n_chars / min(alone),
+                         "bare_lstm_chars_per_s": n_chars / min(bare),
                          "cost_vs_bare_lstm": min(full) / min(bare),
                          "cost_vs_bare_lstm_median_paired": statistics.median(f / b for f, b in zip(full, bare)),
                          "network_alone_cost_vs_bare_lstm": min(alone) / min(bare)}
 
-    one = next(l for l in latin if len(l) >= 200)[:200]
+    one = next(text for text in latin if len(text) >= 200)[:200]
     times = []
     for _ in range(30):
         t = time.perf_counter()
@@ -116,22 +116,26 @@ def main() -> None:
     print(f"  model           char {b['model']['char_accuracy']:.2f}%  word {b['model']['word_accuracy']:.2f}%")
     seeds = b["model_char_accuracy_by_seed"]
     if len(seeds) > 1:
-        print(f"  model, seeds 0-{len(seeds) - 1}  char mean {statistics.mean(seeds):.3f}% (std {statistics.stdev(seeds):.3f}; "
+        print(f"  model, seeds 0-{len(seeds) - 1}  char mean {statistics.mean(seeds):.3f}% "
+              f"(std {statistics.stdev(seeds):.3f}; "
               f"{', '.join(f'{x:.3f}' for x in seeds)})")
     alone_seeds = b["network_char_accuracy_by_seed"]
     print(f"  network alone   char mean {statistics.mean(alone_seeds):.3f}% "
           f"({', '.join(f'{x:.3f}' for x in alone_seeds)}); "
           f"model = network + the known-word rule ({out['lexicon_words']:,} words)")
     print(f"  model, seed 0   {describe_edits(b['model_edits'])}")
-    print(f"  rules baseline  char {b['rules_baseline']['char_accuracy']:.2f}%  word {b['rules_baseline']['word_accuracy']:.2f}%")
+    print(f"  rules baseline  char {b['rules_baseline']['char_accuracy']:.2f}%  "
+          f"word {b['rules_baseline']['word_accuracy']:.2f}%")
     print(f"chat test set ({c['sentences']} hand-typed sentences)")
     print(f"  model           char {c['model']['char_accuracy']:.2f}%  word {c['model']['word_accuracy']:.2f}%  "
           f"sentences exact {c['model']['sentence_accuracy']:.1f}%")
     print(f"  network alone   char {c['network']['char_accuracy']:.2f}%  word {c['network']['word_accuracy']:.2f}%  "
           f"sentences exact {c['network']['sentence_accuracy']:.1f}%")
-    print(f"  rules baseline  char {c['rules_baseline']['char_accuracy']:.2f}%  word {c['rules_baseline']['word_accuracy']:.2f}%")
+    print(f"  rules baseline  char {c['rules_baseline']['char_accuracy']:.2f}%  "
+          f"word {c['rules_baseline']['word_accuracy']:.2f}%")
     print(f"throughput ({th['characters']} chars, {out['threads']} threads): {th['chars_per_s']:,.0f} chars/s "
-          f"(network alone {th['network_alone_chars_per_s']:,.0f}); bare LSTM {th['bare_lstm_chars_per_s']:,.0f} chars/s; "
+          f"(network alone {th['network_alone_chars_per_s']:,.0f}); "
+          f"bare LSTM {th['bare_lstm_chars_per_s']:,.0f} chars/s; "
           f"cost {th['cost_vs_bare_lstm']:.2f}x the bare LSTM, best against best (median of paired runs "
           f"{th['cost_vs_bare_lstm_median_paired']:.2f}x; network alone {th['network_alone_cost_vs_bare_lstm']:.2f}x); "
           f"batches of {tr.batch_size} chunks, dense and output layers in {out['head_dtype']}, 7 interleaved runs")

@@ -1,4 +1,4 @@
-"""How the Hellinger tables depend on the histogram's bin count (issue 12, item 1).
+"""How the Hellinger tables depend on the histogram's bin count.
 
 For the post's pairs and the readout layers (concat.fwd, concat.bwd, hidden), on the shipped
 analysis's sample recording: for 100 / 300 / 1000 / 3000 bins, the permutation null of a median
@@ -52,7 +52,8 @@ def main() -> None:
     for name in pairs:
         i = index[name]
         p = ref.pairs[i]
-        cells = [f"{float(tables[b].hellinger_null[i].median()):>11.3f} {float(tables[b].hellinger_excess[i].median()):>7.3f}"
+        cells = [f"{float(tables[b].hellinger_null[i].median()):>11.3f} "
+                 f"{float(tables[b].hellinger_excess[i].median()):>7.3f}"
                  for b in a.bins]
         print(f"{name:<8} {p.n_pos:>6} {p.n_neg:>6}  " + "  ".join(cells))
     for label, score in (("raw H", lambda t: t.hellinger), ("H excess", lambda t: t.hellinger_excess)):
@@ -88,7 +89,8 @@ def main() -> None:
             overlap, rho = [], []
             for name in (p for p in pairs if p in i1 and p in i2):
                 s1, s2 = t1.hellinger_excess[i1[name], o:o + u], t2.hellinger_excess[i2[name], o:o + u]
-                overlap.append(len(set(torch.topk(s1, a.k).indices.tolist()) & set(torch.topk(s2, a.k).indices.tolist())))
+                overlap.append(len(set(torch.topk(s1, a.k).indices.tolist())
+                                   & set(torch.topk(s2, a.k).indices.tolist())))
                 rho.append(spearman(s1, s2))
             cells.append(f"{b:>5}b {sum(overlap) / len(overlap):4.1f} rho {sum(rho) / len(rho):.3f}")
         print(f"  {layer:<11} " + "  ".join(cells))

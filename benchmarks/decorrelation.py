@@ -1,4 +1,4 @@
-"""How decorrelated checkpoints' activations are (issue 15's twin): DeCov (the regularizer's own
+"""How decorrelated checkpoints' activations are (the DeCov twin and its control): DeCov (the regularizer's own
 term) and the mean |Pearson r| between units of the concat and hidden layers, over the first 300
 validation lines romanized with a fixed seed, with each checkpoint's validation accuracy.
 
@@ -21,8 +21,7 @@ def activations(model, alphabets, latin: list[str]) -> dict[str, torch.Tensor]:
     acts: dict[str, list[torch.Tensor]] = {"concat": [], "hidden": []}
     with torch.no_grad():
         for text in latin:
-            got: dict[str, torch.Tensor] = {}
-            model(torch.tensor([alphabets.encode_input(text)]), acts=got)
+            _, got = model(torch.tensor([alphabets.encode_input(text)]), return_acts=True)
             for k in acts:
                 acts[k].append(got[k][0])
     return {k: torch.cat(v) for k, v in acts.items()}                  # (positions, units)
@@ -35,8 +34,8 @@ def main() -> None:
     ap.add_argument("checkpoints", nargs="+")
     a = ap.parse_args()
     rules, rng = load_rules(), random.Random(0)
-    lines = [l for l in open(a.valid, encoding="utf-8").read().splitlines() if l.strip()][:a.lines]
-    latin = [romanize(l, rules, rng).latin[:128] for l in lines]
+    lines = [line for line in open(a.valid, encoding="utf-8").read().splitlines() if line.strip()][:a.lines]
+    latin = [romanize(line, rules, rng).latin[:128] for line in lines]
     for ck in a.checkpoints:
         model, alphabets, meta = load_checkpoint(ck)
         cols = []

@@ -31,7 +31,7 @@ from streamlit.runtime.state.query_params import (CLIENT_STATE_QUERY_STRING_MAX_
                                                   CLIENT_STATE_QUERY_STRING_MAX_LENGTH as MAX_QUERY_CHARS)
 from streamlit.web.cli import configurator_options
 
-from .urls import CUT_PARAM, MAX_URL_TEXT, MOVED_PARAM, PAGES
+from .views.urls import CUT_PARAM, MAX_URL_TEXT, MOVED_PARAM, PAGES
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
@@ -105,7 +105,7 @@ def lab_app():
 # meantime wait for that import to finish, never import it twice).
 # Only modules without Streamlit caches: a cache decorated before the runtime exists would not be the runtime's.
 WARM_IMPORTS = ("torch", "plotly.graph_objects", "plotly.subplots", "translit_core.analysis",
-                "translit_core.infer.transliterator", "dashboard.figures")
+                "translit_core.infer.transliterator", "dashboard.views.figures")
 
 
 def warm_imports() -> None:
@@ -113,7 +113,7 @@ def warm_imports() -> None:
     for name in WARM_IMPORTS:
         try:
             importlib.import_module(name)
-        except Exception:        # noqa: BLE001  (the page that needs it reports it)
+        except Exception:        # any failure: the page that needs the module reports it
             return
 
 

@@ -1,14 +1,18 @@
 """Neuron clusters (NeuroX): a layer's units grouped by the correlation of their activations, the
 pairs each group serves, and whether a pair's most selective units are one redundant group or many
-independent units. Widgets only: translit_core.analysis.methods.clusters computes, dashboard/structure.py draws."""
+independent units. Widgets only: translit_core.analysis.methods.clusters computes,
+dashboard/views/clusters.py draws, dashboard/ui/structure.py finds the clusters."""
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import structure
-from dashboard.downloads import show_chart, show_table
-from dashboard.urls import md_plain, page_url, parse_choice, parse_count, parse_neuron, parse_pair
-from dashboard.widgets import init_once, lab, notes_once, pair_picker, require_analysis, set_params, url_param
+from dashboard.ui import structure
+from dashboard.ui.downloads import show_chart, show_table
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import init_once, lab, notes_once, pair_picker, require_analysis
+from dashboard.views.clusters import cluster_sizes, spread_figure
+from dashboard.views.markdown import md_plain
+from dashboard.views.urls import page_url, parse_choice, parse_count, parse_neuron, parse_pair
 from translit_core.analysis.methods.clusters import CLUSTER_LAYERS, cluster_rows, neuron_rows, pair_spread
 from translit_core.model.names import READOUT_LAYERS, NeuronId
 
@@ -44,7 +48,7 @@ with c2:
     k = st.number_input("Top units of the pair (k)", 1, 50, key="clusters_k")
 lc = cl.layer(layer)
 rows = cluster_rows(A, cl, layer, int(k))
-show_chart(structure.cluster_sizes(lc, rows), "clusters_sizes", {"layer": layer}, key="clusters_sizes")
+show_chart(cluster_sizes(lc, rows), "clusters_sizes", {"layer": layer}, key="clusters_sizes")
 only_groups = not st.toggle("List the units on their own too", key="clusters_all")
 show_table([r for r in rows if r["size"] > 1 or not only_groups], "clusters", {"layer": layer}, key="clusters_table",
            hide_index=True, width="stretch")
@@ -54,14 +58,15 @@ st.caption(f"Cut at 1 − |r| = {cl.cut:g}: two groups merge while their units' 
 
 st.subheader("One group, or independent units?")
 pair = pair_picker(A, "clusters_pair", parsed_pair.value)
-spreads = [pair_spread(A, cl, pair, l, int(k)) for l in layers if l in READOUT_LAYERS or l == layer]
-show_chart(structure.spread_figure(spreads), "clusters_spread", {"pair": pair, "k": k}, key="clusters_spread")
+spreads = [pair_spread(A, cl, pair, other, int(k)) for other in layers if other in READOUT_LAYERS or other == layer]
+show_chart(spread_figure(spreads), "clusters_spread", {"pair": pair, "k": k}, key="clusters_spread")
 mine = next(s for s in spreads if s.layer == layer)
 st.markdown(f"In **{layer}**, the top {mine.k} units of {md_plain(pair)} fall into **{mine.distinct}** clusters; "
             f"{mine.k} random units of the layer into {mine.null_mean:.1f} (95% of draws: {mine.null_lo:g} to "
             f"{mine.null_hi:g}): **{mine.verdict}**.")
 show_table([{"unit": f"{layer}:{u}", "cluster": c, "cluster size": int(lc.sizes()[c]),
-             "representative": str(NeuronId(layer, int(lc.representatives[c])))} for u, c in zip(mine.units, mine.clusters)],
+             "representative": str(NeuronId(layer, int(lc.representatives[c])))}
+            for u, c in zip(mine.units, mine.clusters)],
            "clusters_top", {"pair": pair, "layer": layer, "k": k}, key="clusters_top", hide_index=True)
 
 st.subheader("A unit's neighbours")
@@ -73,6 +78,7 @@ neuron = NeuronId(layer, int(index))
 info = neuron_rows(cl, neuron)
 st.markdown(f"`{neuron}` is in cluster **{info['cluster']}** ({info['cluster_size']} units; representative "
             f"`{info['representative']}`).")
-show_table([dict(n, r=round(n["r"], 3)) for n in info["neighbours"]], "clusters_neighbours", {"neuron": neuron}, key="clusters_neighbours", hide_index=True)
+show_table([dict(n, r=round(n["r"], 3)) for n in info["neighbours"]], "clusters_neighbours", {"neuron": neuron},
+           key="clusters_neighbours", hide_index=True)
 st.link_button("Open its neuron card", page_url("neuron", neuron=neuron), icon=":material/open_in_new:")
 set_params(layer=layer, pair=pair, k=k, neuron=neuron)

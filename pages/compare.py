@@ -1,18 +1,20 @@
 """Compare models: the base and a twin trained to be interpretable, neuron by neuron, on the same
 sample and statistics. Widgets only: translit_core.analysis.comparison.models computes,
-dashboard/compare_view.py draws."""
+dashboard/views/compare.py draws."""
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import compare_view as cv
-from dashboard.downloads import show_chart, show_table
-from dashboard.lab import file_stamp
-from dashboard.urls import md_plain, parse_choice
-from dashboard.widgets import init_once, lab, lab_of, notes_once, set_params, url_param
+from dashboard.ui.downloads import show_chart, show_table
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import init_once, lab, lab_of, notes_once
+from dashboard.views import compare as cv
+from dashboard.views.lab import file_stamp
+from dashboard.views.markdown import md_plain
+from dashboard.views.urls import parse_choice
 from translit_core import settings
-from translit_core.analysis.comparison.models import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare, default_pair,
-                                            track_profile, units_to_break)
+from translit_core.analysis.comparison.models import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare,
+                                                      default_pair, track_profile, units_to_break)
 from translit_core.analysis.measurement.names import POST_PAIRS
 from translit_core.model.names import READOUT_LAYERS
 
@@ -41,8 +43,8 @@ a_name = c1.selectbox("Model A", names, key="cmp_a")
 b_name = c2.selectbox("Model B", names, key="cmp_b")
 set_params(a=a_name if a_name != first_a else None, b=b_name if b_name != first_b else None)
 labs = [lab_of(a_name), lab_of(b_name)]
-missing = [n for n, l in zip((a_name, b_name), labs) if l is not None and l.analysis is None]
-if any(l is None for l in labs) or missing:
+missing = [n for n, loaded in zip((a_name, b_name), labs) if loaded is not None and loaded.analysis is None]
+if any(loaded is None for loaded in labs) or missing:
     for n in missing:
         st.warning(f"{md_plain(n)} has no neuron analysis yet: build it with `python -m translit_core analyze "
                    f"--checkpoint {dirs[n]}`.", icon=":material/science:")
@@ -110,8 +112,8 @@ def units_to_break_view() -> None:
     key = f"cmp_break|{a_name}|{b_name}|{pair}|{layer}"        # the curves of this choice, once computed
     if st.session_state.pop("cmp_break_asked", False) and pair:
         with st.spinner("Rerunning the network with the top units ablated…"):
-            st.session_state[key] = {n: _break(str(l.directory), file_stamp(l.directory), n, pair, layer)
-                                     for n, l in ((a_name, la), (b_name, lb))}
+            st.session_state[key] = {n: _break(str(m.directory), file_stamp(m.directory), n, pair, layer)
+                                     for n, m in ((a_name, la), (b_name, lb))}
     if key in st.session_state:
         curves = st.session_state[key]
         st.markdown(" · ".join(f"**{md_plain(n)}**: broken at k = {cu.units_to_break}" if cu.units_to_break
@@ -136,8 +138,8 @@ def tracks_view() -> None:
     tkey = f"cmp_tracks|{a_name}|{b_name}|{track_layer}"
     if st.session_state.pop("cmp_track_asked", False):
         with st.spinner("Scoring every unit against the annotation tracks…"):
-            st.session_state[tkey] = {n: _tracks(str(l.directory), file_stamp(l.directory), n, track_layer)
-                                      for n, l in ((a_name, la), (b_name, lb))}
+            st.session_state[tkey] = {n: _tracks(str(m.directory), file_stamp(m.directory), n, track_layer)
+                                      for n, m in ((a_name, la), (b_name, lb))}
     if tkey in st.session_state:
         show_table(cv.track_rows(st.session_state[tkey]), "compare-tracks", {**params, "layer": track_layer},
                    key="cmp_track_rows", hide_index=True, width="stretch")

@@ -1,25 +1,29 @@
 """Training dynamics: how the post's key units form, snapshot by snapshot (train --snapshots).
-Widgets only: translit_core.analysis.comparison.dynamics computes, dashboard/dynamics_view.py draws."""
+Widgets only: translit_core.analysis.comparison.dynamics computes, dashboard/views/dynamics.py draws."""
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import dynamics_view as dv
-from dashboard.downloads import show_chart, show_table
-from dashboard.urls import md_plain, parse_choice, parse_count
-from dashboard.widgets import init_once, lab, notes_once, set_params, url_param
+from dashboard.ui.downloads import show_chart, show_table
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import init_once, lab, notes_once
+from dashboard.views import dynamics as dv
+from dashboard.views.markdown import md_plain
+from dashboard.views.urls import parse_choice, parse_count
 from translit_core import settings
+from translit_core.analysis.comparison.dynamics import (ROLE_PAIRS, load_dynamics, role_changes, role_moves,
+                                                        snapshot_dynamics)
 from translit_core.analysis.comparison.models import default_pair
-from translit_core.analysis.comparison.dynamics import ROLE_PAIRS, load_dynamics, role_changes, role_moves, snapshot_dynamics
 from translit_core.analysis.measurement.names import AnalysisError, SampleMissing
 from translit_core.training.snapshots import list_snapshots
 
 lab()
 st.title("Training dynamics")
 st.caption("A training run keeps copies of its weights along the way (`train --snapshots 0.125,0.25,0.5,1,2,4,8`). "
-           "For each, on the same held-out sentences: the best H excess (H minus its permutation null) of each of the "
-           "post's pairs per readout layer, and the forward unit that plays the post's #70 role (the best mean "
-           f"excess over {', '.join(f'`{p}`' for p in ROLE_PAIRS)}): when it appears, and whether it stays the same unit.")
+           "For each, on the same held-out sentences: the best H excess (H minus its permutation null) of each of "
+           "the post's pairs per readout layer, and the forward unit that plays the post's #70 role (the best mean "
+           f"excess over {', '.join(f'`{p}`' for p in ROLE_PAIRS)}): when it appears, and whether it stays the same "
+           "unit.")
 runs = settings.run_dirs()
 if not runs:
     st.info("No training run with snapshots is installed: train with `--snapshots`, then put the run under runs/ "

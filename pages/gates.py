@@ -1,15 +1,18 @@
 """Gate saturation (Karpathy, Johnson & Fei-Fei 2015): how often each gate unit is shut or open.
-Widgets only: the fractions come from translit_core.analysis.methods.saturation (dashboard/structure.py)."""
+Widgets only: the fractions come from translit_core.analysis.methods.saturation (found by
+dashboard/ui/structure.py), the figure and table from dashboard/views/gates.py."""
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import structure
-from dashboard.downloads import show_chart, show_table
-from dashboard.graph import selected_neuron
-from dashboard.panels import neuron_card
-from dashboard.urls import parse_neuron
-from dashboard.widgets import init_once, lab, notes_once, require_analysis, set_params, url_param
+from dashboard.ui import structure
+from dashboard.ui.downloads import show_chart, show_table
+from dashboard.ui.panels import neuron_card
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import init_once, lab, notes_once, require_analysis
+from dashboard.views.gates import saturation_scatter, saturation_summary
+from dashboard.views.graph import selected_neuron
+from dashboard.views.urls import parse_neuron
 
 L = lab()
 st.title("Gate saturation")
@@ -32,10 +35,10 @@ clicked = parse_neuron(selected_neuron(st.session_state.get("gates_chart")), L.s
 if clicked and clicked.layer in sat.layers:
     st.session_state["gates_neuron"] = clicked
 neuron = st.session_state["gates_neuron"]
-show_chart(structure.saturation_scatter(sat, neuron if neuron and neuron.layer in sat.layers else None),
+show_chart(saturation_scatter(sat, neuron if neuron and neuron.layer in sat.layers else None),
            "gates", {}, key="gates_chart", on_select="rerun", selection_mode="points")
 set_params(neuron=neuron)
-show_table(structure.saturation_summary(sat), "gates_summary", {}, key="gates_summary", hide_index=True)
+show_table(saturation_summary(sat), "gates_summary", {}, key="gates_summary", hide_index=True)
 st.caption("Units per gate layer shut or open on more than 90% / 50% of the positions, and the layer's mean "
            "fractions. `python -m translit_core saturation` prints every unit.")
 

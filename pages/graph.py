@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.graph import selected_neuron
-from dashboard.labels import pair_label
-from dashboard.urls import md_plain, page_url, parse_neuron, parse_pair
-from dashboard.downloads import show_chart
-from dashboard.panels import intervene_link, neuron_card, neuron_graph, show_histogram
-from dashboard.widgets import init_once, lab, notes_once, pair_picker, require_analysis, set_params, url_param
+from dashboard.ui.downloads import show_chart
+from dashboard.ui.panels import intervene_link, neuron_card, neuron_graph, show_histogram
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import init_once, lab, notes_once, pair_picker, require_analysis
+from dashboard.views.graph import selected_neuron
+from dashboard.views.labels import pair_label
+from dashboard.views.markdown import md_plain
+from dashboard.views.urls import page_url, parse_neuron, parse_pair
 
 L = lab()
 st.title("Neuron graph")

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import figures, heatmap
-from dashboard import hypothesis as hy
-from dashboard.downloads import show_chart, show_table
-from dashboard.intervene import intervene_url
-from dashboard.lab import MODEL_FILES, QUERY_ERRORS, file_stamp
-from dashboard.text_view import cap_text
-from dashboard.urls import md_literal, md_plain, parse_neuron, parse_text, url_text, valid_neurons
-from dashboard.widgets import (current_lab, init_once, lab, notes, notes_once, set_params, set_text_param,
-                               url_param)
+from dashboard.ui.downloads import show_chart, show_table
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import current_lab, init_once, lab, notes, notes_once, set_text_param
+from dashboard.views import figures
+from dashboard.views import heatmaps
+from dashboard.views import hypothesis as hy
+from dashboard.views.intervene import intervene_url
+from dashboard.views.lab import MODEL_FILES, QUERY_ERRORS, file_stamp
+from dashboard.views.markdown import md_literal, md_plain
+from dashboard.views.text import cap_text
+from dashboard.views.urls import parse_neuron, parse_text, url_text, valid_neurons
 from translit_core.model.names import READOUT_LAYERS
 
 L = lab()
@@ -21,9 +23,10 @@ st.caption("Type or pick a text: the network's output runs along the top of each
            "(red positive, blue negative, one scale for all rows).")
 
 parsed_neuron = parse_neuron(url_param("neuron"), L.sizes)
-parsed_span = hy.parse_span_param(url_param("span"), parse_text(url_param("text"), heatmap.HEATMAP_TEXT).value)
+link_text = parse_text(url_param("text"), heatmaps.HEATMAP_TEXT).value
+parsed_span = hy.parse_span_param(url_param("span"), link_text)       # the link's span is for the link's text
 notes_once("hm_seen", [parsed_neuron.note, parsed_span.note])
-init_once("hm_text", parse_text(url_param("text"), heatmap.HEATMAP_TEXT).value)
+init_once("hm_text", link_text)
 
 
 def use_text(t: str) -> None:
@@ -32,13 +35,13 @@ def use_text(t: str) -> None:
 
 with st.container(horizontal=True, vertical_alignment="center", gap="small"):
     st.markdown("**Pick**")
-    for i, (label, t) in enumerate(heatmap.HEATMAP_EXAMPLES):
+    for i, (label, t) in enumerate(heatmaps.HEATMAP_EXAMPLES):
         st.button(label, key=f"hm_ex_{i}", on_click=use_text, args=(t,), type="tertiary",
                   icon=":material/north_east:")
 
 raw_text = st.text_area("Text (Latin)", key="hm_text", height=90,
                         help="Press Ctrl+Enter (or click outside) to update.") or ""
-capped = cap_text(raw_text, heatmap.MAX_HEATMAP_CHARS, "shown")
+capped = cap_text(raw_text, heatmaps.MAX_HEATMAP_CHARS, "shown")
 if capped.notice:
     st.warning(capped.notice, icon=":material/content_cut:")
 set_text_param(raw_text)
@@ -50,17 +53,18 @@ if not text.strip():
 
 @st.cache_data(max_entries=8, show_spinner="Running the network step by step…")
 def _acts(directory: str, stamp: tuple, text: str):
-    l = current_lab()
-    return heatmap.activations_for(l.model, l.alphabets, text), heatmap.network_outputs(l.translit, text)
+    current = current_lab()
+    return (heatmaps.activations_for(current.model, current.alphabets, text),
+            heatmaps.network_outputs(current.translit, text))
 
 
 acts, outputs = _acts(str(L.directory), file_stamp(L.directory, MODEL_FILES), text)
 
 
 @st.cache_data(max_entries=64, show_spinner="Searching the analysis sample…")
-def _find(directory: str, stamp: tuple, text: str, sub: str, layers: tuple, sample: bool) -> heatmap.Found:
+def _find(directory: str, stamp: tuple, text: str, sub: str, layers: tuple, sample: bool) -> heatmaps.Found:
     outputs = _acts(directory, file_stamp(directory, MODEL_FILES), text)[1]
-    return heatmap.substring_neurons(current_lab(), text, sub, list(layers), top=12, outputs=outputs,
+    return heatmaps.substring_neurons(current_lab(), text, sub, list(layers), top=12, outputs=outputs,
                                      sample=sample)
 
 
@@ -72,19 +76,19 @@ with st.container(border=True):
     st.markdown("**Find neurons for a substring** — which neurons fire inside it and not outside?")
     c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
     with c1:
-        sub = st.text_input("Substring", value=heatmap.DEFAULT_SUBSTRING, key="hm_sub", max_chars=40)
+        sub = st.text_input("Substring", value=heatmaps.DEFAULT_SUBSTRING, key="hm_sub", max_chars=40)
     with c2:
         layers = st.multiselect("Layers", list(L.sizes), default=list(READOUT_LAYERS), key="hm_layers")
     with c3:
         go = st.button("Find", key="hm_find", type="primary", width="stretch")
-    spans = heatmap.find_spans(text, sub)
+    spans = heatmaps.find_spans(text, sub)
     if go or "hm_found" not in st.session_state:
         # The sample-wide search needs the sample recording: on a first visit that is still loading
         # (or being re-made), start with the quick search over this text; "Find" runs the full one.
         sample = bool(go) or L.recording_ready
         st.session_state["hm_found"] = _find(str(L.directory), file_stamp(L.directory), text, sub,
                                              tuple(layers), sample)
-    found: heatmap.Found = st.session_state["hm_found"]
+    found: heatmaps.Found = st.session_state["hm_found"]
     if found.note:
         st.caption(found.note)
     if not spans and sub:
@@ -114,21 +118,31 @@ with st.container(border=True):
 def _hypothesis(directory: str, stamp: tuple, text: str, span: tuple, layer: str, threshold: float, left: int,
                 right: int):
     from translit_core.analysis.methods.hypothesis import hypothesis
-    l = current_lab()
-    return hypothesis(l.model, l.alphabets, l.recording(), text, span, layer, threshold, left, right)
+    current = current_lab()
+    return hypothesis(current.model, current.alphabets, current.recording(), text, span, layer, threshold, left, right)
 
 
 def find_span_text() -> None:
-    found = heatmap.find_spans(st.session_state.get("hm_text") or "", st.session_state.get("hm_span_find") or "")
+    found = heatmaps.find_spans(st.session_state.get("hm_text") or "", st.session_state.get("hm_span_find") or "")
     if found:
         st.session_state["hm_span"] = found[0]
 
 
-if st.session_state.get("hm_span_for") != text:          # a new text: its default span (or the link's)
-    first_time = "hm_span_for" not in st.session_state
-    st.session_state["hm_span"] = (parsed_span.value if first_time and parsed_span.value else hy.default_span(text))
-    st.session_state["hm_span_for"] = text
-st.session_state["hm_span"] = hy.clamp_span(st.session_state["hm_span"], len(text))
+def seed_span(text: str, typed: str) -> None:
+    """The span slider's value, set before it is drawn for `text` (the shown part of the `typed`
+    text): the span chosen for this text if the slider still holds one; else the link's span when
+    the link is for this text, or the text's default span. The slider holds none on the page's
+    first run, for a new text (`hm_span_for` names the text of its span), and after a run that did
+    not draw it: Streamlit drops a widget's state then (another page), while `hm_span_for` stays."""
+    state = st.session_state
+    if state.get("hm_span_for") != text or "hm_span" not in state:
+        from_link = parsed_span.value if link_text == typed else None
+        state["hm_span"] = from_link or hy.default_span(text)
+        state["hm_span_for"] = text
+    state["hm_span"] = hy.clamp_span(state["hm_span"], len(text))
+
+
+seed_span(text, raw_text)
 with st.container(border=True, key="hm_hyp"):
     st.markdown("**Hypothesis (LSTMVis)** — pick a span: the units that are on over the whole span and off just "
                 "before and after it, and the other places in the sample where they do the same")
@@ -138,9 +152,10 @@ with st.container(border=True, key="hm_hyp"):
     h1, h2, h3, h4, h5 = st.columns([2, 2, 3, 1, 1], vertical_alignment="bottom")
     h1.text_input("or find letters", key="hm_span_find", on_change=find_span_text, max_chars=40,
                   placeholder="e.g. tyun")
-    layer = h2.selectbox("Layer", [l for l in hy.HYPOTHESIS_LAYERS if l in L.sizes], key="hm_hlayer")
+    layer = h2.selectbox("Layer", [name for name in hy.HYPOTHESIS_LAYERS if name in L.sizes], key="hm_hlayer")
     threshold = h3.slider("Threshold (on above)", -0.9, 0.95, 0.3, 0.05, key="hm_thr")
-    left = h4.number_input("Left", 0, 10, 1, key="hm_left", help="characters before the span where the units must be off")
+    left = h4.number_input("Left", 0, 10, 1, key="hm_left",
+                           help="characters before the span where the units must be off")
     right = h5.number_input("Right", 0, 10, 1, key="hm_right", help="characters after the span where they must be off")
     set_params(span=hy.span_param(span))
     st.caption(f"Span {span[0]}:{span[1]} = {md_literal(text[span[0]:span[1]], 40)}")
@@ -161,7 +176,8 @@ with st.container(border=True, key="hm_hyp"):
                     cur = list(st.session_state.get("hm_rows", []))
                     st.session_state["hm_rows"] = cur + [n for n in names if n not in cur]
                 names = [f"{layer}:{u}" for u in hres.units]
-                st.button(f"Add the {min(8, len(names))} unit{'s' if len(names) > 1 else ''} as rows", key="hm_hyp_add", on_click=add_units,
+                plural = "s" if len(names) > 1 else ""
+                st.button(f"Add the {min(8, len(names))} unit{plural} as rows", key="hm_hyp_add", on_click=add_units,
                           args=(names[:8],))
                 m1, m2, m3 = st.columns(3)
                 m1.metric("Matches in the sample", f"{hres.n_matches:,}")
@@ -198,7 +214,7 @@ def _tracks(directory: str, stamp: tuple, text: str):
 
 tracks = _tracks(str(L.directory), file_stamp(L.directory, MODEL_FILES), text)
 show_tracks = st.toggle("Annotation tracks under the rows", value=True, key="hm_tracks")
-show_chart(figures.cell_heatmap(heatmap.heat_data(acts, text, outputs, good), width=48, marks=spans,
+show_chart(figures.cell_heatmap(heatmaps.heat_data(acts, text, outputs, good), width=48, marks=spans,
                                 tracks=tracks.rows if show_tracks else ()),
            "heatmap", {"rows": len(good), "text": text[:40]}, key="hm_fig")
 if show_tracks and tracks.rows:

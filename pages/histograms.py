@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import figures
-from dashboard.labels import layer_title
-from dashboard.urls import HIST_MODES, parse_choice, parse_count, parse_neuron, parse_pair, sibling_pair
-from dashboard.downloads import show_chart
-from dashboard.panels import histogram, show_histogram
-from dashboard.widgets import (init_once, lab, neuron_picker, notes_once, pair_picker, require_analysis, set_params,
-                               url_param)
+from dashboard.ui.downloads import show_chart
+from dashboard.ui.panels import histogram, show_histogram
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import init_once, lab, neuron_picker, notes_once, pair_picker, require_analysis
+from dashboard.views import figures
+from dashboard.views.labels import layer_choice_label
+from dashboard.views.urls import HIST_MODES, parse_choice, parse_count, parse_neuron, parse_pair, sibling_pair
 from translit_core.model.names import NeuronId
 
 L = lab()
@@ -24,14 +24,13 @@ if parsed_pair.value is None:
 best = A.top_neurons(parsed_pair.value, "hidden", 1)
 parsed_neuron = parse_neuron(url_param("neuron"), L.sizes, best[0].neuron if best else NeuronId("hidden", 0))
 # The rest of the view is in the URL too: mode, the top-N layer and count, the compare side B.
-layers = ["hidden"] + [l for l in L.sizes if l != "hidden"]
+layers = ["hidden"] + [name for name in L.sizes if name != "hidden"]
 parsed_mode = parse_choice(url_param("mode"), list(HIST_MODES), "view")
 parsed_layer = parse_choice(url_param("layer"), layers, "layer")
 parsed_n = parse_count(url_param("n"), 1, 8, 4, "number of neurons")
 parsed_pair2 = parse_pair(url_param("pair2"), pairs, str(sibling_pair(parsed_pair.value, pairs)))
 parsed_neuron2 = parse_neuron(url_param("neuron2"), L.sizes, parsed_neuron.value)
-if "hist_seen" not in st.session_state:
-    init_once("hist_mode", HIST_MODES[parsed_mode.value])
+init_once("hist_mode", HIST_MODES[parsed_mode.value])       # again whenever Streamlit dropped it (another page)
 notes_once("hist_seen", [parsed_pair.note, parsed_neuron.note, parsed_mode.note, parsed_layer.note, parsed_n.note,
                          parsed_pair2.note if url_param("pair2") else None,
                          parsed_neuron2.note if url_param("neuron2") else None])
@@ -58,7 +57,7 @@ elif mode == MODES[1]:
         seeded = "hist_top_layer" in st.session_state
         layer = st.selectbox("Layer", list(L.sizes), key="hist_top_layer",
                              **({} if seeded else {"index": list(L.sizes).index(parsed_layer.value)}),
-                             format_func=lambda l: f"{l} — {layer_title(l)}")
+                             format_func=layer_choice_label)
     with c2:
         n = st.slider("How many", 1, 8, key="hist_top_n",
                       **({} if "hist_top_n" in st.session_state else {"value": parsed_n.value}))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import figures
-from dashboard.lab import QUERY_ERRORS, file_stamp
-from dashboard.downloads import show_chart, show_table
-from dashboard.urls import md_plain, parse_choice, parse_pair
-from dashboard.widgets import current_lab, lab, notes_once, pair_picker, require_analysis, set_params, url_param
+from dashboard.ui.downloads import show_chart, show_table
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import current_lab, lab, notes_once, pair_picker, require_analysis
+from dashboard.views import figures
+from dashboard.views.lab import QUERY_ERRORS, file_stamp
+from dashboard.views.markdown import md_plain
+from dashboard.views.urls import parse_choice, parse_pair
 from translit_core.analysis.methods.ranking import METHODS, MethodComparison, rank_methods
 from translit_core.model.names import READOUT_LAYERS
 
@@ -39,8 +41,8 @@ set_params(pair=pair, layer=layer)
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _computed(directory: str, stamp: tuple, pair: str, layer: str) -> dict:
-    l = current_lab()
-    return rank_methods(l.recording(), pair, layer, bins=l.analysis.tables.bins).to_dict()
+    current = current_lab()
+    return rank_methods(current.recording(), pair, layer, bins=current.analysis.tables.bins).to_dict()
 
 
 comparison = A.method_comparison(pair, layer)
@@ -48,7 +50,8 @@ if comparison is None:
     with st.spinner("Not stored with the analysis (it holds the post's pairs on the two LSTM directions): ranking on "
                     "one half of the sentences and ablating on the other, about half a minute…"):
         try:
-            comparison = MethodComparison.from_dict(_computed(str(L.directory), file_stamp(L.directory), str(pair), layer))
+            computed = _computed(str(L.directory), file_stamp(L.directory), str(pair), layer)
+            comparison = MethodComparison.from_dict(computed)
         except QUERY_ERRORS as e:
             st.error(f"Could not compare the rankings: {md_plain(e)}")
             st.stop()

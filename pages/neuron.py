@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.urls import Parsed, parse_neuron, parse_pair
-from dashboard.panels import neuron_card
-from dashboard.widgets import lab, neuron_picker, notes_once, require_analysis, set_params, url_param
+from dashboard.ui.panels import neuron_card
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import lab, neuron_picker, notes_once, require_analysis
+from dashboard.views.urls import Parsed, parse_neuron, parse_pair
 from translit_core.model.names import NeuronId
 
 L = lab()

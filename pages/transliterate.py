@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import text_view
-from dashboard.downloads import download_rows
-from dashboard.heatmap import network_choices
-from dashboard.text_view import decided_positions
-from dashboard.urls import page_url, parse_position, parse_text, url_text
-from dashboard.widgets import example_buttons, init_once, lab, notes_once, output_picker, set_params, set_text_param, url_param
+from dashboard.ui.downloads import download_rows
+from dashboard.ui.routing import set_params, url_param
+from dashboard.ui.widgets import example_buttons, init_once, lab, notes_once, output_picker, set_text_param
+from dashboard.views.heatmaps import network_choices
+from dashboard.views.text import (CONFIDENCE_CSS, EXAMPLES, MAX_CONFIDENCE_CHARS, OUTPUT_CSS, UNCERTAIN_BELOW, cap_text,
+                                  confidence_html, decided_positions, prediction_rows, uncertain_summary)
+from dashboard.views.urls import page_url, parse_position, parse_text, url_text
 from translit_core.infer.transliterator import CharPrediction
 
 L = lab()
@@ -17,10 +18,10 @@ st.title("Transliterate")
 st.caption("Type Armenian in Latin letters the way people do in chats; the network writes it in "
            "Armenian script as you type.")
 
-init_once("tl_text", parse_text(url_param("text"), text_view.EXAMPLES[0]).value)
+init_once("tl_text", parse_text(url_param("text"), EXAMPLES[0]).value)
 
 
-example_buttons("tl_text", text_view.EXAMPLES)
+example_buttons("tl_text", EXAMPLES)
 
 
 def why(text: str, preds: list[CharPrediction]) -> None:
@@ -39,7 +40,7 @@ def why(text: str, preds: list[CharPrediction]) -> None:
     position = output_picker("tl_at", text, outputs, decided_positions(preds), None)
     set_params(at=position)
     if position is not None:
-        from dashboard import panels   # plotly: loaded once a character is chosen, not for typing
+        from dashboard.ui import panels   # plotly: loaded once a character is chosen, not for typing
         panels.attribution_view(L, text, position, outputs, key="tl_attr")
     st.link_button("Intervene on this text", page_url("intervene", text=url_text(text), at=position),
                    icon=":material/tune:", type="tertiary",
@@ -54,7 +55,7 @@ def live() -> None:
                          placeholder="barev dzez", help="Updates while you type. Emoji, digits and "
                          "Armenian letters pass through unchanged.") or ""
 
-    capped = text_view.cap_text(text)
+    capped = cap_text(text)
     set_text_param(text)
     if capped.notice:
         st.warning(capped.notice, icon=":material/content_cut:")
@@ -66,20 +67,20 @@ def live() -> None:
 
     # The output first (argmax only), then the per-character view (softmax, top alternatives).
     out = L.translit.transliterate(capped.text)
-    st.html(text_view.OUTPUT_CSS)
+    st.html(OUTPUT_CSS)
     st.markdown("**Armenian** · hover the box for its copy button")
     st.code(out, language=None, wrap_lines=True, height="content" if len(out) < 3000 else 320)
 
-    shown = capped.text[: text_view.MAX_CONFIDENCE_CHARS]
+    shown = capped.text[: MAX_CONFIDENCE_CHARS]
     preds = L.translit.predict(shown)
-    unsure, decided = text_view.uncertain_summary(preds)
+    unsure, decided = uncertain_summary(preds)
     with st.container(border=True):
         st.markdown("**Per character** — hover a character for the model's probability and its top "
                     "alternatives. Shaded: the model was unsure "
-                    f"(probability under {text_view.UNCERTAIN_BELOW:.0%}); a faint `·` is a letter that "
+                    f"(probability under {UNCERTAIN_BELOW:.0%}); a faint `·` is a letter that "
                     "writes nothing; blue: the network's reading was no known word, and the lexicon chose "
                     "its next best.")
-        st.html(text_view.CONFIDENCE_CSS + text_view.confidence_html(preds))
+        st.html(CONFIDENCE_CSS + confidence_html(preds))
         note = f"{unsure} of {decided} characters uncertain."
         changed = sum(p.network is not None for p in preds)
         if changed:
@@ -87,7 +88,7 @@ def live() -> None:
         if len(capped.text) > len(shown):
             note += f" This view shows the first {len(shown):,} characters."
         st.caption(note)
-        download_rows(text_view.prediction_rows(preds), "transliterate", {"text": shown[:40]}, key="tl_rows_csv",
+        download_rows(prediction_rows(preds), "transliterate", {"text": shown[:40]}, key="tl_rows_csv",
                       label="Per-character data (CSV)")
     why(shown, preds)
 

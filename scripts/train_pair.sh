@@ -1,6 +1,6 @@
 #!/bin/bash
 # A regularized model and its control: one recipe trained twice side by side, one thread each, the
-# first with DeCov at the pilot's weight (1e-3, README) on the concat and hidden activations, the
+# first with DeCov at the pilot's weight (1e-3, docs/TWIN.md) on the concat and hidden activations, the
 # second without. Resumable (a run whose state exists goes on with --resume); a failed run stops the
 # script before anything is analysed or shipped. Then each is analysed, its dynamics measured and
 # kept (runs/NAME/dynamics.json), and its checkpoint directory made (checkpoints/NAME: the weights,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The interpretable twin and its control (issue 15), as shipped in checkpoints/hy-twin and
+# The DeCov twin and its control (docs/TWIN.md), as shipped in checkpoints/hy-twin and
 # checkpoints/hy-short: the base's stage-1 recipe (batch 128, peak lr 3e-3, cosine) cut to 2 epochs,
 # from scratch, fp32 (no AVX-512 BF16 on the machine they were trained on), with snapshots for the
 # dynamics view; the twin with DeCov 1e-3, the control without (scripts/train_pair.sh trains them side

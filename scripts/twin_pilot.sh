@@ -1,5 +1,5 @@
 #!/bin/bash
-# The pilot behind the twin's regularizer weight (issue 15): the base's stage-1 recipe (15 epochs,
+# The pilot behind the DeCov twin's regularizer weight (docs/TWIN.md): the base's stage-1 recipe (15 epochs,
 # batch 128, peak lr 3e-3), stopped after 400 steps (the cosine schedule then runs over those 400),
 # without a regularizer and with DeCov at 1e-4 and 1e-3; then how decorrelated each came out.
 #   bash scripts/twin_pilot.sh CORPUS_DIR RUNS_DIR     (CORPUS_DIR from `python -m translit_core prepare`)

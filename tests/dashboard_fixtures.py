@@ -1,9 +1,11 @@
-"""The test lab of the dashboard tests (test_app.py, test_browser.py): the shipped weights with
-a small analysis built for the tests by the real engine (a few hundred held-out sentences, a
-lower count threshold), so that the tests are quick, need no analysis file in the repository and
-assert only structure and consistency with the analysis API, never facts about particular weights.
+"""The test lab of the dashboard tests (tests/app, tests/browser): the shipped weights with a
+small analysis built for the tests by the real engine (a few hundred held-out sentences, a lower
+count threshold), so that the tests are quick, need no analysis file in the repository and assert
+only structure and consistency with the analysis API, never facts about particular weights.
 
-Import the fixtures into a test module: `from dashboard_fixtures import lab_dir, lab  # noqa: F401`.
+The pytest fixtures over it are in tests/app/conftest.py (`lab_dir`, `lab`, `default_pair`) and
+tests/browser/conftest.py (`lab_path`, the server and the browser): a test takes them as
+parameters and imports nothing for them.
 """
 from __future__ import annotations
 
@@ -97,35 +99,3 @@ def random_twin(lab: Path, directory: Path) -> Path:
 def lab_env(lab: Path) -> dict[str, str]:
     """The environment that points the app at the test lab."""
     return {"TRANSLIT_CHECKPOINT": str(lab), "TRANSLIT_CACHE": str(lab / "cache")}
-
-
-@pytest.fixture(scope="module")
-def lab_dir():
-    """The test lab's directory, with the app's environment pointing at it for the module."""
-    import torch
-    lab = build_test_lab()
-    env = lab_env(lab)
-    saved = {k: os.environ.get(k) for k in env}
-    threads = torch.get_num_threads()          # the app sets 1 for its process; give it back
-    os.environ.update(env)
-    yield lab
-    torch.set_num_threads(threads)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
-@pytest.fixture(scope="module")
-def lab(lab_dir):
-    """The test lab loaded as the app loads it (dashboard.lab.Lab), its analysis included."""
-    from dashboard.lab import load_lab
-    return load_lab(lab_dir)
-
-
-@pytest.fixture(scope="module")
-def default_pair(lab):
-    """The pair the analysis pages open with (a `Pair`)."""
-    from dashboard.urls import parse_pair
-    return parse_pair(None, lab.analysis.pairs()).value

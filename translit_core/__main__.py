@@ -1,4 +1,4 @@
-"""`python -m translit_core`: the command line (cli.py)."""
+"""`python -m translit_core`: the command line (translit_core/cli/)."""
 import sys
 
 from .cli import main

@@ -8,6 +8,7 @@
     TRANSLIT_RUNS         training runs with snapshots for the dynamics page, "name=DIR,name=DIR"
                           (default: every directory under runs/ that holds snapshots/)
     TRANSLIT_TORCH_THREADS  intra-op threads per dashboard computation (default 1)
+    TRANSLIT_DEBUG        1: the command line shows an error's full traceback (as its --debug does)
 
 Nothing here imports torch, so the dashboard can read its settings before the model loads.
 """
@@ -91,6 +92,11 @@ def torch_threads(default: int = 1) -> int:
         return max(1, int(_env("TRANSLIT_TORCH_THREADS") or default))
     except ValueError:
         return default
+
+
+def debug() -> bool:
+    """$TRANSLIT_DEBUG set to anything but "" or "0": the command line shows full tracebacks."""
+    return _env("TRANSLIT_DEBUG") not in ("", "0")
 
 
 def torchrun_env() -> tuple[int, int]:

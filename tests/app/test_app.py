@@ -13,14 +13,14 @@ import time
 
 import pytest
 
-from dashboard import urls
-from dashboard.card import best_ablation
-from dashboard.text_view import EXAMPLES, MAX_LIVE_CHARS
-from dashboard.urls import HIST_MODES
-from dashboard.heatmap import HEATMAP_EXAMPLES
-from dashboard.labels import pair_label
-from dashboard.widgets import pair_output_key
-from dashboard_fixtures import REPO, default_pair, lab, lab_dir  # noqa: F401  (fixtures)
+from dashboard.ui.widgets import pair_output_key
+from dashboard.views import urls
+from dashboard.views.card import best_ablation
+from dashboard.views.heatmaps import HEATMAP_EXAMPLES
+from dashboard.views.labels import pair_label
+from dashboard.views.text import EXAMPLES, MAX_LIVE_CHARS
+from dashboard.views.urls import HIST_MODES
+from dashboard_fixtures import REPO
 from translit_core.model.names import NeuronId
 
 APP = str(REPO / "app.py")
@@ -298,8 +298,8 @@ def test_set_params_sends_the_url_even_when_the_browser_already_shows_it(monkeyp
 
     from streamlit.runtime.state.query_params import QueryParams
 
-    from dashboard import routing
-    from dashboard.routing import URL_SENT
+    from dashboard.ui import routing
+    from dashboard.ui.routing import URL_SENT
 
     sent = []                                           # the query strings sent to the browser
     monkeypatch.setattr(QueryParams, "_send_query_param_msg", lambda self: sent.append(self.to_dict()))
@@ -567,7 +567,7 @@ def n_changed(at, which: int = 0) -> int:
 
 
 def iv_settings(lab, params):
-    from dashboard.intervene import parse_settings
+    from dashboard.views.intervene import parse_settings
     return parse_settings(params, lab.sizes).value
 
 
@@ -651,7 +651,7 @@ def test_intervene_text_is_escaped(lab_dir):
 
 
 def test_intervene_steer_section_matches_the_engine(lab_dir, lab, default_pair):
-    from dashboard.intervene import count_written, steer_sentence
+    from dashboard.views.intervene import count_written, steer_sentence
     from translit_core.analysis.methods.intervene import steer
     text = "tari tun tesnel"
     at = ok(app("intervene", text=text, steer=str(default_pair), k="7", alpha="1.5"))
@@ -666,7 +666,7 @@ def test_intervene_steer_section_matches_the_engine(lab_dir, lab, default_pair):
 
 
 def test_intervene_attribution_states_completeness(lab_dir, lab):
-    from dashboard.intervene import completeness_line
+    from dashboard.views.intervene import completeness_line
     from translit_core.analysis.methods.attribution import attribute
     at = ok(app("intervene", text="barev dzez", at="3"))
     assert at.selectbox(key="iv_at").value == 3

@@ -1,5 +1,5 @@
 """Why this output character? The attribution of a clicked output character on the Intervene and
-Transliterate pages, under AppTest (issue 13, item 3).
+Transliterate pages, under AppTest.
 
 AppTest runs no JavaScript, so it cannot click the strip (widgets.output_picker, a component): a
 click is injected as the state the strip's script sets, `at.session_state[KEY] = {"clicked":
@@ -13,9 +13,8 @@ import re
 
 import pytest
 
-from dashboard import urls
-from dashboard.intervene import completeness, position_label, why_question
-from dashboard_fixtures import lab, lab_dir  # noqa: F401  (fixtures)
+from dashboard.views import urls
+from dashboard.views.intervene import completeness, position_label, why_question
 from test_app import app, charts, figure, htmls, infos, ok, only_our_tags, param, texts
 
 IV_CLICK, TL_CLICK = "iv_at_click", "tl_at_click"      # the strips' keys: widgets.output_picker's f"{key}_click"
@@ -29,7 +28,7 @@ def click(at, key: str, position: int):
 
 
 def engine(lab, text: str, position: int):
-    from dashboard.heatmap import network_outputs
+    from dashboard.views.heatmaps import network_outputs
     from translit_core.analysis.methods.attribution import attribute
     return attribute(lab.model, lab.alphabets, text, position), network_outputs(lab.translit, text)
 
@@ -89,7 +88,7 @@ def test_intervene_a_click_attributes_that_character(lab_dir, lab):
     assert at.selectbox(key="iv_at").value == target and param(at, "at") == str(target)
     assert_shows_attribution(at, lab, IV_TEXT, target)
     # the strip offers every character the network decides, and the list the same ones
-    from dashboard.intervene import decided_positions
+    from dashboard.views.intervene import decided_positions
     from translit_core.analysis.methods.intervene import intervene
     decided = decided_positions(intervene(lab.model, lab.alphabets, IV_TEXT, []))
     assert strip_positions(at) == decided

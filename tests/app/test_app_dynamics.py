@@ -1,11 +1,10 @@
-"""The Training dynamics page (issue 15, item 4) on a tiny run with two snapshots: the table is
-the engine's, the run and sample size live in the URL, and no run gives a note."""
+"""The Training dynamics page on a tiny run with two snapshots: the table is the engine's, the run and
+sample size live in the URL, and no run gives a note."""
 from __future__ import annotations
 
 import pytest
 from tiny import TESTS
 
-from dashboard_fixtures import lab_dir  # noqa: F401  (fixture)
 from test_app import app, ok, param
 from translit_core import settings
 from translit_core.training.train import TrainConfig, train
@@ -20,7 +19,7 @@ def tiny_run(lab_dir, tmp_path_factory):
 
 
 def test_the_page_shows_every_snapshot_as_the_engine_computes_it(tiny_run, monkeypatch):
-    from dashboard.dynamics_view import point_rows
+    from dashboard.views.dynamics import point_rows
     from translit_core.analysis.comparison.dynamics import snapshot_dynamics
     from translit_core.analysis.measurement.sample import sample_sentences
     monkeypatch.setenv("TRANSLIT_RUNS", f"tiny={tiny_run}")
@@ -40,7 +39,7 @@ def test_without_runs_the_page_says_how_to_make_them(lab_dir, monkeypatch):
 
 def test_a_run_with_only_its_stored_points_is_shown_from_them(tiny_run, tmp_path, monkeypatch):
     """What the repository ships: a run's dynamics.json without its snapshots."""
-    from dashboard.dynamics_view import point_rows
+    from dashboard.views.dynamics import point_rows
     from translit_core.analysis.comparison.dynamics import load_dynamics, save_dynamics, snapshot_dynamics
     from translit_core.analysis.measurement.sample import sample_sentences
     points = snapshot_dynamics(tiny_run, sample_sentences(settings.data_dir(), 50, 0))

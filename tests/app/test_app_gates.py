@@ -1,10 +1,9 @@
-"""The Gate saturation and Neuron clusters pages (issue 14, items 1 and 4): opened by their path's
-page name, a click on the saturation scatter injected as a chart selection, every control driven,
-and the numbers on the pages checked against the engine's."""
+"""The Gate saturation and Neuron clusters pages: opened by their path's page name, a click on the
+saturation scatter injected as a chart selection, every control driven, and the numbers on the pages
+checked against the engine's."""
 from __future__ import annotations
 
 from test_app import app, charts, figure, infos, ok, param, texts
-from dashboard_fixtures import default_pair, lab, lab_dir  # noqa: F401  (fixtures)
 from translit_core.analysis.methods.clusters import pair_spread
 from translit_core.model.names import NeuronId
 
@@ -35,7 +34,7 @@ def test_gates_scatter_has_a_panel_per_gate_and_the_engines_fractions(lab_dir, l
     assert titles == ["input gate i", "forget gate f", "output gate o", "cell input g (tanh)"]
     table = at.dataframe[0].value
     assert list(table["layer"]) == sat.layers
-    assert list(table["right-saturated > 50%"]) == [sat.count_right(l, 0.5) for l in sat.layers]
+    assert list(table["right-saturated > 50%"]) == [sat.count_right(layer, 0.5) for layer in sat.layers]
     assert [b.proto.label for b in at.get("download_button")] == ["Figure data (JSON)", "Table (CSV)"]
     assert not any("Neuron card" in s for s in texts(at.subheader))
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import hypothesis as hy
-from dashboard.heatmap import HEATMAP_TEXT
-from dashboard_fixtures import lab, lab_dir  # noqa: F401  (fixtures)
+from dashboard.views import hypothesis as hy
+from dashboard.views.heatmaps import HEATMAP_TEXT
 from test_app import app, figure, charts, heat_rows, infos, ok, param
 
 

@@ -1,9 +1,8 @@
-"""The Ranking methods page (issue 12): stored comparisons shown at once, others computed on
-demand, and the numbers on the page are the engine's."""
+"""The Ranking methods page: stored comparisons shown at once, others computed on demand, and the
+numbers on the page are the engine's."""
 from __future__ import annotations
 
 from test_app import app, charts, figure, ok, param
-from dashboard_fixtures import default_pair, lab, lab_dir  # noqa: F401  (fixtures)
 
 
 def method_traces(at) -> dict[str, list[float]]:

@@ -1,13 +1,13 @@
-"""Model choice everywhere (issue 15, item 2): the sidebar's switch and the URL's `model=` pick
-the model every page shows; links carry it; a bad name gets a note. The second model is the
-test lab's architecture with fresh random weights ("twin"), so its outputs differ visibly."""
+"""Model choice everywhere: the sidebar's switch and the URL's `model=` pick the model every page
+shows; links carry it; a bad name gets a note. The second model is the test lab's architecture with
+fresh random weights ("twin"), so its outputs differ visibly."""
 from __future__ import annotations
 
 import shutil
 
 import pytest
 
-from dashboard_fixtures import lab_dir, random_twin  # noqa: F401  (fixture)
+from dashboard_fixtures import random_twin
 from test_app import app, ok, param
 from translit_core import settings
 
@@ -66,7 +66,7 @@ def analysed_twin(lab_dir, tmp_path, monkeypatch):
 
 
 def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, analysed_twin):
-    from dashboard.compare_view import layer_rows
+    from dashboard.views.compare import layer_rows
     from translit_core.analysis import Analysis
     from translit_core.analysis.comparison.models import compare
     at = ok(app("compare"))
@@ -98,7 +98,7 @@ def test_the_compare_page_shows_both_models_and_the_engines_numbers(lab_dir, ana
     by_model = {m: [r["accuracy on y"] for r in rows if r["model"] == m] for m in (lab_dir.name, "twin")}
     assert by_model[lab_dir.name] and by_model[lab_dir.name] == by_model["twin"]
     # the best tracks of a layer, on demand: the engine's profile, for both
-    from dashboard.compare_view import track_rows
+    from dashboard.views.compare import track_rows
     from translit_core.analysis.comparison.models import track_profile
     at.session_state["view"] = "What units read"
     ok(at.run())

@@ -1,13 +1,17 @@
-"""Driving the dashboard in Chromium for tests/test_browser.py: a server on the test lab, and
-waiting for, watching and photographing a page. The server itself is dashboard.server's
-(shared with benchmarks/bench_app.py)."""
+"""Driving the dashboard in Chromium for the browser tests: a server on the test lab, and
+waiting for, watching, checking and photographing a page. The server itself is tests/lab_server.py's
+(shared with the dashboard benchmarks); the fixtures over all this are in conftest.py here."""
 from __future__ import annotations
 
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from dashboard.server import free_port, start_streamlit, stop, wait_healthy
+from dashboard_fixtures import REPO
+from lab_server import free_port, start_streamlit, stop, wait_healthy
+
+SHOTS = REPO / "artifacts" / "screenshots"     # every test's screenshots (git-ignored), for a person to look at
 
 # The app has finished its script run and nothing is loading.
 IDLE = """() => {
@@ -79,6 +83,16 @@ def sidebar_links(pg) -> list[str]:
 def current_link(pg) -> list[str]:
     """The sidebar links drawn as the current page (Streamlit sets them in bold)."""
     return [label for label, bold in pg.evaluate(LINKS) if bold]
+
+
+def expect(locator, text: str, timeout: float = 60_000):
+    """Playwright's expect: the locator's text comes to contain `text` within `timeout` ms."""
+    from playwright.sync_api import expect as pw_expect
+    pw_expect(locator).to_contain_text(text, timeout=timeout)
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
 
 
 def screenshot(pg, path: Path) -> Path:

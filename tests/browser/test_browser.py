@@ -2,82 +2,22 @@
 `streamlit run app.py` on a free localhost port (one server for most of the module, a fresh one
 where "the first request to a new server" is the point).
 
-The app runs on the shipped model with the small test analysis of dashboard_fixtures.py.
-Screenshots of every page are written to artifacts/screenshots/ (git-ignored) for a person to
-look at. Without /usr/bin/chromium the tests are skipped locally and fail in CI (env CI set).
+The app runs on the shipped model with the small test analysis of dashboard_fixtures.py (the
+fixtures: conftest.py). Screenshots of every page are written to artifacts/screenshots/
+(git-ignored) for a person to look at.
 """
 from __future__ import annotations
 
-import os
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 
-from browser_harness import WATCH, current_link, screenshot, seen, settle, sidebar_links, streamlit_server
-from dashboard.server import CHROMIUM, CHROMIUM_ARGS
-from dashboard.urls import DEFAULT_PAGE, PAGES
-from dashboard_fixtures import REPO, build_test_lab, lab_env
+from browser_harness import SHOTS, current_link, expect, path_of, screenshot, seen, settle, sidebar_links
+from dashboard.views.urls import DEFAULT_PAGE, PAGES
 
-SHOTS = REPO / "artifacts" / "screenshots"
 TITLES = list(PAGES.values())
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium fonts-noto-core` "
-                    f"(.ci/run does)", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium fonts-noto-core); "
-                f"the browser tests run in CI", allow_module_level=True)
-
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture(scope="module")
-def lab_path():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return build_test_lab()
-
-
-@pytest.fixture(scope="module")
-def server(lab_path):
-    with streamlit_server(lab_env(lab_path), SHOTS.parent / "streamlit-test-server.log") as url:
-        yield url
-
-
-@pytest.fixture
-def fresh_server(lab_path):
-    """A server no browser has opened yet."""
-    with streamlit_server(lab_env(lab_path), SHOTS.parent / "streamlit-fresh-server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    ctx.add_init_script(WATCH)
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    ctx.close()
-    assert not errors, errors
-
-
-def expect(locator, text: str, timeout: float = 60_000):
-    from playwright.sync_api import expect as pw_expect
-    pw_expect(locator).to_contain_text(text, timeout=timeout)
-
-
-def path_of(url: str) -> str:
-    return urlsplit(url).path
 
 
 def assert_only_the_apps_pages(pg, note: str = "") -> None:
@@ -190,6 +130,24 @@ def test_sidebar_navigates_and_the_root_is_the_default_page(server, page):
     assert_only_the_apps_pages(page, "sidebar")
 
 
+@pytest.mark.timeout(600)
+def test_every_page_opens_again_after_another(server, page):
+    """Through the sidebar in one session: Cell heatmaps -> Neuron graph -> Cell heatmaps, then
+    every page twice round, each one left and opened again. Streamlit drops the state of the
+    widgets a run does not draw, so a page that read a value seeded on its first visit stopped
+    with an exception on the second (Cell heatmaps: KeyError "hm_span")."""
+    page.goto(f"{server}/heatmaps")
+    settle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    for title in [PAGES["graph"], PAGES["heatmaps"], *TITLES, *TITLES]:
+        sidebar.get_by_role("link", name=title, exact=True).click()
+        expect(page.locator("h1"), title)
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, title
+        assert current_link(page) == [title]
+    assert_only_the_apps_pages(page, "twice round")
+
+
 # --------------------------------------------------------------------------------------------
 # The pages at work
 
@@ -281,7 +239,7 @@ def test_several_tabs_at_once(server, browser):
 
 def engine_result(lab_path, text: str, query: dict):
     """What the engine says for the intervention in a URL's query (the browser must show it)."""
-    from dashboard.intervene import parse_settings
+    from dashboard.views.intervene import parse_settings
     from translit_core.analysis.methods.intervene import intervene
     from translit_core.model.checkpoint import load_checkpoint
     model, alphabets, _ = load_checkpoint(lab_path)
@@ -341,7 +299,7 @@ def test_neuron_card_links_to_intervene(server, page):
 
 
 def test_heatmap_rows_survive_an_emptied_text(server, page):
-    """Issue 16, item 11: emptying the text once forgot the rows the URL still named."""
+    """Emptying the text once made the page forget the rows the URL still named."""
     page.goto(f"{server}/heatmaps?neuron=hidden:5")
     settle(page)
     box = page.get_by_role("textbox", name="Text (Latin)")

@@ -1,7 +1,7 @@
 """Why this output character? A real click on an output character, in Chromium, on the Intervene
-and the Transliterate pages: the attribution of that character is shown (issue 13, item 3).
+and the Transliterate pages: the attribution of that character is shown.
 
-The server, the browser and the page are test_browser.py's fixtures (one server for this module);
+The server, the browser and the page are conftest.py's fixtures (one server for this module);
 screenshots go to artifacts/screenshots/ beside theirs.
 """
 from __future__ import annotations
@@ -12,9 +12,8 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect as pw_expect
 
-from browser_harness import screenshot, settle
-from dashboard.intervene import position_label, why_question
-from test_browser import SHOTS, browser, expect, lab_path, page, server  # noqa: F401  (fixtures)
+from browser_harness import SHOTS, expect, screenshot, settle
+from dashboard.views.intervene import position_label, why_question
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -35,7 +34,7 @@ def engine(lab_path, text: str, position: int):
     """The engine's attribution of `position` and the network's outputs (what the page must show)."""
     from translit_core.analysis.methods.attribution import attribute
     from translit_core.infer.transliterator import Transliterator
-    from dashboard.heatmap import network_outputs
+    from dashboard.views.heatmaps import network_outputs
     tr = Transliterator.load(lab_path)
     return attribute(tr.model, tr.alphabets, text, position), network_outputs(tr, text)
 

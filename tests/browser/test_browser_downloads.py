@@ -1,8 +1,8 @@
-"""Take the data away (issue 14, item 5), for real in Chromium: a figure's JSON, its picture from
-the chart's own camera in the chosen format, and an HTML view's CSV, each downloaded, named after
-the view and its parameters, and read back.
+"""Take the data away, for real in Chromium: a figure's JSON, its picture from the chart's own
+camera in the chosen format, and an HTML view's CSV, each downloaded, named after the view and its
+parameters, and read back.
 
-The server, the browser and the page are test_browser.py's fixtures (one server for this module).
+The server, the browser and the page are conftest.py's fixtures (one server for this module).
 """
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from browser_harness import screenshot, settle
-from test_browser import SHOTS, browser, expect, lab_path, page, server  # noqa: F401  (fixtures)
+from browser_harness import SHOTS, screenshot, settle
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -1,14 +1,13 @@
-"""Gate saturation and Neuron clusters in Chromium (issue 14, items 1 and 4): a real click on a
-point of the saturation scatter opens that unit's card, and /clusters opens by its own path with
-its controls. Screenshots go to artifacts/screenshots/ beside test_browser.py's."""
+"""Gate saturation and Neuron clusters in Chromium: a real click on a point of the saturation
+scatter opens that unit's card, and /clusters opens by its own path with its controls. Screenshots
+go to artifacts/screenshots/ beside test_browser.py's."""
 from __future__ import annotations
 
 from urllib.parse import quote
 
 import pytest
 
-from browser_harness import screenshot, settle
-from test_browser import SHOTS, browser, expect, lab_path, page, path_of, server  # noqa: F401  (fixtures)
+from browser_harness import SHOTS, expect, path_of, screenshot, settle
 
 pytestmark = pytest.mark.timeout(240)
 

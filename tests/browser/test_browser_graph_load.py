@@ -1,8 +1,8 @@
-"""The graph page after rapid pair switching, in two browser tabs at once (issue 16, item 12): each
-page ends consistent (its pickers, its graph and its URL name the same pair, the one the user
-chose last) and stays so. Not timed: benchmarks/bench_graph_load.py measures how fast.
+"""The graph page after rapid pair switching, in two browser tabs at once: each page ends
+consistent (its pickers, its graph and its URL name the same pair, the one the user chose last)
+and stays so. Not timed: benchmarks/bench_graph_load.py measures how fast.
 
-Fixtures are test_browser.py's.
+Fixtures are conftest.py's.
 """
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import time
 
 import pytest
 
-from browser_harness import screenshot, settle
-from dashboard.labels import input_choice_label
-from dashboard.server import GRAPH_STATE, graph_page_consistent, graph_page_pairs
-from dashboard.urls import pairs_by_input
-from test_browser import SHOTS, browser, lab_path, server  # noqa: F401  (fixtures)
+from browser_harness import SHOTS, screenshot, settle
+from dashboard.views.labels import input_choice_label
+from lab_server import GRAPH_STATE, graph_page_consistent, graph_page_pairs
+from dashboard.views.urls import pairs_by_input
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -1,13 +1,13 @@
-"""Hostile input in a real browser (issue 16, items 9 and 10).
+"""Hostile input in a real browser.
 
-Item 9: Markdown, LaTeX and HTML payloads typed into every text box of every page, and put into
-every query parameter, stay text: no request to the payload's URL, no link to it, no KaTeX, no
-injected image or script, and the text shown as typed somewhere on the page.
-Item 10: paths of several segments and a 1 MB `?text=` get the app with its note, not a blank
-page or the browser's error page (the lab's server, dashboard/launch.py).
+Payloads: Markdown, LaTeX and HTML typed into every text box of every page, and put into every
+query parameter, stay text: no request to the payload's URL, no link to it, no KaTeX, no injected
+image or script, and the text shown as typed somewhere on the page.
+URLs: paths of several segments and a 1 MB `?text=` get the app with its note, not a blank page
+or the browser's error page (the lab's server, dashboard/launch.py).
 
 Fixtures (the server on the test lab, Chromium, a page that fails on any script error) are
-test_browser.py's.
+conftest.py's.
 """
 from __future__ import annotations
 
@@ -17,17 +17,19 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from browser_harness import screenshot, settle
-from dashboard.server import free_port
-from dashboard.urls import DEFAULT_PAGE, MAX_URL_TEXT, PAGES, WORD_JOINER
-from test_browser import SHOTS, browser, expect, lab_path, page, path_of, server  # noqa: F401  (fixtures)
+from browser_harness import SHOTS, expect, path_of, screenshot, settle
+from dashboard.views.markdown import WORD_JOINER
+from dashboard.views.urls import DEFAULT_PAGE, MAX_URL_TEXT, PAGES
+from lab_server import free_port
 
 pytestmark = pytest.mark.timeout(600)
 
 # What the page may not contain after a payload, in the page and in any same-origin frame.
 INERT = """(port) => {
   const docs = [document];
-  for (const f of document.querySelectorAll('iframe')) { try { if (f.contentDocument) docs.push(f.contentDocument); } catch (e) {} }
+  for (const f of document.querySelectorAll('iframe')) {
+    try { if (f.contentDocument) docs.push(f.contentDocument); } catch (e) {}
+  }
   const out = {links: 0, katex: 0, images: 0, scripts: 0, text: [],
                pwned: window.__pwned === undefined ? null : String(window.__pwned)};
   for (const d of docs) {
@@ -104,7 +106,7 @@ def joined(watch) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Item 9: every text box
+# Payloads in every text box
 
 def test_payloads_in_the_transliterate_box(server, hostile, watch):
     hostile.goto(f"{server}/transliterate")
@@ -154,7 +156,7 @@ def test_payloads_in_every_intervene_box(server, hostile, watch):
 
 
 # --------------------------------------------------------------------------------------------
-# Item 9: every query parameter (a shared link is user text too)
+# Payloads in every query parameter (a shared link is user text too)
 
 PARAMS = {
     "transliterate": ["text"],
@@ -191,7 +193,7 @@ def test_payloads_as_the_page_name(server, hostile, watch):
 
 
 # --------------------------------------------------------------------------------------------
-# Item 10: URLs Streamlit's own server cannot open
+# URLs Streamlit's own server cannot open
 
 @pytest.mark.parametrize("path, name", [("/does/not/exist", DEFAULT_PAGE), ("/graph/extra", "graph"),
                                         ("/Graph/Extra/More/", "graph")])

@@ -10,9 +10,8 @@ from urllib.parse import quote
 
 import pytest
 
-from browser_harness import screenshot, settle
-from dashboard import hypothesis as hy
-from test_browser import SHOTS, browser, expect, lab_path, page, server  # noqa: F401  (fixtures)
+from browser_harness import SHOTS, expect, screenshot, settle
+from dashboard.views import hypothesis as hy
 
 pytestmark = pytest.mark.timeout(300)
 TEXT = "Azatutyun, ankakhutyun u hamagortsaktsutyun: shat lav e"

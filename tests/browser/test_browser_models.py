@@ -1,12 +1,11 @@
-"""Model choice (issue 15, item 2), for real in Chromium: the sidebar's switch changes the model
+"""Model choice, for real in Chromium: the sidebar's switch changes the model
 the page shows and the URL; a link with model= opens that model in a new session."""
 from __future__ import annotations
 
 import pytest
 
-from browser_harness import screenshot, settle, streamlit_server
+from browser_harness import SHOTS, expect, screenshot, settle, streamlit_server
 from dashboard_fixtures import lab_env, random_twin
-from test_browser import SHOTS, browser, expect, lab_path, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(240)
 

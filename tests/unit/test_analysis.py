@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +21,7 @@ from translit_core.model.checkpoint import load_checkpoint, save_checkpoint
 from translit_core.model.names import LAYERS, NeuronId, UnknownName
 from translit_core.model.net import Intervention, compile_hooks
 
-from tiny import FIXTURE_DATA, SENTENCES
+from tiny import FIXTURE_DATA
 
 
 def reference_layers(model, alphabets, rec) -> dict[str, np.ndarray]:
@@ -340,24 +338,6 @@ def test_span_mask_covers_exactly_the_substring(tiny):
     assert len(scores) == 3 and scores[0].hellinger >= scores[-1].hellinger
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tiny, tmp_path_factory):
-    """The tiny model saved as a checkpoint, with an analysis built by the CLI on a text file."""
-    from translit_core.cli import main
-    model, alphabets, _ = tiny
-    root = tmp_path_factory.mktemp("tiny")
-    ck = root / "ck"
-    save_checkpoint(ck, model, alphabets, {"train_config": {"max_len": 24}})
-    text = root / "sample.txt"
-    text.write_text("\n".join(SENTENCES * 3), encoding="utf-8")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TRANSLIT_CACHE", str(root / "cache"))
-    assert main(["analyze", "--checkpoint", str(ck), "--text", str(text), "--min-count", "4",
-                 "--bins", "50", "--ablation-k", "2", "--draws", "3"]) == 0
-    yield ck
-    mp.undo()
-
-
 def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
     from translit_core.cli import main
     ck = str(tiny_checkpoint)
@@ -368,7 +348,8 @@ def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
 
     assert main(["neurons", "--checkpoint", ck, "--pair", pair, "--top", "3", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {"neuron", "layer", "hellinger", "hellinger_null", "hellinger_excess", "p_value", "n_pos", "n_neg"} <= set(rows[0])
+    assert {"neuron", "layer", "hellinger", "hellinger_null", "hellinger_excess", "p_value", "n_pos",
+            "n_neg"} <= set(rows[0])
     for layer in {r["layer"] for r in rows}:
         hs = [r["hellinger_excess"] for r in rows if r["layer"] == layer]
         assert hs == sorted(hs, reverse=True) and len(hs) == 3          # ranked by the excess over the null
@@ -406,7 +387,8 @@ def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
 
     assert main(["rank-methods", "--checkpoint", ck, "--pair", pair, "--layer", "concat.fwd", "--json"]) == 0
     methods = json.loads(capsys.readouterr().out)
-    assert [m["method"] for m in methods] == ["hellinger", "excess", "probeless", "probe", "gradient", "greedy", "random"]
+    assert [m["method"] for m in methods] == ["hellinger", "excess", "probeless", "probe", "gradient", "greedy",
+                                               "random"]
     assert {"k", "target_accuracy", "delta_logp"} <= set(methods[0]["curve"][0])
     assert {"target_accuracy_std", "delta_logp_std"} <= set(methods[-1]["curve"][0])
     assert main(["sample", "--checkpoint", ck]) == 2                   # built on a text file: said, not a traceback
@@ -467,3 +449,24 @@ def test_a_block_of_consecutive_positions_reads_the_same_rows_and_leaves_the_rec
         torch.testing.assert_close(rec.layer(layer, block), rec.layer(layer, shuffled)[back], atol=1e-6, rtol=0)
     assert (rec.layer("cell_prev.fwd", block)[0] == 0).all()
     assert np.array_equal(rec.h, h_before) and np.array_equal(rec.c, c_before)
+
+
+def test_the_analysis_description_is_read_once_and_written_back_as_it_was(tiny_checkpoint, tmp_path):
+    """AnalysisMeta parses analysis.json's description once and gives it back key for key, in the
+    file's order: the shipped files round-trip, an analysis loaded and saved again writes the same
+    file, and a key an older file lacks stays out."""
+    from translit_core.analysis.measurement.names import TABLE_KEYS, AnalysisMeta
+    from translit_core.settings import REPO
+    for path in sorted((REPO / "checkpoints").glob("*/analysis.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        meta = AnalysisMeta.from_dict(raw)
+        assert json.dumps(meta.to_dict()) == json.dumps({k: v for k, v in raw.items() if k not in TABLE_KEYS})
+        assert meta.checkpoint.weights_sha256 == raw["checkpoint"]["weights_sha256"]
+        assert meta.sample_seed == raw["sample"]["seed"] and meta.sample_accuracy == raw["sample_accuracy"]
+    an = A.Analysis.load(tiny_checkpoint)
+    assert an.meta.sample_seed == 0 and an.meta.checkpoint.dir == str(tiny_checkpoint) and an.meta.ablations
+    an.save(tmp_path)
+    assert (tmp_path / "analysis.json").read_bytes() == (tiny_checkpoint / "analysis.json").read_bytes()
+    old = AnalysisMeta.from_dict({"sample": {"seed": 3}, "later_key": [1]})
+    assert old.to_dict() == {"sample": {"seed": 3}, "later_key": [1]} and old.sample_seed == 3
+    assert list(AnalysisMeta().to_dict())[:3] == ["created", "checkpoint", "sample"]

@@ -1,10 +1,8 @@
-"""Bad input, as a careless or hostile user gives it (issue 16): each case ends with a clear
+"""Bad input, as a careless or hostile user gives it: each case ends with a clear
 message naming what is wrong (and the file), or with the text kept intact."""
 from __future__ import annotations
 
-import bz2
 import json
-import lzma
 import shutil
 import subprocess
 import sys
@@ -13,17 +11,16 @@ from pathlib import Path
 
 import pytest
 from tiny import FIXTURE_DATA, TESTS
-import torch
 from safetensors.torch import load_file, save_file
 
 from translit_core import Transliterator
 from translit_core.analysis import Analysis, AnalysisMissing
+from translit_core.analysis.methods.intervene import Setting, parse_span
 from translit_core.infer.lexicon import LEXICON, load_checkpoint_lexicon
 from translit_core.infer.transliterator import keep_english_punctuation, keep_numbers
 from translit_core.model.checkpoint import CheckpointError, load_checkpoint
 from translit_core.model.names import NeuronId, UnknownName
 from translit_core.settings import DEFAULT_CHECKPOINT
-from translit_core.text.corpus import prepare
 from translit_core.text.words import split_at_spaces
 from translit_core.training.train import TrainConfig
 
@@ -228,3 +225,23 @@ def test_the_neurons_help_example_pairs_exist():
     examples = re.findall(r"\b(\S:\S)\s\(", out) + re.findall(r"e\.g\. (\S+),", out)
     have = {str(p) for p in Analysis.load().pairs()}
     assert examples and all(e in have for e in examples), (examples, out)
+
+
+@pytest.mark.parametrize("make", [
+    lambda big: NeuronId.parse(f"concat.fwd:{big}"),
+    lambda big: Setting.parse(f"hidden:{big}=0"),
+    lambda big: parse_span(f"{big}:2", 10),
+    lambda big: parse_span(f"0:{big}", 10),
+])
+def test_an_index_of_thousands_of_digits_is_a_clear_error(make):
+    """int() of over 4,300 digits raises Python's own ValueError; the names refuse such an index first."""
+    with pytest.raises(UnknownName) as e:
+        make("9" * 5000)
+    assert len(str(e.value)) < 200
+
+
+def test_the_cli_refuses_an_index_of_thousands_of_digits_in_one_line():
+    proc = cli("histogram", "--neuron", "concat.fwd:" + "7" * 5000, "--pair", "t:թ", "--json")
+    assert proc.returncode != 0
+    message = clear_error(proc, "digits")
+    assert "Exceeds the limit" not in message

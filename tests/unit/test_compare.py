@@ -1,4 +1,4 @@
-"""Comparing two models neuron by neuron (issue 15, item 3): the statistics on planted tables,
+"""Comparing two models neuron by neuron: the statistics on planted tables,
 the verdict, and the recurrent "units to break a pair" against the ablation it is made of."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from translit_core.analysis import hellinger_tables
 from translit_core.analysis.methods.ablation import ablate_recording
 from translit_core.analysis.comparison.models import BREAK_ACCURACY, SELECTIVE_EXCESS, compare, units_to_break
-from translit_core.analysis.measurement.names import Pair
+from translit_core.analysis.measurement.names import AnalysisMeta, Pair
 from translit_core.model.names import READOUT_LAYERS
 
 
@@ -19,7 +19,7 @@ def planted(monosemantic: bool, accuracy: float, fingerprint: str = "f"):
     Unit u is selective (excess 0.8, p at its floor) for pairs of input u % 2 only when
     `monosemantic`, else for every pair."""
     pairs = [Pair("a", "1", 50, 50), Pair("a", "2", 50, 50), Pair("b", "1", 50, 50), Pair("b", "2", 50, 50)]
-    sizes = {l: 4 for l in READOUT_LAYERS}
+    sizes = {name: 4 for name in READOUT_LAYERS}
     N = 4 * len(READOUT_LAYERS)
     excess = torch.full((4, N), 0.05)
     for col in range(N):
@@ -28,11 +28,11 @@ def planted(monosemantic: bool, accuracy: float, fingerprint: str = "f"):
                 excess[row, col] = 0.8
     tables = types.SimpleNamespace(pairs=pairs, xs=["a", "b"], pair_x=[0, 0, 1, 1], shuffles=20,
                                    hellinger_excess=excess, p_value=torch.full((4, N), 1 / 21))
-    offsets = {l: 4 * i for i, l in enumerate(READOUT_LAYERS)}
+    offsets = {name: 4 * i for i, name in enumerate(READOUT_LAYERS)}
     return types.SimpleNamespace(
         tables=tables, sizes=sizes, offsets=offsets, checkpoint_dir=None, saturation=None,
-        meta={"sample_accuracy": accuracy, "sample": {"fingerprint": fingerprint, "seed": 0}},
-        pair_row=lambda p: [str(q) for q in pairs].index(str(p)), ablation=lambda p, l: None)
+        meta=AnalysisMeta(sample_accuracy=accuracy, sample={"fingerprint": fingerprint, "seed": 0}),
+        pair_row=lambda p: [str(q) for q in pairs].index(str(p)), ablation=lambda p, layer: None)
 
 
 def test_monosemantic_units_are_counted_and_the_verdict_says_so():
@@ -67,7 +67,8 @@ def test_units_to_break_is_the_first_k_of_the_recurrent_ablation_below_half(tiny
         assert acc == pytest.approx(ref.target_accuracy_top_k)
     first = next((k for k, a in zip(curve.ks, curve.target_accuracy) if a < BREAK_ACCURACY), None)
     assert curve.units_to_break == first
-    assert curve.baseline == pytest.approx(ablate_recording(rec, pair, "concat.fwd", k=0, draws=0).target_accuracy_baseline)
+    assert curve.baseline == pytest.approx(
+        ablate_recording(rec, pair, "concat.fwd", k=0, draws=0).target_accuracy_baseline)
 
 
 @pytest.mark.parametrize("k1, n1, k2, n2, lo, hi", [
@@ -116,7 +117,8 @@ def test_the_twin_is_compared_with_its_control_by_default(tmp_path):
     assert default_pair(dirs) == ("base", "twin")                    # no control: the first model
     assert default_pair({"base": dirs["base"], "other-seed": dirs["other-seed"]}) == ("base", "other-seed")
     # a retrofit (fine-tuned from the base with the regularizer) comes after a twin from scratch
-    for name, extra in (("a-retrofit", {"init": "base", "reg": "decov", "reg_weight": 1e-3}), ("a-tuned", {"init": "base"})):
+    for name, extra in (("a-retrofit", {"init": "base", "reg": "decov", "reg_weight": 1e-3}),
+                        ("a-tuned", {"init": "base"})):
         d = tmp_path / name
         d.mkdir()
         (d / "model.json").write_text(json.dumps({"train_config": {**recipe, **extra}}), encoding="utf-8")

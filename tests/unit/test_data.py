@@ -21,10 +21,10 @@ def test_mix_lines_weights():
     lines = [f"w{i}" for i in range(2000)] + [f"u{i}" for i in range(100)] + ["a0", "a1"]
     kinds = ["wikipedia"] * 2000 + ["ud"] * 100 + ["arpa"] * 2
     out = mix_lines(lines, kinds, {"wikipedia": 0.5, "ud": 3, "arpa": 0}, random.Random(0))
-    assert sum(l.startswith("u") for l in out) == 300                 # whole weights are exact
+    assert sum(line.startswith("u") for line in out) == 300                 # whole weights are exact
     assert all(out.count(f"u{i}") == 3 for i in range(100))
-    assert not any(l.startswith("a") for l in out)                    # weight 0 drops a source
-    n_wiki = sum(l.startswith("w") for l in out)
+    assert not any(line.startswith("a") for line in out)                    # weight 0 drops a source
+    n_wiki = sum(line.startswith("w") for line in out)
     assert 900 < n_wiki < 1100 and len(set(out)) == n_wiki + 100       # fractions are sampled, no repeats
     # kinds the mix does not name keep weight 1
     assert mix_lines(["x", "y"], ["news", "news"], {"ud": 5}, random.Random(0)) == ["x", "y"]

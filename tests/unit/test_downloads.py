@@ -1,4 +1,4 @@
-"""Take the data away (issue 14, item 5): the file names and contents behind every download.
+"""Take the data away: the file names and contents behind every download.
 
 The contents are made by pure functions; each is read back with an independent parser (csv,
 json, plotly's own from_json) and compared with what the view shows."""
@@ -12,10 +12,10 @@ import numpy as np
 import plotly.io as pio
 import pytest
 
-from dashboard import figures
-from dashboard.exports import chart_config, figure_json, file_stem, table_csv
-from dashboard.intervene import result_rows
-from dashboard.text_view import prediction_rows
+from dashboard.views import figures
+from dashboard.views.exports import chart_config, figure_json, file_stem, table_csv
+from dashboard.views.intervene import result_rows
+from dashboard.views.text import prediction_rows
 from translit_core.analysis.methods.intervene import InterventionResult
 from translit_core.infer.transliterator import CharPrediction
 

@@ -1,5 +1,5 @@
-"""Untrusted text in Markdown (issue 16, item 9): what md_plain leaves to Streamlit's Markdown
-forms no bare link either. GFM finds those in the parsed text, after backslash escapes are
+"""Untrusted text in Markdown (dashboard/views/markdown.py): what md_plain leaves to Streamlit's
+Markdown forms no bare link either. GFM finds those in the parsed text, after backslash escapes are
 decoded, so escaping alone did not stop them (a browser test found one in a note)."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dashboard.urls import WORD_JOINER, md_plain
+from dashboard.views.markdown import WORD_JOINER, md_plain
 
 # GFM's bare links as remark finds them in a text node (mdast-util-gfm-autolink-literal).
 GFM_BARE_LINK = re.compile(r"(https?://|www(?=\.))[-.\w]+|[-.\w+]+@[-\w]+(\.[-\w]+)+", re.IGNORECASE)
@@ -28,4 +28,5 @@ def test_no_bare_link_survives(text):
 
 
 def test_names_are_left_as_they_are():
-    assert parsed_text(md_plain("hidden:37 has 0..499 units; concat.fwd:7")) == "hidden:37 has 0..499 units; concat.fwd:7"
+    names = "hidden:37 has 0..499 units; concat.fwd:7"
+    assert parsed_text(md_plain(names)) == names

@@ -1,5 +1,5 @@
-"""The dashboard's figures (dashboard.figures) and the data they draw (dashboard.graph,
-histogram, heatmap, card), without Streamlit.
+"""The dashboard's figures (dashboard.views.figures) and the data they draw (views.graph,
+histograms, heatmaps, card), without Streamlit.
 
 Synthetic inputs only: nothing here depends on the trained weights or the analysis file.
 """
@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import plotly.graph_objects as go
 
-from dashboard import figures
-from dashboard.card import ablation_sentence
+from dashboard.views import figures
+from dashboard.views.card import ablation_sentence
 from translit_core.analysis.methods.ablation import verdict
-from dashboard.graph import GATE_ROWS, Edge, GraphData, Node, selected_neuron, strongest
-from dashboard.heatmap import HeatData, find_spans, heat_data, span_selectivity
-from dashboard.histogram import hist_view
+from dashboard.views.graph import GATE_ROWS, Edge, GraphData, Node, selected_neuron, strongest
+from dashboard.views.heatmaps import HeatData, find_spans, heat_data, span_selectivity
+from dashboard.views.histograms import hist_view
 from translit_core.analysis import AblationResult, Pair, PairScore
 from translit_core.analysis.queries import Histogram
 from translit_core.model.names import NeuronId
@@ -85,7 +85,7 @@ def test_neuron_graph_nodes_are_clickable_by_name_and_hover_shows_h_and_counts()
     assert list(t.customdata) == [n.id for n in g.nodes]
     hover = dict(zip(t.customdata, t.hovertext))
     assert "hidden:3" in hover["hidden:3"] and "10" in hover["hidden:3"]
-    assert "excess = 0.300" in hover["hidden:3"] and "H = 0.350" in hover["hidden:3"] and "null 0.050" in hover["hidden:3"]
+    assert all(s in hover["hidden:3"] for s in ("excess = 0.300", "H = 0.350", "null 0.050"))
     assert "n/a" in hover["output:1"]
     colours = dict(zip(t.customdata, t.marker.color))
     assert colours["hidden:3"] == pytest.approx(0.3)                   # the colour is the excess, not raw H

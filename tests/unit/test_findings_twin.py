@@ -1,4 +1,4 @@
-"""The FINDINGS section on the twin (findings_twin.py) on tiny analysed checkpoints: the twin is
+"""The FINDINGS section on the twin (translit_core/reports/twin.py) on tiny analysed checkpoints: the twin is
 found by its model.json, its control by the recipe, every comparison's verdict is compare()'s,
 and the stored dynamics become the tables and the role's story."""
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 
-from test_analysis import tiny_checkpoint  # noqa: F401  (fixture: a tiny model with an analysis built by the CLI)
 from translit_core.analysis import Analysis
 from translit_core.analysis.comparison.models import compare
 from translit_core.analysis.comparison.dynamics import SnapshotPoint, StoredDynamics

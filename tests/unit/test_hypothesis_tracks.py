@@ -33,7 +33,8 @@ def synthetic(alphabets, chunks: list[str], h_fwd: np.ndarray, H: int = 6) -> Re
     x = torch.tensor([i for c in chunks for i in alphabets.encode_input(c)])
     h = np.zeros((P, 2 * H), np.float32)
     h[:, :H] = h_fwd
-    return Recording(model, alphabets, chunks, starts, torch.arange(len(chunks)), torch.zeros(len(chunks), dtype=torch.long),
+    return Recording(model, alphabets, chunks, starts, torch.arange(len(chunks)),
+                     torch.zeros(len(chunks), dtype=torch.long),
                      x, torch.zeros(P, dtype=torch.long), torch.zeros(P, dtype=torch.long), h, np.zeros_like(h))
 
 

@@ -39,7 +39,8 @@ def test_lines_newlines_unknowns_and_armenian_kept(shipped):
     out = shipped.transliterate(text)
     assert out.count("\n") == 3 and out.split("\n")[1] == "" and out.endswith("\n")
     assert "😀 ✓ ձեզ" in out                               # unknown and Armenian characters pass through
-    assert shipped.transliterate_batch(["barev", "", "dzez"]) == [shipped.transliterate(t) for t in ["barev", "", "dzez"]]
+    texts = ["barev", "", "dzez"]
+    assert shipped.transliterate_batch(texts) == [shipped.transliterate(t) for t in texts]
 
 
 def test_long_text_is_chunked_but_consistent(shipped):

@@ -1,4 +1,4 @@
-"""Interventions, steering and attribution on the user's own text (issue 13, engine and CLI)."""
+"""Interventions, steering and attribution on the user's own text (engine and CLI)."""
 from __future__ import annotations
 
 import json

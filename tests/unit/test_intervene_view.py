@@ -1,5 +1,6 @@
-"""The Intervene page's view logic (dashboard.intervene) without Streamlit: the intervention in
-the URL and back, the aligned before/after HTML (escaped), the sentences and the figures.
+"""The Intervene page's view logic (dashboard.views.intervene) without Streamlit: the
+intervention in the URL and back, the aligned before/after HTML (escaped), the sentences and the
+figures.
 Synthetic inputs only."""
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import torch
 
-from dashboard import figures
-from dashboard import intervene as iv
+from dashboard.views import figures
+from dashboard.views import intervene as iv
 from translit_core.analysis import Pair
 from translit_core.analysis.methods.attribution import Attribution, CharAttribution, UnitAttribution
 from translit_core.analysis.methods.intervene import InterventionResult, Setting

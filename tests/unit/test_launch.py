@@ -1,5 +1,5 @@
 """The lab's server (dashboard/launch.py) and what the app says about the URLs it redirects:
-deeper paths to a page with `from`, links too long for Streamlit cut with `cut` (issue 16, item 10).
+deeper paths to a page with `from`, links too long for Streamlit cut with `cut`.
 The browser side is tests/browser/test_browser_hostile.py."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dashboard import urls
+from dashboard.views import urls
 from dashboard.launch import MAX_QUERY_CHARS, MAX_QUERY_FIELDS, redirect_for
 
 

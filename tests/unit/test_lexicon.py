@@ -13,8 +13,8 @@ from translit_core.model.checkpoint import CheckpointError
 from translit_core.settings import DEFAULT_CHECKPOINT
 from translit_core.model.alphabets import Alphabets, output_alphabet
 from translit_core.infer.transliterator import decide
-from translit_core.infer.lexicon import (LEXICON, MAX_WORD, LexiconError, cheapest_accepted, correct_words, load_lexicon,
-                                         save_lexicon)
+from translit_core.infer.lexicon import (LEXICON, MAX_WORD, LexiconError, cheapest_accepted, correct_words,
+                                         load_lexicon, save_lexicon)
 from translit_core.text.words import word_counts
 from translit_core.text.rules import load_rules
 

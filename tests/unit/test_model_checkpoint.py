@@ -6,7 +6,8 @@ from tiny import tiny_net
 
 from translit_core.model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from translit_core.model.alphabets import Alphabets, output_alphabet
-from translit_core.model.net import ModelConfig, fast_head_dtype
+from translit_core.infer.device import fast_head_dtype
+from translit_core.model.net import ModelConfig
 from translit_core.text.rules import load_rules
 
 
@@ -76,7 +77,7 @@ def test_bf16_head_is_the_float32_head_rounded():
 
 def test_fast_head_dtype_follows_the_hardware():
     assert fast_head_dtype(torch.device("cuda")) == torch.bfloat16
-    flags = next((l for l in open("/proc/cpuinfo") if l.startswith("flags")), "").split()
+    flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
     native = "avx512_bf16" in flags or "amx_bf16" in flags
     assert fast_head_dtype(torch.device("cpu")) == (torch.bfloat16 if native else None)
 

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from tiny import tiny_net
 
 from translit_core.model.names import LAYERS, LSTM_LAYERS, NeuronId, UnknownName, layer_sizes
-from translit_core.model.net import Intervention, edge_weights, lstm_steps
+from translit_core.analysis.graph import edge_weights
+from translit_core.model.net import Intervention, compile_hooks, lstm_steps
 from translit_core.settings import DEFAULT_CHECKPOINT
 
 
@@ -185,6 +186,50 @@ def test_run_head_changes_recorded_concat_before_the_dense_layer():
     assert torch.allclose(fast, ref_logits, atol=1e-5)
     with pytest.raises(UnknownName, match="inside the LSTM"):
         model.run_head(concat(cache), x, [Intervention("gate.fwd.i", (0,), "set", 0.0)])
+
+
+def test_the_head_is_its_pieces_and_the_layers_written_out():
+    """head = output_layer(tanh(dense_pre), direct_term), with hooks, in bfloat16 and for a dense
+    stand-in of the one-hot; and all of it equals the two layers written out with the concatenation."""
+    model = tiny_net(15)
+    g = torch.Generator().manual_seed(15)
+    c, x = torch.randn(4, 9, 12, generator=g), inputs(15, T=9)                  # concat (B, T, 2H), x (B, T)
+    onehot = F.one_hot(x, 13).float()
+    positions = torch.arange(9).expand(4, 9)
+    hooks = compile_hooks([Intervention("hidden", (1, 3), "set", 0.5, span=(2, 6)),
+                           Intervention("output", (0,), "add", -1.0)])
+    with torch.no_grad():
+        for dtype in (None, torch.bfloat16):
+            hidden, logits = model.head(c, x, head_dtype=dtype, hooks=hooks, positions=positions)
+            pre = model.dense_pre(c, dtype)
+            by_pieces = model.output_layer(torch.tanh(pre), model.direct_term(x), dtype, hooks, positions)
+            assert torch.equal(hidden, by_pieces[0]) and torch.equal(logits, by_pieces[1])
+            assert logits.dtype == torch.float32 and hidden.dtype == (dtype or torch.float32)
+        hidden, logits = model.head(c, x)
+        written_out = torch.tanh(c @ model.dense.weight.t() + model.dense.bias)
+        assert torch.allclose(hidden, written_out, atol=1e-6)
+        ref = torch.cat([written_out, onehot], -1) @ model.out.weight.t() + model.out.bias
+        assert torch.allclose(logits, ref, atol=1e-5)
+        # a dense stand-in for the one-hot takes the one-hot's place
+        assert torch.allclose(model.head(c, onehot)[1], logits, atol=1e-6)
+        assert torch.allclose(model.head(c, 0.5 * onehot)[1], ref - 0.5 * onehot @ model.out.weight[:, 5:].t(),
+                              atol=1e-5)
+        hooked_hidden, hooked = model.head(c, x, hooks=hooks, positions=positions)
+        assert torch.all(hooked_hidden[:, 2:6, [1, 3]] == 0.5) and torch.equal(hooked_hidden[:, :2], hidden[:, :2])
+        assert not torch.allclose(hooked, logits, atol=1e-3)
+
+
+def test_forward_returns_the_activations_the_regularizer_reads():
+    model = tiny_net(16)
+    x, lengths = inputs(16), torch.tensor([11, 4, 7, 11])
+    logits, acts = model(x, lengths, return_acts=True)
+    assert set(acts) == {"concat", "hidden"} and acts["concat"].requires_grad and acts["hidden"].requires_grad
+    with torch.no_grad():
+        assert torch.allclose(logits, model(x, lengths), atol=1e-6)      # (the kernel differs under no_grad)
+        _, cache = model.run_with_cache(x, lengths, names=["concat.fwd", "concat.bwd", "hidden"])
+    for b, n in enumerate(lengths.tolist()):
+        assert torch.allclose(acts["concat"][b, :n], concat(cache)[b, :n], atol=1e-5)
+        assert torch.allclose(acts["hidden"][b, :n], cache["hidden"][b, :n], atol=1e-5)
 
 
 def test_edge_weights_follow_the_concat_layout():

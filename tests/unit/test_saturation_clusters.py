@@ -1,4 +1,4 @@
-"""Gate saturation and unit clusters (issue 14, items 1 and 4) against independent references:
+"""Gate saturation and unit clusters against independent references:
 hand-built gate values with counts done by hand, Python loops over the recording's layers, numpy's
 corrcoef, planted correlated units, and an exact null computed by enumeration."""
 from __future__ import annotations
@@ -11,14 +11,14 @@ import pytest
 import torch
 
 from translit_core import analysis as A
-from translit_core.analysis.methods.clusters import (CLUSTER_LAYERS, Clusters, cluster_layer, correlation, distinct_clusters,
-                                             pair_spread, pairs_served, recording_clusters, spread_null)
-from translit_core.analysis.methods.saturation import (SATURATION_LAYERS, Saturation, recording_saturation,
-                                               saturation_fractions, thresholds)
+from translit_core.analysis.methods.clusters import (CLUSTER_LAYERS, Clusters, cluster_layer, correlation,
+                                                     distinct_clusters, pair_spread, pairs_served, recording_clusters,
+                                                     spread_null)
+from translit_core.analysis.methods.saturation import (SATURATION_LAYERS, recording_saturation, saturation_fractions,
+                                                       thresholds)
 from translit_core.model.names import NeuronId, UnknownName
 
 from tiny import SENTENCES
-from test_analysis import tiny_checkpoint  # noqa: F401  (fixture: a tiny model with an analysis built by the CLI)
 
 
 # -----------------------------------------------------------------------------
@@ -163,9 +163,9 @@ def test_recording_clusters_use_a_seeded_subsample(tiny):
     a = recording_clusters(rec, n=300, seed=4)
     b = recording_clusters(rec, n=300, seed=4)
     assert list(a.layers) == list(CLUSTER_LAYERS) and a.n_positions == min(300, rec.n_positions)
-    for l in CLUSTER_LAYERS:
-        assert torch.equal(a.layer(l).labels, b.layer(l).labels)
-        assert a.layer(l).labels.numel() == rec.sizes[l]
+    for name in CLUSTER_LAYERS:
+        assert torch.equal(a.layer(name).labels, b.layer(name).labels)
+        assert a.layer(name).labels.numel() == rec.sizes[name]
     with pytest.raises(UnknownName):
         a.layer("gate.fwd.i")
 
@@ -177,7 +177,7 @@ def test_analyze_stores_saturation_and_clusters_and_old_files_still_load(tiny_ch
     from safetensors.torch import load_file, save_file
     an = A.Analysis.load(tiny_checkpoint)
     assert an.saturation is not None and an.clusters is not None
-    assert "clusters" in an.meta["timings_s"]             # saturation is counted inside "record"
+    assert "clusters" in an.meta.timings_s                # saturation is counted inside "record"
     rec = an.recording()
     fresh = recording_saturation(rec)
     # analyze counted the gates inside the recording pass; derived again from h they may differ in
@@ -186,10 +186,10 @@ def test_analyze_stores_saturation_and_clusters_and_old_files_still_load(tiny_ch
     assert torch.allclose(an.saturation.left, fresh.left, rtol=0, atol=one)
     assert torch.allclose(an.saturation.right, fresh.right, rtol=0, atol=one)
     fresh_c = recording_clusters(rec, seed=an.clusters.seed)
-    for l in CLUSTER_LAYERS:
-        assert torch.equal(an.clusters.layer(l).labels, fresh_c.layer(l).labels)
-        assert torch.equal(an.clusters.layer(l).neighbours, fresh_c.layer(l).neighbours)
-        assert an.clusters.layer(l).r is not None
+    for name in CLUSTER_LAYERS:
+        assert torch.equal(an.clusters.layer(name).labels, fresh_c.layer(name).labels)
+        assert torch.equal(an.clusters.layer(name).neighbours, fresh_c.layer(name).neighbours)
+        assert an.clusters.layer(name).r is not None
     # save and load again: the same
     out = tmp_path / "again"
     an.save(out)
@@ -255,7 +255,8 @@ def test_findings_sections_state_the_stored_numbers(tiny_checkpoint):
     text = "\n".join(render_units(an, an.recording()))
     assert "## Gate saturation" in text and "## Neuron clusters" in text
     for layer in SATURATION_LAYERS:
-        assert f"| {layer} | {an.saturation.count_right(layer, 0.9)} | {an.saturation.count_right(layer, 0.5)} |" in text
+        assert (f"| {layer} | {an.saturation.count_right(layer, 0.9)} | "
+                f"{an.saturation.count_right(layer, 0.5)} |") in text
     for layer in CLUSTER_LAYERS:
         assert f"| {layer} | {an.clusters.layer(layer).n_clusters} |" in text
 

@@ -1,4 +1,4 @@
-"""The statistics behind the analysis's claims (issue 12): permutation nulls of H, bootstrap
+"""The statistics behind the analysis's claims: permutation nulls of H, bootstrap
 intervals, spread-matched random draws, p-values of ablations, split halves. Synthetic data
 with known answers, and the tiny seeded model."""
 from __future__ import annotations
@@ -23,7 +23,8 @@ def observed_and_null(values: torch.Tensor, is_pos: torch.Tensor, bins: int = 50
     pos = torch.bincount(binned[is_pos].view(-1), minlength=u * bins).view(1, u, bins)
     n_pos = torch.tensor([float(is_pos.sum())], dtype=torch.float64)
     observed = hellinger_from_counts(pos, total, n_pos, n - n_pos)
-    return observed, permutation_null(binned, total, n_pos, observed, bins, shuffles, torch.Generator().manual_seed(seed))
+    return observed, permutation_null(binned, total, n_pos, observed, bins, shuffles,
+                                      torch.Generator().manual_seed(seed))
 
 
 def test_the_null_of_identical_laws_is_the_h_of_two_samples_of_the_same_law():
@@ -334,7 +335,8 @@ def test_the_gradient_ranking_is_every_rows_own_integrated_gradient(tiny):
 
     acts = concat[rows][:, H:].clone()
     with torch.enable_grad():
-        ref = IntegratedGradients(log_p).attribute(acts, baselines=sc.value.unsqueeze(0).expand_as(acts), n_steps=IG_STEPS)
+        ref = IntegratedGradients(log_p).attribute(acts, baselines=sc.value.unsqueeze(0).expand_as(acts),
+                                                   n_steps=IG_STEPS)
     assert torch.allclose(ours, ref.mean(0), atol=1e-5)
 
 

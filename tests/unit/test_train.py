@@ -3,7 +3,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from tiny import TESTS
@@ -27,7 +26,7 @@ def test_train_saves_checkpoint_and_learns(tmp_path):
     hist = json.loads((tmp_path / "train_state" / "state.json").read_text())["history"]
     assert len(hist) == 3
     best = max(hist, key=lambda h: h["valid_char_accuracy"])
-    assert result["best_valid_char_accuracy"] == best["valid_char_accuracy"] == meta["metrics"]["valid_char_accuracy"]
+    assert result.best_valid_char_accuracy == best["valid_char_accuracy"] == meta["metrics"]["valid_char_accuracy"]
     assert meta["metrics"]["epoch"] == best["epoch"]
     # the loss must go down on this tiny corpus, or the loop is not training anything
     assert hist[-1]["loss"] < hist[0]["loss"]
@@ -43,7 +42,7 @@ def test_resume_continues_from_saved_state(tmp_path):
     assert state["step"] == 3 and state["epoch"] == 0 and state["batch"] == 3
     resumed = train(TrainConfig(corpus=str(CORPUS), out=str(tmp_path), epochs=2, resume=True, **SMALL))
     full = train(TrainConfig(corpus=str(CORPUS), out=str(tmp_path / "full"), epochs=2, **SMALL))
-    assert resumed["steps"] == full["steps"]     # the resumed run did the remaining steps, not all of them again
+    assert resumed.steps == full.steps     # the resumed run did the remaining steps, not all of them again
     a, _, _ = load_checkpoint(tmp_path)
     b, _, _ = load_checkpoint(tmp_path / "full")
     # same batches, same order, same optimizer state: the same weights as an uninterrupted run

@@ -1,4 +1,4 @@
-"""Training the interpretable twin (issue 15): the regularizers (value and gradient on hand-built batches
+"""Training the interpretable twin: the regularizers (value and gradient on hand-built batches
 against the formulas written out with loops), a checkpoint that records its regularizer, and snapshots."""
 from __future__ import annotations
 
@@ -31,8 +31,10 @@ def test_decov_value_and_gradient_on_a_hand_built_batch():
     value.backward()
     eps = 1e-6                                     # central differences of the loop formula
     for i, j in [(0, 0), (2, 1), (3, 2)]:
-        up = [r[:] for r in a]; up[i][j] += eps
-        down = [r[:] for r in a]; down[i][j] -= eps
+        up = [r[:] for r in a]
+        up[i][j] += eps
+        down = [r[:] for r in a]
+        down[i][j] -= eps
         assert acts.grad[i, j].item() == pytest.approx((naive_decov(up) - naive_decov(down)) / (2 * eps), abs=1e-6)
     # uncorrelated (orthogonal, centred) columns cost nothing; a copied column costs its variance squared
     orth = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
@@ -77,7 +79,7 @@ def test_snapshots_are_kept_at_the_asked_epochs_and_load(tmp_path):
                                snapshots="2, 0.5,1", **small))
     snaps = list_snapshots(tmp_path)
     assert [s.epoch for s in snaps] == [0.5, 1.0, 2.0]
-    per_epoch = result["steps"] // 2
+    per_epoch = result.steps // 2
     assert [s.step for s in snaps] == [round(0.5 * per_epoch), per_epoch, 2 * per_epoch]
     for s in snaps:
         model, _, meta = load_checkpoint(s.directory)

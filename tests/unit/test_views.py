@@ -1,6 +1,6 @@
-"""The dashboard's view logic without Streamlit: URL state and its validation (dashboard.urls),
-labels, text caps and escaped HTML (dashboard.text_view), and what pages show from the engine's
-own types. Synthetic inputs only."""
+"""The dashboard's view logic without Streamlit: URL state and its validation (dashboard.views.urls),
+Markdown escaping (views.markdown), labels, text caps and escaped HTML (views.text), and what pages
+show from the engine's own types; and the package's shape. Synthetic inputs only."""
 from __future__ import annotations
 
 import ast
@@ -10,13 +10,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from dashboard import labels, text_view, urls
+from dashboard.views import labels, markdown, text, urls
 from translit_core.analysis import Pair
 from translit_core.model.names import LAYERS, NeuronId, layer_sizes
 
 SIZES = layer_sizes(8, 6, 5)
 PAIRS = [Pair("s", "_", 10, 20), Pair("t", "թ", 30, 40), Pair("t", "տ", 5, 6)]
-DASHBOARD = Path(urls.__file__).resolve().parent
+DASHBOARD = Path(urls.__file__).resolve().parent.parent
+REPO = DASHBOARD.parent
 
 
 # --------------------------------------------------------------------------------------------
@@ -39,14 +40,14 @@ def test_url_values_cannot_inject_links_or_images(evil):
 
 
 def test_md_plain_escapes_every_markdown_character():
-    assert urls.md_plain("[a](http://x) *b* `c` <i> $d$") == \
-        r"\[a\]\(http\:" + urls.WORD_JOINER + r"\/\/x\) \*b\* \`c\` \<i\> \$d\$"
-    assert urls.md_plain("hidden has 0..5") == r"hidden has 0\.\.5"
+    assert markdown.md_plain("[a](http://x) *b* `c` <i> $d$") == \
+        r"\[a\]\(http\:" + markdown.WORD_JOINER + r"\/\/x\) \*b\* \`c\` \<i\> \$d\$"
+    assert markdown.md_plain("hidden has 0..5") == r"hidden has 0\.\.5"
 
 
 def test_long_values_are_shortened():
-    assert len(urls.md_literal("x" * 500)) < 70
-    assert "…" in urls.md_literal("x" * 500)
+    assert len(markdown.md_literal("x" * 500)) < 70
+    assert "…" in markdown.md_literal("x" * 500)
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,11 +151,11 @@ def test_every_layer_has_a_title():
 # User text and escaped HTML
 
 def test_cap_text_and_url_text():
-    assert text_view.cap_text("abc").notice is None
+    assert text.cap_text("abc").notice is None
     long = ("word " * 30_000)[:100_000]
-    c = text_view.cap_text(long)
-    assert len(c.text) <= text_view.MAX_LIVE_CHARS and c.total == 100_000 and "100,000" in c.notice
-    assert text_view.cap_text(None).text == ""
+    c = text.cap_text(long)
+    assert len(c.text) <= text.MAX_LIVE_CHARS and c.total == 100_000 and "100,000" in c.notice
+    assert text.cap_text(None).text == ""
     assert urls.url_text("hi") == "hi" and urls.url_text("") is None
     assert urls.url_text("x" * 10_000) == "x" * urls.MAX_URL_TEXT            # the beginning of a long text
 
@@ -166,53 +167,93 @@ def pred(latin, output, prob, alts=(), network=None):
 def test_confidence_html_escapes_and_highlights_uncertain_characters():
     preds = [pred("<", "<", 1.0), pred("t", "թ", 0.55, [("տ", 0.4)]), pred("v", "", 0.99, [("վ", 0.01)]),
              pred("\n", "\n", 1.0), pred('"', '"', 1.0)]
-    out = text_view.confidence_html(preds)
+    out = text.confidence_html(preds)
     assert "<" + "<" not in out and "&lt;" in out
     assert out.count('class="u"') == 1 and "55%" in out and "տ 40%" in out
     assert 'class="z"' in out and "<br>" in out and "&quot;" in out
-    assert text_view.uncertain_summary(preds) == (1, 2)
+    assert text.uncertain_summary(preds) == (1, 2)
     # a letter the lexicon changed is marked as such, with what the network wrote
-    out = text_view.confidence_html([pred("r", "ր", 0.3, [("ռ", 0.6)], network="ռ")])
+    out = text.confidence_html([pred("r", "ր", 0.3, [("ռ", 0.6)], network="ռ")])
     assert 'class="k"' in out and 'class="u"' not in out and "the network chose ռ" in out
 
 
 def test_shaded_html_escapes_and_marks():
-    out = text_view.shaded_html("<a>", [1.0, -1.0, 0.0], mark=(1, 2))
+    out = text.shaded_html("<a>", [1.0, -1.0, 0.0], mark=(1, 2))
     assert "&lt;" in out and "<a>" not in out
     assert out.count("border-bottom") == 1
-    assert text_view.diverging_rgb(1, 1) != text_view.diverging_rgb(-1, 1)
-    assert text_view.diverging_rgb(float("nan"), 1) == "rgb(255,255,255)"
+    assert text.diverging_rgb(1, 1) != text.diverging_rgb(-1, 1)
+    assert text.diverging_rgb(float("nan"), 1) == "rgb(255,255,255)"
 
 
 # --------------------------------------------------------------------------------------------
 # The package's shape
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
+def _module(path: Path) -> str:
+    """A file's module name: dashboard/views/urls.py -> dashboard.views.urls."""
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+DASHBOARD_MODULES = {_module(p): p for p in sorted(DASHBOARD.rglob("*.py"))}
+
+
+def _imports(path: Path, top_level: bool = False) -> set[str]:
+    """Every module `path` imports (relative imports resolved, `from package import module` as
+    the module); with `top_level`, only the imports at the top of the file (not those inside a
+    function or under `if TYPE_CHECKING`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    here = _module(path).split(".") if path.is_relative_to(DASHBOARD) else []
+    package = here if path.name == "__init__.py" else here[:-1]
     out = set()
-    for node in ast.walk(tree):
+    for node in (tree.body if top_level else ast.walk(tree)):
         if isinstance(node, ast.ImportFrom):
-            out.add(("." * node.level) + (node.module or ""))
+            base = package[: len(package) - node.level + 1] if node.level else []
+            target = ".".join(base + (node.module.split(".") if node.module else []))
+            out.add(target)
+            out.update(f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in DASHBOARD_MODULES)
         elif isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
     return out
 
 
-def test_view_logic_does_not_import_streamlit_and_modules_stay_small():
-    for path in DASHBOARD.glob("*.py"):
-        assert len(path.read_text().splitlines()) <= 500, path.name
-        if path.stem not in ("routing", "widgets", "panels", "launch", "downloads", "structure"):     # the Streamlit layer
-            assert not any(m.split(".")[0] == "streamlit" for m in _imports(path)), path.name
+def _loaded_with(path: Path) -> set[str]:
+    """The modules loaded when `path` is: its top-level imports and, through the dashboard's own
+    modules, theirs."""
+    seen, todo = set(), [path]
+    while todo:
+        for m in _imports(todo.pop(), top_level=True) - seen:
+            seen.add(m)
+            if m in DASHBOARD_MODULES:
+                todo.append(DASHBOARD_MODULES[m])
+    return seen
+
+
+def test_views_do_not_import_streamlit():
+    views = [p for m, p in DASHBOARD_MODULES.items() if m.startswith("dashboard.views")]
+    assert len(views) > 10
+    for path in views:
+        assert not any(m.split(".")[0] == "streamlit" for m in _imports(path)), path.name
+
+
+def test_modules_and_functions_stay_small():
+    files = [*DASHBOARD_MODULES.values(), *(REPO / "pages").glob("*.py"), REPO / "app.py"]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 450, path
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+                assert node.end_lineno - first < 80, f"{path.name}: {node.name}"
 
 
 def test_no_import_cycles_inside_the_dashboard():
-    graph = {p.stem: {m.lstrip(".").split(".")[0] for m in _imports(p) if m.startswith(".")}
-             for p in DASHBOARD.glob("*.py")}
+    graph = {m: {i for i in _imports(p) if i in DASHBOARD_MODULES and i != m} for m, p in DASHBOARD_MODULES.items()}
 
     def visit(node, stack):
         assert node not in stack, " -> ".join(stack + [node])
         for nxt in graph.get(node, ()):
-            visit(nxt, stack + [node])
+            if not node.startswith(nxt + "."):          # a module and its own package's __init__
+                visit(nxt, stack + [node])
     for node in graph:
         visit(node, [])
 
@@ -220,11 +261,13 @@ def test_no_import_cycles_inside_the_dashboard():
 def test_pages_are_widgets_only():
     """Pages import the dashboard and the engine's names; no maths (numpy, torch) and no
     reaching into the engine's internals."""
-    for path in (DASHBOARD.parent / "pages").glob("*.py"):
+    for path in (REPO / "pages").glob("*.py"):
         mods = _imports(path)
         assert not any(m.split(".")[0] in ("numpy", "torch", "runpy", "threading") for m in mods), path.name
         assert not path.name.startswith("_"), "pages/ holds one file per page, nothing else"
-    # The first page a visitor sees loads no plotly / networkx (figures, panels): every module it
-    # imports costs time in every new session.
-    assert not {"dashboard.figures", "dashboard.panels"} & _imports(DASHBOARD.parent / "pages" / "transliterate.py")
-    assert "figures" not in {m.lstrip(".") for m in _imports(DASHBOARD / "widgets.py")}
+    # The first page a visitor sees loads no plotly / networkx (figures, panels) until a character
+    # is chosen: every module it loads costs time in every new session.
+    loaded = _loaded_with(REPO / "pages" / "transliterate.py")
+    assert "dashboard.ui.widgets" in loaded and "dashboard.views.text" in loaded
+    assert not {"dashboard.views.figures", "dashboard.ui.panels"} & loaded
+    assert not any(m.split(".")[0] in ("plotly", "networkx") for m in loaded)

@@ -157,10 +157,10 @@ def substring_selectivity(text_or_recording, substring: str,
     slot = (~inside[positions]).long()                                        # 0 inside, 1 outside
     n_in, n_out = int(inside.sum()), int(outside.sum())
     out: list[NeuronScore] = []
-    for l in layers:
-        acts = recording.layer(parse_layer(l), positions)                      # (n, u)
+    for name in layers:
+        acts = recording.layer(parse_layer(name), positions)                      # (n, u)
         hist = slot_histograms(acts, slot, 2, bins)                            # (2, u, bins)
         scores = hellinger(hist[0], hist[1]).float()                           # (u,)
         for i in ranked_units(scores)[:top].tolist():
-            out.append(NeuronScore(NeuronId(l, i), float(scores[i]), n_in, n_out))
+            out.append(NeuronScore(NeuronId(name, i), float(scores[i]), n_in, n_out))
     return out

@@ -18,13 +18,13 @@ from safetensors.torch import load_file, save_file
 from .. import settings
 from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..model.names import NeuronId, UnknownName
-from ..model.net import edge_weights
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
+from . import graph
 from .methods.ablation import AblationResult
 from .methods.clusters import Clusters, PairSpread, pair_spread
-from .measurement.names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION, AnalysisMissing, Pair, SampleMissing,
-                    analyze_command)
+from .measurement.names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION, AnalysisMeta, AnalysisMissing, Pair,
+                                SampleMissing, analyze_command)
 from .measurement.recording import Recording, record_activations, recording_key, save_to_cache, staging_or_memory
 from .methods.saturation import Saturation
 from .measurement.sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
@@ -40,12 +40,14 @@ HALF_PRECISION = ("hellinger_null", "hellinger_null_std", "p_value", "mean_pos",
 class Analysis:
     """What `analyze` writes next to a checkpoint; the dashboard loads it once.
 
-    Tables have one row per pair and one column per neuron of every layer (LAYERS order).
+    Tables have one row per pair and one column per neuron of every layer (LAYERS order);
+    `meta` is the rest of the file's description (a dict is parsed into an AnalysisMeta).
     """
 
-    def __init__(self, tables: HellingerTables, meta: dict, weights: dict[str, torch.Tensor],
+    def __init__(self, tables: HellingerTables, meta: "AnalysisMeta | dict", weights: dict[str, torch.Tensor],
                  checkpoint_dir: Path | None = None, recording: Recording | None = None,
                  saturation: Saturation | None = None, clusters: Clusters | None = None):
+        meta = meta if isinstance(meta, AnalysisMeta) else AnalysisMeta.from_dict(meta)
         self.tables, self.meta, self.weights = tables, meta, weights
         # Gate saturation and unit clusters (saturation.py, clusters.py): None in a file written
         # before analyze computed them; the views then say how to rebuild, or compute them.
@@ -54,9 +56,9 @@ class Analysis:
         self.layers, self.sizes = tables.layers, tables.sizes
         self.offsets = tables.offsets
         self._pair_index = {str(p): i for i, p in enumerate(tables.pairs)}
-        self._ablations = {(a["pair"], a["layer"]): AblationResult.from_dict(a) for a in meta.get("ablations", [])}
-        self._claims = {c["pair"]: DirectionClaim.from_dict(c) for c in meta.get("direction_claims", [])}
-        self._methods = {(m["pair"], m["layer"]): MethodComparison.from_dict(m) for m in meta.get("method_comparisons", [])}
+        self._ablations = {(a["pair"], a["layer"]): AblationResult.from_dict(a) for a in meta.ablations}
+        self._claims = {c["pair"]: DirectionClaim.from_dict(c) for c in meta.direction_claims}
+        self._methods = {(m["pair"], m["layer"]): MethodComparison.from_dict(m) for m in meta.method_comparisons}
         self._recording = recording
 
     # ---- names
@@ -88,13 +90,13 @@ class Analysis:
         written before it held them."""
         if self.tables.unit_mean is None:
             rec = self.recording()
-            sums = {l: torch.zeros(self.sizes[l], dtype=torch.float64) for l in self.layers}
+            sums = {layer: torch.zeros(self.sizes[layer], dtype=torch.float64) for layer in self.layers}
             for s in range(0, rec.n_positions, 1 << 15):
                 block = torch.arange(s, min(s + (1 << 15), rec.n_positions))
-                for l, acts in rec.layers_at(self.layers, block):
-                    sums[l] += acts.double().sum(0)
-            self.tables.unit_mean = torch.cat([sums[l] / rec.n_positions for l in self.layers]).float()
-        return {l: self.tables.unit_mean[o:o + self.sizes[l]] for l, o in self.offsets.items()}
+                for layer, acts in rec.layers_at(self.layers, block):
+                    sums[layer] += acts.double().sum(0)
+            self.tables.unit_mean = torch.cat([sums[layer] / rec.n_positions for layer in self.layers]).float()
+        return {layer: self.tables.unit_mean[o:o + self.sizes[layer]] for layer, o in self.offsets.items()}
 
     def pair_row(self, pair: "str | Pair") -> int:
         """The pair's row in the tables."""
@@ -176,13 +178,13 @@ class Analysis:
         hidden -> output (output weights, before the softmax). Signs are kept. Equal to the
         weight times the mean activation, because the contribution is linear in the activation.
         `over`: "pos" (target y, the default), "neg" (other targets) or "x" (all positions of x).
-        0 where the two neurons are not directly connected."""
+        0 where the two neurons are not directly connected (see `graph`)."""
         p = self.parse_pair(pair)
         mean = self._means(p, over)
         lower = [self.parse_neuron(n) for n in lower]
         upper = [self.parse_neuron(n) for n in upper]
         act = torch.tensor([float(mean[self.column(n)]) for n in lower])               # (len(lower),)
-        return edge_weights(self.weights, lower, upper) * act.unsqueeze(1)
+        return graph.contributions(self.weights, lower, upper, act)
 
     # ---- ablation results stored by analyze
     def ablation(self, pair: "str | Pair", layer: str) -> AblationResult | None:
@@ -219,13 +221,16 @@ class Analysis:
     def recording(self, data_dir: str | Path | None = None) -> Recording:
         """The recording of the sample this analysis was built on (cached; re-made if missing)."""
         if self._recording is None:
-            ck = self.checkpoint_dir
+            ck, built = self.checkpoint_dir, self.meta.checkpoint
+            if built is None:
+                raise AnalysisMissing("this analysis does not say which checkpoint it was built on; rebuild it with "
+                                      f"`{analyze_command(ck)}`")
             if ck is None or not (ck / WEIGHTS).is_file():      # analysis written with --out elsewhere
-                ck = Path(self.meta["checkpoint"]["dir"])
-            if (ck / WEIGHTS).is_file() and file_sha256(ck / WEIGHTS) != self.meta["checkpoint"]["weights_sha256"]:
+                ck = Path(built.dir)
+            if (ck / WEIGHTS).is_file() and file_sha256(ck / WEIGHTS) != built.weights_sha256:
                 raise AnalysisMissing(f"the checkpoint in {ck} changed since this analysis was built; rebuild "
                                       f"with `{analyze_command(ck)}`")
-            self._recording = load_or_record(ck, spec=self.meta["sample"], data_dir=data_dir)
+            self._recording = load_or_record(ck, spec=self.meta.sample, data_dir=data_dir)
         return self._recording
 
     # ---- files
@@ -239,18 +244,19 @@ class Analysis:
         if t.unit_mean is not None:
             tensors["unit_mean"] = t.unit_mean
         # Rankings: per pair, per layer, neuron indices by descending H excess (int16).
-        for l in t.layers:
-            o = self.offsets[l]
-            tensors[f"rank.{l}"] = ranked_units(t.hellinger_excess[:, o:o + t.sizes[l]]).to(torch.int16)
+        for layer in t.layers:
+            o = self.offsets[layer]
+            tensors[f"rank.{layer}"] = ranked_units(t.hellinger_excess[:, o:o + t.sizes[layer]]).to(torch.int16)
         tensors.update({k: v.detach().float().contiguous() for k, v in self.weights.items()})
         # Only what this object holds: never a description of tensors it does not write.
-        extra = {k: v for k, v in self.meta.items() if k not in ("saturation", "clusters")}
+        extra = self.meta.to_dict()
         for name, part in (("saturation", self.saturation), ("clusters", self.clusters)):
             if part is not None:
                 tensors.update(part.tensors())
                 extra[name] = part.meta()
         meta = dict(extra, format_version=FORMAT_VERSION, bins=t.bins, min_count=t.min_count, shuffles=t.shuffles,
-                    layers=[{"name": l, "units": t.sizes[l], "offset": self.offsets[l]} for l in t.layers],
+                    layers=[{"name": layer, "units": t.sizes[layer], "offset": self.offsets[layer]}
+                            for layer in t.layers],
                     xs=t.xs, pairs=[{"x": p.x, "y": p.y, "n_pos": p.n_pos, "n_neg": p.n_neg, "x_index": j}
                                     for p, j in zip(t.pairs, t.pair_x)],
                     candidates=t.candidates)
@@ -274,8 +280,8 @@ class Analysis:
         directory = Path(checkpoint_dir) if checkpoint_dir else settings.DEFAULT_CHECKPOINT
         wpath, mpath = directory / ANALYSIS_WEIGHTS, directory / ANALYSIS_META
         if not wpath.is_file() or not mpath.is_file():
-            raise AnalysisMissing(f"no analysis next to the checkpoint in {directory} (missing "
-                                  f"{ANALYSIS_WEIGHTS} / {ANALYSIS_META}); build it with `{analyze_command(directory)}`")
+            raise AnalysisMissing(f"no analysis next to the checkpoint in {directory} (missing {ANALYSIS_WEIGHTS} / "
+                                  f"{ANALYSIS_META}); build it with `{analyze_command(directory)}`")
         try:
             meta = json.loads(mpath.read_text(encoding="utf-8"))
             if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
@@ -283,8 +289,8 @@ class Analysis:
                 raise AnalysisMissing(f"{mpath}: analysis format {version} is not {FORMAT_VERSION}; rebuild "
                                       f"with `{analyze_command(directory)}`")
             t = {k: v.float() if k in HALF_PRECISION else v for k, v in load_file(wpath).items()}
-            layers = [l["name"] for l in meta["layers"]]
-            sizes = {l["name"]: l["units"] for l in meta["layers"]}
+            layers = [layer["name"] for layer in meta["layers"]]
+            sizes = {layer["name"]: layer["units"] for layer in meta["layers"]}
             pairs = [Pair(p["x"], p["y"], p["n_pos"], p["n_neg"]) for p in meta["pairs"]]
             tables = HellingerTables(layers=layers, sizes=sizes, pairs=pairs, xs=meta["xs"],
                                      pair_x=[p["x_index"] for p in meta["pairs"]], hellinger=t["hellinger"],
@@ -297,6 +303,7 @@ class Analysis:
             saturation = Saturation.from_stored(t, meta.get("saturation"))       # optional: older files lack them
             clusters = Clusters.from_stored(t, meta.get("clusters"))
             sha_built = meta["checkpoint"]["weights_sha256"]
+            description = AnalysisMeta.from_dict(meta)
         except (ValueError, KeyError, TypeError, OSError, SafetensorError) as e:
             raise AnalysisMissing(f"{directory}: unreadable analysis files ({type(e).__name__}: {e}); "
                                   f"rebuild with `{analyze_command(directory)}`") from None
@@ -304,7 +311,7 @@ class Analysis:
         if mismatch:
             raise AnalysisMissing(f"{wpath} does not match {mpath} ({mismatch}); rebuild with "
                                   f"`{analyze_command(directory)}`")
-        stale = sample_staleness(meta.get("sample", {}))
+        stale = sample_staleness(description.sample)
         if stale and check_weights:
             raise AnalysisMissing(f"{mpath} is stale: {stale}; rebuild with `{analyze_command(directory)}`")
         if check_weights and (directory / WEIGHTS).is_file():
@@ -312,7 +319,7 @@ class Analysis:
             if sha != sha_built:
                 raise AnalysisMissing(f"{mpath} was built for other weights than {directory / WEIGHTS} "
                                       f"(the checkpoint changed); rebuild with `{analyze_command(directory)}`")
-        return cls(tables, meta, weights, directory, saturation=saturation, clusters=clusters)
+        return cls(tables, description, weights, directory, saturation=saturation, clusters=clusters)
 
 
 def sample_staleness(spec: dict) -> str | None:

@@ -1,10 +1,10 @@
-"""The neuron-analysis subcommands of `python -m translit_core`: analyze, neurons, pairs,
-histogram, ablate, rank-methods, sample, hypothesis, tracks, findings (and saturation, clusters: cli_units.py).
-Kept out of __main__.py so the CLI entry point stays small;
-__main__ calls add_analysis_commands(sub).
+"""The neuron analysis's commands: analyze, neurons, pairs, histogram, ablate, rank-methods, sample,
+hypothesis, tracks, findings (interventions: interventions.py; unit structure: units.py).
 
 Every command that reads results takes --checkpoint (default checkpoints/hy) and --json.
 JSON shapes (stable, for scripts):
+  analyze   {sentences, positions, pairs, neurons, ablations, sample_accuracy, files: {path: bytes},
+             timings_s: {step: seconds}} (`AnalysisRun.to_dict`)
   neurons   [{neuron, layer, index, hellinger, hellinger_null, hellinger_excess, p_value, n_pos, n_neg,
              rank, pair}, ...] by layer, H excess descending (--by hellinger: raw H)
   pairs     [{pair, x, y, hellinger, hellinger_null, hellinger_excess, p_value, n_pos, n_neg}, ...]
@@ -16,6 +16,7 @@ JSON shapes (stable, for scripts):
              random_k_accuracy_std, n_positions, ..., recurrent, n_random_draws, p_value,
              target_accuracy_*, delta_logp_*, balanced_accuracy_*, effect_logp, effect_z, verdict}
             (a list of them with --layer all)
+  sample    {sentences, sources, composition, dropped_exact, dropped_near}
   hypothesis {layer, units, threshold, left, right, span, span_latin, n_matches, n_full, n_same_letters,
              n_candidates, n_positions, matches: [{rank, start, end, latin, before, after, outputs, n_fit,
              mean_activation, same_letters, ...}], summary, seconds}
@@ -23,39 +24,17 @@ JSON shapes (stable, for scripts):
 """
 from __future__ import annotations
 
-import json
 import sys
 
-from ..model.names import LAYERS, READOUT_LAYERS
-from ..analysis.methods.ablation import DEFAULT_DRAWS, PER_OUTPUT
 from ..analysis.measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES
-
+from ..analysis.methods.ablation import DEFAULT_DRAWS, PER_OUTPUT
+from ..model.names import LAYERS, READOUT_LAYERS
+from .common import DATA_HELP, add_common, print_json, set_threads
 
 MAX_DRAWS = 1000     # random draws per ablation (each is a forward pass)
 
 
-def _threads(a):
-    """--threads: 0 leaves torch's choice; more than the machine has is refused (torch crashes
-    on absurd counts rather than saying so)."""
-    n = getattr(a, "threads", 0)
-    if n:
-        import os
-
-        import torch
-        cap = 4 * (os.cpu_count() or 1)
-        if not 1 <= n <= cap:
-            raise ValueError(f"--threads {n}: must be between 1 and {cap} (4x the {os.cpu_count()} CPUs here), "
-                             f"or 0 for the default")
-        torch.set_num_threads(n)
-
-
-def _print_json(obj):
-    print(json.dumps(obj, ensure_ascii=False, indent=1))
-
-
-def cmd_analyze(a):
-    from ..analysis.pipeline import run_analysis
-    _threads(a)
+def _check_analyze_args(a) -> None:
     for name in ("sentences", "bins", "min_count"):
         if getattr(a, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
@@ -63,19 +42,25 @@ def cmd_analyze(a):
         raise ValueError("--shuffles must be between 0 and 1000")
     if a.ablation_k < 0 or not 1 <= a.draws <= MAX_DRAWS:
         raise ValueError(f"--ablation-k must be >= 0 and --draws between 1 and {MAX_DRAWS}")
+
+
+def cmd_analyze(a):
+    from ..analysis.pipeline import run_analysis
+    set_threads(a)
+    _check_analyze_args(a)
     log = (lambda *args: print(*args, file=sys.stderr)) if a.json else print
-    _, summary = run_analysis(a.checkpoint, n_sentences=a.sentences, seed=a.seed, data_dir=a.data, text=a.text,
-                              bins=a.bins, min_count=a.min_count, out_dir=a.out, ablation_k=a.ablation_k,
-                              ablation_draws=a.draws, shuffles=a.shuffles, use_cache=not a.no_cache, log=log)
+    run = run_analysis(a.checkpoint, n_sentences=a.sentences, seed=a.seed, data_dir=a.data, text=a.text,
+                       bins=a.bins, min_count=a.min_count, out_dir=a.out, ablation_k=a.ablation_k,
+                       ablation_draws=a.draws, shuffles=a.shuffles, use_cache=not a.no_cache, log=log)
     if a.json:
-        _print_json(summary)
+        print_json(run.to_dict())
         return
-    print(f"{summary['sentences']} sentences, {summary['positions']:,} positions, model accuracy on them "
-          f"{100 * summary['sample_accuracy']:.2f}%")
-    print(f"{summary['pairs']} pairs x {summary['neurons']} neurons, {summary['ablations']} stored ablations")
-    for path, size in summary["files"].items():
+    print(f"{run.sentences} sentences, {run.positions:,} positions, model accuracy on them "
+          f"{100 * run.sample_accuracy:.2f}%")
+    print(f"{run.pairs} pairs x {run.neurons} neurons, {run.ablations} stored ablations")
+    for path, size in run.files.items():
         print(f"wrote {path} ({size / 1e6:.2f} MB)")
-    print("seconds: " + ", ".join(f"{k} {v}" for k, v in summary["timings_s"].items()))
+    print("seconds: " + ", ".join(f"{k} {v}" for k, v in run.timings_s.items()))
 
 
 def cmd_neurons(a):
@@ -91,7 +76,7 @@ def cmd_neurons(a):
         for rank, s in enumerate(an.top_neurons(pair, layer, a.top, by=a.by), 1):
             rows.append(dict(s.to_dict(), rank=rank, pair=str(pair)))
     if a.json:
-        _print_json(rows)
+        print_json(rows)
         return
     print(f"pair {pair}: {pair.n_pos} positions with target {pair.y}, {pair.n_neg} with another target "
           f"(input {pair.x!r}); neuron #index:H excess (H - its null over label shuffles), best first")
@@ -110,19 +95,19 @@ def cmd_pairs(a):
         raise ValueError("--top must be at least 1")
     rows = [s.to_dict() for s in an.top_pairs(neuron, a.top, by=a.by)]
     if a.json:
-        _print_json(rows)
+        print_json(rows)
         return
     print(f"{neuron}: the pairs it separates best, by H excess (H minus its permutation null: raw H favours "
           f"rare pairs)")
     for r in rows:
-        print(f"  {r['pair']:8s} excess={r['hellinger_excess']:.3f}  H={r['hellinger']:.3f}  null={r['hellinger_null']:.3f}"
-              f"  p={r['p_value']:.3f}  n_pos={r['n_pos']:<6d} n_neg={r['n_neg']}")
+        print(f"  {r['pair']:8s} excess={r['hellinger_excess']:.3f}  H={r['hellinger']:.3f}  "
+              f"null={r['hellinger_null']:.3f}  p={r['p_value']:.3f}  n_pos={r['n_pos']:<6d} n_neg={r['n_neg']}")
 
 
 def cmd_histogram(a):
     from ..analysis.queries import histogram
     from ..analysis.store import Analysis
-    _threads(a)
+    set_threads(a)
     an = Analysis.load(a.checkpoint)
     a.bins = an.tables.bins if a.bins is None else a.bins
     if a.bins < 1 or a.rows < 1:
@@ -130,7 +115,7 @@ def cmd_histogram(a):
     pair, neuron = an.parse_pair(a.pair), an.parse_neuron(a.neuron)
     h = histogram(an, pair, neuron, bins=a.bins, data_dir=a.data)
     if a.json:
-        _print_json(h.to_dict())
+        print_json(h.to_dict())
         return
     stored = an.hellinger_of(pair, neuron)
     print(f"{neuron} on {pair}: H={h.hellinger:.4f} (table: {stored:.4f}); n_pos={h.n_pos} (target {pair.y}), "
@@ -146,20 +131,24 @@ def cmd_histogram(a):
         print(f"  {lo:9.4f}  {'#' * round(width * p / top):<{width}s}  {'#' * round(width * q / top)}")
 
 
-def cmd_ablate(a):
-    from ..analysis.methods.ablation import ABLATABLE_LAYERS, ablate_recording
-    from ..analysis.store import Analysis
-    _threads(a)
+def _check_ablate_args(a) -> None:
     if not 1 <= a.draws <= MAX_DRAWS:
         raise ValueError(f"--draws {a.draws}: must be between 1 and {MAX_DRAWS}")
     if a.max_positions is not None and a.max_positions < 1:
         raise ValueError(f"--max-positions {a.max_positions}: must be at least 1")
     if a.per_output < 0:
         raise ValueError(f"--per-output {a.per_output}: must be at least 1, or 0 for every position")
+
+
+def cmd_ablate(a):
+    from ..analysis.methods.ablation import ABLATABLE_LAYERS, ablate_recording
+    from ..analysis.store import Analysis
+    set_threads(a)
+    _check_ablate_args(a)
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
     layers = list(ABLATABLE_LAYERS) if a.layer == "all" else [a.layer]
-    if not a.recurrent and any(l not in ABLATABLE_LAYERS for l in layers):
+    if not a.recurrent and any(layer not in ABLATABLE_LAYERS for layer in layers):
         raise ValueError(f"--layer {a.layer} is inside the LSTM: ablate it with --recurrent")
     rec = an.recording(a.data)
     results = [ablate_recording(rec, pair, layer, a.k, draws=a.draws, seed=a.seed, scores=an.layer_scores(pair, layer),
@@ -167,7 +156,7 @@ def cmd_ablate(a):
                                 max_positions=a.max_positions, per_output=a.per_output or None)
                for layer in layers]
     if a.json:
-        _print_json(results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results])
+        print_json(results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results])
         return
     for r in results:
         print(ablation_report(r))
@@ -178,7 +167,13 @@ def ablation_report(r) -> str:
     from ..analysis.methods.ablation import verdict
     how = "rerun through the recurrence" if r.recurrent else "head only"
     x, y = r.pair.split(":", 1)[0], r.pair.split(":", 1)[1]
-    row = lambda name, acc, on_y, bal, dl: (f"  {name:<30s} {acc:8.4f} {on_y:10.4f} {bal:10.4f} {dl:+12.4f}")  # noqa: E731
+
+    def row(name, acc, on_y, bal, dl) -> str:
+        return f"  {name:<30s} {acc:8.4f} {on_y:10.4f} {bal:10.4f} {dl:+12.4f}"
+
+    def spread(sd, width) -> str:
+        return f"{'± ' + format(sd, '.4f'):>{width}s}"
+
     cap = f" (at most {r.per_output:,} per output)" if r.per_output else ""
     lines = [f"{r.pair}, layer {r.layer}, k={r.k}, units set to their {r.replace} ({how}); {r.n_positions} positions "
              f"of {x!r} scored{cap}, {r.n_pos} with target {y}",
@@ -188,84 +183,25 @@ def ablation_report(r) -> str:
                  r.delta_logp_top_k),
              row(f"{r.k} random (mean of {r.n_random_draws})", r.random_k_accuracy_mean, r.target_accuracy_random_mean,
                  r.balanced_accuracy_random_mean, r.delta_logp_random_mean),
-             f"  {'':<30s} {'± ' + format(r.random_k_accuracy_std, '.4f'):>8s} "
-             f"{'± ' + format(r.target_accuracy_random_std, '.4f'):>10s} {'± ' + format(r.balanced_accuracy_random_std, '.4f'):>10s} "
-             f"{'± ' + format(r.delta_logp_random_std, '.4f'):>12s}",
+             f"  {'':<30s} {spread(r.random_k_accuracy_std, 8)} {spread(r.target_accuracy_random_std, 10)} "
+             f"{spread(r.balanced_accuracy_random_std, 10)} {spread(r.delta_logp_random_std, 12)}",
              f"  top {r.k}: {' '.join(r.top_k_neurons)}",
              f"  verdict: {verdict(r)} (p = {r.p_value:.3g}: {r.n_random_draws} spread-matched random draws; effect "
              f"{r.effect_logp:+.4f} nats of log p(y) beyond random, {r.effect_z:+.1f} sd)"]
     return "\n".join(lines)
 
 
-def _settings(a, sizes) -> list:
-    from ..analysis.methods.intervene import Setting
-    return ([Setting.parse(t, "set", sizes) for t in a.set or []] + [Setting.parse(t, "scale", sizes) for t in a.scale or []]
-            + [Setting.parse(t, "add", sizes) for t in a.add or []])
-
-
-def cmd_intervene(a):
-    from ..model.checkpoint import load_checkpoint
-    from ..analysis.methods.intervene import intervene, parse_span
-    from ..analysis.store import Analysis
-    model, alphabets, _ = load_checkpoint(a.checkpoint)
-    settings = _settings(a, model.sizes)
-    if not settings:
-        raise ValueError("nothing to change: give at least one --set, --scale or --add (e.g. --set concat.fwd:159=0)")
-    span = parse_span(a.span, len(a.text)) if a.span else None
-    means = Analysis.load(a.checkpoint).unit_means() if any(s.op == "mean" for s in settings) else None
-    r = intervene(model, alphabets, a.text, settings, span, means)
-    if a.json:
-        _print_json(r.to_dict())
-        return
-    print(f"before  {r.output_before}\nafter   {r.output_after}\n{r.summary()}")
-    for p in r.changed:
-        print(f"  {p:4d} {r.input[p]!r}: {r.tokens_before[p] or '_'} -> {r.tokens_after[p] or '_'}  "
-              f"(log p of {r.tokens_before[p] or '_'} {r.delta_logp[p]:+.3f})")
-
-
-def cmd_steer(a):
-    from ..model.checkpoint import load_checkpoint
-    from ..analysis.methods.intervene import steer
-    from ..analysis.store import Analysis
-    model, alphabets, _ = load_checkpoint(a.checkpoint)
-    r, n_x, became = steer(model, alphabets, Analysis.load(a.checkpoint), a.text, a.pair, a.k, a.alpha)
-    if a.json:
-        _print_json(dict(r.to_dict(), pair=a.pair, k=a.k, alpha=a.alpha, positions_of_x=n_x, now_y=became))
-        return
-    print(f"before  {r.output_before}\nafter   {r.output_after}\n{became} of the {n_x} {a.pair.split(':')[0]!r} "
-          f"are written as {a.pair.split(':', 1)[1]!r} with the top {a.k} units of each layer steered (alpha {a.alpha:g})")
-
-
-def cmd_attribute(a):
-    from ..model.checkpoint import load_checkpoint
-    from ..analysis.methods.attribution import attribute
-    model, alphabets, _ = load_checkpoint(a.checkpoint)
-    if not 4 <= a.steps <= 512:
-        raise ValueError(f"--steps {a.steps}: must be between 4 and 512")
-    r = attribute(model, alphabets, a.text, a.position, n_steps=a.steps)
-    if a.json:
-        _print_json(r.to_dict())
-        return
-    print(f"{r.input[r.position]!r} at {r.position} -> {r.output or '_'} (log p {r.logp:.3f}; {r.method})")
-    print(f"completeness: attributions sum to {sum(c.total for c in r.attributions):.3f}, "
-          f"log p - log p(baseline) = {r.logp - r.baseline_logp:.3f} (error {r.delta:+.3f})")
-    for c in r.attributions:
-        print(f"  {c.position:4d} {c.char!r:5s} {c.total:+8.3f}  forward {c.forward:+8.3f}  backward {c.backward:+8.3f}"
-              + (f"  direct {c.direct:+.3f}" if c.direct else ""))
-    print("units that carried it: " + ", ".join(f"{u.neuron} {u.attribution:+.3f}" for u in r.top_units))
-
-
 def cmd_rank_methods(a):
     from ..analysis.methods.ranking import METHODS, rank_methods
     from ..analysis.store import Analysis
-    _threads(a)
+    set_threads(a)
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
     stored = an.method_comparison(pair, a.layer) if not a.recompute and a.seed == 0 else None
     r = stored or rank_methods(an.recording(a.data), pair, a.layer, seed=a.seed, bins=an.tables.bins,
                                methods=a.method or METHODS)
     if a.json:
-        _print_json([c.to_dict() for c in r.curves])
+        print_json([c.to_dict() for c in r.curves])
         return
     print(f"{r.pair}, {r.layer}: units ranked on one half of the sentences ({r.n_pos_select} positions of "
           f"{pair.y}), their top k set to the mean on the other half ({r.n_pos_score}); Δ log p(y) (accuracy on y)"
@@ -283,11 +219,12 @@ def cmd_rank_methods(a):
 def cmd_sample(a):
     """The held-out sentences the analysis is built on, one per line (or those dropped for
     overlap with the training sources, with --dropped)."""
-    from ..analysis.measurement.names import ANALYSIS_META, AnalysisMissing
-    from ..analysis.measurement.sample import held_out
+    import json
     from pathlib import Path
 
     from .. import settings
+    from ..analysis.measurement.names import ANALYSIS_META, AnalysisMissing
+    from ..analysis.measurement.sample import held_out
     directory = Path(a.checkpoint) if a.checkpoint else settings.DEFAULT_CHECKPOINT
     try:
         spec = json.loads((directory / ANALYSIS_META).read_text(encoding="utf-8"))["sample"]
@@ -297,8 +234,8 @@ def cmd_sample(a):
         raise ValueError(f"this analysis was built on a text file ({spec.get('path')}), not the held-out sample")
     h = held_out(a.data or spec.get("data_dir"), spec["n_requested"], spec["seed"])
     if a.json:
-        _print_json({"sentences": h.sentences, "sources": h.sources, "composition": h.counts(),
-                     "dropped_exact": h.dropped_exact, "dropped_near": h.dropped_near})
+        print_json({"sentences": h.sentences, "sources": h.sources, "composition": h.counts(),
+                    "dropped_exact": h.dropped_exact, "dropped_near": h.dropped_near})
         return
     if a.dropped:
         for s in h.dropped_exact:
@@ -312,7 +249,7 @@ def cmd_sample(a):
 
 def cmd_findings(a):
     from ..reports.findings import write_findings
-    _threads(a)
+    set_threads(a)
     path = write_findings(a.checkpoint, a.out, data_dir=a.data)
     print(f"wrote {path}")
 
@@ -327,7 +264,7 @@ def cmd_hypothesis(a):
     rec = Analysis.load(a.checkpoint).recording(a.data)
     r = hypothesis(rec.model, rec.alphabets, rec, a.text, span, a.layer, a.threshold, a.left, a.right, a.top)
     if a.json:
-        _print_json(r.to_dict())
+        print_json(r.to_dict())
         return
     print(f"span {span[0]}:{span[1]} {a.text[span[0]:span[1]]!r}, {a.layer} > {a.threshold:g}, on in the span and off "
           f"{a.left} before / {a.right} after: units {', '.join(map(str, r.units)) or 'none'}")
@@ -339,30 +276,24 @@ def cmd_hypothesis(a):
 
 
 def cmd_tracks(a):
-    from ..analysis.store import Analysis
     from ..analysis.methods.tracks import best_track
+    from ..analysis.store import Analysis
     an = Analysis.load(a.checkpoint)
     neuron = an.parse_neuron(a.neuron)
     b = best_track(an.recording(a.data), neuron)
     if a.json:
-        _print_json(b.to_dict())
+        print_json(b.to_dict())
         return
     print(f"{neuron} {b.description}")
     for name, auc, high in b.runners_up:
         print(f"  then: {'high' if high else 'low'} on {name} (AUC {auc:.2f})")
 
 
-def add_analysis_commands(sub) -> None:
-    """Register the analysis subcommands on an argparse subparsers object."""
-    def common(s, threads=False):
-        s.add_argument("--checkpoint", default=None, help="checkpoint directory (default checkpoints/hy)")
-        s.add_argument("--json", action="store_true", help="machine-readable output")
-        if threads:
-            s.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
-
+# ---- the parsers, one per command (cli/__init__.py registers them in the order of the help)
+def add_analyze(sub) -> None:
     s = sub.add_parser("analyze", help="record activations on held-out text and write the neuron analysis "
                                        "(analysis.safetensors + analysis.json) next to the checkpoint")
-    common(s, threads=True)
+    add_common(s, threads=True)
     s.add_argument("--sentences", type=int, default=5000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data", default=None, help="shared data dir (default $TRANSLIT_DATA or ../shared/data)")
@@ -377,8 +308,11 @@ def add_analysis_commands(sub) -> None:
     s.add_argument("--no-cache", action="store_true", help="do not cache the recording (histograms re-record)")
     s.set_defaults(fn=cmd_analyze)
 
-    s = sub.add_parser("neurons", help="neurons ranked by Hellinger distance (excess over its null) for a pair, per layer")
-    common(s)
+
+def add_neurons(sub) -> None:
+    s = sub.add_parser("neurons", help="neurons ranked by Hellinger distance (excess over its null) for a pair, "
+                                       "per layer")
+    add_common(s)
     s.add_argument("--by", choices=["excess", "hellinger"], default="excess",
                    help="rank by H excess over the permutation null (default) or by raw H")
     s.add_argument("--pair", required=True, help="x:y, e.g. t:թ, s:_ (placeholder), .:= (kept as typed)")
@@ -387,24 +321,30 @@ def add_analysis_commands(sub) -> None:
                    help="layer (repeatable, or 'all'); default concat.fwd, concat.bwd, hidden")
     s.set_defaults(fn=cmd_neurons)
 
+
+def add_pairs(sub) -> None:
     s = sub.add_parser("pairs", help="the pairs a neuron separates best")
-    common(s)
+    add_common(s)
     s.add_argument("--by", choices=["excess", "hellinger"], default="excess")
     s.add_argument("--neuron", required=True, help="LAYER:INDEX, e.g. concat.fwd:70")
     s.add_argument("--top", type=int, default=10)
     s.set_defaults(fn=cmd_pairs)
 
+
+def add_histogram(sub) -> None:
     s = sub.add_parser("histogram", help="one neuron's histograms on a pair (target y vs other targets)")
-    common(s, threads=True)
+    add_common(s, threads=True)
     s.add_argument("--pair", required=True)
     s.add_argument("--neuron", required=True)
     s.add_argument("--bins", type=int, default=None, help="default: the analysis's")
     s.add_argument("--rows", type=int, default=25, help="rows of the terminal view")
-    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_histogram)
 
+
+def add_ablate(sub) -> None:
     s = sub.add_parser("ablate", help="causal check: set a layer's top-k neurons for a pair to their mean")
-    common(s, threads=True)
+    add_common(s, threads=True)
     s.add_argument("--pair", required=True)
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--layer", default="hidden", choices=[*LAYERS, "all"],
@@ -420,59 +360,37 @@ def add_analysis_commands(sub) -> None:
                    help=f"score at most this many seeded positions of each output of x (default {PER_OUTPUT:,}, "
                         f"as analyze; 0: every position)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_ablate)
 
-    s = sub.add_parser("intervene", help="run a text with neurons set, zeroed, scaled or shifted (inside the "
-                                         "recurrence) and show what the network writes before and after")
-    common(s)
-    s.add_argument("--text", required=True)
-    s.add_argument("--set", action="append", metavar="NEURON=VALUE",
-                   help="set a unit: concat.fwd:159=0, hidden:37=mean (its mean over the sample), ...; repeatable")
-    s.add_argument("--scale", action="append", metavar="NEURON=FACTOR", help="multiply a unit, e.g. gate.bwd.g:6=2")
-    s.add_argument("--add", action="append", metavar="NEURON=DELTA", help="add to a unit, e.g. cell.fwd:12=0.5")
-    s.add_argument("--span", default=None, help="input positions START:END (end exclusive, as in Python); "
-                                                "default: every position")
-    s.set_defaults(fn=cmd_intervene)
 
-    s = sub.add_parser("steer", help="push a pair's most selective units towards their mean on its target")
-    common(s)
-    s.add_argument("--text", required=True)
-    s.add_argument("--pair", required=True, help="x:y, e.g. t:թ")
-    s.add_argument("--k", type=int, default=10, help="units per layer (concat.fwd, concat.bwd, hidden)")
-    s.add_argument("--alpha", type=float, default=1.0, help="1: to the mean on y; 0: nothing; negative: away")
-    s.set_defaults(fn=cmd_steer)
-
-    s = sub.add_parser("attribute", help="which input characters and units made one output character "
-                                         "(integrated gradients, split forward / backward)")
-    common(s)
-    s.add_argument("--text", required=True)
-    s.add_argument("--position", type=int, required=True, help="input character position (from 0)")
-    s.add_argument("--steps", type=int, default=32, help="integration steps (more: smaller completeness error)")
-    s.set_defaults(fn=cmd_attribute)
-
+def add_rank_methods(sub) -> None:
     s = sub.add_parser("rank-methods", help="which ranking finds the units the model uses: six rankings of a "
                                             "layer's units for a pair, judged by ablation on held-out sentences")
-    common(s, threads=True)
+    add_common(s, threads=True)
     s.add_argument("--pair", required=True, help="x:y, e.g. s:_")
     s.add_argument("--layer", default="concat.fwd", choices=list(READOUT_LAYERS))
     s.add_argument("--method", action="append", help="only these methods (repeatable); default all")
     s.add_argument("--seed", type=int, default=0, help="the split of the sentences into halves")
     s.add_argument("--recompute", action="store_true", help="compute even when analyze stored this comparison")
-    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_rank_methods)
 
+
+def add_sample(sub) -> None:
     s = sub.add_parser("sample", help="print the analysis's held-out sentences, one per line (de-duplicated "
                                       "against every training source)")
-    common(s)
+    add_common(s)
     s.add_argument("--data", default=None, help="shared data dir (default: where the analysis found it)")
     s.add_argument("--dropped", action="store_true",
                    help="print the sentences dropped for overlap with training text instead (exact / near, tab, text)")
     s.set_defaults(fn=cmd_sample)
 
+
+def add_hypothesis(sub) -> None:
     s = sub.add_parser("hypothesis", help="LSTMVis: the units on in a span of a text and off around it, and where "
                                           "else in the sample they show the same pattern")
-    common(s)
+    add_common(s)
     s.add_argument("--text", required=True)
     s.add_argument("--span", required=True, help="START:END input positions (end exclusive), e.g. 3:7")
     s.add_argument("--layer", default="concat.fwd", choices=list(LAYERS))
@@ -480,19 +398,20 @@ def add_analysis_commands(sub) -> None:
     s.add_argument("--left", type=int, default=1, help="positions before the span where the units must be off")
     s.add_argument("--right", type=int, default=1, help="positions after the span where the units must be off")
     s.add_argument("--top", type=int, default=20, help="matches shown (all are counted)")
-    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_hypothesis)
 
+
+def add_tracks(sub) -> None:
     s = sub.add_parser("tracks", help="which annotation track (word position, digraph, kept Latin, ...) best "
                                       "predicts a neuron's activation over the sample (AUC)")
-    common(s)
+    add_common(s)
     s.add_argument("--neuron", required=True, help="LAYER:INDEX, e.g. concat.fwd:70")
-    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_tracks)
 
-    from .units import add_unit_commands
-    add_unit_commands(sub, common)
 
+def add_findings(sub) -> None:
     s = sub.add_parser("findings", help="regenerate docs/FINDINGS.md from the checkpoint's analysis")
     s.add_argument("--checkpoint", default=None)
     s.add_argument("--out", default=None, help="default docs/FINDINGS.md")

@@ -1,6 +1,4 @@
-"""The unit-structure subcommands of `python -m translit_core`: saturation, clusters, compare and
-dynamics.
-(analysis/cli.py registers them; kept apart so that each module stays short.)
+"""The unit-structure commands: saturation, clusters, compare and dynamics.
 
 JSON shapes (stable, for scripts):
   saturation  [{neuron, layer, index, left, right}, ...]: per gate unit, the fraction of the sample's
@@ -17,21 +15,17 @@ JSON shapes (stable, for scripts):
   dynamics    [{epoch, step, directory, best_excess: {pair: {layer: H excess}}, role_unit, role_score,
               accuracy}, ...] for the snapshots of a training run, in training order
 
-Both read what analyze stored; an analysis file written before they were stored gets them computed
-from the sample recording (said on stderr: rebuild with `analyze` to store them).
+Saturation and clusters read what analyze stored; an analysis file written before they were stored
+gets them computed from the sample recording (said on stderr: rebuild with `analyze` to store them).
 """
 from __future__ import annotations
 
-import json
 import sys
 
-from ..model.names import READOUT_LAYERS
 from ..analysis.methods.clusters import CLUSTER_LAYERS
 from ..analysis.methods.saturation import SATURATION_LAYERS
-
-
-def _print_json(obj):
-    print(json.dumps(obj, ensure_ascii=False, indent=1))
+from ..model.names import READOUT_LAYERS
+from .common import DATA_HELP, add_common, print_json
 
 
 def _saturation(an, data=None):
@@ -50,7 +44,7 @@ def _clusters(an, data=None):
         from ..analysis.measurement.names import analyze_command
         print(f"note: this analysis has no stored unit clusters; computing them from the sample recording "
               f"(store them with `{analyze_command(an.checkpoint_dir)}`)", file=sys.stderr)
-        an.clusters = recording_clusters(an.recording(data), seed=an.meta.get("sample", {}).get("seed", 0))
+        an.clusters = recording_clusters(an.recording(data), seed=an.meta.sample_seed)
     return an.clusters
 
 
@@ -61,7 +55,7 @@ def cmd_saturation(a):
     sat = _saturation(an, a.data)
     rows = sat.rows(a.layer)
     if a.json:
-        _print_json(rows)
+        print_json(rows)
         return
     print(f"gate saturation over {sat.n_positions:,} positions: the fraction where a unit is left-saturated "
           f"(< left) and right-saturated (> right)")
@@ -90,7 +84,7 @@ def cmd_clusters(a):
     if neuron:
         row = neuron_rows(cl, neuron)
         if a.json:
-            _print_json(row)
+            print_json(row)
             return
         print(f"{neuron}: cluster {row['cluster']} of {layer} ({row['cluster_size']} units; representative "
               f"{row['representative']})")
@@ -101,21 +95,23 @@ def cmd_clusters(a):
     if pair:
         s = an.cluster_spread(pair, layer, a.k)
         if a.json:
-            _print_json(s.to_dict())
+            print_json(s.to_dict())
             return
-        print(f"{s.pair}, {layer}: its top {s.k} units by H excess fall into {s.distinct} clusters; {s.k} random units "
-              f"of the layer fall into {s.null_mean:.2f} (95% of draws: {s.null_lo:g} to {s.null_hi:g}): {s.verdict}")
+        print(f"{s.pair}, {layer}: its top {s.k} units by H excess fall into {s.distinct} clusters; {s.k} random "
+              f"units of the layer fall into {s.null_mean:.2f} (95% of draws: {s.null_lo:g} to {s.null_hi:g}): "
+              f"{s.verdict}")
         for u, c in zip(s.units, s.clusters):
             print(f"  {layer}:{u:<5d} cluster {c} ({int(lc.sizes()[c])} units)")
         return
     rows = cluster_rows(an, cl, layer, a.k)
     if a.json:
-        _print_json(rows)
+        print_json(rows)
         return
     sizes = lc.sizes()
     print(f"{layer}: {lc.n_clusters} clusters of {lc.labels.numel()} units (average linkage on 1 - |r|, cut at "
           f"{cl.cut:g}; r over {cl.n_positions:,} positions); {int((sizes == 1).sum())} units on their own")
-    print(f"  {'cluster':>7s} {'size':>5s} {'representative':<18s} {'cohesion':>8s}  pairs it serves (members in their top {a.k})")
+    print(f"  {'cluster':>7s} {'size':>5s} {'representative':<18s} {'cohesion':>8s}  pairs it serves (members in "
+          f"their top {a.k})")
     for r in rows:
         if r["size"] > 1 or a.all:
             print(f"  {r['cluster']:7d} {r['size']:5d} {r['representative']:<18s} {r['cohesion']:8.3f}  {r['pairs']}")
@@ -124,9 +120,8 @@ def cmd_clusters(a):
 
 
 def cmd_compare(a):
-    from pathlib import Path
-
     from dataclasses import asdict
+    from pathlib import Path
 
     from ..analysis.comparison.models import TRACK_AUC, compare, track_profile, units_to_break
     from ..analysis.store import Analysis
@@ -145,14 +140,15 @@ def cmd_compare(a):
         out["tracks"] = [{"model": name, **asdict(track_profile(an.recording(a.data), layer))}
                          for name, an in zip(names, ans) for layer in READOUT_LAYERS]
     if a.json:
-        _print_json(out)
+        print_json(out)
         return
     for side in (c.a, c.b):
         print(f"{side.name}: sample accuracy {100 * side.sample_accuracy:.2f}%, {side.recipe}")
-        print(f"  {'layer':<11} {'selective':>9} {'per pair':>9} {'inputs/unit':>11} {'monosemantic':>12} {'mean |r|':>8}")
-        for l in side.layers:
-            print(f"  {l.layer:<11} {l.selective_units:>9} {l.units_per_pair:>9.1f} {l.inputs_per_unit:>11.2f} "
-                  f"{l.monosemantic:>12.0%} {l.mean_abs_r:>8.3f}")
+        print(f"  {'layer':<11} {'selective':>9} {'per pair':>9} {'inputs/unit':>11} {'monosemantic':>12} "
+              f"{'mean |r|':>8}")
+        for stats in side.layers:
+            print(f"  {stats.layer:<11} {stats.selective_units:>9} {stats.units_per_pair:>9.1f} "
+                  f"{stats.inputs_per_unit:>11.2f} {stats.monosemantic:>12.0%} {stats.mean_abs_r:>8.3f}")
     for b in out.get("break", []):
         print(f"{b['model']}: ablating the top k of {a.layer} for {a.pair} (recurrent): target accuracy "
               + ", ".join(f"k={k} {v:.3f}" for k, v in zip(b["ks"], b["target_accuracy"]))
@@ -166,13 +162,16 @@ def cmd_compare(a):
 def cmd_dynamics(a):
     from ..analysis.comparison.dynamics import ROLE_PAIRS, points_to_dicts, role_changes, snapshot_dynamics
     from ..analysis.measurement.sample import sample_sentences, text_sentences
-    sentences = text_sentences(a.text, a.sentences, a.seed) if a.text else sample_sentences(a.data, a.sentences, a.seed)
+    if a.text:
+        sentences = text_sentences(a.text, a.sentences, a.seed)
+    else:
+        sentences = sample_sentences(a.data, a.sentences, a.seed)
     points = snapshot_dynamics(a.run, sentences, seed=a.seed)
     if a.save:
         from ..analysis.comparison.dynamics import save_dynamics
         print(f"wrote {save_dynamics(a.run, points, len(sentences), a.seed)}", file=sys.stderr)
     if a.json:
-        _print_json(points_to_dicts(points))
+        print_json(points_to_dicts(points))
         return
     pairs = sorted({p for pt in points for p in pt.best_excess})
     print(f"{len(points)} snapshots of {a.run}, {len(sentences)} held-out sentences; best H excess over the "
@@ -186,29 +185,34 @@ def cmd_dynamics(a):
     print("the #70 role: " + "; ".join(f"{u} from epoch {e:g}" for e, u in role_changes(points)))
 
 
-def add_unit_commands(sub, common) -> None:
-    """Register saturation and clusters; `common(s)` adds --checkpoint and --json."""
+# ---- the parsers, one per command
+def add_saturation(sub) -> None:
     s = sub.add_parser("saturation", help="gate saturation (Karpathy et al. 2015): per gate unit, the fraction of "
                                           "positions where it is shut (< 0.1) or open (> 0.9)")
-    common(s)
+    add_common(s)
     s.add_argument("--layer", default=None, choices=list(SATURATION_LAYERS), help="one gate layer (default all)")
-    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_saturation)
 
+
+def add_clusters(sub) -> None:
     s = sub.add_parser("clusters", help="units grouped by the correlation of their activations (NeuroX): a layer's "
                                         "clusters, a unit's neighbours, or how a pair's top units spread over them")
-    common(s)
+    add_common(s)
     s.add_argument("--layer", default=None, choices=list(CLUSTER_LAYERS), help="default concat.fwd (or the neuron's)")
     s.add_argument("--neuron", default=None, help="LAYER:INDEX: its cluster and nearest neighbours")
     s.add_argument("--pair", default=None, help="x:y: how many clusters its top k units fall into, vs random units")
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--all", action="store_true", help="list the clusters of a single unit too")
-    s.add_argument("--data", default=None, help="shared data dir, if the recording must be re-made")
+    s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_clusters)
 
-    s = sub.add_parser("compare", help="two models neuron by neuron (issue 15): selective units, units per pair, "
-                                       "inputs per unit, and a verdict; --pair/--layer: units to break the pair")
-    common(s)
+
+def add_compare(sub) -> None:
+    s = sub.add_parser("compare", help="two models neuron by neuron (base, DeCov twin, control): selective units, "
+                                       "units per pair, inputs per unit, and a verdict; --pair/--layer: units to "
+                                       "break the pair")
+    add_common(s)
     s.add_argument("--other", required=True, help="the second checkpoint directory (with its analysis)")
     s.add_argument("--pair", default=None, help="x:y: also how many top units, ablated in the recurrence, break it")
     s.add_argument("--layer", default="concat.bwd", choices=list(READOUT_LAYERS))
@@ -217,6 +221,8 @@ def add_unit_commands(sub, common) -> None:
     s.add_argument("--data", default=None, help="shared data dir, if a recording must be re-made")
     s.set_defaults(fn=cmd_compare)
 
+
+def add_dynamics(sub) -> None:
     s = sub.add_parser("dynamics", help="how the key units form during training: the post's pairs' best H excess "
                                         "and the #70 role's unit at every snapshot of a run (train --snapshots)")
     s.add_argument("--run", required=True, help="the training run's output directory (holds snapshots/)")

@@ -181,13 +181,14 @@ def score_pairs(latin: list[str], armenian: list[str], transliterate_batch, rule
     """Accuracy on text typed by hand (no sampled romanization)."""
     baseline = RulesBaseline(rules)
     out = transliterate_batch(latin)
-    base = [baseline.transliterate(l) for l in latin]
+    base = [baseline.transliterate(line) for line in latin]
     return {
         "sentences": len(latin), "characters": sum(map(len, armenian)),
         "model": {"char_accuracy": char_accuracy(out, armenian), "word_accuracy": word_accuracy(out, armenian),
                   "sentence_accuracy": 100.0 * sum(o == a for o, a in zip(out, armenian)) / max(1, len(latin))},
-        "rules_baseline": {"char_accuracy": char_accuracy(base, armenian), "word_accuracy": word_accuracy(base, armenian)},
-        "errors": [{"latin": l, "model": o, "reference": a} for l, o, a in zip(latin, out, armenian) if o != a],
+        "rules_baseline": {"char_accuracy": char_accuracy(base, armenian),
+                           "word_accuracy": word_accuracy(base, armenian)},
+        "errors": [{"latin": lat, "model": o, "reference": a} for lat, o, a in zip(latin, out, armenian) if o != a],
     }
 
 
@@ -196,11 +197,14 @@ def evaluate(sentences: list[str], rules: Rules, transliterate_batch, seed: int 
     latin = [romanize(s, rules, rng).latin for s in sentences]
     baseline = RulesBaseline(rules)
     model_out = transliterate_batch(latin)
-    base_out = [baseline.transliterate(l) for l in latin]
+    base_out = [baseline.transliterate(line) for line in latin]
     return {
         "sentences": len(sentences), "characters": sum(map(len, sentences)), "seed": seed,
-        "model": {"char_accuracy": char_accuracy(model_out, sentences), "word_accuracy": word_accuracy(model_out, sentences)},
-        "rules_baseline": {"char_accuracy": char_accuracy(base_out, sentences), "word_accuracy": word_accuracy(base_out, sentences)},
+        "model": {"char_accuracy": char_accuracy(model_out, sentences),
+                  "word_accuracy": word_accuracy(model_out, sentences)},
+        "rules_baseline": {"char_accuracy": char_accuracy(base_out, sentences),
+                           "word_accuracy": word_accuracy(base_out, sentences)},
         "model_edits": edit_breakdown(model_out, sentences, rules),
-        "examples": [{"latin": l, "model": m, "reference": s} for l, m, s in list(zip(latin, model_out, sentences))[:5]],
+        "examples": [{"latin": lat, "model": m, "reference": s}
+                     for lat, m, s in list(zip(latin, model_out, sentences))[:5]],
     }

@@ -18,8 +18,9 @@ import torch
 
 from ..model.alphabets import PASS_CLASS, Alphabets
 from ..model.checkpoint import load_checkpoint
-from ..model.net import TranslitNet, fast_head_dtype
+from ..model.net import TranslitNet
 from ..text.words import split_at_spaces
+from .device import fast_head_dtype
 from .lexicon import correct_words, load_checkpoint_lexicon
 
 
@@ -150,7 +151,7 @@ class Transliterator:
                  head_dtype: torch.dtype | None | str = "auto"):
         self.model, self.alphabets, self.meta = model.eval(), alphabets, meta
         self.max_len, self.batch_size, self.lexicon = max_len, batch_size, lexicon
-        # bf16 dense and output layers where the hardware has it (see model.py); "auto" decides
+        # bf16 dense and output layers where the hardware has it (see model/net.py); "auto" decides
         self.head_dtype = fast_head_dtype(next(model.parameters()).device) if head_dtype == "auto" else head_dtype
 
     @classmethod

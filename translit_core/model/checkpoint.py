@@ -53,7 +53,8 @@ def load_checkpoint(directory: str | Path | None = None) -> tuple[TranslitNet, A
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         config = ModelConfig(**meta["config"])
-        if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_UNITS for v in config.to_dict().values()):
+        sizes = config.to_dict().values()
+        if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_UNITS for v in sizes):
             raise ValueError(f"config sizes must be whole numbers from 1 to {MAX_UNITS:,}, got {config.to_dict()}")
         alphabets = Alphabets(meta["alphabets"]["inputs"], meta["alphabets"]["outputs"])
         if alphabets.outputs[:2] != ["<pass>", "<place>"]:

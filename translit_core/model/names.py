@@ -34,6 +34,7 @@ HEAD_LAYERS = ("hidden", "output")                           # computed above th
 
 
 ASCII_INDEX = re.compile(r"[0-9]+")
+MAX_INDEX_DIGITS = 9                # far above any layer's size; int() of thousands of digits is refused
 
 
 class UnknownName(ValueError):
@@ -88,6 +89,9 @@ class NeuronId:
             if not sep or not ASCII_INDEX.fullmatch(index.strip()):   # not "３", "٣" or "1_0"
                 raise UnknownName(f"neuron {name!r} is not of the form LAYER:INDEX (e.g. concat.fwd:70); "
                                   f"layers: {', '.join(LAYERS)}")
+            if len(index.strip()) > MAX_INDEX_DIGITS:
+                raise UnknownName(f"neuron {str(name)[:40]!r}…: the index has {len(index.strip()):,} digits; "
+                                  f"indices are whole numbers below 10^{MAX_INDEX_DIGITS}")
             neuron = cls(layer.strip(), int(index))
         if neuron.layer not in LAYERS:
             raise UnknownName(f"unknown layer {neuron.layer!r} in neuron {str(name)!r}; layers: {', '.join(LAYERS)}")

@@ -9,15 +9,19 @@
 The one-hot input is fed to the last layer a second time so that the easy decisions (copy a
 Latin letter through, "b" -> "բ") need not be carried through the recurrent state.
 
-Two ways to run it, one set of weights and one head (`head`):
+Three ways to run it, one set of weights and one head (`head`, the layers above the biLSTM):
 
-  - `forward`: the fast path (PyTorch's fused LSTM kernel), for inference and training.
+  - `forward`: the fast path (PyTorch's fused LSTM kernel), for inference and training; it can
+    also return the concat and hidden activations (`return_acts`, for a training regularizer).
   - `run`: the step-by-step path, in the manner of TransformerLens's hook points. Every named
     activation (`names.LAYERS`: concat, hidden, output, and inside each LSTM step the gates
     i f g o, the cell c and the cell the step started from) can be returned (`cache`) and
     changed (`interventions`). An intervention on an LSTM unit acts inside the recurrence: the
     changed value is the state the next step reads (the previous one, for the backward
     direction), so its effect travels along the sequence as the network's own state would.
+  - `run_head`: the head alone from recorded biLSTM outputs, with interventions above the LSTM;
+    it reuses the head's pieces (`dense_pre`, `direct_term`, `output_layer`) across calls, which
+    is what makes ablation sweeps cheap.
 
 The LSTM equations (PyTorch's, gate order i, f, g, o; h' = the previous h in reading order):
 
@@ -27,7 +31,8 @@ The LSTM equations (PyTorch's, gate order i, f, g, o; h' = the previous h in rea
 
 Inference may run the dense and output layers in bfloat16 (`head_dtype`): the model was trained
 under bf16 autocast, and on CPUs with AVX-512 BF16 those two matmuls are 2-3x faster, a quarter
-of the whole forward pass. The LSTM always runs in float32.
+of the whole forward pass (`translit_core.infer.device.fast_head_dtype` picks it for the
+hardware). The LSTM always runs in float32.
 """
 from __future__ import annotations
 
@@ -233,31 +238,50 @@ class TranslitNet(nn.Module):
         pre = torch.addmm(F.embedding(x, w_ih[rows].t()) + bias[rows], h_before, w_hh[rows].t())
         return pre.tanh_() if gate == "g" else pre.sigmoid_()
 
-    def head(self, concat: torch.Tensor, x: torch.Tensor, head_dtype: torch.dtype | None = None,
-             hooks: Mapping[str, Hook] | None = None, positions: torch.Tensor | None = None,
-             hidden: torch.Tensor | None = None, skip: torch.Tensor | None = None,
-             dense_pre: torch.Tensor | None = None, direct: torch.Tensor | None = None
+    # ---- the head: the layers above the biLSTM. `head` is the whole of it; its three pieces
+    # (`dense_pre`, `direct_term`, `output_layer`) are there for the callers that reuse a part
+    # across many passes (ablation sweeps, attribution over the hidden layer).
+    #
+    # The output layer reads [hidden, onehot(x)]; it is computed as hidden @ W_h + (the column of
+    # W_x that x picks): the same sum without materialising the concatenation or multiplying by a
+    # one-hot matrix.
+    def head(self, concat: torch.Tensor, x: torch.Tensor, *, head_dtype: torch.dtype | None = None,
+             hooks: Mapping[str, Hook] | None = None, positions: torch.Tensor | None = None
              ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The layers above the biLSTM: concat (..., 2*lstm) and input classes x (...) ->
-        (hidden (..., hidden), float32 logits (..., n_out)). `hooks` on "hidden" / "output" get
-        `positions` (...). Given `hidden`, the dense layer is skipped (hooks still apply); given
-        `dense_pre`, its pre-activation; `skip` (..., n_in) replaces the one-hot of x fed to the
-        output layer; `direct` (..., n_out) is that input's term of the logits, precomputed
-        (`direct_term`: many head passes over the same x)."""
+        """concat (..., 2*lstm) and the input x -> (hidden (..., hidden), float32 logits (..., n_out)).
+
+        x: input classes (...), or a dense stand-in (..., n_in) for their one-hot (`direct_term`).
+        head_dtype: the dense and output layers' dtype (None: float32). `hooks` on "hidden" /
+        "output" get `positions` (...)."""
+        hidden = torch.tanh(self.dense_pre(concat, head_dtype))                       # (..., hidden)
+        return self.output_layer(hidden, self.direct_term(x), head_dtype, hooks, positions)
+
+    def dense_pre(self, concat: torch.Tensor, head_dtype: torch.dtype | None = None) -> torch.Tensor:
+        """The dense layer before its tanh: concat (..., 2*lstm) -> (..., hidden), in head_dtype."""
+        if head_dtype:
+            return F.linear(concat.to(head_dtype), self.dense.weight.to(head_dtype), self.dense.bias.to(head_dtype))
+        return F.linear(concat, self.dense.weight, self.dense.bias)
+
+    def direct_term(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits' term from the input character itself (the output layer also reads the
+        one-hot of x): input classes x (...) or a dense stand-in for their one-hot (..., n_in) ->
+        (..., n_out), float32."""
+        w_input = self.out.weight[:, self.config.hidden:]                              # (n_out, n_in)
+        return x @ w_input.t() if x.is_floating_point() else F.embedding(x, w_input.t())
+
+    def output_layer(self, hidden: torch.Tensor, direct: torch.Tensor, head_dtype: torch.dtype | None = None,
+                     hooks: Mapping[str, Hook] | None = None, positions: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output layer: hidden (..., hidden) after the tanh and the input's term `direct`
+        (..., n_out, from `direct_term`) -> (hidden, float32 logits (..., n_out)). The hooks on
+        "hidden" (before the output layer reads it) and "output" get `positions` (...)."""
         hooks = hooks or {}
-        cast = (lambda t: t.to(head_dtype)) if head_dtype else (lambda t: t)
-        if hidden is None:
-            if dense_pre is None:
-                dense_pre = F.linear(cast(concat), cast(self.dense.weight), cast(self.dense.bias))
-            hidden = torch.tanh(dense_pre)
+        w_hidden, bias = self.out.weight[:, :self.config.hidden], self.out.bias         # (n_out, hidden), (n_out,)
+        if head_dtype:
+            hidden, w_hidden, bias = hidden.to(head_dtype), w_hidden.to(head_dtype), bias.to(head_dtype)
         if "hidden" in hooks:
             hidden = hooks["hidden"](hidden, positions)
-        # out([hidden, onehot]) computed as hidden @ W_h + (column of W_x picked by x): the same
-        # sum without materialising the concatenation or multiplying by a one-hot matrix.
-        w_hidden, w_input = self.out.weight.split([self.config.hidden, self.config.n_in], dim=1)
-        if direct is None:
-            direct = F.embedding(x, w_input.t()) if skip is None else skip @ w_input.t()      # (..., n_out)
-        logits = F.linear(hidden, cast(w_hidden), cast(self.out.bias)).float() + direct
+        logits = F.linear(hidden, w_hidden, bias).float() + direct
         if "output" in hooks:
             logits = hooks["output"](logits, positions)
         return hidden, logits
@@ -273,12 +297,14 @@ class TranslitNet(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None,
                 head_dtype: torch.dtype | None = None, inputs: Mapping[str, torch.Tensor] | None = None,
-                acts: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+                return_acts: bool = False) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """x: (B, T) input classes; lengths: (B,) true lengths, or None when all are T;
         head_dtype: the dense and output layers' dtype (None: float32); inputs: dense stand-ins
-        for the one-hot of x on its paths, as in `run` (attribution); acts: a dict that receives
-        "concat" (B, T, 2*lstm) and "hidden" (B, T, hidden), with their graph (the training
-        loss's regularizer reads them). -> logits (B, T, n_out)."""
+        for the one-hot of x on its paths, as in `run` (attribution).
+
+        -> logits (B, T, n_out); with return_acts, (logits, {"concat": (B, T, 2*lstm), "hidden":
+        (B, T, hidden)}), the activations with their graph (the training loss's regularizer reads
+        them; a flag rather than another method so that it passes through DistributedDataParallel)."""
         inputs = inputs or {}
         onehot = F.one_hot(x, self.config.n_in).float()                 # (B, T, V_in)
         fwd_in, bwd_in = inputs.get("fwd", onehot), inputs.get("bwd", onehot)
@@ -295,10 +321,8 @@ class TranslitNet(nn.Module):
             bwd = self._fused_direction(bwd_in.gather(1, flip[:, :, None].expand_as(bwd_in)), "bwd")
             bwd = bwd.gather(1, flip[:, :, None].expand_as(bwd))
             concat = torch.cat([fwd, bwd], dim=-1)                       # (B, T, 2*lstm)
-        hidden, logits = self.head(concat, x, head_dtype, skip=inputs.get("skip"))
-        if acts is not None:
-            acts["concat"], acts["hidden"] = concat, hidden
-        return logits
+        hidden, logits = self.head(concat, inputs.get("skip", x), head_dtype=head_dtype)
+        return (logits, {"concat": concat, "hidden": hidden}) if return_acts else logits
 
     # ---- the hooked path
     def run(self, x: torch.Tensor, lengths: torch.Tensor | None = None, cache: Iterable[str] = (),
@@ -342,7 +366,8 @@ class TranslitNet(nn.Module):
             found.update({lstm_layer(direction, p): v for p, v in res.items()})
             h.append(res["h"])
         concat = torch.cat(h, dim=-1)                                                  # (B, T, 2H)
-        hidden, logits = self.head(concat, x, head_dtype, hooks, positions, skip=inputs.get("skip"))
+        hidden, logits = self.head(concat, inputs.get("skip", x), head_dtype=head_dtype, hooks=hooks,
+                                   positions=positions)
         found.update(hidden=hidden, output=logits)
         return logits, {n: found[n] for n in cache}
 
@@ -354,11 +379,6 @@ class TranslitNet(nn.Module):
                        interventions: Iterable[Intervention] = (), **kw) -> torch.Tensor:
         return self.run(x, lengths, interventions=interventions, **kw)[0]
 
-    def direct_term(self, x: torch.Tensor) -> torch.Tensor:
-        """The logits' term from the input character itself (the output layer also reads the
-        one-hot of x): (..., n_out)."""
-        return F.embedding(x, self.out.weight[:, self.config.hidden:].t())
-
     def run_head(self, concat: torch.Tensor, x: torch.Tensor, interventions: Iterable[Intervention] = (),
                  positions: torch.Tensor | None = None, dense_pre: torch.Tensor | None = None,
                  hidden: torch.Tensor | None = None, direct: torch.Tensor | None = None
@@ -367,70 +387,44 @@ class TranslitNet(nn.Module):
         on concat.fwd / concat.bwd change those values before the dense layer (the recurrence is
         not rerun: use `run` for that), on hidden / output as in `run`. -> (hidden, logits).
 
-        For many interventions on the same positions (ablation), pass the unchanged dense
-        pre-activation `dense_pre` (and `hidden`, for changes above it): the dense layer is then
-        updated by the changed columns only, W c' = W c + W[:, changed] (c' - c)[changed]."""
+        For many interventions on the same positions (ablation), pass what does not change from
+        one call to the next: the unchanged dense pre-activation `dense_pre` (`dense_pre(concat)`;
+        the dense layer is then updated by the changed columns only, W c' = W c + W[:, changed]
+        (c' - c)[changed]), `hidden` (its tanh, used when no concat unit changes) and `direct`
+        (`direct_term(x)`)."""
         hooks = compile_hooks(interventions)
         unknown = set(hooks) - set(CONCAT_LAYERS) - set(HEAD_LAYERS)
         if unknown:
             raise UnknownName(f"run_head cannot change {', '.join(sorted(unknown))} (inside the LSTM); use run")
         if positions is None:
             positions = torch.zeros(concat.shape[:-1], dtype=torch.long, device=concat.device)
-        if not any(n in hooks for n in CONCAT_LAYERS):
-            return self.head(concat, x, hooks=hooks, positions=positions, dense_pre=dense_pre, hidden=hidden,
-                             direct=direct)
-        H = self.config.lstm
-        parts = {"concat.fwd": concat[..., :H], "concat.bwd": concat[..., H:]}
-        if dense_pre is not None:
-            # Only the changed columns of the changed direction touch the dense layer: no copy of
-            # the whole concat per call (ablation calls this once per random draw).
-            # The interventions run on the slice of the units they name, renumbered within it.
-            interventions = list(interventions)
-            for i, n in enumerate(CONCAT_LAYERS):
-                ivs = [iv for iv in interventions if iv.layer == n]
-                if not ivs:
-                    continue
-                cols = torch.tensor(sorted({u for iv in ivs for u in iv.units}), dtype=torch.long)  # (u,)
-                where = {int(u): j for j, u in enumerate(cols)}
-                old = parts[n].index_select(-1, cols)                                   # (..., u)
-                new = compile_hooks([replace(iv, units=tuple(where[u] for u in iv.units)) for iv in ivs])[n](
-                    old, positions)
-                dense_pre = dense_pre + (new - old) @ self.dense.weight[:, i * H + cols].t()
-            return self.head(concat, x, hooks=hooks, positions=positions, dense_pre=dense_pre,
-                             direct=direct)                                               # concat unused
-        new = {n: hooks[n](v, positions) if n in hooks else v for n, v in parts.items()}
-        changed = torch.cat([new[n] for n in CONCAT_LAYERS], dim=-1)                    # (..., 2H)
-        return self.head(changed, x, hooks=hooks, positions=positions, direct=direct)
-
-
-def edge_weights(weights: Mapping[str, torch.Tensor], lower: list[NeuronId], upper: list[NeuronId]) -> torch.Tensor:
-    """(len(lower), len(upper)) weight of the direct connection from each lower neuron to each
-    upper one (concat.* -> hidden: the dense layer; hidden -> output: the output layer), 0 where
-    there is none. `weights` holds TranslitNet's "dense.weight" and "out.weight"."""
-    dense, out = weights["dense.weight"], weights["out.weight"]
-    H = dense.shape[1] // 2                                   # concat = [forward h | backward h]
-    w = torch.zeros(len(lower), len(upper))
-    for a, lo in enumerate(lower):
-        for b, up in enumerate(upper):
-            if up.layer == "hidden" and lo.layer in CONCAT_LAYERS:
-                w[a, b] = dense[up.index, lo.index + (H if lo.layer == "concat.bwd" else 0)]
-            elif up.layer == "output" and lo.layer == "hidden":
-                w[a, b] = out[up.index, lo.index]
-    return w
-
-
-def fast_head_dtype(device: torch.device) -> torch.dtype | None:
-    """bfloat16 where its matmuls are native (CUDA; CPUs with AVX-512 BF16 or AMX), else None."""
-    if device.type == "cuda":
-        return torch.bfloat16
-    flags = ""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            flags = next((l for l in f if l.startswith("flags")), "")
-    except OSError:
-        pass
-    return torch.bfloat16 if {"avx512_bf16", "amx_bf16"} & set(flags.split()) else None
+        if any(n in hooks for n in CONCAT_LAYERS):
+            hidden = None                                   # the dense layer's input changes
+            H = self.config.lstm
+            parts = {"concat.fwd": concat[..., :H], "concat.bwd": concat[..., H:]}
+            if dense_pre is not None:
+                # Only the changed columns of the changed direction touch the dense layer: no copy
+                # of the whole concat per call (ablation calls this once per random draw). The
+                # interventions run on the slice of the units they name, renumbered within it.
+                interventions = list(interventions)
+                for i, n in enumerate(CONCAT_LAYERS):
+                    ivs = [iv for iv in interventions if iv.layer == n]
+                    if not ivs:
+                        continue
+                    cols = torch.tensor(sorted({u for iv in ivs for u in iv.units}), dtype=torch.long)  # (u,)
+                    where = {int(u): j for j, u in enumerate(cols)}
+                    old = parts[n].index_select(-1, cols)                                   # (..., u)
+                    new = compile_hooks([replace(iv, units=tuple(where[u] for u in iv.units)) for iv in ivs])[n](
+                        old, positions)
+                    dense_pre = dense_pre + (new - old) @ self.dense.weight[:, i * H + cols].t()   # (..., hidden)
+            else:
+                new = {n: hooks[n](v, positions) if n in hooks else v for n, v in parts.items()}
+                concat = torch.cat([new[n] for n in CONCAT_LAYERS], dim=-1)                # (..., 2H) changed
+        if hidden is None:
+            hidden = torch.tanh(self.dense_pre(concat) if dense_pre is None else dense_pre)  # (..., hidden)
+        return self.output_layer(hidden, self.direct_term(x) if direct is None else direct, hooks=hooks,
+                                 positions=positions)
 
 
 __all__ = ["ModelConfig", "TranslitNet", "Intervention", "Hook", "compile_hooks", "lstm_steps", "reversal_index",
-           "edge_weights", "fast_head_dtype", "LAYERS", "LSTM_LAYERS"]
+           "LAYERS", "LSTM_LAYERS"]

@@ -52,8 +52,9 @@ from pathlib import Path
 import conllu
 from tqdm import tqdm
 
-from .lines import armenian_fraction, keep_line, normalize_line, split_sentences  # noqa: F401  (public API)
-from .wiki import iter_wiki_texts, wikitext_to_plain  # noqa: F401  (public API)
+# the text helpers are part of this module's public API (`x as x`: re-exported, not used here)
+from .lines import armenian_fraction as armenian_fraction, keep_line, normalize_line, split_sentences
+from .wiki import iter_wiki_texts, wikitext_to_plain as wikitext_to_plain
 
 # -----------------------------------------------------------------------------
 # reserved evaluation files

@@ -190,7 +190,7 @@ def _is_article(page: _Page) -> bool:
     return not page.text.lstrip().casefold().startswith(_REDIRECT_PREFIXES)
 
 
-def iter_wiki_texts(path: str | os.PathLike[str]) -> Iterator[str]:
+def iter_wiki_texts(path: str | Path) -> Iterator[str]:
     """Clean text lines (paragraphs, whitespace-normalised) of the articles of a dump.
 
     Only namespace-0 pages that are not redirects; interface messages (namespace 8, or

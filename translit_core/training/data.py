@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import random
 import re
-import string
-from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -42,8 +39,8 @@ def load_foreign_words(exclude: set[str] = frozenset()) -> list[str]:
     from wordfreq import top_n_list
     words = [w for w in top_n_list("en", 15000)
              if w.isascii() and w.isalpha() and len(w) >= 3 and w not in exclude]
-    brands = [l.strip() for l in BRANDS.read_text(encoding="utf-8").splitlines()
-              if l.strip() and not l.startswith("#")]
+    brands = [line.strip() for line in BRANDS.read_text(encoding="utf-8").splitlines()
+              if line.strip() and not line.startswith("#")]
     return words + brands * 20   # brands are few: weight them up
 
 

@@ -1,5 +1,6 @@
 """Interpretability regularizers: terms added to the training loss that ask the concat and hidden
-activations to be easier to read (the post's open question; issue 15).
+activations to be easier to read (the question YerevaNN's "Interpreting neurons in an LSTM
+network" leaves open).
 
 - `decov` (Cogswell et al. 2016, "Reducing Overfitting in Deep Networks by Decorrelating
   Representations"): half the squared Frobenius norm of the off-diagonal covariance of the units

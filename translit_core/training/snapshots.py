@@ -1,4 +1,4 @@
-"""Snapshots of the weights during training (issue 15, item 4: how the neurons form).
+"""Snapshots of the weights during training, to watch how the neurons form.
 
 `train --snapshots 0.125,0.25,0.5,1,2,4,8` keeps a copy of the model, a checkpoint directory
 of its own, after those many epochs (fractions count steps of the first epoch):

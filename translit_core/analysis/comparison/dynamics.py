@@ -1,4 +1,4 @@
-"""How the lab's key units form during training (issue 15, item 4), from the snapshots a run keeps
+"""How the lab's key units form during training, from the snapshots a run keeps
 (`train --snapshots`, training/snapshots.py).
 
 For every snapshot, on the same held-out sentences and spellings: the best H excess per readout
@@ -41,7 +41,8 @@ class SnapshotPoint:
     best_excess: dict[str, dict[str, float]] = field(default_factory=dict)   # pair -> layer -> best H excess
     role_unit: str | None = None          # the forward unit with the best mean excess over ROLE_PAIRS
     role_score: float = float("nan")
-    role_top: list = field(default_factory=list)   # [(unit, score)] the ROLE_TOP best forward units: is the role's a near tie?
+    # [(unit, score)] the ROLE_TOP best forward units: is the role's a near tie?
+    role_top: list = field(default_factory=list)
     accuracy: float = float("nan")        # on the sample's positions
 
 
@@ -60,8 +61,9 @@ def snapshot_point(directory: str | Path, epoch: float, step: int, sentences: li
     point = SnapshotPoint(epoch, step, str(directory), accuracy=float((rec.pred == rec.y).float().mean()))
     for p in pairs:
         if p in rows:
-            point.best_excess[p] = {l: float(excess[rows[p], offsets[l]:offsets[l] + tables.sizes[l]].max())
-                                    for l in READOUT_LAYERS}
+            point.best_excess[p] = {
+                layer: float(excess[rows[p], offsets[layer]:offsets[layer] + tables.sizes[layer]].max())
+                for layer in READOUT_LAYERS}
     present = [rows[p] for p in ROLE_PAIRS if p in rows]
     if present:
         o = offsets[ROLE_LAYER]

@@ -1,4 +1,4 @@
-"""Two models, neuron by neuron, on the same sample and statistics (issue 15: the base model and a
+"""Two models, neuron by neuron, on the same sample and statistics (the base model and a
 twin trained with an interpretability regularizer).
 
     compare(a, b)                      -> Comparison  (from the two analyses' tables: instant)
@@ -77,7 +77,7 @@ class ModelStats:
         return f"{start} with {reg['kind']} (weight {reg['weight']:g})" if reg else f"{start} without a regularizer"
 
     def layer(self, name: str) -> LayerStats:
-        return next(l for l in self.layers if l.layer == name)
+        return next(stats for stats in self.layers if stats.layer == name)
 
 
 @dataclass
@@ -97,20 +97,22 @@ class Comparison:
         """Did b's training buy interpretability over a, and at what accuracy cost? A layer counts
         as sharper (or blurrier) only when the 95% interval of the difference excludes 0."""
         a, b = self.a, self.b
-        diffs = {l: self.monosemantic_difference(l) for l in READOUT_LAYERS}
-        sharper = [l for l, (_, lo, _) in diffs.items() if lo > 0]
-        blurrier = [l for l, (_, _, hi) in diffs.items() if hi < 0]
+        diffs = {name: self.monosemantic_difference(name) for name in READOUT_LAYERS}
+        sharper = [name for name, (_, lo, _) in diffs.items() if lo > 0]
+        blurrier = [name for name, (_, _, hi) in diffs.items() if hi < 0]
         cost = 100 * (a.sample_accuracy - b.sample_accuracy)
         acc = (f"{b.name} is {abs(cost):.2f} points {'less' if cost > 0 else 'more'} accurate on the sample "
                f"({100 * b.sample_accuracy:.2f}% against {100 * a.sample_accuracy:.2f}%)")
         if not self.same_sample:
             return f"Not comparable: the two analyses were built on different samples. {acc}."
         def shares(layers):
-            return ", ".join(f"{l} {100 * diffs[l][0]:+.0f} points [{100 * diffs[l][1]:+.0f}, {100 * diffs[l][2]:+.0f}]"
-                             for l in layers)
-        r = [(l, a.layer(l).mean_abs_r, b.layer(l).mean_abs_r) for l in READOUT_LAYERS]
+            return ", ".join(f"{name} {100 * diffs[name][0]:+.0f} points "
+                             f"[{100 * diffs[name][1]:+.0f}, {100 * diffs[name][2]:+.0f}]"
+                             for name in layers)
+        r = [(name, a.layer(name).mean_abs_r, b.layer(name).mean_abs_r) for name in READOUT_LAYERS]
         r = [x for x in r if x[1] == x[1] and x[2] == x[2]]
-        decor = ("; mean |r| between units " + ", ".join(f"{l} {ra:.3f} → {rb:.3f}" for l, ra, rb in r)) if r else ""
+        decor = (("; mean |r| between units " + ", ".join(f"{name} {ra:.3f} → {rb:.3f}" for name, ra, rb in r))
+                 if r else "")
         if sharper and not blurrier:
             return (f"{b.name} has more monosemantic units than {a.name} (a unit serving one input character, as a "
                     f"share of its selective units; 95% interval): {shares(sharper)}{decor}; {acc}.")
@@ -190,7 +192,8 @@ def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     if n == 0:
         return 0.0, 1.0
     p = k / n
-    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
@@ -251,8 +254,9 @@ def model_stats(analysis, name: str, layers=READOUT_LAYERS, post_pairs=POST_PAIR
             float((per_unit[used] == 1).float().mean()) if used.any() else 0.0,
             int((per_unit[used] == 1).sum()), _mean_abs_r(analysis, layer), excess_shares(e)))
     names = {str(p) for p in t.pairs}
-    post = {p: {l: int(sel[analysis.pair_row(p), analysis.offsets[l]:analysis.offsets[l] + analysis.sizes[l]].sum())
-                for l in layers} for p in post_pairs if p in names}
+    post = {p: {name: int(sel[analysis.pair_row(p),
+                              analysis.offsets[name]:analysis.offsets[name] + analysis.sizes[name]].sum())
+                for name in layers} for p in post_pairs if p in names}
     target_acc = {}
     for p in post_pairs:
         stored = analysis.ablation(p, "hidden") if p in names else None
@@ -263,15 +267,15 @@ def model_stats(analysis, name: str, layers=READOUT_LAYERS, post_pairs=POST_PAIR
         for layer in analysis.saturation.layers:
             sat[layer] = analysis.saturation.count_right(layer, 0.9) / analysis.sizes.get(layer, 1)
     saved = checkpoint_meta(analysis.checkpoint_dir)          # how it was trained: its regularizer and recipe
-    return ModelStats(name, float(analysis.meta.get("sample_accuracy", float("nan"))), saved.get("regularizer"), out,
+    return ModelStats(name, analysis.meta.sample_accuracy, saved.get("regularizer"), out,
                       post, target_acc, sat,
                       init_from=fine_tuned_from(analysis.checkpoint_dir, saved.get("train_config", {})))
 
 
 def compare(a, b, names: tuple[str, str] = ("a", "b")) -> Comparison:
     """The two analyses side by side (their tables only: no recording is needed)."""
-    fa, fb = a.meta.get("sample", {}).get("fingerprint"), b.meta.get("sample", {}).get("fingerprint")
-    same = fa is not None and fa == fb and a.meta["sample"].get("seed") == b.meta["sample"].get("seed")
+    fa, fb = a.meta.sample_fingerprint, b.meta.sample_fingerprint
+    same = fa is not None and fa == fb and a.meta.sample_seed == b.meta.sample_seed
     return Comparison(model_stats(a, names[0]), model_stats(b, names[1]), same)
 
 

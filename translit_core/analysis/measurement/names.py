@@ -1,4 +1,5 @@
-"""The analysis's vocabulary: its errors, its file names and defaults, and the (x, y) pair.
+"""The analysis's vocabulary: its errors, its file names and defaults, the (x, y) pair, and the
+description of an analysis that its file holds beside the tables (`AnalysisMeta`).
 
 A pair "t:թ" is an input character x and an output symbol y ("=" keeps x, "_" writes nothing:
 `model.alphabets.symbol_of_class`). It is parsed once where it enters (CLI, URL, a caller of
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...model.names import NeuronId, UnknownName  # noqa: F401  (re-exported: the analysis API's names)
+# NeuronId is re-exported (`x as x`), one of the analysis API's names
+from ...model.names import NeuronId as NeuronId, UnknownName
 
 ANALYSIS_WEIGHTS, ANALYSIS_META = "analysis.safetensors", "analysis.json"
 ANALYSIS_FILES = (ANALYSIS_META, ANALYSIS_WEIGHTS)
@@ -57,3 +59,80 @@ class Pair:
             raise UnknownName(f"pair {name!r} is not of the form x:y (one input character, a colon, an output "
                               f"symbol; '_' = placeholder, '=' = keeps the input), e.g. t:թ")
         return cls(name[0], name[2:])
+
+
+# ---- analysis.json's description of an analysis
+# The keys `Analysis.save` writes from the tables and the parts it holds; the rest of the file is
+# the description below.
+TABLE_KEYS = ("format_version", "bins", "min_count", "shuffles", "layers", "xs", "pairs", "candidates",
+              "saturation", "clusters")
+
+
+@dataclass
+class CheckpointRef:
+    """The checkpoint an analysis was built on: its directory then, its weights' SHA-256 (an
+    analysis of other weights is stale), its training metrics and model config."""
+    dir: str
+    weights_sha256: str
+    metrics: dict = field(default_factory=dict)
+    config: dict | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CheckpointRef":
+        return cls(str(d["dir"]), str(d["weights_sha256"]), dict(d.get("metrics") or {}), d.get("config"))
+
+    def to_dict(self) -> dict:
+        return {"dir": self.dir, "weights_sha256": self.weights_sha256, "metrics": self.metrics, "config": self.config}
+
+
+@dataclass
+class AnalysisMeta:
+    """What analysis.json says about an analysis besides its tables: where it came from, how it
+    was measured, the stored results (ablations, direction claims, ranking methods' curves) as
+    their JSON, and how long each step took. Parsed once when the file is read; `to_dict` gives
+    the JSON back, key for key in the file's order (a key an older file lacks stays out)."""
+    created: str = ""                         # UTC, ISO 8601
+    checkpoint: CheckpointRef | None = None
+    sample: dict = field(default_factory=dict)    # the recording's spec (source, seed, fingerprint, ...)
+    recording_key: str = ""                   # the recording's name in the cache
+    sample_accuracy: float = float("nan")     # the model's accuracy on the sample's positions
+    ablation_method: dict = field(default_factory=dict)   # how the stored ablations were made, in words
+    null_method: dict = field(default_factory=dict)       # how the permutation nulls were made, in words
+    ablations: list[dict] = field(default_factory=list)            # AblationResult.to_dict()s
+    direction_claims: list[dict] = field(default_factory=list)     # DirectionClaim.to_dict()s
+    direction_method: dict = field(default_factory=dict)
+    method_comparisons: list[dict] = field(default_factory=list)   # MethodComparison.to_dict()s
+    timings_s: dict[str, float] = field(default_factory=dict)      # seconds per step of `analyze`
+    extra: dict = field(default_factory=dict)  # keys this code does not know, kept as they were
+    keys: tuple[str, ...] | None = field(default=None, repr=False, compare=False)  # the file's, in its order
+
+    @property
+    def sample_seed(self) -> int:
+        """The seed the sample was drawn and romanized with (0 when the description has none)."""
+        return int(self.sample.get("seed", 0))
+
+    @property
+    def sample_fingerprint(self) -> str | None:
+        """The sample text's fingerprint: two analyses with the same one (and seed) saw the same text."""
+        return self.sample.get("fingerprint")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AnalysisMeta":
+        """From analysis.json (or a part of it): the description's keys, the tables' left out."""
+        known = {f for f in cls.__dataclass_fields__ if f not in ("extra", "keys")}
+        given = {k: v for k, v in d.items() if k in known}
+        if "checkpoint" in given:
+            given["checkpoint"] = CheckpointRef.from_dict(given["checkpoint"])
+        if given.get("sample_accuracy") is not None:
+            given["sample_accuracy"] = float(given["sample_accuracy"])
+        extra = {k: v for k, v in d.items() if k not in known and k not in TABLE_KEYS}
+        return cls(**given, extra=extra, keys=tuple(k for k in d if k not in TABLE_KEYS))
+
+    def to_dict(self) -> dict:
+        """The description as analysis.json holds it (without the tables' keys)."""
+        fields = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in ("extra", "keys")}
+        if fields["checkpoint"] is not None:
+            fields["checkpoint"] = fields["checkpoint"].to_dict()
+        everything = {**fields, **self.extra}
+        order = self.keys if self.keys is not None else everything
+        return {k: everything[k] for k in order if k in everything}

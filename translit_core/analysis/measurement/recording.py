@@ -112,8 +112,9 @@ class Recording:
     def _rows(self, array: np.ndarray, rows: torch.Tensor, cols: slice) -> torch.Tensor:
         n = rows.numel()
         if n and int(rows[-1]) - int(rows[0]) == n - 1 and bool((rows[1:] > rows[:-1]).all()):
-            # a block of consecutive positions (saturation, hypothesis bits): a slice, not a gather
-            return torch.from_numpy(np.array(array[int(rows[0]):int(rows[0]) + n, cols], order="C"))   # a copy: callers write
+            # a block of consecutive positions (saturation, hypothesis bits): a slice, not a gather;
+            # a copy: callers write
+            return torch.from_numpy(np.array(array[int(rows[0]):int(rows[0]) + n, cols], order="C"))
         return torch.from_numpy(np.ascontiguousarray(array[rows.numpy(), cols]))
 
     def _neighbour(self, array: np.ndarray, positions: torch.Tensor, direction: str) -> torch.Tensor:
@@ -216,7 +217,7 @@ class Recording:
         hidden = get("hidden", lambda: torch.tanh(m.dense(concat)))                     # (n, hidden)
         if name == "hidden":
             return pick(hidden)
-        return pick(m.head(concat, self.x[pos], hidden=hidden)[1])                     # (n, n_out) logits
+        return pick(m.output_layer(hidden, m.direct_term(self.x[pos]))[1])             # (n, n_out) logits
 
     # ---- cache (safetensors + .npy + JSON; nothing is unpickled)
     def staged(self) -> Path | None:
@@ -323,7 +324,8 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
     h, c = (_array((P, 2 * H), into, name) for name in ("h.npy", "c.npy"))
     with torch.no_grad():
         for xb, L, dest, valid in iter_batches(x, chunk_start, range(len(chunks)), batch_positions):
-            logits, acts = model.run_with_cache(xb, L, names=RECORDED + tuple(n for n in watch or () if n not in RECORDED))
+            logits, acts = model.run_with_cache(
+                xb, L, names=RECORDED + tuple(n for n in watch or () if n not in RECORDED))
             for name, fn in (watch or {}).items():
                 fn(acts[name][valid])                                                   # (n, units)
             concat = torch.cat([acts["concat.fwd"], acts["concat.bwd"]], dim=-1)        # (B, T, 2H)

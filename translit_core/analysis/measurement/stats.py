@@ -148,7 +148,8 @@ def permutation_null(binned: torch.Tensor, total: torch.Tensor, n_pos: torch.Ten
     n, u = binned.shape
     k = n_pos.numel()
     m = torch.minimum(n_pos, n - n_pos).long()                                   # (k,) rows drawn
-    slot_offset = torch.repeat_interleave(torch.arange(k, dtype=binned.dtype) * (u * bins), m).unsqueeze(1)  # (sum m, 1)
+    slot_offset = torch.repeat_interleave(
+        torch.arange(k, dtype=binned.dtype) * (u * bins), m).unsqueeze(1)        # (sum m, 1)
     total_sum = torch.zeros(k, u, dtype=torch.float64)
     total_sq = torch.zeros(k, u, dtype=torch.float64)
     exceed = torch.zeros(k, u, dtype=torch.long)

@@ -41,7 +41,8 @@ class NeuronScore:
 
     def to_dict(self) -> dict:
         return {"neuron": str(self.neuron), "layer": self.neuron.layer, "index": self.neuron.index,
-                "hellinger": round(self.hellinger, 6), **_null_fields(self.hellinger_null, self.p_value, self.hellinger),
+                "hellinger": round(self.hellinger, 6),
+                **_null_fields(self.hellinger_null, self.p_value, self.hellinger),
                 "n_pos": self.n_pos, "n_neg": self.n_neg}
 
 
@@ -60,7 +61,8 @@ class PairScore:
 
     def to_dict(self) -> dict:
         return {"pair": str(self.pair), "x": self.pair.x, "y": self.pair.y,
-                "hellinger": round(self.hellinger, 6), **_null_fields(self.hellinger_null, self.p_value, self.hellinger),
+                "hellinger": round(self.hellinger, 6),
+                **_null_fields(self.hellinger_null, self.p_value, self.hellinger),
                 "n_pos": self.n_pos, "n_neg": self.n_neg}
 
 
@@ -154,6 +156,90 @@ def table_pairs(recording: Recording, min_count: int = DEFAULT_MIN_COUNT) -> lis
 REST_SAMPLE = 1 << 15      # positions without a pair that enter unit_mean (exact when there are fewer)
 
 
+def _candidates(recording: Recording, counts: dict) -> dict[str, dict[str, int]]:
+    """Every input character -> {output symbol: count}, most frequent first (<pad>/<unk> left out)."""
+    alph = recording.alphabets
+    candidates: dict[str, dict[str, int]] = {}
+    for (xi, yk), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1])):
+        if xi >= FIRST_INPUT_CLASS:
+            candidates.setdefault(alph.inputs[xi], {})[symbol_of_class(alph, yk)] = n
+    return candidates
+
+
+@dataclass
+class _Accumulators:
+    """The tables being filled: (pairs, N) rows per pair, (xs, N) per input, and the sum over
+    every position for unit_mean."""
+    hell: torch.Tensor
+    null: torch.Tensor
+    null_std: torch.Tensor
+    p_value: torch.Tensor
+    mean_pos: torch.Tensor
+    mean_neg: torch.Tensor
+    x_mean: torch.Tensor
+    x_lo: torch.Tensor
+    x_hi: torch.Tensor
+    total_sum: torch.Tensor          # (N,) float64
+
+    @classmethod
+    def zeros(cls, n_pairs: int, n_xs: int, N: int) -> "_Accumulators":
+        return cls(torch.zeros(n_pairs, N), torch.zeros(n_pairs, N), torch.zeros(n_pairs, N), torch.ones(n_pairs, N),
+                   torch.zeros(n_pairs, N), torch.zeros(n_pairs, N), torch.zeros(n_xs, N), torch.zeros(n_xs, N),
+                   torch.zeros(n_xs, N), torch.zeros(N, dtype=torch.float64))
+
+
+@dataclass
+class _InputSlots:
+    """The positions of one input x, each with its slot: the index of its target among the
+    pairs' ys of x, or len(ys) for any other target."""
+    j: int                           # x's index in xs (its row of the x tables)
+    rows: slice                      # its pairs' rows
+    slot: torch.Tensor               # (n,) int32
+    onehot: torch.Tensor             # (n, k+1) float64
+    n_pos: torch.Tensor              # (k,) float64: positions of each y
+    n_all: int
+
+
+def _tabulate_layer(acts: torch.Tensor, x: _InputSlots, cols: slice, bins: int, shuffles: int,
+                    gen: torch.Generator, acc: _Accumulators) -> None:
+    """One layer's columns for one input: every neuron's histograms for every target at once
+    (one bincount), H of every pair with its permutation null, and the mean activations."""
+    k = x.onehot.shape[1] - 1
+    lo, hi = torch.aminmax(acts, dim=0)
+    u = acts.shape[1]
+    binned = flat_bins(acts, lo, hi, bins)                                 # (n, u) neuron*bins + bin
+    hist = torch.bincount((binned + (x.slot * (u * bins)).unsqueeze(1)).view(-1),
+                          minlength=(k + 1) * u * bins).view(k + 1, u, bins)
+    total = hist.sum(0)                                                    # (u, bins)
+    observed = hellinger_from_counts(hist[:k], total, x.n_pos, x.n_all - x.n_pos)   # (k, u)
+    acc.hell[x.rows, cols] = observed.float()
+    if shuffles:
+        nl = permutation_null(binned, total, x.n_pos, observed, bins, shuffles, gen)
+        acc.null[x.rows, cols], acc.null_std[x.rows, cols], acc.p_value[x.rows, cols] = nl.mean, nl.std, nl.p_value
+    del binned
+    sums = x.onehot.t() @ acts.double()                                    # (k+1, u)
+    all_sum = sums.sum(0)                                                  # (u,)
+    acc.mean_pos[x.rows, cols] = (sums[:k] / x.n_pos.unsqueeze(1)).float()
+    acc.mean_neg[x.rows, cols] = ((all_sum - sums[:k]) / (x.n_all - x.n_pos).unsqueeze(1)).float()
+    acc.x_mean[x.j, cols] = (all_sum / x.n_all).float()
+    acc.total_sum[cols] += all_sum
+    acc.x_lo[x.j, cols], acc.x_hi[x.j, cols] = lo, hi
+
+
+def _rest_sum(recording: Recording, xs: list[int], mask: torch.Tensor | None, layers: list[str],
+              cols: dict[str, slice], N: int) -> torch.Tensor:
+    """(N,) the estimated sum over the positions whose input has no pair (spaces, digits, rare
+    characters: half the sample), from a seeded random subset of at most REST_SAMPLE of them."""
+    no_pair = ~torch.isin(recording.x, torch.tensor(xs, dtype=torch.long))
+    rest = (no_pair if mask is None else no_pair & mask).nonzero().squeeze(1)
+    subset = rest[torch.randperm(rest.numel(), generator=torch.Generator().manual_seed(0))[:REST_SAMPLE]]
+    rest_sum = torch.zeros(N, dtype=torch.float64)
+    for s in range(0, subset.numel(), 1 << 12):       # small blocks: every layer at once is wide
+        for layer, acts in recording.layers_at(layers, subset[s:s + (1 << 12)]):
+            rest_sum[cols[layer]] += acts.double().sum(0)
+    return rest_sum * (rest.numel() / subset.numel()) if subset.numel() else rest_sum
+
+
 def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: int = DEFAULT_MIN_COUNT,
                      layers: tuple[str, ...] | list[str] = LAYERS, progress=None, shuffles: int = DEFAULT_SHUFFLES,
                      seed: int = 0, mask: torch.Tensor | None = None,
@@ -168,23 +254,15 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
     positions over the others (standard error ~ std / 180, a few thousandths for these units).
     """
     alph = recording.alphabets
-    layers = [parse_layer(l) for l in layers]
-    sizes = {l: recording.sizes[l] for l in layers}
+    layers = [parse_layer(name) for name in layers]
+    sizes = {name: recording.sizes[name] for name in layers}
     N = sum(sizes.values())
     counts = pair_counts(recording, mask)
-    candidates: dict[str, dict[str, int]] = {}
-    for (xi, yk), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1])):
-        if xi >= FIRST_INPUT_CLASS:                                      # not <pad>/<unk>
-            candidates.setdefault(alph.inputs[xi], {})[symbol_of_class(alph, yk)] = n
     valid, xs, pairs, pair_x = _table_rows(recording, counts, min_count, inputs)
-    n_pairs = len(pairs)
-    hell = torch.zeros(n_pairs, N)
-    null, null_std, p_value = torch.zeros(n_pairs, N), torch.zeros(n_pairs, N), torch.ones(n_pairs, N)
+    acc = _Accumulators.zeros(len(pairs), len(xs), N)
     gen = torch.Generator().manual_seed(seed)
-    mean_pos, mean_neg = torch.zeros(n_pairs, N), torch.zeros(n_pairs, N)
-    x_mean, x_lo, x_hi = torch.zeros(len(xs), N), torch.zeros(len(xs), N), torch.zeros(len(xs), N)
-    offsets = {l: sum(sizes[m] for m in layers[:i]) for i, l in enumerate(layers)}   # first column of each layer
-    total_sum = torch.zeros(N, dtype=torch.float64)                           # over every position: unit_mean
+    offsets = {name: sum(sizes[m] for m in layers[:i]) for i, name in enumerate(layers)}  # first column of each layer
+    cols = {name: slice(offsets[name], offsets[name] + sizes[name]) for name in layers}
     row = 0
     with torch.no_grad():
         for j, xi in enumerate(xs):
@@ -195,49 +273,18 @@ def hellinger_tables(recording: Recording, bins: int = DEFAULT_BINS, min_count: 
             target = recording.y[positions]
             for s, yk in enumerate(ys):
                 slot[target == yk] = s
-            n_pos = torch.tensor([counts[(xi, yk)] for yk in ys], dtype=torch.float64)  # (k,)
-            n_all = positions.numel()
-            onehot_slot = F.one_hot(slot.long(), len(ys) + 1).double()                    # (n, k+1)
-            rows = slice(row, row + len(ys))
-            for l, acts in recording.layers_at(layers, positions):                   # acts (n, u)
-                cols = slice(offsets[l], offsets[l] + sizes[l])
-                lo, hi = torch.aminmax(acts, dim=0)
-                u = acts.shape[1]
-                binned = flat_bins(acts, lo, hi, bins)                                 # (n, u) neuron*bins + bin
-                hist = torch.bincount((binned + (slot * (u * bins)).unsqueeze(1)).view(-1),
-                                      minlength=(len(ys) + 1) * u * bins).view(len(ys) + 1, u, bins)
-                total = hist.sum(0)                                                    # (u, bins)
-                observed = hellinger_from_counts(hist[: len(ys)], total, n_pos, n_all - n_pos)   # (k, u)
-                hell[rows, cols] = observed.float()
-                if shuffles:
-                    nl = permutation_null(binned, total, n_pos, observed, bins, shuffles, gen)
-                    null[rows, cols], null_std[rows, cols], p_value[rows, cols] = nl.mean, nl.std, nl.p_value
-                del binned
-                sums = onehot_slot.t() @ acts.double()                                 # (k+1, u)
-                all_sum = sums.sum(0)                                                  # (u,)
-                mean_pos[rows, cols] = (sums[: len(ys)] / n_pos.unsqueeze(1)).float()
-                mean_neg[rows, cols] = ((all_sum - sums[: len(ys)]) / (n_all - n_pos).unsqueeze(1)).float()
-                x_mean[j, cols] = (all_sum / n_all).float()
-                total_sum[cols] += all_sum
-                x_lo[j, cols], x_hi[j, cols] = lo, hi
+            x = _InputSlots(j, slice(row, row + len(ys)), slot, F.one_hot(slot.long(), len(ys) + 1).double(),
+                            torch.tensor([counts[(xi, yk)] for yk in ys], dtype=torch.float64), positions.numel())
+            for name, acts in recording.layers_at(layers, positions):                # acts (n, u)
+                _tabulate_layer(acts, x, cols[name], bins, shuffles, gen, acc)
                 if progress:
-                    progress(alph.inputs[xi], l)
+                    progress(alph.inputs[xi], name)
             row += len(ys)
-        # The positions whose input has no pair (spaces, digits, rare characters: half the sample)
-        # enter unit_mean through a seeded random subset: their sum is estimated from its mean.
-        no_pair = ~torch.isin(recording.x, torch.tensor(xs, dtype=torch.long))
-        rest = (no_pair if mask is None else no_pair & mask).nonzero().squeeze(1)
-        subset = rest[torch.randperm(rest.numel(), generator=torch.Generator().manual_seed(0))[:REST_SAMPLE]]
-        rest_sum = torch.zeros(N, dtype=torch.float64)
-        for s in range(0, subset.numel(), 1 << 12):       # small blocks: every layer at once is wide
-            for l, acts in recording.layers_at(layers, subset[s:s + (1 << 12)]):
-                rest_sum[offsets[l]:offsets[l] + sizes[l]] += acts.double().sum(0)
-        if subset.numel():
-            total_sum += rest_sum * (rest.numel() / subset.numel())
+        acc.total_sum += _rest_sum(recording, xs, mask, layers, cols, N)
     n_used = recording.n_positions if mask is None else int(mask.sum())
-    unit_mean = (total_sum / max(n_used, 1)).float()
     return HellingerTables(layers=layers, sizes=sizes, pairs=pairs, xs=[alph.inputs[xi] for xi in xs],
-                           pair_x=pair_x, hellinger=hell, mean_pos=mean_pos, mean_neg=mean_neg,
-                           x_mean=x_mean, x_lo=x_lo, x_hi=x_hi, candidates=candidates,
-                           bins=bins, min_count=min_count, unit_mean=unit_mean, hellinger_null=null,
-                           hellinger_null_std=null_std, p_value=p_value, shuffles=shuffles)
+                           pair_x=pair_x, hellinger=acc.hell, mean_pos=acc.mean_pos, mean_neg=acc.mean_neg,
+                           x_mean=acc.x_mean, x_lo=acc.x_lo, x_hi=acc.x_hi, candidates=_candidates(recording, counts),
+                           bins=bins, min_count=min_count, unit_mean=(acc.total_sum / max(n_used, 1)).float(),
+                           hellinger_null=acc.null, hellinger_null_std=acc.null_std, p_value=acc.p_value,
+                           shuffles=shuffles)

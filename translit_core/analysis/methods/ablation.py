@@ -77,7 +77,7 @@ class AblationResult:
     top_k_neurons: list[str] = field(default_factory=list)
     top_k_hellinger: list[float] = field(default_factory=list)   # the ranking's scores (H excess)
     recurrent: bool = False                 # rerun through the recurrence (else head only)
-    # The decision x -> y itself (issue 12): metrics on y, and the verdict's statistics.
+    # The decision x -> y itself: metrics on y, and the verdict's statistics.
     replace: str = "mean"                   # "mean" (over the positions of x) or "zero"
     n_random_draws: int = 0
     random_match: str = ""                  # how the random units were drawn
@@ -263,8 +263,9 @@ class DecisionScorer:
         rec, xi = self.recording, self.xi
         with torch.no_grad():
             if self.recurrent:
-                logits = rec.rerun_logits(self.positions[self.scored],
-                                          lambda xb: [self.intervention(chosen, where=xb == xi)] if chosen.numel() else [])
+                def interventions(xb):
+                    return [self.intervention(chosen, where=xb == xi)] if chosen.numel() else []
+                logits = rec.rerun_logits(self.positions[self.scored], interventions)
             else:
                 ivs = [self.intervention(chosen)] if chosen.numel() else []
                 concat, x, dense_pre, hidden = self.ctx
@@ -366,12 +367,12 @@ def pairs_to_ablate(analysis, extra: int = 6) -> list[str]:
     for p in analysis.pairs():
         if str(p) in chosen:
             continue
-        top = max(float(analysis.layer_scores(p, l).max()) for l in CONCAT_LAYERS)
+        top = max(float(analysis.layer_scores(p, layer).max()) for layer in CONCAT_LAYERS)
         best.append((-top, -p.n_pos, str(p)))
     chosen += [name for _, _, name in sorted(best)[:extra]]
     return chosen
 
 
-__all__ = ["AblationResult", "ABLATABLE_LAYERS", "DEFAULT_DRAWS", "DecisionScorer", "LAYERS", "ablate", "ablate_recording",
-           "matched_draw",
+__all__ = ["AblationResult", "ABLATABLE_LAYERS", "DEFAULT_DRAWS", "DecisionScorer", "LAYERS", "ablate",
+           "ablate_recording", "matched_draw",
            "pairs_to_ablate", "verdict"]

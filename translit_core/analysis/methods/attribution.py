@@ -126,7 +126,7 @@ def _unit_attributions(model: TranslitNet, x_n: torch.Tensor, cache: dict, n: in
         return model.head(c, x_n.expand(c.shape[0]))[1].log_softmax(-1)[:, target]
 
     def through_output(h):
-        return model.head(None, x_n.expand(h.shape[0]), hidden=h)[1].log_softmax(-1)[:, target]
+        return model.output_layer(h, model.direct_term(x_n.expand(h.shape[0])))[1].log_softmax(-1)[:, target]
 
     a_c, d_c = IntegratedGradients(through_dense).attribute(concat, baselines=torch.zeros_like(concat),
                                                             n_steps=n_steps, return_convergence_delta=True)

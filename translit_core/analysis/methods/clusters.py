@@ -176,7 +176,8 @@ class Clusters:
                  ("labels", "representatives", "cohesion", "neighbours", "neighbour_r")}
             layers[name] = LayerClusters(name, t["labels"].long(), t["representatives"].long(), t["cohesion"].float(),
                                          t["neighbours"].long(), t["neighbour_r"].float(),
-                                         tensors[f"cluster.{name}.r"].float() if f"cluster.{name}.r" in tensors else None)
+                                         (tensors[f"cluster.{name}.r"].float() if f"cluster.{name}.r" in tensors
+                                          else None))
         return cls(layers, float(meta["cut"]), int(meta["n_positions"]), int(meta.get("seed", 0)),
                    meta.get("method") or cls.__dataclass_fields__["method"].default_factory())
 
@@ -187,7 +188,7 @@ def recording_clusters(rec, layers=CLUSTER_LAYERS, n: int = SUBSAMPLE, seed: int
     g = torch.Generator().manual_seed(seed)
     positions = torch.randperm(P, generator=g)[: min(n, P)].sort().values   # sorted: memory-mapped rows in order
     acts = dict(rec.layers_at(list(layers), positions))                      # {layer: (n, units)}
-    return Clusters({l: cluster_layer(l, acts[l], cut) for l in layers}, cut, int(positions.numel()), seed)
+    return Clusters({name: cluster_layer(name, acts[name], cut) for name in layers}, cut, int(positions.numel()), seed)
 
 
 # ---- redundancy of a pair's top units

@@ -154,7 +154,8 @@ def on_bits(recording: Recording, layer: str, threshold: float, units=None,
         cols = (todo[:, None] * 8 + np.arange(8)).reshape(-1)
         cols = torch.from_numpy(cols[cols < size])                # whole bytes; only the last may be short
         for s in range(0, recording.n_positions, block):
-            a = recording.layer(layer, torch.arange(s, min(recording.n_positions, s + block)), units=cols)   # (b, 8 * |todo|)
+            rows = torch.arange(s, min(recording.n_positions, s + block))
+            a = recording.layer(layer, rows, units=cols)                                  # (b, 8 * |todo|)
             packed[s:s + a.shape[0], todo] = np.packbits((a > threshold).numpy(), axis=1)
         done[todo] = True                  # after the bits: a concurrent reader never sees empty bytes as done
     return packed
@@ -165,7 +166,7 @@ def mean_activations(recording: Recording, layer: str, units: torch.Tensor, s: t
     """(S,) the mean activation of `units` over each segment [s, e): computed only at the
     segments' own positions (a few thousand), not over the whole sample."""
     lengths = e - s
-    seg = torch.repeat_interleave(torch.arange(s.numel()), lengths)                       # (N,) segment of each position
+    seg = torch.repeat_interleave(torch.arange(s.numel()), lengths)              # (N,) segment of each position
     pos = s[seg] + torch.arange(seg.numel()) - torch.repeat_interleave(torch.cumsum(lengths, 0) - lengths, lengths)
     acts = recording.layer(layer, pos, units=units).double().sum(1)                      # (N,)
     sums = torch.zeros(s.numel(), dtype=torch.float64).index_add_(0, seg, acts)

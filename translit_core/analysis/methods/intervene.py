@@ -80,9 +80,9 @@ class Setting:
 def parse_span(text: str, length: int) -> tuple[int, int]:
     """"3:7" -> (3, 7): input character positions, start inclusive, end exclusive, as in Python;
     "3:" runs to the end, ":7" from the start."""
-    m = re.fullmatch(r"\s*([0-9]*)\s*:\s*([0-9]*)\s*", text or "")
+    m = re.fullmatch(r"\s*([0-9]{0,9})\s*:\s*([0-9]{0,9})\s*", text or "")     # 9 digits: int() stays cheap
     if not m:
-        raise UnknownName(f"span {text!r} is not of the form START:END (e.g. 3:7)")
+        raise UnknownName(f"span {(text or '')[:40]!r} is not of the form START:END (e.g. 3:7)")
     start = int(m[1]) if m[1] else 0
     end = int(m[2]) if m[2] else length
     if not 0 <= start < end <= length:

@@ -18,7 +18,8 @@ Every ranking is computed on one seeded random half of the sentences (the probe,
 and the greedy search on a seeded subset of at most MAX_FIT of its positions of x); the curves
 (target accuracy and mean delta log p(y) on the positions of y, for k = 1, 2, 5, 10, 20, 50) on
 the other half (at most PER_OUTPUT seeded positions of y), head-only (the layers above the biLSTM, as
-the stored ablations), with a band of random k-unit draws. `rank_methods` returns one MethodCurve per method plus "random".
+the stored ablations), with a band of random k-unit draws. `rank_methods` returns one MethodCurve per
+method plus "random".
 """
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ class CurvePoint:
     def to_dict(self) -> dict:
         d = {"k": self.k, "target_accuracy": round(self.target_accuracy, 6), "delta_logp": round(self.delta_logp, 6)}
         if self.target_accuracy_std is not None:
-            d.update(target_accuracy_std=round(self.target_accuracy_std, 6), delta_logp_std=round(self.delta_logp_std, 6))
+            d.update(target_accuracy_std=round(self.target_accuracy_std, 6),
+                     delta_logp_std=round(self.delta_logp_std, 6))
         return d
 
 
@@ -149,7 +151,7 @@ def _gradient_ranking(sc: DecisionScorer, rows: torch.Tensor) -> torch.Tensor:
         n_rep = acts.shape[0] // xs.shape[0]
         xr = xs.repeat(n_rep)
         if layer == "hidden":
-            logits = model.head(c.repeat(n_rep, 1), xr, hidden=acts)[1]
+            logits = model.output_layer(acts, model.direct_term(xr))[1]
         else:
             cc = c.repeat(n_rep, 1)
             cc = torch.cat([acts, cc[:, H:]], 1) if layer == "concat.fwd" else torch.cat([cc[:, :H], acts], 1)
@@ -187,11 +189,8 @@ def _greedy_ranking(sc: DecisionScorer, first_order: torch.Tensor) -> torch.Tens
     return torch.tensor(chosen + [u for u in order if u not in chosen])
 
 
-def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, methods=METHODS,
-                 random_draws: int = RANDOM_DRAWS, seed: int = 0, bins: int = DEFAULT_BINS,
-                 shuffles: int = DEFAULT_SHUFFLES) -> MethodComparison:
-    """Rank `layer`'s units for `pair` by every method on one half of the sentences and measure
-    the ablation curve of each ranking on the other half (see the module's docstring)."""
+def _check_request(layer: str, methods) -> str:
+    """The layer's canonical name; unknown methods and layers the head does not read are refused."""
     layer = parse_layer(layer)
     if layer not in READOUT_LAYERS:
         raise UnknownName(f"rank-methods compares rankings of {', '.join(READOUT_LAYERS)} (the layers the head "
@@ -199,11 +198,21 @@ def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, me
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise UnknownName(f"unknown method(s) {', '.join(unknown)}; methods: {', '.join(METHODS)}")
-    xi, yk, p = resolve_pair(recording, pair)
-    units = recording.sizes[layer]
-    ks = [k for k in ks if 0 < k <= units]
+    return layer
+
+
+@dataclass
+class _Halves:
+    """The sentences split in two: the rankings are made on the first half's positions, the
+    curves measured on the second's."""
+    first: torch.Tensor              # (positions,) bool: in the first half's sentences
+    select: DecisionScorer           # a seeded subset of at most MAX_FIT positions of x in the first half
+    select_y: DecisionScorer         # ... those of them with target y
+    score: DecisionScorer            # the positions of y in the second half (at most PER_OUTPUT)
+
+
+def _halves(recording: Recording, p: Pair, xi: int, yk: int, layer: str, seed: int) -> _Halves:
     first, second = recording.sentence_halves(seed)
-    # The rankings see a seeded subset of at most MAX_FIT positions of x in the first half.
     at_x = ((recording.x == xi) & first).nonzero().squeeze(1)
     fit_rows = torch.zeros_like(first)
     fit_rows[at_x[_subset(at_x.numel(), MAX_FIT, seed)]] = True
@@ -215,6 +224,25 @@ def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, me
     score = DecisionScorer(recording, p, layer, rows=second & at_y, per_output=PER_OUTPUT, seed=seed)
     if not select.is_pos.any() or not score.is_pos.any():
         raise UnknownName(f"{p} needs positions of {p.y} in both halves of the sentences")
+    return _Halves(first, select, select_y, score)
+
+
+def _hellinger_rankings(recording: Recording, p: Pair, layer: str, first: torch.Tensor, bins: int, shuffles: int,
+                        seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The units by H and by H excess on the first half's positions of x."""
+    tables = hellinger_tables(recording, bins=bins, layers=[layer], shuffles=shuffles, seed=seed, mask=first,
+                              inputs={p.x}, min_count=1)       # the pair was chosen already; any count will do
+    rows = [str(q) for q in tables.pairs]
+    if str(p) not in rows:
+        raise UnknownName(f"{p} has too few positions in half of the sentences for a Hellinger ranking")
+    row = rows.index(str(p))
+    return ranked_units(tables.hellinger[row]), ranked_units(tables.hellinger_excess[row])
+
+
+def _rankings(recording: Recording, p: Pair, layer: str, methods, halves: _Halves, bins: int, shuffles: int,
+              seed: int) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """Every method's order of the layer's units -> ({method: order}, {method: seconds})."""
+    select = halves.select
     fit_acts, fit_pos = select.acts[select.scored], select.is_pos
     rankings, seconds = {}, {}
 
@@ -232,14 +260,9 @@ def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, me
         probe = pool.submit(lambda: (ranked_units(_probe_ranking(fit_acts, fit_pos, seed)), time.perf_counter()))
     if {"hellinger", "excess"} & set(methods):
         t = time.perf_counter()
-        tables = hellinger_tables(recording, bins=bins, layers=[layer], shuffles=shuffles, seed=seed, mask=first,
-                                  inputs={p.x}, min_count=1)       # the pair was chosen already; any count will do
-        row = [str(q) for q in tables.pairs].index(str(p)) if str(p) in {str(q) for q in tables.pairs} else None
-        if row is None:
-            raise UnknownName(f"{p} has too few positions in half of the sentences for a Hellinger ranking")
-        spent = time.perf_counter() - t
-        rankings["hellinger"], rankings["excess"] = ranked_units(tables.hellinger[row]), ranked_units(tables.hellinger_excess[row])
-        seconds["hellinger"] = seconds["excess"] = spent
+        rankings["hellinger"], rankings["excess"] = _hellinger_rankings(recording, p, layer, halves.first, bins,
+                                                                        shuffles, seed)
+        seconds["hellinger"] = seconds["excess"] = time.perf_counter() - t
     if "probeless" in methods:
         diff = fit_acts[fit_pos].mean(0) - fit_acts[~fit_pos].mean(0)
         timed("probeless", lambda: ranked_units(diff.abs() * _outgoing_norm(recording, layer)))
@@ -251,26 +274,45 @@ def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, me
         ig = _gradient_ranking(select, on_y)
         rankings["gradient"], seconds["gradient"] = ranked_units(ig), time.perf_counter() - t
     if "greedy" in methods:
-        timed("greedy", lambda: _greedy_ranking(select_y, ig))
+        timed("greedy", lambda: _greedy_ranking(halves.select_y, ig))
     if probe is not None:
         rankings["probe"], done = probe.result()
         seconds["probe"] = done - started
         pool.shutdown()
+    return rankings, seconds
 
+
+def _random_band(score: DecisionScorer, units: int, ks: list[int], random_draws: int, seed: int) -> list[CurvePoint]:
+    """The curve of k random units: mean and standard deviation over `random_draws` draws per k."""
+    gen = torch.Generator().manual_seed(seed)
+    band = []
+    for k in ks:
+        draws = torch.tensor([score.metrics(torch.randperm(units, generator=gen)[:k])[1:3]
+                              for _ in range(random_draws)], dtype=torch.float64)   # (draws, 2)
+        band.append(CurvePoint(k, float(draws[:, 0].mean()), float(draws[:, 1].mean()),
+                               float(draws[:, 0].std()), float(draws[:, 1].std())))
+    return band
+
+
+def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, methods=METHODS,
+                 random_draws: int = RANDOM_DRAWS, seed: int = 0, bins: int = DEFAULT_BINS,
+                 shuffles: int = DEFAULT_SHUFFLES) -> MethodComparison:
+    """Rank `layer`'s units for `pair` by every method on one half of the sentences and measure
+    the ablation curve of each ranking on the other half (see the module's docstring)."""
+    layer = _check_request(layer, methods)
+    xi, yk, p = resolve_pair(recording, pair)
+    units = recording.sizes[layer]
+    ks = [k for k in ks if 0 < k <= units]
+    halves = _halves(recording, p, xi, yk, layer, seed)
+    rankings, seconds = _rankings(recording, p, layer, methods, halves, bins, shuffles, seed)
     curves = []
     for name in methods:
         order = rankings[name]
         pts = []
         for k in ks:
-            _, on_y, delta, _ = score.metrics(order[:k])
+            _, on_y, delta, _ = halves.score.metrics(order[:k])
             pts.append(CurvePoint(k, on_y, delta))
         curves.append(MethodCurve(name, pts, order[:20].tolist(), seconds[name]))
-    gen = torch.Generator().manual_seed(seed)
-    band = []
-    for k in ks:
-        draws = torch.tensor([score.metrics(torch.randperm(units, generator=gen)[:k])[1:3] for _ in range(random_draws)],
-                             dtype=torch.float64)                                   # (draws, 2)
-        band.append(CurvePoint(k, float(draws[:, 0].mean()), float(draws[:, 1].mean()),
-                               float(draws[:, 0].std()), float(draws[:, 1].std())))
-    curves.append(MethodCurve("random", band))
-    return MethodComparison(str(p), layer, curves, int(select.is_pos.sum()), int(score.is_pos.sum()), seed)
+    curves.append(MethodCurve("random", _random_band(halves.score, units, ks, random_draws, seed)))
+    return MethodComparison(str(p), layer, curves, int(halves.select.is_pos.sum()), int(halves.score.is_pos.sum()),
+                            seed)

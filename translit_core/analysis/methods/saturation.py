@@ -74,10 +74,10 @@ class Saturation:
         """One row per unit: {neuron, layer, index, left, right} (the CLI's --json), in layer order."""
         layers = self.layers if layer is None else [self.layers[self._row(layer)]]
         out = []
-        for l in layers:
-            r = self._row(l)
+        for name in layers:
+            r = self._row(name)
             for i, (a, b) in enumerate(zip(self.left[r].tolist(), self.right[r].tolist())):
-                out.append({"neuron": f"{l}:{i}", "layer": l, "index": i, "left": a, "right": b})
+                out.append({"neuron": f"{name}:{i}", "layer": name, "index": i, "left": a, "right": b})
         return out
 
     def count_right(self, layer: str, above: float = 0.9) -> int:
@@ -93,7 +93,7 @@ class Saturation:
 
     def meta(self) -> dict:
         return {"layers": list(self.layers), "n_positions": self.n_positions,
-                "thresholds": {l: list(thresholds(l)) for l in self.layers},
+                "thresholds": {name: list(thresholds(name)) for name in self.layers},
                 "what": "fraction of sample positions where the unit is < left / > right threshold"}
 
     @classmethod

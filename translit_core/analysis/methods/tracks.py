@@ -33,7 +33,7 @@ from ...model.names import NeuronId, parse_layer
 from ...text.rules import Rules, load_rules
 from ..measurement.recording import Recording
 
-UNCERTAIN_BELOW = 0.9            # the confidence view's threshold (dashboard.text_view)
+UNCERTAIN_BELOW = 0.9            # the confidence view's threshold (dashboard.views.text)
 SAMPLE_POSITIONS = 100_000       # positions scored (seeded subsample): ranks of a layer stay ~180 MB
 MIN_SHARE = 0.002                # a track needs this share of the scored positions (each side) to be scored:
                                  # AUC alone crowns tiny tracks (45 positions of "6" at AUC 0.93)
@@ -69,8 +69,11 @@ def digraphs(rules: Rules | None = None) -> tuple[str, ...]:
 def word_characters(rules: Rules) -> frozenset[str]:
     """Non-letters that stand for a letter in the rules ('@' for ը, '&' for ծ, "'" of t', '4' for չ):
     they are part of a word, as letters are."""
-    return _CACHE.get(("word", rules.sha256)) or _CACHE.setdefault(("word", rules.sha256), frozenset(c for table in (rules.letters, rules.word_initial) for vs in table.values()
-                     for latin in vs for c in latin if not c.isalpha()))
+    key = ("word", rules.sha256)
+    if key not in _CACHE:
+        _CACHE[key] = frozenset(c for table in (rules.letters, rules.word_initial) for vs in table.values()
+                                for latin in vs for c in latin if not c.isalpha())
+    return _CACHE[key]
 
 
 @dataclass

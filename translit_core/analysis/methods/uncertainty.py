@@ -96,7 +96,8 @@ def bootstrap_hellinger(values: torch.Tensor, is_pos: torch.Tensor, sentence: to
                                      torch.ones(n * u, dtype=torch.float64), (2 * u * bins, n),
                                      check_invariants=True).coalesce()
     drawn = torch.stack([torch.bincount(torch.randint(ids.numel(), (ids.numel(),), generator=generator),
-                                        minlength=ids.numel()) for _ in range(resamples)])   # (R, S) draws of each sentence
+                                        minlength=ids.numel()) for _ in range(resamples)])
+    # drawn: (R, S), how often each resample draws each sentence
     weights = torch.cat([torch.ones(n, 1, dtype=torch.float64), drawn.t()[sent].double()], dim=1)  # (n, 1 + R)
     hist = torch.sparse.mm(onehot, weights).t().reshape(1 + resamples, 2, u, bins)
     h = hellinger(hist[:, 0], hist[:, 1]).float()                               # (1 + R, u)
@@ -137,7 +138,8 @@ def direction_claim(recording: Recording, pair: "str | Pair", selection: Helling
         chosen[layer], means[layer], boots[layer] = units.tolist(), observed.mean(), resampled.mean(1)
     fwd, bwd = boots["concat.fwd"], boots["concat.bwd"]
     return DirectionClaim(
-        pair=str(p), k=k, forward=basic_interval(means["concat.fwd"], fwd), backward=basic_interval(means["concat.bwd"], bwd),
+        pair=str(p), k=k, forward=basic_interval(means["concat.fwd"], fwd),
+        backward=basic_interval(means["concat.bwd"], bwd),
         difference=basic_interval(means["concat.fwd"] - means["concat.bwd"], fwd - bwd),
         forward_units=chosen["concat.fwd"], backward_units=chosen["concat.bwd"], resamples=resamples,
         n_sentences=int(sentence.unique().numel()), n_pos=int(is_pos.sum()), n_neg=int((~is_pos).sum()))

@@ -1,0 +1,76 @@
+"""Take the data away: every figure and table of the lab can be downloaded, named after its view.
+
+- A table (`show_table`): the dataframe, and a CSV of exactly its rows ("graph_pair-t-թ.csv").
+- A figure (`show_chart`): the chart, whose toolbar camera saves the picture as PNG or SVG (the
+  sidebar's choice, `image_format_picker`) under the same name, and a JSON of the figure: every
+  trace's data and the layout, with the view and its parameters, as plain lists that any JSON
+  reader (or plotly's `from_json`) opens.
+- An HTML view (`download_rows`): a CSV of what it shows.
+
+The files are made by views/exports.py's pure functions, deferred until a button is clicked;
+this module only places the buttons (the Streamlit layer).
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any, Mapping
+
+import streamlit as st
+
+from ..views.exports import IMAGE_FORMATS, Rows, chart_config, figure_json, file_stem, table_csv
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+IMAGE_FORMAT_KEY = "image_format"      # the sidebar's choice, shared by every chart of the session
+
+
+def image_format() -> str:
+    fmt = st.session_state.get(IMAGE_FORMAT_KEY)
+    return fmt if fmt in IMAGE_FORMATS else IMAGE_FORMATS[0]
+
+
+def image_format_picker() -> None:
+    """The sidebar's choice of picture format for every chart's camera button."""
+    st.segmented_control("Charts' camera saves", [f.upper() for f in IMAGE_FORMATS], key="_image_format_ui",
+                         default=image_format().upper(), on_change=_format_changed,
+                         help="Hover a chart and click the camera in its corner to save it as a picture.")
+
+
+def _format_changed() -> None:
+    picked = (st.session_state.get("_image_format_ui") or IMAGE_FORMATS[0].upper()).lower()
+    st.session_state[IMAGE_FORMAT_KEY] = picked if picked in IMAGE_FORMATS else IMAGE_FORMATS[0]
+
+
+def show_chart(fig: "go.Figure", view: str, params: Mapping[str, Any] | None = None, *, key: str,
+               config: Mapping[str, Any] | None = None, **chart_kwargs):
+    """st.plotly_chart with the camera saving under the view's name, and the figure's JSON below.
+    Returns what st.plotly_chart returns (the selection, when `on_select` is given)."""
+    stem = file_stem(view, params)
+    event = st.plotly_chart(fig, key=key, config=chart_config(stem, image_format(), config), **chart_kwargs)
+    # Deferred (a callable): the JSON is made when the button is clicked, not on every rerun.
+    st.download_button("Figure data (JSON)", partial(figure_json, fig, view, dict(params or {})),
+                       file_name=f"{stem}.json", mime="application/json", key=f"{key}__json", on_click="ignore",
+                       type="tertiary", icon=":material/download:",
+                       help=f"{stem}.json: the traces and layout behind this chart. "
+                            "The camera in the chart's corner saves the picture.")
+    return event
+
+
+def download_rows(rows: Rows, view: str, params: Mapping[str, Any] | None = None, *, key: str,
+                  label: str = "Data (CSV)") -> None:
+    """A CSV download of what an HTML view shows (the intervention's characters, the per-character
+    confidence), named after the view."""
+    stem = file_stem(view, params)
+    st.download_button(label, partial(table_csv, rows), file_name=f"{stem}.csv", mime="text/csv", key=key,
+                       on_click="ignore", type="tertiary", icon=":material/download:", help=f"{stem}.csv")
+
+
+def show_table(rows: Rows, view: str, params: Mapping[str, Any] | None = None, *, key: str, **frame_kwargs):
+    """st.dataframe of `rows` with a CSV of the same rows below. Returns st.dataframe's value."""
+    stem = file_stem(view, params)
+    event = st.dataframe(rows, key=key, **frame_kwargs)
+    st.download_button("Table (CSV)", partial(table_csv, rows), file_name=f"{stem}.csv", mime="text/csv",
+                       key=f"{key}__csv", on_click="ignore", type="tertiary", icon=":material/download:",
+                       help=f"{stem}.csv: the rows of this table.")
+    return event

@@ -1,0 +1,214 @@
+"""Streamlit panels shared by several pages: the neuron graph, a neuron's histogram and the neuron
+card (graph, histograms and neuron pages; computed from the analysis and its sample recording, so
+cached per process), and the attribution of one output character (intervene and transliterate
+pages; the character is chosen with widgets.output_picker)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from translit_core.analysis import ABLATABLE_LAYERS, Pair
+from translit_core.model.names import NeuronId, UnknownName
+
+from ..views import figures
+from ..views import intervene as iv
+from ..views.card import ablation_sentence, best_ablation, contexts_html
+from ..views.graph import GraphData, graph_data
+from ..views.histograms import HistView, histogram_for
+from ..views.lab import QUERY_ERRORS, Lab, Unavailable, file_stamp
+from ..views.labels import input_label, layer_title, pair_label
+from ..views.markdown import md_plain
+from ..views.text import CONFIDENCE_CSS
+from . import structure
+from .downloads import show_chart
+from .widgets import current_lab
+
+if TYPE_CHECKING:
+    from translit_core.analysis.methods.attribution import Attribution
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _graph_data(directory: str, stamp: tuple, pair: str, max_edges: int) -> GraphData:
+    lab = current_lab()
+    return graph_data(lab.analysis, lab.alphabets, pair, max_edges=max_edges)
+
+
+# A resource, not data: one figure per view for every session, not a copy per rerun (unpickling a
+# figure costs about as much as drawing it). Safe to share: st.plotly_chart reads it (to_dict) and
+# nothing changes it after it is drawn.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _graph_figure(directory: str, stamp: tuple, pair: str, max_edges: int, selected: str | None) -> go.Figure:
+    return figures.neuron_graph(_graph_data(directory, stamp, pair, max_edges), selected=selected)
+
+
+def neuron_graph(lab: Lab, pair: Pair, max_edges: int, selected: NeuronId | None) -> tuple[GraphData, go.Figure]:
+    """The graph's data and figure for a pair, with `selected` highlighted. A pair's figure is
+    drawn once per process (about 0.1 s); a pair switch that finds it costs milliseconds."""
+    stamp = file_stamp(lab.directory)
+    return (_graph_data(str(lab.directory), stamp, str(pair), max_edges),
+            _graph_figure(str(lab.directory), stamp, str(pair), max_edges, str(selected) if selected else None))
+
+
+def _recording_spinner(lab: Lab):
+    if lab.recording_ready:
+        return st.empty()
+    return st.spinner("Loading the sample recording behind histograms and contexts (first time only; "
+                      "it is re-made from the held-out data if it is not cached — up to a minute or two)…")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _histogram(directory: str, stamp: tuple, pair: str, neuron: str) -> HistView | str:
+    try:
+        return histogram_for(current_lab(), pair, neuron)
+    except Unavailable as e:
+        return str(e)
+
+
+def histogram(lab: Lab, pair: Pair, neuron: NeuronId) -> HistView | None:
+    """Cached histogram; a friendly message (and None) when it cannot be computed."""
+    with _recording_spinner(lab):
+        out = _histogram(str(lab.directory), file_stamp(lab.directory), str(pair), str(neuron))
+    if isinstance(out, str):
+        st.info(out, icon=":material/info:")
+        return None
+    return out
+
+
+def show_histogram(lab: Lab, pair: Pair, neuron: NeuronId, key: str) -> None:
+    hv = histogram(lab, pair, neuron)
+    if hv is not None:
+        show_chart(figures.histogram_overlay(hv), "histogram", {"pair": pair, "neuron": neuron}, key=key)
+        st.caption(f"Hellinger H = **{hv.hellinger:.3f}** between the activation of `{neuron}` where "
+                   f"{md_plain(pair_label(pair))} (n = {hv.n_pos:,}) and where {md_plain(input_label(pair.x))} "
+                   f"becomes anything else (n = {hv.n_neg:,}).")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _contexts(directory: str, stamp: tuple, neuron: str, k: int) -> list[str] | str:
+    try:
+        return contexts_html(current_lab(), neuron, k)
+    except Unavailable as e:
+        return str(e)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _track(directory: str, stamp: tuple, neuron: str) -> str:
+    """The neuron card's track line (Markdown): the annotation track that best predicts the unit."""
+    from translit_core.analysis.methods.tracks import best_track
+    try:
+        b = best_track(current_lab().recording(), neuron)
+    except (Unavailable, *QUERY_ERRORS) as e:
+        return f"**Tracks:** not available ({md_plain(e)})."
+    rest = "; ".join(f"{'high' if high else 'low'} on {md_plain(name)} {auc:.2f}" for name, auc, high in b.runners_up)
+    return (f"**Tracks:** {md_plain(b.description)}. Next best (AUC): {rest}. Scored over a seeded "
+            f"subsample of the analysis sample; the sample has no lexicon pass, so no lexicon track.")
+
+
+def intervene_link(neuron: NeuronId) -> None:
+    """A button that opens the Intervene page (a new tab) with this neuron set to zero."""
+    st.link_button("Intervene on this neuron", iv.intervene_url(neuron), icon=":material/tune:",
+                   help=f"Open the Intervene page with {neuron} set to zero, on a text of your own.")
+
+
+def neuron_card(lab: Lab, neuron: NeuronId, pair: Pair | None = None, key: str = "card",
+                histogram_too: bool = True, title: bool = True, link: bool = True) -> None:
+    """The neuron card: the pairs it separates best and where it fires (left), its distribution
+    on its best pair (or `pair`) and the causal check (right); with `link`, a button that opens
+    the Intervene page with the neuron set to zero."""
+    a = lab.analysis
+    if title:
+        st.subheader(f"Neuron card · `{neuron}`")
+    st.caption(layer_title(neuron.layer))
+    if link:
+        intervene_link(neuron)
+    structure.card_section(lab, neuron)          # its saturation, its cluster and nearest neighbours
+    try:
+        best = a.top_pairs(neuron, 10)
+    except UnknownName as e:
+        st.info(f"No pair data for {neuron}: {md_plain(e)}")
+        best = []
+    shown_pair = pair or (best[0].pair if best else None)
+    track_slot = st.empty()         # filled once the sample recording is there (below, under its spinner)
+    c1, c2 = st.columns([1, 1], gap="large")
+    with c1:
+        if best:
+            show_chart(figures.pairs_bar(best, title="Pairs it separates best"), "neuron-pairs", {"neuron": neuron},
+                       key=f"{key}_pairs")
+        st.markdown("**Where it fires most** — sample contexts around its highest activations, each "
+                    "character shaded (red positive, blue negative), the peak underlined")
+        with _recording_spinner(lab):
+            track_line = _track(str(lab.directory), file_stamp(lab.directory), str(neuron))
+            ctx = _contexts(str(lab.directory), file_stamp(lab.directory), str(neuron), 8)
+        track_slot.markdown(track_line)
+        if isinstance(ctx, str):
+            st.info(ctx, icon=":material/info:")
+        elif ctx:
+            st.html(CONFIDENCE_CSS + '<div class="tl-ctxs">' + "<br>".join(ctx) + "</div>")
+        else:
+            st.caption("No contexts available.")
+    with c2:
+        if histogram_too and shown_pair:
+            show_histogram(lab, shown_pair, neuron, key=f"{key}_hist")
+        res = best_ablation(a, neuron, [s.pair for s in best])
+        st.markdown("**Causal check** — does knocking out the layer's most selective neurons hurt?")
+        if res:
+            show_chart(figures.ablation_bar(res), "ablation", {"pair": res.pair, "layer": res.layer},
+                       key=f"{key}_ablation")
+            st.caption(ablation_sentence(res, neuron))
+        elif neuron.layer in ABLATABLE_LAYERS and best:
+            st.caption(f"No stored ablation for {neuron.layer} on this neuron's best pairs. Compute one with "
+                       f"`python -m translit_core ablate --pair {best[0].pair} --layer {neuron.layer} --k 10`.")
+        else:
+            st.caption(f"Ablations are run for the {', '.join(ABLATABLE_LAYERS)} layers; {neuron.layer} has none.")
+
+
+# --------------------------------------------------------------------------------------------
+# Why this output character? (the intervene and transliterate pages)
+
+@st.cache_data(max_entries=64, show_spinner="Integrating gradients…")
+def _attribute(directory: str, stamp: tuple, text: str, position: int) -> Attribution | str:
+    from translit_core.analysis.methods.attribution import attribute      # captum: loaded only when asked
+    lab = current_lab()
+    try:
+        return attribute(lab.model, lab.alphabets, text, position)
+    except UnknownName as e:
+        return str(e)
+
+
+def attribution_view(lab: Lab, text: str, position: int, outputs: Sequence[str], key: str) -> None:
+    """Which input characters (through the forward LSTM, the backward one, or directly) and which
+    units made the network's output at `position` of `text`, and the completeness check.
+    `outputs`: the network's output per character of `text`."""
+    attr = _attribute(str(lab.directory), file_stamp(lab.directory), text, int(position))
+    if isinstance(attr, str):
+        st.info(f"No attribution for this position: {md_plain(attr)}", icon=":material/info:")
+        return
+    heat = iv.attribution_heat(attr, outputs)
+    n = next(i for i, c in enumerate(attr.attributions) if c.position == attr.position)
+    st.markdown(f"**{md_plain(iv.why_question(text, outputs, attr.position))}** How much each input "
+                f"character added to the log-probability of this output, in nats.")
+    # at least 25 columns: a short chunk's cells stay about as wide as the text's characters
+    width = min(50, max(25, len(heat.chars)))
+    show_chart(figures.cell_heatmap(heat, width=width, marks=[(n, n + 1)], value="attribution"),
+               "attribution", {"at": attr.position, "text": text[:40]}, key=f"{key}_heat")
+    st.caption("Red: the character made this output more likely; blue: less. Rows: the total, and the part that "
+               "reached the output through the forward LSTM (it reads the characters up to the outlined one, so "
+               "it is 0 after it), through the backward LSTM (from it on, so 0 before it), and the character's "
+               "own direct input to the output layer. On the plain model, over the text chunk the network reads "
+               f"at once. Method: {md_plain(attr.method)}.")
+    c = iv.completeness(attr)
+    with st.container(border=True):
+        st.markdown("**Completeness check** — the attributions add up to the change in log p between the "
+                    "baseline (spaces) and the text")
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Sum of the attributions", f"{c.total:.2f}")
+        m2.metric("log p − log p(spaces)", f"{c.difference:.2f}")
+        m3.metric("Error", f"{c.error:+.3f}", help="What integrated gradients' integral misses (32 steps).")
+        st.caption(f"{iv.completeness_line(attr)} The error is {c.relative:.2%} of the difference.")
+    show_chart(figures.unit_attribution_bars(attr), "attribution-units", {"at": attr.position, "text": text[:40]},
+               key=f"{key}_units")
+    st.caption(f"The units at position {attr.position} that carried most of log p({md_plain(attr.target)}), "
+               f"by the same method over the biLSTM's outputs (concat) and the dense layer (hidden); "
+               f"completeness error of the unit attributions {attr.unit_delta:+.3f}.")

@@ -173,3 +173,24 @@ def test_the_output_is_the_pinned_one(outputs, name):
     assert golden["rc"] == rc
     bad = mismatches(golden["output"], parsed(name, text))
     assert not bad, f"{name}: " + "; ".join(bad[:10])
+
+
+def test_every_command_takes_json():
+    from translit_core.cli import build_parser
+    sub = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
+    lacking = [name for name, p in sub.choices.items()
+               if not any("--json" in a.option_strings for a in p._actions)]
+    assert not lacking, lacking
+
+
+def test_transliterate_json_is_one_object_per_line_in_order():
+    text = "barev dzez\n\nes sirum em Deep Learning\r\nvonc es"
+    proc = subprocess.run([sys.executable, "-m", "translit_core", "transliterate", "--json"],
+                          input=text.encode("utf-8"), capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert [r["input"] for r in rows] == ["barev dzez", "", "es sirum em Deep Learning", "vonc es"]
+    plain = subprocess.run([sys.executable, "-m", "translit_core", "transliterate"], input=text.encode("utf-8"),
+                           capture_output=True, timeout=120).stdout.decode("utf-8")
+    assert [r["output"] for r in rows] == plain.replace("\r\n", "\n").split("\n")
+    assert rows[0]["output"] == "բարև ձեզ"

@@ -1,6 +1,6 @@
 """Neuron analysis: YerevaNN's "Interpreting neurons in an LSTM network" on our model.
 
-Three layers, each importing only the ones above it:
+Layers, each importing only those listed before it (tests/unit/test_layout.py checks):
 
     measurement/   the sample, the recorded pass, histograms and the Hellinger tables
     methods/       ablation, interventions, attribution, rankings, hypotheses, tracks,

@@ -1,4 +1,4 @@
-"""Transliteration benchmark: accuracy targets and speed targets of the foundation issue.
+"""Transliteration benchmark: the accuracy and speed of the shipped model against its targets.
 
     .venv/bin/python benchmarks/bench_transliterate.py [--checkpoint DIR] [--data ../shared/data] [--json]
 

@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard.ui import routing
 
 st.set_page_config(page_title="Translit neuron lab", page_icon="🔬", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")   # collapsed on a phone, open on a desktop
 
 route = routing.navigate()
 routing.sidebar(route)

@@ -7,12 +7,11 @@ import streamlit as st
 
 from dashboard.ui.downloads import show_chart, show_table
 from dashboard.ui.routing import set_params, url_param
-from dashboard.ui.widgets import init_once, lab, lab_of, notes_once
+from dashboard.ui.widgets import init_once, lab, lab_of, notes_once, offered_models
 from dashboard.views import compare as cv
-from dashboard.views.lab import file_stamp
+from dashboard.views.lab import STALE, file_stamp
 from dashboard.views.markdown import md_plain
 from dashboard.views.urls import parse_choice
-from translit_core import settings
 from translit_core.analysis.comparison.models import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare,
                                                       default_pair, track_profile, units_to_break)
 from translit_core.analysis.measurement.names import POST_PAIRS
@@ -25,7 +24,7 @@ st.caption(f"Two models on the same sample and statistics. A unit is **selective
            f"it is **monosemantic** when every pair it is selective for has the same input character (pairs of one "
            f"input are complementary: a unit telling t→թ also tells t→other).")
 
-dirs = settings.model_dirs()
+dirs = offered_models()
 names = list(dirs)
 first_a, first_b = default_pair(dirs)            # a regularized twin against its control, where the lab has them
 parsed_a = parse_choice(url_param("a"), [first_a] + [n for n in names if n != first_a], "model")
@@ -46,7 +45,8 @@ labs = [lab_of(a_name), lab_of(b_name)]
 missing = [n for n, loaded in zip((a_name, b_name), labs) if loaded is not None and loaded.analysis is None]
 if any(loaded is None for loaded in labs) or missing:
     for n in missing:
-        st.warning(f"{md_plain(n)} has no neuron analysis yet: build it with `python -m translit_core analyze "
+        what = "is out of date: rebuild" if lab_of(n).analysis_status == STALE else "has not been built yet: build"
+        st.warning(f"The neuron analysis of {md_plain(n)} {what} it with `python -m translit_core analyze "
                    f"--checkpoint {dirs[n]}`.", icon=":material/science:")
     st.stop()
 
@@ -90,8 +90,8 @@ if charts.open:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _break(directory: str, stamp: tuple, name: str, pair: str, layer: str):
-    an = lab_of(name).analysis
-    return units_to_break(an.recording(), an.layer_scores(pair, layer), pair, layer)
+    shown = lab_of(name)
+    return units_to_break(shown.recording(), shown.analysis.layer_scores(pair, layer), pair, layer)
 
 
 def units_to_break_view() -> None:
@@ -124,7 +124,7 @@ def units_to_break_view() -> None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _tracks(directory: str, stamp: tuple, name: str, layer: str):
-    return track_profile(lab_of(name).analysis.recording(), layer)
+    return track_profile(lab_of(name).recording(), layer)
 
 
 def tracks_view() -> None:

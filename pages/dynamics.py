@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard.ui.downloads import show_chart, show_table
 from dashboard.ui.routing import set_params, url_param
-from dashboard.ui.widgets import init_once, lab, notes_once
+from dashboard.ui.widgets import init_once, lab, notes_once, offered_models
 from dashboard.views import dynamics as dv
 from dashboard.views.markdown import md_plain
 from dashboard.views.urls import parse_choice, parse_count
@@ -30,7 +30,7 @@ if not runs:
             "or name it in $TRANSLIT_RUNS (\"name=DIR\").", icon=":material/info:")
     st.stop()
 # The run of the model the Compare page opens on (a regularized twin) first, then the others.
-twin = default_pair(settings.model_dirs())[1]
+twin = default_pair(offered_models())[1]
 names = sorted(runs, key=lambda n: n != twin)
 parsed_run = parse_choice(url_param("run"), names, "run")
 parsed_n = parse_count(url_param("n"), 50, 2000, 300, "number of sentences")

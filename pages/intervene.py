@@ -165,10 +165,21 @@ def neuron_row(name: str, ops: list[str]) -> Setting:
     from the link's setting for it, if any)."""
     n = NeuronId.parse(name, L.sizes)
     s0 = st.session_state["iv_url_settings"].get(name)
-    init_once(f"iv_op:{name}", s0.op if s0 else "zero")
-    if st.session_state[f"iv_op:{name}"] not in ops:            # "mean" without an analysis
-        st.session_state[f"iv_op:{name}"] = "zero"
-        notes([f"`{name}`: its mean needs the neuron analysis, so it is set to zero instead."])
+    key = f"iv_op:{name}"
+    init_once(key, s0.op if s0 else "zero")
+    # "mean" on a model without an analysis is zero there, and mean again back on one with it
+    # (unless the user chose another operation in between).
+    wanted = st.session_state.setdefault("iv_wanted_op", {})
+    if st.session_state[key] not in ops:
+        wanted[name] = st.session_state[key]
+        st.session_state[key] = "zero"
+    elif wanted.get(name) in ops and st.session_state[key] == "zero":
+        st.session_state[key] = wanted.pop(name)
+    elif st.session_state[key] != "zero":
+        wanted.pop(name, None)
+    if name in wanted:
+        notes([f"`{name}`: its mean needs the neuron analysis, which this model does not have, so it is set to "
+               f"zero here (mean again on a model with an analysis)."])
     r1, r2, r3, r4 = st.columns([2, 2, 4, 1], vertical_alignment="center")
     with r1:
         st.markdown(f"`{name}`", help=layer_title(n.layer))
@@ -231,6 +242,10 @@ def interventions(text: str) -> InterventionResult | None:
     """The neurons, what to do with each and where, and the output before and after (None when
     there is nothing to show)."""
     neuron_pickers()
+    # After a model switch: the neurons the new model does not have are dropped, with a note.
+    kept = iv.neurons_in_model(st.session_state["iv_neurons"], L.sizes)
+    st.session_state["iv_neurons"] = kept.value
+    notes([kept.note])
     ops = [op for op in iv.OP_LABELS if op != "mean" or A is not None]
     settings = [neuron_row(name, ops) for name in st.session_state["iv_neurons"]]
     if settings:
@@ -254,11 +269,15 @@ def steering(text: str) -> None:
     steer_pair = parse_pair(url_param("steer"), A.pairs())
     k0 = parse_count(url_param("k"), 1, iv.MAX_STEER_K, iv.STEER_K, "k")
     a0 = iv.parse_float(url_param("alpha"), -iv.MAX_ALPHA, iv.MAX_ALPHA, iv.STEER_ALPHA, "strength α")
+    switched = "iv_steer_seen" in st.session_state and url_param("steer")     # a later run: a model switch
     notes_once("iv_steer_seen", [steer_pair.note if url_param("steer") else None, k0.note, a0.note])
     st.caption("Push a pair's most selective units (top k by H excess in concat fwd, concat bwd and hidden) towards "
                "their mean where the pair's output is written, at every position of its input character: α = 1 sets "
                "them to that mean, a negative α pushes away.")
     pair = pair_picker(A, "iv_steer", steer_pair.value)
+    if switched and steer_pair.note:          # the pair of the model before is not in this one's analysis
+        notes([f"This model's analysis has no pair {md_literal(url_param('steer'), 20)}: steering "
+               f"{md_plain(pair_label(pair))} instead."])
     s1, s2 = st.columns(2)
     with s1:
         init_once("iv_k", k0.value)

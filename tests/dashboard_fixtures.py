@@ -96,6 +96,21 @@ def random_twin(lab: Path, directory: Path) -> Path:
     return directory
 
 
+def small_model(lab: Path, directory: Path, lstm: int = 100, hidden: int = 64) -> Path:
+    """A smaller model for the model-switch tests: the lab's alphabets, `lstm` units per
+    direction and `hidden` dense units, seeded random weights, no analysis."""
+    import dataclasses
+
+    import torch
+    from translit_core.model.checkpoint import load_checkpoint, save_checkpoint
+    from translit_core.model.net import TranslitNet
+    model, alphabets, _ = load_checkpoint(lab)
+    torch.manual_seed(6)
+    config = dataclasses.replace(model.config, lstm=lstm, hidden=hidden)
+    save_checkpoint(directory, TranslitNet(config), alphabets, {"note": "a small model (model-switch tests)"})
+    return directory
+
+
 def lab_env(lab: Path) -> dict[str, str]:
     """The environment that points the app at the test lab."""
     return {"TRANSLIT_CHECKPOINT": str(lab), "TRANSLIT_CACHE": str(lab / "cache")}

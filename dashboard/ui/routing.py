@@ -28,6 +28,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from translit_core import settings
 
 from .downloads import image_format_picker
+from ..views.lab import loadable_models
+from ..views.markdown import md_literal, md_plain
 from ..views.urls import (CUT_PARAM, DEFAULT_PAGE, MOVED_PARAM, PAGES, cut_link_note, first, parse_choice, parse_page,
                    unknown_path_note)
 
@@ -130,13 +132,19 @@ def _model_switched() -> None:
 
 def model_switch() -> tuple[str | None, str | None]:
     """The model every page shows: a switch in the sidebar when there are several, seeded once
-    per session from the URL's `model=` (an unknown one gets a note and the default). Returns
-    the URL's `model=` (None for the default) and the note, if any."""
-    models = list(settings.model_dirs())
+    per session from the URL's `model=` (an unknown one gets a note and the default). A model
+    that cannot be loaded is not offered: a caption under the switch names it and says why, and
+    a link to it gets a note. Returns the URL's `model=` (None for the default) and the note, if any."""
+    offered, broken = loadable_models(settings.model_dirs())
+    models = list(offered)
     note = None
     if MODEL_STATE not in st.session_state:
-        parsed = parse_choice(first(st.query_params, MODEL_KEY), models, "model")
+        wanted = first(st.query_params, MODEL_KEY)
+        parsed = parse_choice(wanted, models, "model")
         st.session_state[MODEL_STATE], note = parsed.value, parsed.note
+        if wanted in broken:
+            note = (f"The model {md_literal(wanted, 40)} cannot be loaded ({md_plain(broken[wanted])}); "
+                    f"showing {md_plain(models[0])}.")
     if st.session_state[MODEL_STATE] not in models:
         st.session_state[MODEL_STATE] = models[0]
     if len(models) > 1:
@@ -145,6 +153,9 @@ def model_switch() -> tuple[str | None, str | None]:
         st.sidebar.selectbox("Model", models, index=models.index(st.session_state[MODEL_STATE]), key="_model_switch",
                              on_change=_model_switched,
                              help="Every page shows this model and its analysis; the URL keeps the choice.")
+    if broken:
+        st.sidebar.caption("Not offered: " + "; ".join(f"{md_plain(n)} (cannot load: {md_plain(why)})"
+                                                       for n, why in broken.items()))
     name = st.session_state[MODEL_STATE]
     return (None if name == models[0] else name), note
 

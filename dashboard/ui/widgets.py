@@ -21,7 +21,7 @@ from translit_core.model.names import NeuronId
 
 from ..views import intervene as iv
 from ..views import urls
-from ..views.lab import Lab, file_stamp, load_lab
+from ..views.lab import Lab, analysis_headline, file_stamp, load_lab, loadable_models
 from ..views.labels import input_choice_label, layer_choice_label, output_choice_label
 from ..views.markdown import md_plain
 from ..views.urls import pairs_by_input, url_text, url_text_note
@@ -31,7 +31,13 @@ from .routing import MODEL_KEY, MODEL_STATE, ensure_app_routing, set_params
 # --------------------------------------------------------------------------------------------
 # The lab: once per process
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)     # the models a session compares
+def _release_lab(released: Lab) -> None:
+    """The cache let a lab go (a fifth model, or its files changed): its warm-up never starts."""
+    released.release()
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4,     # the models a session compares
+                   on_release=_release_lab)
 def _load_lab(directory: str, stamp: tuple) -> Lab:
     # `stamp` (file times and sizes) is only a cache key: a rebuilt analysis file or a new
     # checkpoint is picked up on the next rerun without restarting the server.
@@ -49,10 +55,16 @@ def lab() -> Lab:
     return current_lab()
 
 
+def offered_models() -> dict[str, Path]:
+    """The models the app offers (settings.model_dirs), less those that cannot be loaded (the
+    sidebar names those, routing.model_switch)."""
+    return loadable_models(settings.model_dirs())[0]
+
+
 def current_model() -> tuple[str, Path]:
     """(name, checkpoint directory) of the model this session looks at: the sidebar's switch
     (seeded from the URL's `model=` by routing), else the default."""
-    models = settings.model_dirs()
+    models = offered_models()
     name = st.session_state.get(MODEL_STATE)
     if name not in models:
         name = next(iter(models))
@@ -60,9 +72,9 @@ def current_model() -> tuple[str, Path]:
 
 
 def lab_of(name: str) -> Lab | None:
-    """The lab of the model called `name` (settings.model_dirs), loaded once per process; None
+    """The lab of the model called `name` (offered_models), loaded once per process; None
     (with the reason shown) when it cannot be loaded."""
-    d = settings.model_dirs().get(name)
+    d = offered_models().get(name)
     if d is None:
         return None
     try:
@@ -75,7 +87,7 @@ def lab_of(name: str) -> Lab | None:
 def _link_params() -> dict[str, str]:
     """The model for every link of the page (urls.page_url), when it is not the default."""
     name, _ = current_model()
-    return {} if name == next(iter(settings.model_dirs())) else {MODEL_KEY: name}
+    return {} if name == next(iter(offered_models())) else {MODEL_KEY: name}
 
 
 urls.link_params = _link_params
@@ -103,8 +115,7 @@ def require_analysis(shown: Lab) -> Analysis:
 
 def missing_analysis_notice(shown: Lab) -> None:
     """What to say when the lab `shown` has no analysis: why, and the command that builds it."""
-    st.warning("This view needs the neuron analysis of the model, and it has not been built yet.",
-               icon=":material/science:")
+    st.warning(analysis_headline(shown.analysis_status), icon=":material/science:")
     st.markdown(shown.analysis_error or "")
     st.code(shown.command, language="bash")
 

@@ -75,6 +75,23 @@ def parse_settings(params: Mapping[str, Sequence[str] | str], sizes: Mapping[str
     return Parsed(list(chosen.values()), " ".join(notes) or None)
 
 
+def neurons_in_model(names: Sequence[str], sizes: Mapping[str, int]) -> Parsed[list[str]]:
+    """The chosen neurons (names, in order) that the model of `sizes` has, and a note naming the
+    others (after a model switch: a smaller model, another layer scheme), which are dropped."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for name in names:
+        try:
+            NeuronId.parse(name, dict(sizes))
+            kept.append(name)
+        except UnknownName as e:
+            dropped.append(f"{md_literal(name, 40)} ({md_plain(e)})")
+    if not dropped:
+        return Parsed(kept)
+    which = "that setting is" if len(dropped) == 1 else "those settings are"
+    return Parsed(kept, f"This model has no {', '.join(dropped)}: {which} dropped; the others are kept.")
+
+
 def format_value(v: float) -> str:
     """A value as the URL writes it: short, and read back by float() to the same 6 digits."""
     return f"{float(v):.6g}"

@@ -8,6 +8,7 @@ picked up on the next rerun without restarting the server.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -18,7 +19,7 @@ from translit_core import settings
 from translit_core.analysis import ANALYSIS_FILES, Analysis, AnalysisError, AnalysisMissing, Recording, analyze_command
 from translit_core.infer.lexicon import LEXICON, LEXICON_GZ
 from translit_core.infer.transliterator import Transliterator
-from translit_core.model.checkpoint import META, WEIGHTS
+from translit_core.model.checkpoint import META, WEIGHTS, CheckpointError, load_checkpoint
 
 from .markdown import md_plain
 
@@ -53,17 +54,39 @@ def build_command(directory: Path) -> str:
     return analyze_command(None if directory == settings.DEFAULT_CHECKPOINT.resolve() else directory)
 
 
+# --------------------------------------------------------------------------------------------
+# One recording per checkpoint in flight, whichever lab (a reload, an evicted one) or session asks
+
+RECORDINGS_AT_ONCE = 2          # recordings of different checkpoints at once, in the whole process
+_registry_lock = threading.Lock()
+_checkpoint_locks: dict[str, threading.Lock] = {}
+_at_once = threading.BoundedSemaphore(RECORDINGS_AT_ONCE)
+# The recording of a (checkpoint, file stamps) while some lab holds it: a reloaded lab reuses it.
+_shared: "weakref.WeakValueDictionary[tuple, Recording]" = weakref.WeakValueDictionary()
+
+
+def checkpoint_lock(directory: Path) -> threading.Lock:
+    """The one lock of a checkpoint directory, shared by every Lab of it in this process."""
+    key = str(Path(directory).resolve())
+    with _registry_lock:
+        return _checkpoint_locks.setdefault(key, threading.Lock())
+
+
 @dataclass
 class Lab:
     directory: Path
     translit: Transliterator
+    stamp: tuple = ()       # file_stamp(directory) when loaded: with the directory, the recording's key
     # The sample recording behind histograms, contexts and substring search is loaded (or
-    # re-recorded) once, by one thread; other sessions wait for it instead of doing it again.
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # re-recorded) once per checkpoint, by one thread (checkpoint_lock); other sessions, the
+    # warm-up and a reloaded lab of the same files wait for it and reuse it instead of doing it again.
     warming: bool = False
+    released: threading.Event = field(default_factory=threading.Event)   # evicted from the app's cache
+    _recording: Recording | None = None
     _analysis_lock: threading.Lock = field(default_factory=threading.Lock)
     _analysis: Analysis | None = None
     _analysis_error: str | None = None
+    _analysis_status: str | None = None
     _analysis_loaded: bool = False
 
     @property
@@ -88,7 +111,7 @@ class Lab:
             return
         with self._analysis_lock:
             if not self._analysis_loaded:
-                self._analysis, self._analysis_error = load_analysis(self.directory)
+                self._analysis, self._analysis_error, self._analysis_status = load_analysis(self.directory)
                 self._analysis_loaded = True
 
     @property
@@ -102,48 +125,140 @@ class Lab:
         self._ensure_analysis()
         return self._analysis_error
 
+    @property
+    def analysis_status(self) -> str | None:
+        """None with an analysis; else why not: ABSENT, STALE or UNUSABLE."""
+        self._ensure_analysis()
+        return self._analysis_status
+
+    @property
+    def _key(self) -> tuple:
+        return str(Path(self.directory).resolve()), self.stamp
+
     def recording(self) -> Recording:
         """The analysis's sample recording (from the cache, else re-recorded from the data)."""
-        with self.lock:
-            return self.analysis.recording()
+        rec = self._load_recording(unless_released=False)
+        assert rec is not None
+        return rec
+
+    def _load_recording(self, unless_released: bool) -> Recording | None:
+        if self._recording is None:
+            with checkpoint_lock(self.directory):
+                if self._recording is None:
+                    self._recording = _shared.get(self._key)
+                if self._recording is None:
+                    if unless_released and self.released.is_set():
+                        return None
+                    with _at_once:
+                        self._recording = self.analysis.recording()
+                    _shared[self._key] = self._recording
+        return self._recording
 
     @property
     def recording_ready(self) -> bool:
         """Whether recording() returns at once."""
-        return self.analysis is not None and self.analysis.has_recording
+        return self.analysis is not None and (self._recording is not None or self.analysis.has_recording
+                                              or _shared.get(self._key) is not None)
+
+    def release(self) -> None:
+        """The app's cache let this lab go: a warm-up not begun yet never starts its recording, and
+        the lab lets go of the recording (which stays in memory while another lab holds it)."""
+        self.released.set()
+        self._recording = None
 
     def warm_up(self) -> None:
-        """Load the recording in a background thread, so that the first histogram is quick."""
-        if self.analysis is None or self.recording_ready or self.warming:
+        """Load the recording in a background thread, so that the first histogram is quick (once
+        per lab; never for a lab the cache let go)."""
+        with _registry_lock:
+            if self.warming or self.released.is_set():
+                return
+            self.warming = True
+        if self.analysis is None or self.recording_ready:
             return
-        self.warming = True
 
         def run():
             try:
-                self.recording()
+                self._load_recording(unless_released=True)
             except Exception:   # reported when a page asks for it
                 pass
         threading.Thread(target=run, name="translit-recording", daemon=True).start()
 
 
+_problems: dict[tuple, str | None] = {}
+
+
+def checkpoint_problem(directory: Path) -> str | None:
+    """Why the checkpoint in `directory` cannot be loaded (None: it can); checked once per state
+    of its files (a missing folder, a file missing, weights that do not fit its config...)."""
+    key = str(Path(directory).resolve()), file_stamp(directory, MODEL_FILES)
+    if key not in _problems:
+        try:
+            load_checkpoint(directory)
+            _problems[key] = None
+        except (CheckpointError, OSError) as e:
+            _problems[key] = str(e).strip() or type(e).__name__
+    return _problems[key]
+
+
+def loadable_models(models: dict[str, Path]) -> tuple[dict[str, Path], dict[str, str]]:
+    """(the models that can be loaded, {name: why not} for the others). The first (the default)
+    is always kept: with it alone, its pages say why it cannot be loaded."""
+    ok: dict[str, Path] = {}
+    broken: dict[str, str] = {}
+    for i, (name, d) in enumerate(models.items()):
+        problem = None if i == 0 else checkpoint_problem(d)
+        if problem is None:
+            ok[name] = d
+        else:
+            broken[name] = problem
+    return ok, broken
+
+
 def load_lab(directory: Path, analysis: bool = True) -> Lab:
     """Load the checkpoint (CheckpointError if it cannot be); its analysis too, unless
     analysis=False (then on first use)."""
-    lab = Lab(Path(directory), Transliterator.load(directory))
+    lab = Lab(Path(directory), Transliterator.load(directory), stamp=file_stamp(directory))
     if analysis:
         lab._ensure_analysis()
     return lab
 
 
-def load_analysis(directory: Path) -> tuple[Analysis | None, str | None]:
-    """(the analysis, None), or (None, a Markdown note saying why there is none)."""
+ABSENT, STALE, UNUSABLE = "absent", "stale", "unusable"     # why a lab has no analysis (Lab.analysis_status)
+
+
+def load_analysis(directory: Path) -> tuple[Analysis | None, str | None, str | None]:
+    """(the analysis, None, None), or (None, a Markdown note saying why there is none, ABSENT,
+    STALE or UNUSABLE)."""
     try:
-        return Analysis.load(directory), None
+        return Analysis.load(directory), None, None
     except AnalysisMissing as e:
         if not all((Path(directory) / name).is_file() for name in ANALYSIS_FILES):
             return None, (f"There is no analysis file next to the checkpoint in `{directory}`. Build it "
-                          f"with the command below (a couple of minutes), then reload this page.")
-        return None, f"The analysis file in `{directory}` cannot be used: {md_plain(e)}"
+                          f"with the command below (a couple of minutes), then reload this page."), ABSENT
+        if _readable_when_not_checked(directory):
+            return None, (f"The analysis file in `{directory}` is out of date: {md_plain(e)}. Rebuild it with "
+                          f"the command below (a couple of minutes), then reload this page."), STALE
+        return None, f"The analysis file in `{directory}` cannot be used: {md_plain(e)}", UNUSABLE
     except Exception as e:  # anything unexpected: the pages that need it say so, the others work
         reason = str(e).strip() or type(e).__name__
-        return None, f"The analysis file in `{directory}` cannot be used: {md_plain(reason)}"
+        return None, f"The analysis file in `{directory}` cannot be used: {md_plain(reason)}", UNUSABLE
+
+
+def _readable_when_not_checked(directory: Path) -> bool:
+    """Whether the analysis loads when its weights and sample are not checked: then it was
+    refused only for being out of date (the checkpoint or the rules changed after `analyze`)."""
+    try:
+        Analysis.load(directory, check_weights=False)
+        return True
+    except Exception:
+        return False
+
+
+def analysis_headline(status: str | None) -> str:
+    """The first line of the notice of a page that needs the analysis, by Lab.analysis_status."""
+    if status == STALE:
+        return ("This view needs the neuron analysis of the model, and the one next to it is out of date (the "
+                "model changed after it was built): rebuild it with the command below.")
+    if status == UNUSABLE:
+        return "This view needs the neuron analysis of the model, and the one next to it cannot be used."
+    return "This view needs the neuron analysis of the model, and it has not been built yet."

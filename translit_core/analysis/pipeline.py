@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from .. import settings
+from ..files import FolderLock
 from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
@@ -216,46 +217,53 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
     t0 = time.perf_counter()
     directory = Path(checkpoint_dir) if checkpoint_dir else settings.DEFAULT_CHECKPOINT
     model, alphabets, ck_meta, weights_sha = _load_model(directory)
-    rules = load_rules()
-    sentences, spec = _sample(text, data_dir, n_sentences, seed)
-    max_len = max_len or ck_meta.get("train_config", {}).get("max_len") or 200
-    spec.update(n_requested=n_sentences, rules_sha256=rules.sha256, romanizer_version=ROMANIZER_VERSION)
-    timings = {"load": time.perf_counter() - t0}
-    log(f"recording {len(sentences)} sentences (seed {seed}, chunks of at most {max_len} characters)...")
-    t = time.perf_counter()
-    counter = SaturationCounter(model.config.lstm)                 # the gates, counted as the pass computes them
-    rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec,
-                             watch=counter.watch, into=staging_or_memory(use_cache, log))
-    timings["record"] = time.perf_counter() - t
-    log(f"  {rec.n_positions:,} positions in {timings['record']:.1f}s")
-    # Two lanes. The second files the recording in the cache (h and c were recorded into it), ranks
-    # the methods and clusters the units: none of it reads the tables, which count their
-    # permutation nulls on one core (torch's bincount). Every step has its own seeded generator,
-    # so the lanes give the same numbers as one after the other.
-    with Lane() as lane:
-        work = _start_lane(lane, rec, weights_sha, use_cache, method_pairs, min_count, seed, bins, shuffles)
+    # One writer of an analysis folder at a time: a second `analyze` on it is refused at once, not
+    # after minutes of work at its save.
+    with FolderLock(Path(out_dir) if out_dir else directory,
+                    hint="wait for it, or write the analysis elsewhere with --out"):
+        rules = load_rules()
+        sentences, spec = _sample(text, data_dir, n_sentences, seed)
+        max_len = max_len or ck_meta.get("train_config", {}).get("max_len") or 200
+        spec.update(n_requested=n_sentences, rules_sha256=rules.sha256, romanizer_version=ROMANIZER_VERSION)
+        timings = {"load": time.perf_counter() - t0}
+        log(f"recording {len(sentences)} sentences (seed {seed}, chunks of at most {max_len} characters)...")
         t = time.perf_counter()
-        tables = hellinger_tables(rec, bins=bins, min_count=min_count, shuffles=shuffles, seed=seed)
-        timings["hellinger"] = time.perf_counter() - t
-        log(f"  Hellinger tables: {len(tables.pairs)} pairs x {tables.hellinger.shape[1]} neurons "
-            f"with their permutation nulls ({shuffles} shuffles) in {timings['hellinger']:.1f}s")
-        weights = {k: v.detach() for k, v in (("dense.weight", model.dense.weight), ("dense.bias", model.dense.bias),
-                                              ("out.weight", model.out.weight), ("out.bias", model.out.bias))}
-        meta = _describe(directory, weights_sha, ck_meta, rec, shuffles)
-        analysis = Analysis(tables, meta, weights, directory, recording=rec)
-        t = time.perf_counter()
-        meta.ablations = _stored_ablations(analysis, rec, ablation_k, ablation_draws, seed, bins)
-        timings["ablation"] = time.perf_counter() - t
-        t = time.perf_counter()
-        claims = direction_claims(rec, pairs_to_ablate(analysis), k=ablation_k or 10, bins=bins, seed=seed,
-                                  shuffles=shuffles)
-        meta.direction_claims, meta.direction_method = [c.to_dict() for c in claims], dict(DIRECTION_METHOD)
-        timings["bootstrap"] = time.perf_counter() - t
-        saturation, clusters = _collect_lane(work, counter, meta, rec, timings, log)
-    analysis = Analysis(tables, meta, weights, directory, recording=rec, saturation=saturation, clusters=clusters)
-    timings["total"] = time.perf_counter() - t0
-    meta.timings_s = {k: round(v, 2) for k, v in timings.items()}
-    wpath, mpath = analysis.save(Path(out_dir) if out_dir else directory)
-    return AnalysisRun(analysis, len(sentences), rec.n_positions, len(tables.pairs), int(tables.hellinger.shape[1]),
-                       len(meta.ablations), meta.sample_accuracy,
-                       {str(wpath): wpath.stat().st_size, str(mpath): mpath.stat().st_size}, meta.timings_s)
+        counter = SaturationCounter(model.config.lstm)                 # the gates, counted as the pass computes them
+        into = staging_or_memory(use_cache, log)
+        rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec,
+                                 watch=counter.watch, into=into, log=log)
+        use_cache = use_cache and not (into and rec.staged() is None)   # no room in the cache: said once
+        timings["record"] = time.perf_counter() - t
+        log(f"  {rec.n_positions:,} positions in {timings['record']:.1f}s")
+        # Two lanes. The second files the recording in the cache (h and c were recorded into it), ranks
+        # the methods and clusters the units: none of it reads the tables, which count their
+        # permutation nulls on one core (torch's bincount). Every step has its own seeded generator,
+        # so the lanes give the same numbers as one after the other.
+        with Lane() as lane:
+            work = _start_lane(lane, rec, weights_sha, use_cache, method_pairs, min_count, seed, bins, shuffles)
+            t = time.perf_counter()
+            tables = hellinger_tables(rec, bins=bins, min_count=min_count, shuffles=shuffles, seed=seed)
+            timings["hellinger"] = time.perf_counter() - t
+            log(f"  Hellinger tables: {len(tables.pairs)} pairs x {tables.hellinger.shape[1]} neurons "
+                f"with their permutation nulls ({shuffles} shuffles) in {timings['hellinger']:.1f}s")
+            weights = {k: v.detach() for k, v in (("dense.weight", model.dense.weight),
+                                                  ("dense.bias", model.dense.bias),
+                                                  ("out.weight", model.out.weight), ("out.bias", model.out.bias))}
+            meta = _describe(directory, weights_sha, ck_meta, rec, shuffles)
+            analysis = Analysis(tables, meta, weights, directory, recording=rec)
+            t = time.perf_counter()
+            meta.ablations = _stored_ablations(analysis, rec, ablation_k, ablation_draws, seed, bins)
+            timings["ablation"] = time.perf_counter() - t
+            t = time.perf_counter()
+            claims = direction_claims(rec, pairs_to_ablate(analysis), k=ablation_k or 10, bins=bins, seed=seed,
+                                      shuffles=shuffles)
+            meta.direction_claims, meta.direction_method = [c.to_dict() for c in claims], dict(DIRECTION_METHOD)
+            timings["bootstrap"] = time.perf_counter() - t
+            saturation, clusters = _collect_lane(work, counter, meta, rec, timings, log)
+        analysis = Analysis(tables, meta, weights, directory, recording=rec, saturation=saturation, clusters=clusters)
+        timings["total"] = time.perf_counter() - t0
+        meta.timings_s = {k: round(v, 2) for k, v in timings.items()}
+        wpath, mpath = analysis.save(Path(out_dir) if out_dir else directory)
+        return AnalysisRun(analysis, len(sentences), rec.n_positions, len(tables.pairs), int(tables.hellinger.shape[1]),
+                           len(meta.ablations), meta.sample_accuracy,
+                           {str(wpath): wpath.stat().st_size, str(mpath): mpath.stat().st_size}, meta.timings_s)

@@ -16,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .. import settings
+from ..files import FolderLock, atomic_path, atomic_write
 from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..model.names import NeuronId, UnknownName
 from ..text.romanize import ROMANIZER_VERSION
@@ -228,8 +229,8 @@ class Analysis:
             if ck is None or not (ck / WEIGHTS).is_file():      # analysis written with --out elsewhere
                 ck = Path(built.dir)
             if (ck / WEIGHTS).is_file() and file_sha256(ck / WEIGHTS) != built.weights_sha256:
-                raise AnalysisMissing(f"the checkpoint in {ck} changed since this analysis was built; rebuild "
-                                      f"with `{analyze_command(ck)}`")
+                raise AnalysisMissing(f"this analysis is out of date: the checkpoint in {ck} changed since it was "
+                                      f"built; rebuild it with `{analyze_command(ck)}`")
             self._recording = load_or_record(ck, spec=self.meta.sample, data_dir=data_dir)
         return self._recording
 
@@ -266,10 +267,10 @@ class Analysis:
         # must fit in 10 MB). H itself stays float32: the on-demand histogram must equal it to 1e-5.
         for k in HALF_PRECISION:
             tensors[k] = tensors[k].half()
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(wpath) + ".tmp")
-        Path(str(mpath) + ".tmp").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        Path(str(wpath) + ".tmp").replace(wpath)
-        Path(str(mpath) + ".tmp").replace(mpath)
+        with FolderLock(directory, hint="wait for it, or write the analysis elsewhere with --out"):
+            with atomic_path(wpath) as tmp:
+                save_file({k: v.contiguous() for k, v in tensors.items()}, tmp)
+            atomic_write(mpath, json.dumps(meta, ensure_ascii=False, indent=1))
         return wpath, mpath
 
     @classmethod
@@ -317,8 +318,9 @@ class Analysis:
         if check_weights and (directory / WEIGHTS).is_file():
             sha = file_sha256(directory / WEIGHTS)
             if sha != sha_built:
-                raise AnalysisMissing(f"{mpath} was built for other weights than {directory / WEIGHTS} "
-                                      f"(the checkpoint changed); rebuild with `{analyze_command(directory)}`")
+                raise AnalysisMissing(f"the analysis {mpath} is out of date: it was built for other weights than "
+                                      f"{directory / WEIGHTS} (the checkpoint changed since); rebuild it with "
+                                      f"`{analyze_command(directory)}`")
         return cls(tables, description, weights, directory, saturation=saturation, clusters=clusters)
 
 
@@ -358,9 +360,10 @@ def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str 
     if spec.get("fingerprint") and fingerprint(sentences) != spec["fingerprint"]:
         raise SampleMissing(f"the sample text found ({spec.get('data_dir') or spec.get('path')}) is not the one "
                             f"the analysis was built on; point --data at the same data or rerun analyze")
+    into = staging_or_memory(use_cache)
     rec = record_activations(model, alphabets, sentences, load_rules(), seed=spec["seed"],
-                             max_len=spec.get("max_len"), spec=spec, into=staging_or_memory(use_cache))
-    if use_cache:
+                             max_len=spec.get("max_len"), spec=spec, into=into)
+    if use_cache and not (into and rec.staged() is None):       # else the cache had no room, and said so
         try:
             save_to_cache(rec, key)
         except OSError as e:

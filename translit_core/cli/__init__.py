@@ -38,9 +38,16 @@ PARSERS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad argument is said in one line, like every other error of the command line."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every command's subparser."""
-    p = argparse.ArgumentParser(prog="python -m translit_core", description=DESCRIPTION)
+    p = _Parser(prog="python -m translit_core", description=DESCRIPTION)
     p.add_argument("--debug", action="store_true",
                    help="show the full traceback of an error, not only its one-line message (also TRANSLIT_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -50,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
+    try:
+        a = build_parser().parse_args(argv)
+    except SystemExit as e:          # a bad argument (said on stderr, status 2) or --help (0)
+        return e.code if isinstance(e.code, int) else 2
     keep_freed_memory()              # the commands' large temporaries are reused, not page-faulted in again
     return run_command(a.fn, a, debug=a.debug or settings.debug())

@@ -29,9 +29,8 @@ import sys
 from ..analysis.measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES
 from ..analysis.methods.ablation import DEFAULT_DRAWS, PER_OUTPUT
 from ..model.names import LAYERS, READOUT_LAYERS
-from .common import DATA_HELP, add_common, print_json, set_threads
-
-MAX_DRAWS = 1000     # random draws per ablation (each is a forward pass)
+from .common import (DATA_HELP, MAX_BINS, MAX_DRAWS, MAX_ROWS, MAX_SENTENCES, MAX_SHUFFLES, MAX_TOP, MAX_UNITS_K,
+                     add_common, print_json, set_threads, whole)
 
 
 def _check_analyze_args(a) -> None:
@@ -251,7 +250,10 @@ def cmd_findings(a):
     from ..reports.findings import write_findings
     set_threads(a)
     path = write_findings(a.checkpoint, a.out, data_dir=a.data)
-    print(f"wrote {path}")
+    if a.json:
+        print_json({"path": str(path)})
+    else:
+        print(f"wrote {path}")
 
 
 def cmd_hypothesis(a):
@@ -294,17 +296,17 @@ def add_analyze(sub) -> None:
     s = sub.add_parser("analyze", help="record activations on held-out text and write the neuron analysis "
                                        "(analysis.safetensors + analysis.json) next to the checkpoint")
     add_common(s, threads=True)
-    s.add_argument("--sentences", type=int, default=5000)
+    s.add_argument("--sentences", type=whole(1, MAX_SENTENCES), default=5000)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--data", default=None, help="shared data dir (default $TRANSLIT_DATA or ../shared/data)")
     s.add_argument("--text", default=None, help="any Armenian text file to sample instead of the held-out data")
-    s.add_argument("--bins", type=int, default=DEFAULT_BINS)
-    s.add_argument("--min-count", type=int, default=300, help="positions needed on each side of a pair")
-    s.add_argument("--shuffles", type=int, default=DEFAULT_SHUFFLES,
+    s.add_argument("--bins", type=whole(1, MAX_BINS), default=DEFAULT_BINS)
+    s.add_argument("--min-count", type=whole(1), default=300, help="positions needed on each side of a pair")
+    s.add_argument("--shuffles", type=whole(0, MAX_SHUFFLES), default=DEFAULT_SHUFFLES,
                    help="label shuffles behind every H's permutation null")
     s.add_argument("--out", default=None, help="write the analysis here instead of next to the checkpoint")
-    s.add_argument("--ablation-k", type=int, default=10, help="k of the stored ablations (0: none)")
-    s.add_argument("--draws", type=int, default=DEFAULT_DRAWS, help="random draws per stored ablation")
+    s.add_argument("--ablation-k", type=whole(0, MAX_UNITS_K), default=10, help="k of the stored ablations (0: none)")
+    s.add_argument("--draws", type=whole(1, MAX_DRAWS), default=DEFAULT_DRAWS, help="random draws per stored ablation")
     s.add_argument("--no-cache", action="store_true", help="do not cache the recording (histograms re-record)")
     s.set_defaults(fn=cmd_analyze)
 
@@ -316,7 +318,7 @@ def add_neurons(sub) -> None:
     s.add_argument("--by", choices=["excess", "hellinger"], default="excess",
                    help="rank by H excess over the permutation null (default) or by raw H")
     s.add_argument("--pair", required=True, help="x:y, e.g. t:թ, s:_ (placeholder), .:= (kept as typed)")
-    s.add_argument("--top", type=int, default=10)
+    s.add_argument("--top", type=whole(1, MAX_TOP), default=10)
     s.add_argument("--layer", action="append",
                    help="layer (repeatable, or 'all'); default concat.fwd, concat.bwd, hidden")
     s.set_defaults(fn=cmd_neurons)
@@ -327,7 +329,7 @@ def add_pairs(sub) -> None:
     add_common(s)
     s.add_argument("--by", choices=["excess", "hellinger"], default="excess")
     s.add_argument("--neuron", required=True, help="LAYER:INDEX, e.g. concat.fwd:70")
-    s.add_argument("--top", type=int, default=10)
+    s.add_argument("--top", type=whole(1, MAX_TOP), default=10)
     s.set_defaults(fn=cmd_pairs)
 
 
@@ -336,8 +338,8 @@ def add_histogram(sub) -> None:
     add_common(s, threads=True)
     s.add_argument("--pair", required=True)
     s.add_argument("--neuron", required=True)
-    s.add_argument("--bins", type=int, default=None, help="default: the analysis's")
-    s.add_argument("--rows", type=int, default=25, help="rows of the terminal view")
+    s.add_argument("--bins", type=whole(1, MAX_BINS), default=None, help="default: the analysis's")
+    s.add_argument("--rows", type=whole(1, MAX_ROWS), default=25, help="rows of the terminal view")
     s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_histogram)
 
@@ -346,17 +348,18 @@ def add_ablate(sub) -> None:
     s = sub.add_parser("ablate", help="causal check: set a layer's top-k neurons for a pair to their mean")
     add_common(s, threads=True)
     s.add_argument("--pair", required=True)
-    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--k", type=whole(1, MAX_UNITS_K), default=10)
     s.add_argument("--layer", default="hidden", choices=[*LAYERS, "all"],
                    help="concat.fwd, concat.bwd, hidden (or all three); any layer with --recurrent")
     s.add_argument("--recurrent", action="store_true",
                    help="rerun the whole network with the units set inside the recurrence (slower)")
-    s.add_argument("--draws", type=int, default=DEFAULT_DRAWS, help="spread-matched random draws of k units")
+    s.add_argument("--draws", type=whole(1, MAX_DRAWS), default=DEFAULT_DRAWS,
+                   help="spread-matched random draws of k units")
     s.add_argument("--replace", choices=["mean", "zero"], default="mean",
                    help="set the units to their mean over the positions of x (default) or to 0")
-    s.add_argument("--max-positions", type=int, default=None,
+    s.add_argument("--max-positions", type=whole(1), default=None,
                    help="score at most this many positions of x (whole chunks, seeded; for --recurrent)")
-    s.add_argument("--per-output", type=int, default=PER_OUTPUT,
+    s.add_argument("--per-output", type=whole(0), default=PER_OUTPUT,
                    help=f"score at most this many seeded positions of each output of x (default {PER_OUTPUT:,}, "
                         f"as analyze; 0: every position)")
     s.add_argument("--seed", type=int, default=0)
@@ -395,9 +398,9 @@ def add_hypothesis(sub) -> None:
     s.add_argument("--span", required=True, help="START:END input positions (end exclusive), e.g. 3:7")
     s.add_argument("--layer", default="concat.fwd", choices=list(LAYERS))
     s.add_argument("--threshold", type=float, default=0.3, help="a unit is on above this activation")
-    s.add_argument("--left", type=int, default=1, help="positions before the span where the units must be off")
-    s.add_argument("--right", type=int, default=1, help="positions after the span where the units must be off")
-    s.add_argument("--top", type=int, default=20, help="matches shown (all are counted)")
+    s.add_argument("--left", type=whole(0, 20), default=1, help="positions before the span where the units must be off")
+    s.add_argument("--right", type=whole(0, 20), default=1, help="positions after the span where the units must be off")
+    s.add_argument("--top", type=whole(1, MAX_TOP), default=20, help="matches shown (all are counted)")
     s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_hypothesis)
 
@@ -417,4 +420,5 @@ def add_findings(sub) -> None:
     s.add_argument("--out", default=None, help="default docs/FINDINGS.md")
     s.add_argument("--data", default=None)
     s.add_argument("--threads", type=int, default=0)
+    s.add_argument("--json", action="store_true", help="print {path}")
     s.set_defaults(fn=cmd_findings)

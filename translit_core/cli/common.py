@@ -3,6 +3,7 @@ thread count, and running a command with its errors said in one line (or, with -
 their traceback)."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import traceback
@@ -22,6 +23,29 @@ def add_common(s, threads: bool = False) -> None:
 
 
 DATA_HELP = "shared data dir, if the recording must be re-made"
+# Upper bounds of the size-like numbers: far above any use, far below what exhausts memory or time.
+MAX_BINS, MAX_TOP, MAX_UNITS_K, MAX_DRAWS, MAX_SHUFFLES = 10_000, 100_000, 10_000, 1000, 1000
+MAX_SENTENCES, MAX_BATCH_LINES, MAX_ROWS = 1_000_000, 100_000, 1000
+
+
+def whole(lo: int, hi: int | None = None):
+    """An argparse `type`: a whole number from `lo` to `hi` (None: no upper bound); anything else
+    is refused by the parser with the range in the message (exit status 2)."""
+    span = f"from {lo:,} to {hi:,}" if hi is not None else f"at least {lo:,}"
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            shown = text if len(text) <= 20 else text[:20] + "..."
+            raise argparse.ArgumentTypeError(f"{shown!r} is not a whole number (must be {span})") from None
+        if n < lo or (hi is not None and n > hi):
+            raise argparse.ArgumentTypeError(f"{n if abs(n) < 10**20 else 'that number'} is out of range: "
+                                             f"must be a whole number {span}")
+        return n
+
+    parse.__name__ = "whole number"
+    return parse
 
 
 def set_threads(a) -> None:

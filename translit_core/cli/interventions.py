@@ -12,7 +12,7 @@ JSON shapes (stable, for scripts):
 """
 from __future__ import annotations
 
-from .common import add_common, print_json
+from .common import MAX_UNITS_K, add_common, print_json, whole
 
 
 def _settings(a, sizes) -> list:
@@ -95,7 +95,8 @@ def add_steer(sub) -> None:
     add_common(s)
     s.add_argument("--text", required=True)
     s.add_argument("--pair", required=True, help="x:y, e.g. t:թ")
-    s.add_argument("--k", type=int, default=10, help="units per layer (concat.fwd, concat.bwd, hidden)")
+    s.add_argument("--k", type=whole(1, MAX_UNITS_K), default=10,
+                   help="units per layer (concat.fwd, concat.bwd, hidden)")
     s.add_argument("--alpha", type=float, default=1.0, help="1: to the mean on y; 0: nothing; negative: away")
     s.set_defaults(fn=cmd_steer)
 
@@ -105,6 +106,7 @@ def add_attribute(sub) -> None:
                                          "(integrated gradients, split forward / backward)")
     add_common(s)
     s.add_argument("--text", required=True)
-    s.add_argument("--position", type=int, required=True, help="input character position (from 0)")
-    s.add_argument("--steps", type=int, default=32, help="integration steps (more: smaller completeness error)")
+    s.add_argument("--position", type=whole(0), required=True, help="input character position (from 0)")
+    s.add_argument("--steps", type=whole(4, 512), default=32,
+                   help="integration steps (more: smaller completeness error)")
     s.set_defaults(fn=cmd_attribute)

@@ -4,8 +4,10 @@ transliterate (stdin -> stdout) and evaluate (accuracy on held-out text or a han
 JSON (stable, for scripts): prepare prints the corpus summary ({data_dir, out_dir, ..., sources,
 train, valid, total, seconds}); train prints one line per epoch ({epoch, valid_char_accuracy, loss,
 ...}) and then {best_valid_char_accuracy, steps, seconds, chars_per_s} (`TrainResult.to_dict`);
-evaluate --json prints {sentences, characters, model: {char_accuracy, word_accuracy, ...},
-rules_baseline, ..., checkpoint}.
+both print JSON with or without --json. lexicon --json prints {path, words}; transliterate --json
+prints one {input, output} object per line (JSON Lines, in input order, streamed as the text
+output is); evaluate --json prints {sentences, characters, model: {char_accuracy, word_accuracy,
+...}, rules_baseline, ..., checkpoint}.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import dataclasses
 import json
 import sys
 
-from .common import print_json
+from .common import MAX_BATCH_LINES, print_json, whole
 
 NO_LEXICON = dict(action="store_true", help="the network's choices alone, without the known-word rule")
 
@@ -39,7 +41,10 @@ def cmd_lexicon(a):
     train_txt = Path(a.corpus) / "train.txt"
     with train_txt.open(encoding="utf-8") as f:
         n = save_lexicon(Path(a.out) / LEXICON, word_counts(f), a.min_count, source=str(train_txt))
-    print(f"{Path(a.out) / LEXICON}: {n} words")
+    if a.json:
+        print_json({"path": str(Path(a.out) / LEXICON), "words": n})
+    else:
+        print(f"{Path(a.out) / LEXICON}: {n} words")
 
 
 def cmd_transliterate(a):
@@ -60,8 +65,13 @@ def cmd_transliterate(a):
             end = b"\r\n" if line.endswith(b"\r\n") else b"\n" if line.endswith(b"\n") else b""
             bodies.append(line[: len(line) - len(end)].decode("utf-8", errors="surrogateescape"))
             ends.append(end)
-        for text, end in zip(tr.transliterate_batch(bodies), ends):
-            out.write(text.encode("utf-8", errors="surrogateescape") + end)
+        for body, text, end in zip(bodies, tr.transliterate_batch(bodies), ends):
+            if a.json:     # one object a line; bytes that are not UTF-8 are written as U+FFFD here
+                row = {"input": body.encode("utf-8", "surrogateescape").decode("utf-8", "replace"),
+                       "output": text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")}
+                out.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
+            else:
+                out.write(text.encode("utf-8", errors="surrogateescape") + end)
         out.flush()
         lines.clear()
 
@@ -128,6 +138,7 @@ def add_prepare(sub) -> None:
     s.add_argument("--out", required=True)
     s.add_argument("--valid-fraction", type=float, default=0.02)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true", help="accepted for uniformity: the summary is JSON anyway")
     s.set_defaults(fn=cmd_prepare)
 
 
@@ -143,6 +154,7 @@ def add_train(sub) -> None:
             s.add_argument(flag, required=True)
         else:
             s.add_argument(flag, type=type(f.default), default=f.default)
+    s.add_argument("--json", action="store_true", help="accepted for uniformity: the output is JSON lines anyway")
     s.set_defaults(fn=cmd_train)
 
 
@@ -150,7 +162,8 @@ def add_lexicon(sub) -> None:
     s = sub.add_parser("lexicon", help="write a checkpoint's word list from a corpus's train.txt")
     s.add_argument("--corpus", required=True)
     s.add_argument("--out", required=True, help="checkpoint directory")
-    s.add_argument("--min-count", type=int, default=1)
+    s.add_argument("--min-count", type=whole(1), default=1)
+    s.add_argument("--json", action="store_true", help="print {path, words}")
     s.set_defaults(fn=cmd_lexicon)
 
 
@@ -158,7 +171,8 @@ def add_transliterate(sub) -> None:
     s = sub.add_parser("transliterate", help="Latin lines on stdin -> Armenian lines on stdout")
     s.add_argument("--checkpoint", default=None)
     s.add_argument("--no-lexicon", **NO_LEXICON)
-    s.add_argument("--batch-lines", type=int, default=256)
+    s.add_argument("--batch-lines", type=whole(1, MAX_BATCH_LINES), default=256)
+    s.add_argument("--json", action="store_true", help="one {input, output} JSON object per line (JSON Lines)")
     s.set_defaults(fn=cmd_transliterate)
 
 
@@ -170,7 +184,7 @@ def add_evaluate(sub) -> None:
     s.add_argument("--no-lexicon", **NO_LEXICON)
     s.add_argument("--rules", default=None)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--limit", type=int, default=0)
+    s.add_argument("--limit", type=whole(0), default=0)
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_evaluate)
 

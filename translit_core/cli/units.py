@@ -25,7 +25,7 @@ import sys
 from ..analysis.methods.clusters import CLUSTER_LAYERS
 from ..analysis.methods.saturation import SATURATION_LAYERS
 from ..model.names import READOUT_LAYERS
-from .common import DATA_HELP, add_common, print_json
+from .common import DATA_HELP, MAX_SENTENCES, MAX_UNITS_K, add_common, print_json, whole
 
 
 def _saturation(an, data=None):
@@ -202,7 +202,7 @@ def add_clusters(sub) -> None:
     s.add_argument("--layer", default=None, choices=list(CLUSTER_LAYERS), help="default concat.fwd (or the neuron's)")
     s.add_argument("--neuron", default=None, help="LAYER:INDEX: its cluster and nearest neighbours")
     s.add_argument("--pair", default=None, help="x:y: how many clusters its top k units fall into, vs random units")
-    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--k", type=whole(1, MAX_UNITS_K), default=10)
     s.add_argument("--all", action="store_true", help="list the clusters of a single unit too")
     s.add_argument("--data", default=None, help=DATA_HELP)
     s.set_defaults(fn=cmd_clusters)
@@ -226,7 +226,7 @@ def add_dynamics(sub) -> None:
     s = sub.add_parser("dynamics", help="how the key units form during training: the post's pairs' best H excess "
                                         "and the #70 role's unit at every snapshot of a run (train --snapshots)")
     s.add_argument("--run", required=True, help="the training run's output directory (holds snapshots/)")
-    s.add_argument("--sentences", type=int, default=500, help="held-out sentences (default 500)")
+    s.add_argument("--sentences", type=whole(1, MAX_SENTENCES), default=500, help="held-out sentences (default 500)")
     s.add_argument("--text", default=None, help="a text file to use instead of the held-out sample")
     s.add_argument("--data", default=None, help="shared data dir")
     s.add_argument("--seed", type=int, default=0)

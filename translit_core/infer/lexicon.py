@@ -34,6 +34,7 @@ from pathlib import Path
 
 import torch
 
+from ..files import atomic_write
 from ..model.checkpoint import CheckpointError
 from ..settings import DEFAULT_CHECKPOINT
 from ..text.words import WORD
@@ -55,7 +56,7 @@ def save_lexicon(path: str | Path, counts: Counter, min_count: int = 1, source: 
     words = sorted(w for w, n in counts.items() if n >= min_count)
     header = (f"# {len(words)} Armenian words seen at least {min_count} time(s) in {source or 'the training text'};\n"
               "# one lowercase word per line. Rebuild: python -m translit_core lexicon --corpus DIR --out CHECKPOINT\n")
-    Path(path).write_text(header + "".join(w + "\n" for w in words), encoding="utf-8")
+    atomic_write(path, header + "".join(w + "\n" for w in words))     # a full disk keeps the old list whole
     return len(words)
 
 

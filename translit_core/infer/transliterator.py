@@ -33,7 +33,7 @@ class CharPrediction:
     network: str | None = None              # the network's own choice where the lexicon overrode it
 
 
-LATIN_WORD = re.compile(r"[A-Za-z]+")
+LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ɏḀ-ỿ]+")      # with the accented letters (typed for vowels: "tév")
 
 
 def one_script_per_word(chunks: list[str], scores: torch.Tensor) -> list[list[int]]:
@@ -133,7 +133,7 @@ def run_batches(model: TranslitNet, alphabets: Alphabets, chunks: list[str], bat
                 continue
             x = torch.zeros(len(idx), lengths[-1], dtype=torch.long)                     # (B, T)
             for row, i in enumerate(idx):
-                x[row, :lengths[row]] = torch.tensor(alphabets.encode_input(chunks[i]), dtype=torch.long)
+                x[row, :lengths[row]] = torch.tensor(alphabets.encode_typed(chunks[i]), dtype=torch.long)
             logits = model(x.to(device), torch.tensor(lengths), head_dtype=head_dtype)   # (B, T, V_out)
             if with_probs:
                 probs = logits.float().softmax(-1).cpu()

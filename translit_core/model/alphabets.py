@@ -8,6 +8,7 @@ only place that mapping is spelled out.
 from __future__ import annotations
 
 import string
+import unicodedata
 from dataclasses import dataclass
 
 from ..text.romanize import Aligned
@@ -15,6 +16,20 @@ from ..text.rules import Rules, is_armenian_letter
 
 PAD, UNK = "<pad>", "<unk>"          # input specials: index 0 and 1
 PASS, PLACE = "<pass>", "<place>"    # output specials: copy the input character / write nothing
+# Latin letters with diacritics (Latin-1, Extended-A and -B, Extended Additional), by their base
+# letter: people type é, ë, è, ô for Armenian vowels.
+LATIN_ACCENT_RANGES = ((0x00C0, 0x0250), (0x1E00, 0x1F00))
+
+
+def _base_letter(c: str) -> str | None:
+    """The ASCII letter under a Latin letter's diacritics ("é" -> "e", "Ö" -> "O"), else None."""
+    d = unicodedata.normalize("NFD", c)
+    if len(d) > 1 and d[0].isascii() and d[0].isalpha() and all(unicodedata.combining(m) for m in d[1:]):
+        return d[0]
+    return None
+
+
+ACCENTED = {c: b for lo, hi in LATIN_ACCENT_RANGES for c in map(chr, range(lo, hi)) if (b := _base_letter(c))}
 
 
 @dataclass(frozen=True)
@@ -25,8 +40,12 @@ class Alphabets:
     def __post_init__(self):
         object.__setattr__(self, "in_index", {c: i for i, c in enumerate(self.inputs)})
         object.__setattr__(self, "out_index", {c: i for i, c in enumerate(self.outputs)})
-        # characters the model may change: known to the input alphabet and not Armenian
-        object.__setattr__(self, "changeable", frozenset(c for c in self.inputs if not is_armenian_letter(c)))
+        # an accented Latin letter reads as its base letter (see encode_typed)
+        object.__setattr__(self, "folds", {c: b for c, b in ACCENTED.items() if b in self.in_index})
+        # characters the model may change: known to the input alphabet (or read as a letter that
+        # is) and not Armenian
+        object.__setattr__(self, "changeable", frozenset(c for c in self.inputs if not is_armenian_letter(c))
+                           | frozenset(self.folds))
         object.__setattr__(self, "written", ["", ""] + list(self.outputs[2:]))   # class -> text; placeholder ""
 
     def encode_input(self, latin: str) -> list[int]:
@@ -34,6 +53,16 @@ class Alphabets:
         space, so it still ends a word for the network (decode keeps the character itself)."""
         get, space = self.in_index.get, self.in_index.get(" ", 1)
         return [get(c, space if c.isspace() else 1) for c in latin]
+
+    def encode_typed(self, latin: str) -> list[int]:
+        """Input classes of text a person typed (inference): as `encode_input`, but a Latin letter
+        with diacritics reads as its base letter ("tév" as "tev"), even where the alphabet has the
+        accented letter (a rare one the network barely saw: it wrote the letter after it as a
+        placeholder, and "tév" lost its "v"). The accented letter is then written as the network
+        reads its base letter (é as ե or է in an Armenian word), since the person typed that
+        vowel; in a word kept Latin it stays as typed ("café"): decode keeps the character."""
+        fold = self.folds.get
+        return self.encode_input("".join(fold(c, c) for c in latin))
 
     def encode_target(self, ex: Aligned) -> list[int]:
         out = []

@@ -14,6 +14,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from ..files import atomic_path, atomic_write
 from ..settings import DEFAULT_CHECKPOINT
 from .alphabets import Alphabets
 from .net import ModelConfig, TranslitNet
@@ -32,11 +33,11 @@ def save_checkpoint(directory: str | Path, model: TranslitNet, alphabets: Alphab
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = dict(meta, config=model.config.to_dict(),
                 alphabets={"inputs": alphabets.inputs, "outputs": alphabets.outputs})
-    # Write to temporary names and rename: an interrupted save never leaves a half-written pair.
-    save_file(tensors, directory / (WEIGHTS + ".tmp"))
-    (directory / (META + ".tmp")).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    (directory / (WEIGHTS + ".tmp")).replace(directory / WEIGHTS)
-    (directory / (META + ".tmp")).replace(directory / META)
+    # Each file written whole to a temporary name and renamed, the weights first: an interrupted
+    # save never leaves a half-written file.
+    with atomic_path(directory / WEIGHTS) as tmp:
+        save_file(tensors, tmp)
+    atomic_write(directory / META, json.dumps(meta, ensure_ascii=False, indent=1))
 
 
 def _meta_model(config: ModelConfig) -> TranslitNet:

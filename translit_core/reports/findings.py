@@ -24,6 +24,7 @@ from ..analysis.measurement.names import AnalysisMissing
 from ..analysis.measurement.recording import Recording
 from ..analysis.methods.ablation import NEGLIGIBLE_LOGP, SIGNIFICANT
 from ..analysis.store import Analysis
+from ..files import atomic_write
 from ..text.rules import load_rules
 from .neuron70 import POST_NEURON_70, neuron70_section
 from .pairs import PairSummary, pair_sections
@@ -215,5 +216,5 @@ def write_findings(checkpoint_dir=None, out: str | Path | None = None, data_dir=
         text += "\n" + "\n".join(twin) + "\n"
     path = Path(out) if out else DEFAULT_OUT
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    atomic_write(path, text)
     return path

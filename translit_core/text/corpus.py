@@ -53,6 +53,7 @@ import conllu
 from tqdm import tqdm
 
 # the text helpers are part of this module's public API (`x as x`: re-exported, not used here)
+from ..files import atomic_write
 from .lines import armenian_fraction as armenian_fraction, keep_line, normalize_line, split_sentences
 from .wiki import iter_wiki_texts, wikitext_to_plain as wikitext_to_plain
 
@@ -249,7 +250,5 @@ def prepare(
         },
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    with open(out_dir / "summary.json", "w", encoding="utf-8") as f:
-        json.dump(summary, f, ensure_ascii=False, indent=2)
-        f.write("\n")
+    atomic_write(out_dir / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return summary

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .. import settings
+from ..files import FolderLock
 from ..infer.evaluate import char_accuracy
 from ..infer.lexicon import LEXICON, save_lexicon
 from ..infer.transliterator import Transliterator
@@ -34,7 +35,7 @@ from ..text.rules import Rules, load_rules
 from ..text.words import word_counts
 from .regularizers import REGULARIZERS, regularization
 from .snapshots import parse_snapshot_epochs, snapshot_dir, snapshot_steps
-from .state import load_state, save_state
+from .state import check_counters, load_state, save_state
 from .data import armenian_lookalikes, batches, load_foreign_words, make_examples, mix_lines, parse_mix
 
 
@@ -282,7 +283,7 @@ def _prepare(cfg: TrainConfig, proc: _Process) -> _Run:
     init = _load_init(cfg, rules)
     first = make_examples(corpus.epoch_lines(0, cfg.seed), rules, cfg.seed, corpus.foreign, cfg.max_len)
     state_file = out / "train_state" / "state.json"
-    saved = json.loads(state_file.read_text()) if cfg.resume and state_file.exists() else {}
+    saved = check_counters(json.loads(state_file.read_text()), state_file) if cfg.resume and state_file.exists() else {}
     alphabets = _choose_alphabets(out, saved, init, first, rules)
     mcfg = ModelConfig(n_in=len(alphabets.inputs), n_out=len(alphabets.outputs), lstm=cfg.lstm, hidden=cfg.hidden)
     model = TranslitNet(mcfg)
@@ -410,6 +411,16 @@ def _end_epoch(run: _Run, epoch: int, ep: _Epoch, done: bool) -> None:
 def train(cfg: TrainConfig) -> TrainResult:
     cfg.validate()
     proc = _start_process(cfg)
+    # One writer per --out for the whole run (the main process: the others write nothing there).
+    lock = FolderLock(cfg.out, hint="wait for it or choose another --out").acquire() if proc.main else None
+    try:
+        return _train(cfg, proc)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(cfg: TrainConfig, proc: _Process) -> TrainResult:
     torch.manual_seed(cfg.seed)
     run = _prepare(cfg, proc)
     if proc.main:   # the words the model saw, for inference's known-word rule (lexicon.py)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ...files import atomic_write
 from ...model.checkpoint import load_checkpoint
 from ...model.names import READOUT_LAYERS, NeuronId
 from ...text.rules import load_rules
@@ -132,7 +133,7 @@ def save_dynamics(run_dir: str | Path, points: list[SnapshotPoint], sentences: i
     path = Path(run_dir) / DYNAMICS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {"sentences": sentences, "seed": seed, "points": points_to_dicts(points)}
-    path.write_text(json.dumps(body, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    atomic_write(path, json.dumps(body, ensure_ascii=False, indent=1) + "\n")
     return path
 
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import secrets
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +32,9 @@ from ...text.romanize import Aligned, romanize
 from ...text.words import split_at_spaces
 from .names import FORMAT_VERSION, Pair
 from .sample import fingerprint
+from .staging import state_arrays
+from .staging import staging_dir as staging_dir
+from .staging import staging_or_memory as staging_or_memory
 
 RECORDED = ("concat.fwd", "concat.bwd", "cell.fwd", "cell.bwd")   # what a recording stores
 # Positions per batch of the step-by-step pass. 4,096 (32 chunks of 128) was faster than 16,384 on
@@ -232,17 +233,24 @@ class Recording:
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
         tmp = self.staged()
-        if tmp is None:                                   # else h.npy and c.npy are written already
+        copy = tmp is None                                # else h.npy and c.npy are written already
+        if copy:
             tmp = directory.with_name(directory.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            np.save(tmp / "h.npy", self.h)
-            np.save(tmp / "c.npy", self.c)
-        save_file({"x": self.x.to(torch.int32), "y": self.y.to(torch.int32), "pred": self.pred.to(torch.int32),
-                   "chunk_start": self.chunk_start, "chunk_sentence": self.chunk_sentence,
-                   "chunk_offset": self.chunk_offset}, tmp / "positions.safetensors")
-        (tmp / "recording.json").write_text(json.dumps({"spec": self.spec, "chunks": self.chunks},
-                                                       ensure_ascii=False), encoding="utf-8")
+        try:
+            if copy:
+                np.save(tmp / "h.npy", self.h)
+                np.save(tmp / "c.npy", self.c)
+            save_file({"x": self.x.to(torch.int32), "y": self.y.to(torch.int32), "pred": self.pred.to(torch.int32),
+                       "chunk_start": self.chunk_start, "chunk_sentence": self.chunk_sentence,
+                       "chunk_offset": self.chunk_offset}, tmp / "positions.safetensors")
+            (tmp / "recording.json").write_text(json.dumps({"spec": self.spec, "chunks": self.chunks},
+                                                           ensure_ascii=False), encoding="utf-8")
+        except OSError:
+            if copy:                                      # a half copy (a full disk) is not left behind
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
         shutil.rmtree(directory, ignore_errors=True)
         tmp.replace(directory)
         return directory
@@ -293,7 +301,7 @@ def iter_batches(x: torch.Tensor, chunk_start: torch.Tensor, chunk_ids, batch_po
 def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list[str], rules,
                        seed: int = 0, max_len: int | None = None, batch_positions: int = BATCH_POSITIONS,
                        spec: dict | None = None, watch: "Mapping[str, Callable[[torch.Tensor], None]] | None" = None,
-                       into: str | Path | None = None) -> Recording:
+                       into: str | Path | None = None, log: Callable[[str], None] | None = None) -> Recording:
     """Romanize `sentences` (one seeded rng, in order), cut them into chunks of at most max_len
     characters at spaces (default: the max_len the checkpoint was trained with, else 200), and
     run the model's hooked pass over all chunks, batched by length.
@@ -303,7 +311,8 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
     watch: {layer: fn}, each fn called with every batch's (n, units) activations of that layer at
     its real positions: statistics of layers that are not kept (gate saturation) in the same pass.
     into: a directory (`staging_dir()`) to record h and c into, as memory-mapped .npy files, so
-    that `save_to_cache` renames it instead of copying them.
+    that `save_to_cache` renames it instead of copying them. When the disk has no room for them, the
+    staging directory is removed and they are recorded in memory (said through `log`, default stderr).
     """
     model.eval()
     max_len = max_len or 200
@@ -321,7 +330,7 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
     x = torch.tensor([i for c in chunks for i in alphabets.encode_input(c[2])], dtype=torch.long)
     y = torch.tensor([k for c in chunks for k in alphabets.encode_target(Aligned(c[2], c[3]))], dtype=torch.long)
     pred = torch.empty(P, dtype=torch.long)
-    h, c = (_array((P, 2 * H), into, name) for name in ("h.npy", "c.npy"))
+    h, c = state_arrays((P, 2 * H), into, log)           # in memory when the cache has no room
     with torch.no_grad():
         for xb, L, dest, valid in iter_batches(x, chunk_start, range(len(chunks)), batch_positions):
             logits, acts = model.run_with_cache(
@@ -344,49 +353,6 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
 
 # -----------------------------------------------------------------------------
 # the cache
-
-def _array(shape: tuple[int, int], into: str | Path | None, name: str) -> np.ndarray:
-    if into is None or not shape[0]:
-        return np.empty(shape, dtype=np.float32)
-    return np.lib.format.open_memmap(Path(into) / name, mode="w+", dtype=np.float32, shape=shape)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:          # someone else's process: alive
-        return True
-    return True
-
-
-def staging_dir() -> Path:
-    """A new directory under the cache root to record h and c into as they are computed (2 GB for
-    the default sample): `save_to_cache` then renames it, and no copy is written. The staging
-    directories of processes that are gone (killed mid-recording) are removed first."""
-    root = settings.cache_root() / "recordings"
-    root.mkdir(parents=True, exist_ok=True)
-    for old in root.glob("recording-*.tmp"):
-        pid = old.name.split("-")[1]
-        if not pid.isdigit() or not _alive(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
-    where = root / f"recording-{os.getpid()}-{secrets.token_hex(4)}.tmp"
-    where.mkdir()
-    return where
-
-
-def staging_or_memory(use_cache: bool, log=print) -> Path | None:
-    """Where to record h and c: a `staging_dir()` in the cache, or None (memory) without the
-    cache or when the cache cannot be written (said through `log`)."""
-    if not use_cache:
-        return None
-    try:
-        return staging_dir()
-    except OSError as e:
-        log(f"warning: cannot write to the recording cache ({e}); recording in memory")
-        return None
-
 
 def save_to_cache(recording: Recording, key: str, keep: int = 3) -> Path:
     """Write the recording under the cache root (a rename, when it was recorded into a staging

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import settings
+from ...files import atomic_write
 from .names import SampleMissing
 
 HELDOUT_GLOBS = ("ud/*/*-test.conllu", "arpa/test.tsv")
@@ -104,9 +105,7 @@ def cached_overlap(sentences: list[str], data_dir: Path) -> tuple[set[str], set[
     exact, near = training_overlap(sentences, data_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"exact": sorted(exact), "near": sorted(near)}, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, json.dumps({"exact": sorted(exact), "near": sorted(near)}, ensure_ascii=False))
     except OSError:
         pass                       # a read-only cache only costs the minute again
     return exact, near

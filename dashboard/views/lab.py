@@ -57,12 +57,30 @@ def build_command(directory: Path) -> str:
 # --------------------------------------------------------------------------------------------
 # One recording per checkpoint in flight, whichever lab (a reload, an evicted one) or session asks
 
-RECORDINGS_AT_ONCE = 2          # recordings of different checkpoints at once, in the whole process
+RECORDINGS_AT_ONCE = 1          # recordings of different checkpoints at once, in the whole process
+RECORDINGS_HELD = 1             # labs that keep their recording in memory; the others load it again
 _registry_lock = threading.Lock()
 _checkpoint_locks: dict[str, threading.Lock] = {}
 _at_once = threading.BoundedSemaphore(RECORDINGS_AT_ONCE)
 # The recording of a (checkpoint, file stamps) while some lab holds it: a reloaded lab reuses it.
 _shared: "weakref.WeakValueDictionary[tuple, Recording]" = weakref.WeakValueDictionary()
+# The labs holding a recording, least recently used first. A recording is about a gigabyte (mapped
+# from the cache, so loading it again costs about a second): beyond RECORDINGS_HELD the oldest lab
+# lets go of its own, and a page still drawing from it keeps it until it is done.
+_holders: "list[weakref.ref[Lab]]" = []
+
+
+def _hold(lab: "Lab") -> None:
+    """`lab` has just used its recording: it moves to the end, and the oldest holders beyond
+    RECORDINGS_HELD drop theirs."""
+    with _registry_lock:
+        alive = [r for r in _holders if (held := r()) is not None and held is not lab]
+        alive.append(weakref.ref(lab))
+        dropped = [r() for r in alive[:-RECORDINGS_HELD]]
+        _holders[:] = alive[-RECORDINGS_HELD:]
+    for old in dropped:
+        if old is not None:
+            old.drop_recording()
 
 
 def checkpoint_lock(directory: Path) -> threading.Lock:
@@ -139,6 +157,7 @@ class Lab:
         """The analysis's sample recording (from the cache, else re-recorded from the data)."""
         rec = self._load_recording(unless_released=False)
         assert rec is not None
+        _hold(self)
         return rec
 
     def _load_recording(self, unless_released: bool) -> Recording | None:
@@ -164,7 +183,13 @@ class Lab:
         """The app's cache let this lab go: a warm-up not begun yet never starts its recording, and
         the lab lets go of the recording (which stays in memory while another lab holds it)."""
         self.released.set()
+        self.drop_recording()
+
+    def drop_recording(self) -> None:
+        """Let go of the recording (the next recording() loads it again, from the cache)."""
         self._recording = None
+        if self._analysis is not None:
+            self._analysis.drop_recording()
 
     def warm_up(self) -> None:
         """Load the recording in a background thread, so that the first histogram is quick (once
@@ -178,7 +203,8 @@ class Lab:
 
         def run():
             try:
-                self._load_recording(unless_released=True)
+                if self._load_recording(unless_released=True) is not None:
+                    _hold(self)
             except Exception:   # reported when a page asks for it
                 pass
         threading.Thread(target=run, name="translit-recording", daemon=True).start()

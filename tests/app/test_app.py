@@ -529,7 +529,7 @@ def test_stale_analysis_says_so_and_offers_the_command(lab_dir, tmp_path):
     finally:
         os.environ["TRANSLIT_CHECKPOINT"] = old
     assert any("analyze" in c for c in texts(at.code)) and not charts(at)
-    assert "cannot be used" in " ".join(texts(at.markdown))
+    assert "is out of date" in " ".join(texts(at.markdown))
 
 
 def test_histogram_view_state_round_trips_through_the_url(lab_dir, lab, default_pair):
@@ -692,7 +692,7 @@ def test_intervene_without_an_analysis_still_intervenes(bare_checkpoint, lab):
     assert any("python -m translit_core analyze" in c for c in texts(at.code))
     assert not any("mean" in o for o in at.selectbox(key="iv_op:hidden:3").options)
     assert at.selectbox(key="iv_op:concat.fwd:7").value == "zero"          # no mean without the analysis
-    assert "set to zero instead" in infos(at)
+    assert "its mean needs the neuron analysis" in infos(at) and "set to zero here" in infos(at)
     assert "characters changed" in infos(at)
 
 

@@ -28,6 +28,9 @@ class SlowAnalysis:
     def has_recording(self) -> bool:
         return self._recording is not None
 
+    def drop_recording(self) -> None:
+        self._recording = None
+
     def recording(self):
         cls = type(self)
         with cls.guard:
@@ -79,7 +82,8 @@ def test_many_labs_of_one_checkpoint_record_it_once_at_a_time(counted, tmp_path)
     assert len(out) == 18 and all(r is out[0] for r in out)
 
 
-def test_other_files_of_a_checkpoint_record_again_but_never_alongside(counted, tmp_path):
+def test_other_files_of_a_checkpoint_record_again_but_never_alongside(counted, tmp_path, monkeypatch):
+    monkeypatch.setattr(lab_module, "RECORDINGS_HELD", 2)      # both kept: each is recorded once
     old, new = fresh_lab(tmp_path, ("old",)), fresh_lab(tmp_path, ("new",))
     threads = [threading.Thread(target=m.recording) for m in (old, new, old, new)]
     for t in threads:
@@ -142,3 +146,17 @@ def test_the_apps_cache_releases_the_labs_it_evicts(counted, tmp_path):
     finally:
         widgets._load_lab.clear()
         torch.set_num_threads(threads_before)
+
+
+def test_only_the_most_recently_used_labs_keep_their_recording(counted, tmp_path):
+    """Each recording is about a gigabyte: a server that has shown five models holds
+    RECORDINGS_HELD of them; the others load theirs again when asked."""
+    labs = [fresh_lab(tmp_path / f"model{i}") for i in range(5)]
+    for m in labs:
+        m.recording()
+    held = [m for m in labs if m._recording is not None]
+    assert held == labs[-lab_module.RECORDINGS_HELD:]
+    assert not any(m.analysis.has_recording for m in labs[:-lab_module.RECORDINGS_HELD])
+    assert labs[0].recording() is not None             # asked again: loaded again, and now among the held
+    assert labs[0]._recording is not None and labs[-lab_module.RECORDINGS_HELD]._recording is None
+    assert counted.calls == 6

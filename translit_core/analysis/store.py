@@ -219,6 +219,10 @@ class Analysis:
         """Whether the recording is loaded already (so recording() returns at once)."""
         return self._recording is not None
 
+    def drop_recording(self) -> None:
+        """Let go of the loaded recording: a later recording() loads it again (from the cache)."""
+        self._recording = None
+
     def recording(self, data_dir: str | Path | None = None) -> Recording:
         """The recording of the sample this analysis was built on (cached; re-made if missing)."""
         if self._recording is None:

@@ -4,6 +4,7 @@ letter after them, size-like numbers on the command line are bounded, and a brok
 or a stale analysis says what it is."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -131,18 +132,27 @@ def test_a_failed_findings_and_dynamics_write_keeps_the_old_file(tmp_path, monke
 # -----------------------------------------------------------------------------
 # one writer per folder
 
-def test_a_second_writer_on_a_folder_is_refused_with_the_holders_pid(tmp_path):
-    from translit_core.files import FolderBusy, FolderLock
-    code = ("import sys, time; from translit_core.files import FolderLock\n"
-            "l = FolderLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+HOLD = ("import sys, time; from translit_core.files import FolderLock\n"
+        "lock = FolderLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)")
+
+
+@contextlib.contextmanager
+def held_by_another_process(folder):
+    """Another process holds `folder`'s lock inside the block -> that process's pid."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(FolderBusy, match=rf"{tmp_path} is being written by another process \(pid {holder.pid}\)"):
-            FolderLock(tmp_path, hint="wait for it or choose another --out").acquire()
+        yield holder.pid
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_second_writer_on_a_folder_is_refused_with_the_holders_pid(tmp_path):
+    from translit_core.files import FolderBusy, FolderLock
+    with held_by_another_process(tmp_path) as pid:
+        with pytest.raises(FolderBusy, match=rf"{tmp_path} is being written by another process \(pid {pid}\)"):
+            FolderLock(tmp_path, hint="wait for it or choose another --out").acquire()
     with FolderLock(tmp_path):                     # its lock went with it
         pass
     assert not (tmp_path / ".lock").exists()
@@ -170,42 +180,24 @@ def test_a_second_lock_from_another_thread_conflicts_and_the_same_thread_may_nes
 
 def test_train_refuses_an_out_folder_another_process_is_writing(tmp_path):
     from tiny import TESTS
-
-    from translit_core.cli import main
-    code = ("import sys, time; from translit_core.files import FolderLock\n"
-            "l = FolderLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(tmp_path) as pid:
         proc = subprocess.run([sys.executable, "-m", "translit_core", "train", "--corpus",
                                str(TESTS / "fixtures" / "tiny_corpus"), "--out", str(tmp_path), "--epochs", "1",
                                "--max-steps", "1", "--lstm", "8", "--hidden", "8", "--batch-size", "2",
                                "--precision", "fp32", "--valid-lines", "2"], capture_output=True, text=True,
                               timeout=120)
-    finally:
-        holder.kill()
-        holder.wait()
     assert proc.returncode == 2
-    assert f"is being written by another process (pid {holder.pid}); wait for it or choose another --out" \
-        in proc.stderr
+    assert f"is being written by another process (pid {pid}); wait for it or choose another --out" in proc.stderr
     assert not (tmp_path / "model.json").exists()
-    del main
 
 
 def test_analysis_save_refuses_a_folder_another_process_is_writing(tiny_checkpoint, tmp_path):
     from translit_core.analysis.store import Analysis
     from translit_core.files import FolderBusy
     an = Analysis.load(tiny_checkpoint)
-    code = ("import sys, time; from translit_core.files import FolderLock\n"
-            "l = FolderLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(tmp_path):
         with pytest.raises(FolderBusy, match="write the analysis elsewhere with --out"):
             an.save(tmp_path)
-    finally:
-        holder.kill()
-        holder.wait()
     assert not (tmp_path / "analysis.json").exists()
     an.save(tmp_path)
     assert (tmp_path / "analysis.json").is_file() and not (tmp_path / ".lock").exists()
@@ -215,7 +207,8 @@ def test_analysis_save_refuses_a_folder_another_process_is_writing(tiny_checkpoi
 # a full cache disk
 
 def test_a_full_cache_disk_records_in_memory_says_so_once_and_leaves_no_staging(tiny, rules, tmp_path, monkeypatch):
-    from translit_core.analysis.measurement.recording import record_activations, staging_or_memory
+    from translit_core.analysis.measurement.recording import record_activations
+    from translit_core.analysis.measurement.staging import staging_or_memory
     monkeypatch.setenv("TRANSLIT_CACHE", str(tmp_path))
     model, alphabets, rec = tiny
 

@@ -267,7 +267,8 @@ def test_findings_sections_state_the_stored_numbers(tiny_checkpoint):
 def test_a_recording_made_in_a_staging_directory_is_filed_by_a_rename(tiny, rules, tmp_path, monkeypatch):
     import os
 
-    from translit_core.analysis.measurement.recording import Recording, record_activations, save_to_cache, staging_dir
+    from translit_core.analysis.measurement.recording import Recording, record_activations, save_to_cache
+    from translit_core.analysis.measurement.staging import staging_dir
     monkeypatch.setenv("TRANSLIT_CACHE", str(tmp_path))
     model, alphabets, rec = tiny
     root = tmp_path / "recordings"
@@ -293,7 +294,7 @@ def test_a_recording_made_in_a_staging_directory_is_filed_by_a_rename(tiny, rule
 
 
 def test_an_unwritable_cache_records_in_memory_and_says_so(tmp_path, monkeypatch):
-    from translit_core.analysis.measurement.recording import staging_or_memory
+    from translit_core.analysis.measurement.staging import staging_or_memory
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache root should be")
     monkeypatch.setenv("TRANSLIT_CACHE", str(blocker))

@@ -30,7 +30,8 @@ from .methods.ablation import (ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP,
 from .methods.ranking import rank_methods
 from .measurement.names import (DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError,
                                 AnalysisMeta, CheckpointRef)
-from .measurement.recording import record_activations, recording_key, save_to_cache, staging_or_memory
+from .measurement.recording import record_activations, recording_key, save_to_cache
+from .measurement.staging import staging_or_memory
 from .methods.saturation import SaturationCounter
 from .measurement.sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
 from .store import Analysis

@@ -26,7 +26,8 @@ from .methods.ablation import AblationResult
 from .methods.clusters import Clusters, PairSpread, pair_spread
 from .measurement.names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION, AnalysisMeta, AnalysisMissing, Pair,
                                 SampleMissing, analyze_command)
-from .measurement.recording import Recording, record_activations, recording_key, save_to_cache, staging_or_memory
+from .measurement.recording import Recording, record_activations, recording_key, save_to_cache
+from .measurement.staging import staging_or_memory
 from .methods.saturation import Saturation
 from .measurement.sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
 from .measurement.stats import ranked_units

@@ -33,8 +33,6 @@ from ...text.words import split_at_spaces
 from .names import FORMAT_VERSION, Pair
 from .sample import fingerprint
 from .staging import state_arrays
-from .staging import staging_dir as staging_dir
-from .staging import staging_or_memory as staging_or_memory
 
 RECORDED = ("concat.fwd", "concat.bwd", "cell.fwd", "cell.bwd")   # what a recording stores
 # Positions per batch of the step-by-step pass. 4,096 (32 chunks of 128) was faster than 16,384 on

@@ -27,10 +27,15 @@ from pathlib import Path
 LOCK_FILE = ".lock"
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once: os.umask can only be read by setting it, and setting it while the dashboard's other
+# threads create files would give those files the wrong mode.
+UMASK = _read_umask()
 
 
 def _temp_name(path: Path) -> Path:
@@ -55,7 +60,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_file(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -104,7 +109,7 @@ class FolderLock:
             return self
         path = self.folder / LOCK_FILE
         for _ in range(10):           # the file may be removed between our open and our lock: then again
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~UMASK)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:

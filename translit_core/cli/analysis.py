@@ -33,20 +33,9 @@ from .common import (DATA_HELP, MAX_BINS, MAX_DRAWS, MAX_ROWS, MAX_SENTENCES, MA
                      add_common, print_json, set_threads, whole)
 
 
-def _check_analyze_args(a) -> None:
-    for name in ("sentences", "bins", "min_count"):
-        if getattr(a, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-    if not 0 <= a.shuffles <= 1000:
-        raise ValueError("--shuffles must be between 0 and 1000")
-    if a.ablation_k < 0 or not 1 <= a.draws <= MAX_DRAWS:
-        raise ValueError(f"--ablation-k must be >= 0 and --draws between 1 and {MAX_DRAWS}")
-
-
 def cmd_analyze(a):
     from ..analysis.pipeline import run_analysis
     set_threads(a)
-    _check_analyze_args(a)
     log = (lambda *args: print(*args, file=sys.stderr)) if a.json else print
     run = run_analysis(a.checkpoint, n_sentences=a.sentences, seed=a.seed, data_dir=a.data, text=a.text,
                        bins=a.bins, min_count=a.min_count, out_dir=a.out, ablation_k=a.ablation_k,
@@ -66,8 +55,6 @@ def cmd_neurons(a):
     from ..analysis.store import Analysis
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
-    if a.top < 1:
-        raise ValueError("--top must be at least 1")
     chosen = a.layer or list(READOUT_LAYERS)
     layers = list(an.layers) if "all" in chosen else chosen
     rows = []
@@ -90,8 +77,6 @@ def cmd_pairs(a):
     from ..analysis.store import Analysis
     an = Analysis.load(a.checkpoint)
     neuron = an.parse_neuron(a.neuron)
-    if a.top < 1:
-        raise ValueError("--top must be at least 1")
     rows = [s.to_dict() for s in an.top_pairs(neuron, a.top, by=a.by)]
     if a.json:
         print_json(rows)
@@ -109,8 +94,6 @@ def cmd_histogram(a):
     set_threads(a)
     an = Analysis.load(a.checkpoint)
     a.bins = an.tables.bins if a.bins is None else a.bins
-    if a.bins < 1 or a.rows < 1:
-        raise ValueError("--bins and --rows must be at least 1")
     pair, neuron = an.parse_pair(a.pair), an.parse_neuron(a.neuron)
     h = histogram(an, pair, neuron, bins=a.bins, data_dir=a.data)
     if a.json:
@@ -130,20 +113,11 @@ def cmd_histogram(a):
         print(f"  {lo:9.4f}  {'#' * round(width * p / top):<{width}s}  {'#' * round(width * q / top)}")
 
 
-def _check_ablate_args(a) -> None:
-    if not 1 <= a.draws <= MAX_DRAWS:
-        raise ValueError(f"--draws {a.draws}: must be between 1 and {MAX_DRAWS}")
-    if a.max_positions is not None and a.max_positions < 1:
-        raise ValueError(f"--max-positions {a.max_positions}: must be at least 1")
-    if a.per_output < 0:
-        raise ValueError(f"--per-output {a.per_output}: must be at least 1, or 0 for every position")
-
 
 def cmd_ablate(a):
     from ..analysis.methods.ablation import ABLATABLE_LAYERS, ablate_recording
     from ..analysis.store import Analysis
     set_threads(a)
-    _check_ablate_args(a)
     an = Analysis.load(a.checkpoint)
     pair = an.parse_pair(a.pair)
     layers = list(ABLATABLE_LAYERS) if a.layer == "all" else [a.layer]
@@ -260,8 +234,6 @@ def cmd_hypothesis(a):
     from ..analysis.methods.hypothesis import hypothesis
     from ..analysis.methods.intervene import parse_span
     from ..analysis.store import Analysis
-    if not 0 <= a.left <= 20 or not 0 <= a.right <= 20 or a.top < 1:
-        raise ValueError("--left and --right must be between 0 and 20, --top at least 1")
     span = parse_span(a.span, len(a.text))
     rec = Analysis.load(a.checkpoint).recording(a.data)
     r = hypothesis(rec.model, rec.alphabets, rec, a.text, span, a.layer, a.threshold, a.left, a.right, a.top)

@@ -60,8 +60,6 @@ def cmd_attribute(a):
     from ..analysis.methods.attribution import attribute
     from ..model.checkpoint import load_checkpoint
     model, alphabets, _ = load_checkpoint(a.checkpoint)
-    if not 4 <= a.steps <= 512:
-        raise ValueError(f"--steps {a.steps}: must be between 4 and 512")
     r = attribute(model, alphabets, a.text, a.position, n_steps=a.steps)
     if a.json:
         print_json(r.to_dict())

@@ -72,8 +72,6 @@ def cmd_clusters(a):
     from ..analysis.methods.clusters import cluster_rows, neuron_rows
     from ..analysis.store import Analysis
     an = Analysis.load(a.checkpoint)
-    if a.k < 1:
-        raise ValueError("--k must be at least 1")
     neuron = an.parse_neuron(a.neuron) if a.neuron else None
     pair = an.parse_pair(a.pair) if a.pair else None
     layer = a.layer or (neuron.layer if neuron else "concat.fwd")

@@ -18,4 +18,7 @@ route = routing.navigate()
 routing.sidebar(route)
 for note in route.notes:
     st.info(note, icon=":material/info:")
-route.page.run()
+try:
+    route.page.run()
+finally:                        # also when the page stopped early: the selection stays in view
+    routing.selection_bar(route)

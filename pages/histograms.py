@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.ui.downloads import show_chart
-from dashboard.ui.panels import histogram, show_histogram
+from dashboard.ui.panels import histogram, show_histogram, whole_sample_notice
 from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import init_once, lab, neuron_picker, notes_once, pair_picker, require_analysis
 from dashboard.views import figures
@@ -15,6 +15,7 @@ from translit_core.model.names import NeuronId
 L = lab()
 st.title("Histograms")
 A = require_analysis(L)
+whole_sample_notice(L)      # while the whole sample is recorded: what the page draws from meanwhile
 
 pairs = A.pairs()
 parsed_pair = parse_pair(url_param("pair"), pairs)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.ui.panels import neuron_card
+from dashboard.ui.panels import neuron_card, whole_sample_notice
 from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import lab, neuron_picker, notes_once, require_analysis
 from dashboard.views.urls import Parsed, parse_neuron, parse_pair
@@ -12,6 +12,7 @@ from translit_core.model.names import NeuronId
 L = lab()
 st.title("Neuron card")
 A = require_analysis(L)
+whole_sample_notice(L)      # while the whole sample is recorded: what the page draws from meanwhile
 
 pairs = A.pairs()
 default_pair = parse_pair(None, pairs).value

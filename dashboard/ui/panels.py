@@ -17,7 +17,7 @@ from ..views import intervene as iv
 from ..views.card import ablation_sentence, best_ablation, contexts_html
 from ..views.graph import GraphData, graph_data
 from ..views.histograms import HistView, histogram_for
-from ..views.lab import QUERY_ERRORS, Lab, Unavailable, file_stamp
+from ..views.lab import FIRST_SENTENCES, QUERY_ERRORS, Lab, Unavailable, file_stamp
 from ..views.labels import input_label, layer_title, pair_label
 from ..views.markdown import md_plain
 from ..views.text import CONFIDENCE_CSS
@@ -54,14 +54,48 @@ def neuron_graph(lab: Lab, pair: Pair, max_edges: int, selected: NeuronId | None
 def _recording_spinner(lab: Lab):
     if lab.recording_ready:
         return st.empty()
-    return st.spinner("Loading the sample recording behind histograms and contexts (first time only; "
-                      "it is re-made from the held-out data if it is not cached — up to a minute or two)…")
+    if not lab.whole_sample_ready:
+        return st.spinner(f"Recording the first {FIRST_SENTENCES} sentences of the sample (a few seconds)…")
+    return st.spinner("Loading the sample recording behind histograms and contexts…")
+
+
+def whole_sample(lab: Lab) -> bool:
+    """Whether the views draw from the whole sample's recording now; else from its first
+    sentences, while the whole one is recorded in the background (whole_sample_notice says so)."""
+    if lab.whole_sample_ready:
+        return True
+    lab.warm_up()
+    return False
+
+
+@st.fragment(run_every=2)
+def _recording_progress(lab: Lab) -> None:
+    if lab.recording_ready:
+        st.rerun(scope="app")       # the whole sample is there: draw the page again from it
+    n = lab.analysis.meta.sample.get("n_sentences") if lab.analysis else None
+    st.info(f"**Drawn from the first {FIRST_SENTENCES} of the sample's {f'{n:,}' if n else 'many'} sentences** "
+            f"while the whole "
+            f"sample is recorded in the background ({lab.recording_progress:.0%}, once per model and machine); "
+            f"the page redraws itself from it when it is done.", icon=":material/hourglass_top:")
+
+
+def whole_sample_notice(lab: Lab) -> None:
+    """At the top of a page that draws from the sample recording: while the whole sample is
+    being recorded, a note that says what the page shows meanwhile, with the progress, which
+    reruns the page when the recording is done (or says why it cannot be made)."""
+    if lab.analysis is None or whole_sample(lab):
+        return
+    if lab.recording_error:
+        st.warning(f"The whole sample cannot be recorded ({md_plain(lab.recording_error)}); this page draws from "
+                   f"its first {FIRST_SENTENCES} sentences.", icon=":material/warning:")
+        return
+    _recording_progress(lab)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _histogram(directory: str, stamp: tuple, pair: str, neuron: str) -> HistView | str:
+def _histogram(directory: str, stamp: tuple, pair: str, neuron: str, whole: bool) -> HistView | str:
     try:
-        return histogram_for(current_lab(), pair, neuron)
+        return histogram_for(current_lab(), pair, neuron, whole=whole)
     except Unavailable as e:
         return str(e)
 
@@ -69,7 +103,7 @@ def _histogram(directory: str, stamp: tuple, pair: str, neuron: str) -> HistView
 def histogram(lab: Lab, pair: Pair, neuron: NeuronId) -> HistView | None:
     """Cached histogram; a friendly message (and None) when it cannot be computed."""
     with _recording_spinner(lab):
-        out = _histogram(str(lab.directory), file_stamp(lab.directory), str(pair), str(neuron))
+        out = _histogram(str(lab.directory), file_stamp(lab.directory), str(pair), str(neuron), whole_sample(lab))
     if isinstance(out, str):
         st.info(out, icon=":material/info:")
         return None
@@ -80,30 +114,34 @@ def show_histogram(lab: Lab, pair: Pair, neuron: NeuronId, key: str) -> None:
     hv = histogram(lab, pair, neuron)
     if hv is not None:
         show_chart(figures.histogram_overlay(hv), "histogram", {"pair": pair, "neuron": neuron}, key=key)
+        part = (f" From the sample's first {hv.first_sentences} sentences only, while the whole sample is recorded."
+                if hv.first_sentences else "")
         st.caption(f"Hellinger H = **{hv.hellinger:.3f}** between the activation of `{neuron}` where "
                    f"{md_plain(pair_label(pair))} (n = {hv.n_pos:,}) and where {md_plain(input_label(pair.x))} "
-                   f"becomes anything else (n = {hv.n_neg:,}).")
+                   f"becomes anything else (n = {hv.n_neg:,}).{part}")
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _contexts(directory: str, stamp: tuple, neuron: str, k: int) -> list[str] | str:
+def _contexts(directory: str, stamp: tuple, neuron: str, k: int, whole: bool) -> list[str] | str:
     try:
-        return contexts_html(current_lab(), neuron, k)
+        return contexts_html(current_lab(), neuron, k, whole=whole)
     except Unavailable as e:
         return str(e)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _track(directory: str, stamp: tuple, neuron: str) -> str:
+def _track(directory: str, stamp: tuple, neuron: str, whole: bool) -> str:
     """The neuron card's track line (Markdown): the annotation track that best predicts the unit."""
     from translit_core.analysis.methods.tracks import best_track
     try:
-        b = best_track(current_lab().recording(), neuron)
+        b = best_track(current_lab().sample_recording(whole), neuron)
     except (Unavailable, *QUERY_ERRORS) as e:
         return f"**Tracks:** not available ({md_plain(e)})."
     rest = "; ".join(f"{'high' if high else 'low'} on {md_plain(name)} {auc:.2f}" for name, auc, high in b.runners_up)
-    return (f"**Tracks:** {md_plain(b.description)}. Next best (AUC): {rest}. Scored over a seeded "
-            f"subsample of the analysis sample; the sample has no lexicon pass, so no lexicon track.")
+    over = ("a seeded subsample of the analysis sample" if whole
+            else f"the sample's first {FIRST_SENTENCES} sentences (the whole sample is being recorded)")
+    return (f"**Tracks:** {md_plain(b.description)}. Next best (AUC): {rest}. Scored over {over}; "
+            f"the sample has no lexicon pass, so no lexicon track.")
 
 
 def intervene_link(neuron: NeuronId) -> None:
@@ -139,8 +177,9 @@ def neuron_card(lab: Lab, neuron: NeuronId, pair: Pair | None = None, key: str =
         st.markdown("**Where it fires most** — sample contexts around its highest activations, each "
                     "character shaded (red positive, blue negative), the peak underlined")
         with _recording_spinner(lab):
-            track_line = _track(str(lab.directory), file_stamp(lab.directory), str(neuron))
-            ctx = _contexts(str(lab.directory), file_stamp(lab.directory), str(neuron), 8)
+            whole, stamp = whole_sample(lab), file_stamp(lab.directory)
+            track_line = _track(str(lab.directory), stamp, str(neuron), whole)
+            ctx = _contexts(str(lab.directory), stamp, str(neuron), 8, whole)
         track_slot.markdown(track_line)
         if isinstance(ctx, str):
             st.info(ctx, icon=":material/info:")

@@ -1,6 +1,6 @@
 """The app's pages and how a URL reaches them; app.py calls `navigate()` and runs the page.
 
-- Every page has its own path: /transliterate, /intervene, /graph, /histograms, /heatmaps, /neuron,
+- Every page has its own path: /start, /transliterate, /intervene, /graph, /histograms, /heatmaps, /neuron,
   /methods, /gates, /clusters, /compare, /dynamics (views/urls.py's PAGES). The root (/) shows
   the default page too, as a second, hidden entry for the same file: Streamlit serves
   its default page only at the root, and a path that names no registered page gets Streamlit's
@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import streamlit as st
@@ -30,10 +31,12 @@ from translit_core import settings
 from .downloads import image_format_picker
 from ..views.lab import loadable_models
 from ..views.markdown import md_literal, md_plain
+from ..views.start import glossary_markdown
 from ..views.urls import (CUT_PARAM, DEFAULT_PAGE, MOVED_PARAM, PAGES, cut_link_note, first, parse_choice, parse_page,
                    unknown_path_note)
 
-ICONS = {"transliterate": ":material/translate:", "intervene": ":material/tune:", "graph": ":material/hub:",
+ICONS = {"start": ":material/home:", "transliterate": ":material/translate:", "intervene": ":material/tune:",
+         "graph": ":material/hub:",
          "histograms": ":material/bar_chart:", "heatmaps": ":material/grid_on:",
          "neuron": ":material/psychology:", "methods": ":material/leaderboard:",
          "gates": ":material/scatter_plot:", "clusters": ":material/workspaces:",
@@ -44,6 +47,8 @@ NOTE_KEY = "_route_note"      # a note carried across a switch_page (session sta
 OPENED_KEY = "_route_opened"  # set once this session's first run has read the URL's path
 PAGE_STATE = "_page"          # the page this run shows, by name (session state)
 URL_SENT = "_url_sent"        # what set_params sent on this visit of the page (session state)
+SELECTION = "_selection"      # the session's selection, shared by every page (session state)
+SHARED_PARAMS = ("pair", "neuron", "text")   # the parts of a view that are the session's selection
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Route:
     name: str                    # its name in urls.PAGES
     pages: dict[str, st.Page]    # every page by name, the root's entry for the current page
     notes: list[str]             # for the user: why the URL did not open what it names
+    selection_slot: Any = None   # the sidebar's place for the selection bar (sidebar(), selection_bar())
 
 
 def page_file(name: str) -> str:
@@ -111,6 +117,8 @@ def navigate() -> Route:
 
     name = DEFAULT_PAGE if current is root else next(n for n, p in pages.items() if p is current)
     wanted = parse_page(first(st.query_params, "page"))
+    if current is root and wanted.value is None and first(st.query_params, "text") is not None:
+        wanted = parse_page("transliterate")     # a text shared by a link at the root: to be transliterated
     if wanted.value and wanted.value != name:
         st.switch_page(pages[wanted.value], query_params=st.query_params.to_dict())
     if st.session_state.get(PAGE_STATE) != name:
@@ -163,11 +171,23 @@ def model_switch() -> tuple[str | None, str | None]:
 # --------------------------------------------------------------------------------------------
 # The view's state in the URL (every page, through widgets)
 
+def selection() -> dict[str, str]:
+    """The session's selection: the pair, neuron and text the last page showed (SHARED_PARAMS).
+    A page opened without them in its URL (a sidebar link, Back to a bare path) starts from it,
+    so that the graph's pair is the histograms', the card's and the heatmap's, until the user
+    changes it."""
+    return st.session_state.setdefault(SELECTION, {})
+
+
 def url_param(key: str) -> str | None:
     """A query parameter's value: as this visit of the page last sent it (set_params), else as
-    the browser's URL has it (which can be older than a message still on its way)."""
+    the browser's URL has it (which can be older than a message still on its way), else, for
+    the parts of the selection (SHARED_PARAMS), the session's selection."""
     sent = st.session_state.get(URL_SENT, {})
-    return sent[key] if key in sent else first(st.query_params, key)
+    if key in sent:
+        return sent[key]
+    value = first(st.query_params, key)
+    return selection().get(key) if value is None and key in SHARED_PARAMS else value
 
 
 def set_params(**values) -> None:
@@ -184,6 +204,8 @@ def set_params(**values) -> None:
     removed in place: a key tied to a widget (bind="query-params") cannot be rewritten."""
     sent = st.session_state.setdefault(URL_SENT, {})
     sent.update({k: None if v is None or v == "" else str(v) for k, v in values.items()})
+    # What a page shows becomes the selection; a page that shows no neuron (None) leaves it be.
+    selection().update({k: sent[k] for k in SHARED_PARAMS if sent.get(k) is not None and k in values})
     qp = st.query_params
     for k in [k for k, v in sent.items() if v is None and k in qp]:
         del qp[k]                                       # a message each (rare)
@@ -195,9 +217,27 @@ def sidebar(route: Route) -> None:
     with st.sidebar:
         for name in PAGES:
             st.page_link(route.pages[name])
+        route.selection_slot = st.empty()         # filled after the page ran (app.py): this run's selection
+        with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
+            st.markdown(glossary_markdown())
         st.caption("A Latin → Armenian transliteration biLSTM, opened up. Every view is in the URL: "
                    "copy it to share what you see.")
         image_format_picker()
+
+
+def selection_bar(route: Route) -> None:
+    """The selection every page starts from, always in view (the sidebar, under the pages); drawn
+    after the page ran, so it shows what the page chose on this run."""
+    chosen = selection()
+    parts = [f"**{label}** {md_literal(chosen[key], 24)}" for key, label in
+             (("pair", "Pair"), ("neuron", "Neuron"), ("text", "Text")) if chosen.get(key)]
+    model = st.session_state.get(MODEL_STATE)
+    if model:
+        parts.insert(0, f"**Model** {md_plain(model)}")
+    if parts and route.selection_slot is not None:
+        route.selection_slot.caption("Selection: " + " · ".join(parts),
+                   help="What every page opens with: the model, the pair (input → output character), the "
+                        "neuron and the text shown last. Change it on any page; the others follow.")
 
 
 def ensure_app_routing() -> None:

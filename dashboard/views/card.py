@@ -13,11 +13,12 @@ from .labels import input_label, pair_label
 from .markdown import md_plain
 from .text import shaded_html
 
-def contexts_html(lab: Lab, neuron: "NeuronId | str", k: int = 8) -> list[str]:
+def contexts_html(lab: Lab, neuron: "NeuronId | str", k: int = 8, whole: bool = True) -> list[str]:
     """HTML snippets (escaped) of the sample contexts where a neuron fires most: every character
-    shaded by the neuron's activation (one scale for all), the peak character underlined."""
+    shaded by the neuron's activation (one scale for all), the peak character underlined
+    (whole=False: among the sample's first sentences, Lab.first_sentences)."""
     try:
-        rows = top_contexts(neuron, k, source=lab.recording())
+        rows = top_contexts(neuron, k, source=lab.sample_recording(whole))
     except QUERY_ERRORS as e:
         raise Unavailable(f"Contexts are not available: {md_plain(e)}") from None
     vmax = max((abs(float(v)) for row in rows for v in row.activations), default=0.0) or 1.0

@@ -12,14 +12,13 @@ import html
 import math
 from typing import Sequence
 
-import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from translit_core.analysis import AblationResult, Pair, PairScore
 
-from .graph import GraphData
+from .graph import GraphData, node_hover, row_labels
 from .heatmaps import HeatData
 from .histograms import HistView
 from .labels import input_label, pair_label
@@ -29,7 +28,24 @@ ACT_SCALE = [[0.0, "#2166ac"], [0.25, "#92c5de"], [0.5, "#f7f7f7"], [0.75, "#f4a
 POSITIVE, NEGATIVE = "#f28e2b", "#2ca02c"  # contribution edges: orange +, green -
 TARGET, OTHER = "#e8590c", "#4c6ef5"        # histogram: target = y, target != y
 FONT = "Noto Sans, Noto Sans Armenian, DejaVu Sans, sans-serif"
-NODE_NONE = "#ced4da"                      # node without an H value
+NODE_NONE = "#e9ecef"                      # node without an H value
+# The neuron graph: a sequential scale (dark = a larger distance) on one fixed range for every
+# pair; node sizes (px) and the selected / target ring; the graph's least width (px) and margins
+# (the rows' names on the left, the colour bar on the right); the step of the hidden and output
+# rows' nodes (x units: least, most), and the room left and right of the nodes.
+GRAPH_SCALE = "Blues"
+NODE_SIZE, OUTPUT_SIZE, RING = 24, 32, 4
+GRAPH_MIN_WIDTH = 900
+
+
+def graph_scroll_css(key: str) -> str:
+    """CSS for the container `key` holding a graph: the graph keeps GRAPH_MIN_WIDTH and the
+    container scrolls sideways where the page is narrower (a phone)."""
+    return (f'<style>.st-key-{key} {{ overflow-x: auto; }} .st-key-{key} [data-testid="stFullScreenFrame"]'
+            f':has([data-testid="stPlotlyChart"]) {{ min-width: {GRAPH_MIN_WIDTH}px; }}</style>')
+GRAPH_MARGIN = dict(l=120, r=80, t=60, b=10)
+ROW_STEP = {"output": (1.5, 3.0), "hidden": (1.0, 1.8)}
+X_PAD = 0.6
 
 
 def esc(text: str) -> str:
@@ -45,38 +61,32 @@ def base_layout(fig: go.Figure, **kw) -> go.Figure:
 
 
 def graph_layout(data: GraphData) -> dict[str, tuple[float, float]]:
-    """Node positions: rows top to bottom, nodes in a row side by side (networkx multipartite).
+    """Node positions: rows top to bottom (1 apart; row 0 at y = 0, lower rows at negative y),
+    nodes in a row side by side, in the data's order.
 
-    The concat row and the six gate rows have the same columns (forward | gap | backward), so
-    a gate node sits exactly under its concat neuron; hidden and output rows are centred.
-    Rows are 1 apart, nodes in a row 1 apart; row 0 is at y = 0, lower rows at negative y.
+    The concat row and the six gate rows have the same columns, 1 apart (forward | gap |
+    backward), so a gate node sits exactly under its concat neuron; the hidden and output rows
+    are centred and spread over that width, up to ROW_STEP apart (never under 1).
     """
-    g = nx.DiGraph()
-    subsets: dict[int, list[str]] = {}
+    rows: list[list[str]] = []
+    sided: set[int] = set()
     for i, (r, _) in enumerate(data.rows):
         nodes = [n for n in data.nodes if n.row == r]
         fwd = [n.id for n in nodes if n.side == "fwd"]
         bwd = [n.id for n in nodes if n.side == "bwd"]
-        ordered = [n.id for n in nodes if n.side not in ("fwd", "bwd")] + fwd
+        ids = [n.id for n in nodes if n.side not in ("fwd", "bwd")] + fwd
         if fwd or bwd:
-            ordered.append(f"__gap__{r}")   # the divider's column
-        ordered += bwd
-        if ordered:
-            subsets[i] = ordered
-            g.add_nodes_from(ordered, row=i)
-    for e in data.edges:
-        if e.source in g and e.target in g:
-            g.add_edge(e.source, e.target, weight=e.value)
-    if not g:
-        return {}
-    # A dict of ordered lists keeps the order within each row (a node attribute would not).
-    raw = nx.multipartite_layout(g, subset_key=subsets, align="horizontal")
+            ids.append(f"__gap__{r}")   # the divider's column
+            sided.add(i)
+        rows.append(ids + bwd)
+    width = max((len(rows[i]) - 1 for i in sided), default=0)
     pos: dict[str, tuple[float, float]] = {}
-    for i, ids in subsets.items():
-        ids = sorted(ids, key=lambda n: raw[n][0])
+    for i, ids in enumerate(rows):
+        r = data.rows[i][0]
+        step = 1.0 if i in sided or len(ids) < 2 else max(ROW_STEP.get(r, (1.0, 1.5))[0], min(
+            ROW_STEP.get(r, (1.0, 1.5))[1], width / (len(ids) - 1)))
         c = (len(ids) - 1) / 2
-        for k, nid in enumerate(ids):
-            pos[nid] = (k - c, -float(i))
+        pos.update({nid: ((k - c) * step, -float(i)) for k, nid in enumerate(ids)})
     return pos
 
 
@@ -135,40 +145,39 @@ def _divider(pos: dict[str, tuple[float, float]]) -> tuple[list[dict], list[dict
     return shapes, annotations
 
 
-def _node_trace(data: GraphData, pos: dict[str, tuple[float, float]], selected: str | None) -> go.Scatter:
-    """Every node in one trace, coloured by its H excess on one fixed 0..1 scale; the selected
-    node and the target outputs outlined; customdata: the node's id (a click selects it)."""
+def _node_trace(data: GraphData, pos: dict[str, tuple[float, float]], selected: str | None,
+                colour: str = "excess") -> go.Scatter:
+    """Every node in one trace, coloured by its H excess (or raw H) on one fixed 0..1 scale, grey
+    where it has none; the selected node and the target output outlined; customdata: the node's
+    id (a click selects it)."""
     nodes = [n for n in data.nodes if n.id in pos]
-    h = [n.excess for n in nodes]         # the colour: H excess over its null, one scale for every pair
-    colours = [v if v is not None else np.nan for v in h]
+    h = [n.excess if colour == "excess" else n.hellinger for n in nodes]
+    colours = [v if v is not None else NODE_NONE for v in h]       # a colour string: drawn as it is
     is_out = [n.row == "output" for n in nodes]
-    sizes = [34 if o else 27 for o in is_out]
-    line_w = [4 if (n.id == selected or n.target) else 1 for n in nodes]
-    line_c = ["#d6336c" if n.id == selected else ("#212529" if n.target else "#ffffff") for n in nodes]
-    text_c = ["#000000" if (v is not None and v > 0.55) else "#ffffff" for v in h]
-    hover = []
-    for n in nodes:
-        stats = (f"H excess = {n.excess:.3f}<br>Hellinger H = {n.hellinger:.3f} · null {n.null:.3f}"
-                 f" · p {n.p_value:.2g}" if n.excess is not None else "Hellinger H = n/a")
-        hover.append(f"<b>{esc(n.title or n.id)}</b><br>{stats}<br>"
-                     f"n(target) = {n.n_pos:,} · n(other) = {n.n_neg:,}"
-                     + ("<br><i>click for histogram & card</i>"))
+    line_w = [RING if (n.id == selected or n.target) else 1 for n in nodes]
+    line_c = ["#d6336c" if n.id == selected else ("#212529" if n.target else "#adb5bd") for n in nodes]
+    text_c = ["#ffffff" if (v is not None and v > 0.6) else "#212529" for v in h]
+    title = "H excess" if colour == "excess" else "Hellinger H"
     return go.Scatter(
         x=[pos[n.id][0] for n in nodes], y=[pos[n.id][1] for n in nodes],
         mode="markers+text", text=[esc(n.label) for n in nodes], textposition="middle center",
         textfont=dict(color=text_c, size=[15 if o else 10 for o in is_out], family=FONT),
-        customdata=[n.id for n in nodes], hovertext=hover,
+        customdata=[n.id for n in nodes], hovertext=[node_hover(data, n, colour) for n in nodes],
         hovertemplate="%{hovertext}<extra></extra>", name="neurons", showlegend=False,
-        marker=dict(size=sizes, color=colours, colorscale=H_SCALE, cmin=0, cmax=1,
-                    line=dict(width=line_w, color=line_c),
-                    colorbar=dict(title=dict(text="H excess", side="right"), thickness=14,
-                                  len=0.75, tickvals=[0, 0.25, 0.5, 0.75, 1.0])),
+        marker=dict(size=[OUTPUT_SIZE if o else NODE_SIZE for o in is_out], color=colours, colorscale=GRAPH_SCALE,
+                    cmin=0, cmax=1, line=dict(width=line_w, color=line_c),
+                    colorbar=dict(title=dict(text=title, side="right"), thickness=12, len=0.75, x=1.01,
+                                  xanchor="left", tickvals=[0, 0.25, 0.5, 0.75, 1.0])),
         selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)))
 
 
-def neuron_graph(data: GraphData, selected: str | None = None, height: int | None = None) -> go.Figure:
+def neuron_graph(data: GraphData, selected: str | None = None, height: int | None = None,
+                 colour: str = "excess") -> go.Figure:
     """The post's neuron graph for one pair: rows of nodes (outputs, hidden, concat, gates and
-    cells) joined by their strongest mean contributions; `selected` (a node's id) outlined."""
+    cells) joined by their strongest mean contributions; `selected` (a node's id) outlined.
+    colour: "excess" (H minus its null) or "hellinger" (raw H), both on the one fixed 0..1 scale.
+    Drawn at least GRAPH_MIN_WIDTH px wide (the page scrolls it sideways where it is narrower):
+    at that width no two nodes of a row touch."""
     pos = graph_layout(data)
     fig = go.Figure()
     if not pos:
@@ -177,23 +186,29 @@ def neuron_graph(data: GraphData, selected: str | None = None, height: int | Non
     # Shapes and annotations go into the layout in one piece at the end: plotly re-validates them
     # all at every add_annotation.
     shapes, annotations = _divider(pos)
-    fig.add_trace(_node_trace(data, pos, selected))
-
-    # Row labels on the left
-    xmin = min(p[0] for p in pos.values())
-    xmax = max(p[0] for p in pos.values())
-    annotations += [dict(x=xmin - 0.9, y=-i, text=esc(label), showarrow=False, xanchor="right",
-                         font=dict(size=12, color="#343a40")) for i, (_, label) in enumerate(data.rows)]
+    fig.add_trace(_node_trace(data, pos, selected, colour))
     n_rows = len(data.rows)
-    title = f"Neurons that separate {esc(pair_label(data.pair))}  ·  colour = H excess over its null"
-    base_layout(fig, height=height or 110 + 62 * n_rows, shapes=shapes, annotations=annotations,
+    what = "H excess over its null" if colour == "excess" else "Hellinger H (raw)"
+    title = f"Neurons that separate {esc(pair_label(data.pair))}  ·  colour = {what}"
+    base_layout(fig, height=height or 110 + 62 * n_rows, shapes=shapes, annotations=annotations + row_labels(data),
                 title=dict(text=title, x=0.01, font=dict(size=16)),
                 legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
                 clickmode="event+select", dragmode=False, hovermode="closest",
-                margin=dict(l=10, r=10, t=60, b=10))
-    fig.update_xaxes(visible=False, range=[xmin - 6.5, xmax + 0.8], fixedrange=True)
+                margin=dict(GRAPH_MARGIN, autoexpand=False))
+    fig.update_xaxes(visible=False, range=list(graph_x_range(pos)), fixedrange=True)
     fig.update_yaxes(visible=False, range=[-(n_rows - 1) - 0.95, 0.6], fixedrange=True)
     return fig
+
+
+def graph_x_range(pos: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    """The neuron graph's x axis: its nodes and X_PAD either side."""
+    xs = [p[0] for p in pos.values()]
+    return min(xs) - X_PAD, max(xs) + X_PAD
+
+
+def graph_px_per_unit(x_range: Sequence[float], width: int = GRAPH_MIN_WIDTH) -> float:
+    """Pixels per x unit of a neuron graph with that x axis, drawn `width` px wide."""
+    return (width - GRAPH_MARGIN["l"] - GRAPH_MARGIN["r"]) / (x_range[1] - x_range[0])
 
 
 # --------------------------------------------------------------------------------------------

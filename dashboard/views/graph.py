@@ -1,24 +1,53 @@
 """The neuron graph's data for one pair: YerevaNN's figure, from the analysis file alone.
 
-Rows from the top: the outputs the input character can become, the hidden layer's most selective
-neurons, the biLSTM's most selective forward | backward neurons, and under each of those its
-gates and cells (the same index in the six rows of GATE_ROWS). Edges are mean contributions
-(weight x mean activation) from the analysis. `figures.neuron_graph` lays it out and draws it.
+Rows from the top: the outputs the input character can become (those the pair picker offers, so
+a click on one switches to that pair), the hidden layer's most selective neurons, the biLSTM's
+most selective forward | backward neurons, and under each of those its gates and cells (the same
+index in the six rows of GATE_ROWS). Edges are mean contributions (weight x mean activation) from
+the analysis. `figures.neuron_graph` lays it out and draws it.
 """
 from __future__ import annotations
 
+import html
 import math
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from translit_core.analysis import Analysis, Pair
 from translit_core.model.alphabets import PASS_SYMBOL, PLACE_SYMBOL, Alphabets, class_of_symbol
 from translit_core.model.names import NeuronId, lstm_layer
 
+from .labels import pair_label
+
+if TYPE_CHECKING:
+    from .lab import Lab
+
 # The six rows under the concat layer, top to bottom, as in the post: (label, forward layer,
 # backward layer) for each part of the LSTM step; "c_before" is the cell the step started from.
 GATE_ROWS = tuple((label, lstm_layer("fwd", part), lstm_layer("bwd", part)) for label, part in (
     ("o", "o"), ("c", "c"), ("i", "i"), ("g", "g"), ("f", "f"), ("c_prev | c_next", "c_before")))
+
+# What each gate row is: (the words beside the row's letter, the row label's hover).
+GATE_WORDS = {
+    "o": ("output gate", "o, the output gate: how much of the cell (tanh c)\nthe LSTM shows as its output h"),
+    "c": ("cell", "c, the cell state after this step: the LSTM's memory"),
+    "i": ("input gate", "i, the input gate: how much of the candidate g\nis written into the cell"),
+    "g": ("candidate", "g, the candidate: the new value offered to the cell (tanh)"),
+    "f": ("forget gate", "f, the forget gate: how much of the previous cell is kept"),
+    "c_prev | c_next": ("cell before", "c_prev | c_next, the cell the step started from: c at the\n"
+                                       "character before (forward LSTM) | after (backward LSTM)"),
+}
+
+
+def esc(text: str) -> str:
+    """Plotly renders a subset of HTML in text and hovers: escape data strings."""
+    return html.escape(str(text), quote=False)
+
+
+def row_label(label: str) -> str:
+    """The words drawn beside a gate row: its letter and what it is."""
+    return f"{label} · {GATE_WORDS[label][0]}" if label in GATE_WORDS else label
 
 
 @dataclass
@@ -32,6 +61,7 @@ class Node:
     side: str = ""          # "fwd" / "bwd" for concat and gate rows
     title: str = ""         # longer name for hover
     target: bool = False    # the pair's output symbol
+    pair: str = ""          # output nodes: the pair x:y a click on the node switches to
     null: float | None = None      # H's permutation null (the noise floor at this pair's sizes)
     p_value: float | None = None
 
@@ -54,28 +84,15 @@ class GraphData:
     rows: list[tuple[str, str]]     # (row key, label shown on the left), top to bottom
     nodes: list[Node]
     edges: list[Edge] = field(default_factory=list)
+    row_help: dict[str, str] = field(default_factory=dict)   # row key -> the row label's hover (plain text)
 
 
 def graph_data(analysis: Analysis, alphabets: Alphabets, pair: "Pair | str", k_hidden: int = 12,
-               k_concat: int = 10, max_edges: int = 60, max_outputs: int = 8) -> GraphData:
+               k_concat: int = 10, max_edges: int = 60) -> GraphData:
     """Nodes and edges of the post's figure for one pair."""
     p = analysis.parse_pair(pair)
     nodes: list[Node] = []
-
-    # Row 1: candidate outputs for x, most frequent first (the Latin pass-through included),
-    # coloured by the H of their output logit for this pair.
-    out_nodes = []
-    cands = list(analysis.candidates(p.x))
-    cands = cands[:max_outputs] + ([p.y] if p.y in cands[max_outputs:] else [])
-    for sym in cands:
-        k = class_of_symbol(alphabets, sym)
-        if k is None:
-            continue
-        neuron = NeuronId("output", k)
-        label = p.x if sym == PASS_SYMBOL else sym
-        kind = " (pass-through)" if sym == PASS_SYMBOL else " (nothing)" if sym == PLACE_SYMBOL else ""
-        out_nodes.append(_node(analysis, p, neuron, "output", label, title=f"output “{label}”{kind}",
-                               target=(sym == p.y)))
+    out_nodes, out_help = _output_nodes(analysis, alphabets, p)
     nodes += out_nodes
 
     hidden = analysis.top_neurons(p, "hidden", k_hidden)
@@ -87,8 +104,13 @@ def graph_data(analysis: Analysis, alphabets: Alphabets, pair: "Pair | str", k_h
 
     rows = [("output", f"outputs for “{p.x}”"), ("hidden", f"hidden · top {k_hidden}"),
             ("concat", f"concat · top {k_concat} fwd | bwd")]
+    row_help = {"output": out_help,
+                "hidden": f"the dense layer after the biLSTM:\nits {k_hidden} neurons that best separate the pair",
+                "concat": f"the biLSTM's output h: its {k_concat} forward and {k_concat} backward\nneurons that "
+                          "best separate the pair;\nthe rows below are their gates and cells"}
     for label, layer_fwd, layer_bwd in GATE_ROWS:
-        rows.append((label, label))
+        rows.append((label, row_label(label)))
+        row_help[label] = GATE_WORDS[label][1]
         for side, layer, scores in (("fwd", layer_fwd, fwd), ("bwd", layer_bwd, bwd)):
             for s in scores:
                 neuron = NeuronId(layer, s.neuron.index)
@@ -102,18 +124,78 @@ def graph_data(analysis: Analysis, alphabets: Alphabets, pair: "Pair | str", k_h
         edges += _edges(analysis, p, concat_ids, hidden_ids)
     if hidden_ids and out_ids:
         edges += _edges(analysis, p, hidden_ids, out_ids)
-    return GraphData(str(p), rows, nodes, strongest(edges, max_edges))
+    return GraphData(str(p), rows, nodes, strongest(edges, max_edges), row_help)
 
 
-def _node(analysis: Analysis, pair: Pair, neuron: NeuronId, row: str, label: str, **kw) -> Node:
-    """A node with the neuron's H for the pair and its null (None where the analysis has none)."""
+def node_hover(data: GraphData, n: Node, colour: str = "excess") -> str:
+    """A node's hover: its name, H, null, excess and p, the counts, and what a click does."""
+    if n.excess is None:
+        stats = "Hellinger H = n/a" + (" (too few positions of this output)" if n.row == "output" else "")
+    elif colour == "hellinger":
+        stats = f"Hellinger H = {n.hellinger:.3f} · null {n.null:.3f} · H excess = {n.excess:.3f} · p {n.p_value:.2g}"
+    else:
+        stats = f"H excess = {n.excess:.3f}<br>Hellinger H = {n.hellinger:.3f} · null {n.null:.3f} · p {n.p_value:.2g}"
+    click = ("the pair shown" if n.pair == data.pair else f"click to switch to the pair {esc(pair_label(n.pair))}"
+             ) if n.pair else "click for histogram & card"
+    return (f"<b>{esc(n.title or n.id)}</b><br>{stats}<br>n(target) = {n.n_pos:,} · n(other) = {n.n_neg:,}"
+            f"<br><i>{click}</i>")
+
+
+def row_labels(data: GraphData) -> list[dict]:
+    """The rows' names in the left margin ("o · output gate": the letter, the words under it),
+    each explaining its row on hover."""
+    out = []
+    for i, (r, label) in enumerate(data.rows):
+        head, _, words = label.partition(" · ")
+        text = f"<b>{esc(head)}</b>" + (f"<br><span style='color:#6c757d'>{esc(words)}</span>" if words else "")
+        hover = "<br>".join(esc(line) for line in data.row_help.get(r, label).split("\n"))
+        out.append(dict(x=0, xref="paper", xshift=-12, y=-i, text=text, showarrow=False, xanchor="right",
+                        align="right", font=dict(size=12, color="#343a40"), hovertext=hover,
+                        hoverlabel=dict(bgcolor="#ffffff", font=dict(size=12, color="#212529"))))
+    return out
+
+
+def picker_outputs(analysis: Analysis, x: str) -> list[str]:
+    """The outputs the pair picker offers for input x: those with a pair in the analysis, in its order."""
+    return [q.y for q in analysis.pairs() if q.x == x]
+
+
+def _output_nodes(analysis: Analysis, alphabets: Alphabets, p: Pair) -> tuple[list[Node], str]:
+    """Row 1: the outputs the pair picker offers for x, each coloured by the H of its output logit
+    for this pair (grey where the analysis has none) and switching to its pair on a click; and
+    the row label's hover, which names the outputs seen too rarely to be analysed."""
+    seen = dict(analysis.tables.candidates.get(p.x, {}))
+    nodes = []
+    for sym in picker_outputs(analysis, p.x):
+        k = class_of_symbol(alphabets, sym)
+        if k is None:
+            continue
+        label = p.x if sym == PASS_SYMBOL else sym
+        kind = " (kept Latin)" if sym == PASS_SYMBOL else " (nothing)" if sym == PLACE_SYMBOL else ""
+        q = Pair(p.x, sym)
+        title = f"output “{label}”{kind} · {p.x}→{label} {seen.get(sym, 0):,} times in the sample"
+        nodes.append(_node(analysis, p, NeuronId("output", k), "output", label, title=title,
+                           target=(sym == p.y), pair=str(q)))
+    shown = {n.pair for n in nodes}
+    rare = sorted((y for y in seen if str(Pair(p.x, y)) not in shown), key=lambda y: -seen[y])
+    help_ = (f"the output layer: what “{p.x}” can become, as the Output picker offers;\n"
+             f"a node's colour: how well that output's logit separates {p.x}→{p.y};\n"
+             "click one to switch to its pair")
+    if rare:
+        words = ", ".join(f"{p.x + ' kept Latin' if y == PASS_SYMBOL else y} ({seen[y]:,})" for y in rare)
+        help_ += (f"\nseen too rarely to analyse (under {analysis.tables.min_count:,} positions):\n{words}")
+    return nodes, help_
+
+
+def _node(analysis: Analysis, on: Pair, neuron: NeuronId, row: str, label: str, **kw) -> Node:
+    """A node with the neuron's H for the pair `on` and its null (None where the analysis has none)."""
     try:
-        s = analysis.score_of(pair, neuron)
+        s = analysis.score_of(on, neuron)
         h, null, pv = s.hellinger, s.hellinger_null, s.p_value
     except (KeyError, ValueError, IndexError):
         h = null = pv = None
     finite = h is not None and math.isfinite(h) and null is not None and math.isfinite(null)
-    return Node(str(neuron), row, label, h if finite else None, pair.n_pos, pair.n_neg,
+    return Node(str(neuron), row, label, h if finite else None, on.n_pos, on.n_neg,
                 null=null if finite else None, p_value=pv if finite else None, **kw)
 
 
@@ -155,3 +237,39 @@ def selected_neuron(event: Any) -> str | None:
         if isinstance(cd, str) and ":" in cd:
             return cd
     return None
+
+
+def output_pair(analysis: Analysis, alphabets: Alphabets, x: str, node: str | None) -> Pair | None:
+    """The pair a click on the output node `node` ("output:k") of input x's graph switches to:
+    x -> that output, one of the pair picker's; None for any other node."""
+    if not node or not node.startswith("output:"):
+        return None
+    for y in picker_outputs(analysis, x):
+        if node == f"output:{class_of_symbol(alphabets, y)}":
+            return analysis.parse_pair(Pair(x, y))
+    return None
+
+
+_warmed: set[tuple] = set()
+_warm_lock = threading.Lock()
+
+
+def warm_first_click(lab: "Lab") -> None:
+    """Once per lab, in a background thread: what the first node click would otherwise wait for.
+    The card under the graph scores the neuron against the sample's annotation tracks; the first
+    time, that annotates the sample and imports scipy (about 3 s). Later clicks reuse it (the
+    tracks are memoised on the recording)."""
+    key = (str(lab.directory), lab.stamp)
+    with _warm_lock:
+        if key in _warmed or lab.released.is_set() or lab.analysis is None:
+            return
+        _warmed.add(key)
+
+    def run() -> None:
+        from translit_core.analysis.methods.tracks import best_track
+        try:
+            rec = lab.recording()
+            best_track(rec, NeuronId("hidden", 0))
+        except Exception:       # reported when a click asks for it
+            pass
+    threading.Thread(target=run, name="translit-graph-warm-up", daemon=True).start()

@@ -1,5 +1,6 @@
 """Cell heatmaps (Karpathy style): every neuron's activation on every character of a typed text,
-and "find neurons for this substring" (over the analysis sample, else over the text itself)."""
+the cell-state units that fire on the post's -utyun suffix as the default rows, and "find neurons
+for this substring" (over the analysis sample, else over the text itself)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import torch
 from translit_core.analysis import NeuronScore, substring_selectivity
 from translit_core.infer.transliterator import CharPrediction, Transliterator
 from translit_core.model.alphabets import Alphabets
-from translit_core.model.names import READOUT_LAYERS, NeuronId
+from translit_core.model.names import DIRECTIONS, READOUT_LAYERS, NeuronId, lstm_layer
 from translit_core.model.net import TranslitNet
 from translit_core.text.rules import is_armenian_letter
 
@@ -22,6 +23,8 @@ MAX_HEATMAP_CHARS = 600       # characters shown in the cell heatmap
 DEFAULT_SUBSTRING = "utyun"   # -> "ություն", the post's example
 HEATMAP_TEXT = ("Azatutyun, ankakhutyun u hamagortsaktsutyun: ays bolor barer@ "
                 "verjanum en utyun vorpes mer hasarakutyun@.")
+CELL_LAYERS = tuple(lstm_layer(d, "c") for d in DIRECTIONS)    # the cell state c: cell.fwd, cell.bwd
+DEFAULT_ROWS = 6              # cell units shown by default
 HEATMAP_EXAMPLES = (
     ("words ending in ություն", HEATMAP_TEXT),
     ("a greeting", "Barev dzez, inchpes eq? Shat urax em dzez tesnel."),
@@ -99,9 +102,34 @@ def span_selectivity(acts: Mapping[str, np.ndarray], text: str, sub: str, layers
         if a is None:
             continue
         d = np.abs(a[inside].mean(0) - a[~inside].mean(0)) / (a.std(0) + 1e-6)
-        scores += [NeuronScore(NeuronId(layer, int(j)), float(d[j]), n_in, n_out) for j in np.argsort(-d)[:top]]
+        scores += [NeuronScore(NeuronId(layer, int(j)), float(d[j]), n_in, n_out)
+                   for j in np.argsort(-d, kind="stable")[:top]]
     scores.sort(key=lambda s: -s.hellinger)
     return scores[:top]
+
+
+def default_rows(acts: Mapping[str, np.ndarray], text: str = HEATMAP_TEXT, sub: str = DEFAULT_SUBSTRING,
+                 layers: Sequence[str] = CELL_LAYERS, n: int = DEFAULT_ROWS) -> list[str]:
+    """The heatmap's first rows: the `n` cell-state units that fire most on `sub` (the post's
+    -utyun suffix) against the rest of `text` (span_selectivity: |mean inside - mean outside| / std),
+    best first; where `sub` does not occur, the units that vary most over the text. Deterministic."""
+    scores = span_selectivity(acts, text, sub, layers, top=n)
+    if scores:
+        return [str(s.neuron) for s in scores]
+    spread = [(-float(acts[layer][:, j].std()), layer, j) for layer in layers if layer in acts
+              for j in range(acts[layer].shape[1])]
+    return [str(NeuronId(layer, j)) for _, layer, j in sorted(spread)[:n]]
+
+
+def seed_rows(neuron: str | None, defaults: Sequence[str], with_neuron: int = 3) -> list[str]:
+    """The rows a page opens with: the default rows; a linked `neuron` first, and then only the
+    first `with_neuron` defaults unless it is one of them (the page writes its first row into the
+    URL, so a page opened again on its own link keeps all its default rows)."""
+    if not neuron:
+        return list(defaults)
+    if neuron in defaults:
+        return [neuron] + [d for d in defaults if d != neuron]
+    return [neuron] + list(defaults[:with_neuron])
 
 
 @dataclass

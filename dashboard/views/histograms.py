@@ -13,7 +13,7 @@ import numpy as np
 from translit_core.analysis import Histogram, Pair, histogram
 from translit_core.model.names import NeuronId
 
-from .lab import QUERY_ERRORS, Lab, Unavailable
+from .lab import FIRST_SENTENCES, QUERY_ERRORS, Lab, Unavailable
 from .markdown import md_plain
 
 
@@ -29,6 +29,7 @@ class HistView:
     n_neg: int
     pair: str = ""
     neuron: str = ""
+    first_sentences: int | None = None   # drawn from the sample's first sentences only (None: all of it)
 
 
 def hist_view(h: Histogram, pair: str = "", neuron: str = "", bins: int = 80) -> HistView:
@@ -54,11 +55,14 @@ def hist_view(h: Histogram, pair: str = "", neuron: str = "", bins: int = 80) ->
                     int(h.n_pos), int(h.n_neg), pair, neuron)
 
 
-def histogram_for(lab: Lab, pair: "Pair | str", neuron: "NeuronId | str", bins: int = 80) -> HistView:
-    """The histogram of a neuron on a pair, recomputed from the sample recording.
-    Unavailable (with the reason) when it cannot be."""
+def histogram_for(lab: Lab, pair: "Pair | str", neuron: "NeuronId | str", bins: int = 80,
+                  whole: bool = True) -> HistView:
+    """The histogram of a neuron on a pair, recomputed from the sample recording (whole=False:
+    from its first sentences, Lab.first_sentences). Unavailable (with the reason) when it cannot be."""
     try:
-        h = histogram(lab.recording(), lab.analysis.parse_pair(pair), lab.analysis.parse_neuron(neuron))
+        h = histogram(lab.sample_recording(whole), lab.analysis.parse_pair(pair), lab.analysis.parse_neuron(neuron))
     except QUERY_ERRORS as e:
         raise Unavailable(f"The histogram of {neuron} on {pair} cannot be computed: {md_plain(e)}") from None
-    return hist_view(h, str(pair), str(neuron), bins)
+    view = hist_view(h, str(pair), str(neuron), bins)
+    view.first_sentences = None if whole else FIRST_SENTENCES
+    return view

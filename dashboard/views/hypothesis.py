@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
-from translit_core.analysis.methods.hypothesis import CONTEXT, HypothesisResult
+from translit_core.analysis.methods.hypothesis import CONTEXT, HypothesisResult, Match
 from translit_core.analysis.methods.intervene import parse_span
 from translit_core.analysis.methods.tracks import TextTracks, text_tracks
 from translit_core.infer.transliterator import CharPrediction
@@ -19,7 +19,9 @@ from .markdown import md_literal, md_plain
 from .urls import Parsed
 
 DEFAULT_SPAN_TEXT = "tyun"           # the post's ություն, without its first letter (u is everywhere)
-MATCHES_SHOWN = 10                   # aligned in the panel (the table has all returned)
+MATCHES_SHOWN = 10                   # aligned in the panel, a mix of both kinds (shown_matches)
+MATCHES_FETCHED = 200                # matches the search returns, for the panel's mix and the table
+MATCHES_FETCHED_MOST = 2000          # asked for at most when the first ones hold too few of a kind (fetch_for_mix)
 HYPOTHESIS_LAYERS = ("concat.fwd", "concat.bwd", "hidden", "cell.fwd", "cell.bwd",
                      "gate.fwd.i", "gate.fwd.f", "gate.fwd.o", "gate.bwd.i", "gate.bwd.f", "gate.bwd.o")
 
@@ -82,6 +84,68 @@ def counts_note(r: HypothesisResult) -> str:
             f"{kind}. Searched in {r.seconds:.2f} s.")
 
 
+def _shares(r: HypothesisResult, n: int) -> tuple[int, int]:
+    """(matches with the span's letters, with other letters) for a panel of `n`: in proportion to
+    their counts over all the matches, at least one of each kind that occurs."""
+    n_other = r.n_matches - r.n_same_letters
+    want = round(n * r.n_same_letters / r.n_matches) if r.n_matches else 0
+    if r.n_same_letters:
+        want = max(1, want)
+    if n_other:
+        want = min(want, n - 1)
+    want = min(want, r.n_same_letters)
+    return want, min(n - want, n_other)
+
+
+def shown_matches(r: HypothesisResult, n: int = MATCHES_SHOWN) -> list[Match]:
+    """The matches the panel aligns: `n` of the returned ones, the span's own letters and other
+    letters in proportion to their counts over all the matches (_shares), the best-ranked of each
+    kind, in rank order. The engine ranks the span's own letters high (the same length, the
+    strongest activation), so its top `n` can be all of one kind while nearly every match is the
+    other. Where too few of a kind were returned, more of the other fill the panel."""
+    if not r.matches or n <= 0:
+        return []
+    same = [m for m in r.matches if m.same_letters]
+    other = [m for m in r.matches if not m.same_letters]
+    want, _ = _shares(r, n)
+    take = same[:want]
+    take += other[:n - len(take)]
+    take += same[want:want + n - len(take)]
+    return sorted(take, key=lambda m: m.rank)
+
+
+def fetch_for_mix(r: HypothesisResult, n: int = MATCHES_SHOWN, most: int = MATCHES_FETCHED_MOST) -> int | None:
+    """How many matches to ask the engine for so that the panel gets its share of both kinds,
+    when the returned ones hold too few of a kind that the sample has (its top ones all of the
+    other kind); None when they suffice. Asking for the other kind's count plus `n` is enough
+    (at most that many of the other are ranked above `n` of this one), up to `most`."""
+    want_same, want_other = _shares(r, n)
+    got_same = sum(m.same_letters for m in r.matches)
+    got_other = len(r.matches) - got_same
+    if got_other < want_other:
+        top = r.n_same_letters + n
+    elif got_same < want_same:
+        top = r.n_matches - r.n_same_letters + n
+    else:
+        return None
+    top = min(top, most, r.n_matches)
+    return top if top > len(r.matches) else None
+
+
+def shown_note(r: HypothesisResult, shown: Sequence[Match]) -> str:
+    """Markdown: which of the matches the panel shows, out of how many, and what the table holds."""
+    if not shown:
+        return ""
+    k_same = sum(m.same_letters for m in shown)
+    latin = md_literal(r.span_latin or "", 30)
+    n_other = r.n_matches - r.n_same_letters
+    table = (f"the table has all {len(r.matches):,}" if len(r.matches) == r.n_matches else
+             f"the table has the {len(r.matches):,} best-ranked")
+    return (f"Showing {len(shown):,} of the {r.n_matches:,} matches: {k_same:,} of the {r.n_same_letters:,} with "
+            f"{latin} itself and {len(shown) - k_same:,} of the {n_other:,} with other letters, the best-ranked "
+            f"of each kind; {table}.")
+
+
 def match_rows(r: HypothesisResult) -> list[dict]:
     """The returned matches as table rows (CSV download: the same rows)."""
     rows = []
@@ -101,10 +165,10 @@ def _cell(latin: str, out: str, cls: str = "") -> str:
 
 
 def matches_html(r: HypothesisResult, n: int = MATCHES_SHOWN, context: int = CONTEXT) -> str:
-    """The top matches, one per line, aligned on the match (left contexts padded to the same
-    width): the model's output above each Latin character, the match outlined. Escaped."""
+    """The shown matches (shown_matches), one per line, aligned on the match (left contexts padded
+    to the same width): the model's output above each Latin character, the match outlined. Escaped."""
     lines = ['<div class="hy-m" lang="hy">']
-    for m in r.matches[:n]:
+    for m in shown_matches(r, n):
         a, b = len(m.before), len(m.before) + len(m.latin)
         cells = ['<span class="hy-c pad"></span>'] * (context - a)
         for j, (c, o) in enumerate(zip(m.before + m.latin + m.after, m.outputs)):

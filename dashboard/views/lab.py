@@ -57,6 +57,7 @@ def build_command(directory: Path) -> str:
 # --------------------------------------------------------------------------------------------
 # One recording per checkpoint in flight, whichever lab (a reload, an evicted one) or session asks
 
+FIRST_SENTENCES = 300          # recorded first (seconds) for the views to draw from while the whole sample is
 RECORDINGS_AT_ONCE = 1          # recordings of different checkpoints at once, in the whole process
 RECORDINGS_HELD = 1             # labs that keep their recording in memory; the others load it again
 _registry_lock = threading.Lock()
@@ -100,7 +101,12 @@ class Lab:
     # warm-up and a reloaded lab of the same files wait for it and reuse it instead of doing it again.
     warming: bool = False
     released: threading.Event = field(default_factory=threading.Event)   # evicted from the app's cache
+    recording_progress: float = 0.0     # the share of the whole sample recorded, while it is
+    recording_error: str | None = None  # why the warm-up could not record the whole sample
     _recording: Recording | None = None
+    _first: Recording | None = None     # the sample's first FIRST_SENTENCES sentences
+    _first_lock: threading.Lock = field(default_factory=threading.Lock)
+    _on_disk: bool = False
     _analysis_lock: threading.Lock = field(default_factory=threading.Lock)
     _analysis: Analysis | None = None
     _analysis_error: str | None = None
@@ -169,9 +175,32 @@ class Lab:
                     if unless_released and self.released.is_set():
                         return None
                     with _at_once:
-                        self._recording = self.analysis.recording()
+                        self._recording = self.analysis.recording(progress=self._progress)
                     _shared[self._key] = self._recording
         return self._recording
+
+    def _progress(self, share: float) -> None:
+        self.recording_progress = share
+
+    @property
+    def whole_sample_ready(self) -> bool:
+        """Whether recording() answers within about a second: loaded, or in the cache on disk
+        (then it is only mapped). While it is not, the views draw from first_sentences()."""
+        if not self._on_disk and self.analysis is not None:
+            self._on_disk = self.analysis.recording_cached
+        return self._on_disk or self.recording_ready
+
+    def first_sentences(self) -> Recording:
+        """A recording of the sample's first FIRST_SENTENCES sentences (a few seconds, kept in
+        memory): what the views draw from while the whole sample is being recorded."""
+        with self._first_lock:
+            if self._first is None:
+                self._first = self.analysis.first_sentences(FIRST_SENTENCES)
+        return self._first
+
+    def sample_recording(self, whole: bool) -> Recording:
+        """The whole sample's recording, or (whole=False) its first sentences."""
+        return self.recording() if whole else self.first_sentences()
 
     @property
     def recording_ready(self) -> bool:
@@ -205,8 +234,8 @@ class Lab:
             try:
                 if self._load_recording(unless_released=True) is not None:
                     _hold(self)
-            except Exception:   # reported when a page asks for it
-                pass
+            except Exception as e:   # said by the pages' notice, and again when a page asks for it
+                self.recording_error = str(e).strip() or type(e).__name__
         threading.Thread(target=run, name="translit-recording", daemon=True).start()
 
 

@@ -32,6 +32,7 @@ from translit_core.model.names import NeuronId, UnknownName
 from .markdown import md_literal, md_plain
 
 PAGES: dict[str, str] = {            # url name -> title, in the sidebar's order
+    "start": "Start",
     "transliterate": "Transliterate",
     "intervene": "Intervene",
     "graph": "Neuron graph",
@@ -44,7 +45,7 @@ PAGES: dict[str, str] = {            # url name -> title, in the sidebar's order
     "compare": "Compare models",
     "dynamics": "Training dynamics",
 }
-DEFAULT_PAGE = "transliterate"       # what the app's root URL shows
+DEFAULT_PAGE = "start"               # what the app's root URL shows: the way in
 DEFAULT_PAIR = "t:թ"                 # the post's running example
 HIST_MODES = {"one": "One neuron", "top": "Top neurons of a layer", "compare": "Compare side by side"}
 MAX_URL_TEXT = 500                   # the URL keeps the first 500 characters of a longer text

@@ -16,7 +16,7 @@ import pytest
 from dashboard.ui.widgets import pair_output_key
 from dashboard.views import urls
 from dashboard.views.card import best_ablation
-from dashboard.views.heatmaps import HEATMAP_EXAMPLES
+from dashboard.views.heatmaps import CELL_LAYERS, HEATMAP_EXAMPLES, HEATMAP_TEXT, activations_for, default_rows
 from dashboard.views.labels import pair_label
 from dashboard.views.text import EXAMPLES, MAX_LIVE_CHARS
 from dashboard.views.urls import HIST_MODES
@@ -122,7 +122,7 @@ def test_page_param_keeps_the_other_parameters(lab_dir, lab):
 # 1. transliterate
 
 def test_transliterate_follows_the_text(lab_dir, lab):
-    at = ok(app())
+    at = ok(app("transliterate"))
     assert texts(at.code) == [lab.translit.transliterate("barev dzez")]
     at.text_input(key="tl_text").input("es sirum em Deep Learning").run()
     ok(at)
@@ -132,14 +132,14 @@ def test_transliterate_follows_the_text(lab_dir, lab):
 
 
 def test_transliterate_example_buttons(lab_dir, lab):
-    at = ok(app())
+    at = ok(app("transliterate"))
     at.button(key="tl_ex_2").click().run()
     assert at.text_input(key="tl_text").value == EXAMPLES[2]
     assert texts(at.code) == [lab.translit.transliterate(EXAMPLES[2])]
 
 
 def test_transliterate_empty_emoji_armenian_and_html(lab_dir):
-    at = ok(app())
+    at = ok(app("transliterate"))
     at.text_input(key="tl_text").input("").run()
     ok(at)
     assert "Type something" in infos(at) and not at.code
@@ -153,7 +153,7 @@ def test_transliterate_empty_emoji_armenian_and_html(lab_dir):
 
 
 def test_transliterate_100kb_gives_a_notice_not_a_freeze(lab_dir):
-    at = ok(app())
+    at = ok(app("transliterate"))
     big = ("barev dzez, inchpes es " * 5000)[:100_000]
     t = time.perf_counter()
     at.text_input(key="tl_text").input(big).run()
@@ -166,13 +166,13 @@ def test_transliterate_100kb_gives_a_notice_not_a_freeze(lab_dir):
 
 
 def test_deep_link_text(lab_dir, lab):
-    at = ok(app(text="Aydpes aveli sirun e"))
-    assert texts(at.title) == ["Transliterate"]
+    at = ok(app(text="Aydpes aveli sirun e"))             # a text linked at the root is transliterated
+    assert texts(at.title) == ["Transliterate"] and param(at, "page") == "transliterate"
     assert texts(at.code) == [lab.translit.transliterate("Aydpes aveli sirun e")]
 
 
 def test_transliterate_marks_what_the_lexicon_changed(lab_dir, lab):
-    at = ok(app(text="tsarav em"))
+    at = ok(app("transliterate", text="tsarav em"))
     assert texts(at.code) == ["ծարավ եմ"]                             # the network alone writes ծառավ
     assert "1 changed by the lexicon" in " ".join(texts(at.caption))
     assert htmls(at).count('class="k"') == 1 and "the network chose ռ" in htmls(at)
@@ -180,8 +180,8 @@ def test_transliterate_marks_what_the_lexicon_changed(lab_dir, lab):
 
 def test_unknown_page_is_a_note_not_a_traceback(lab_dir):
     at = ok(app("nosuchpage"))
-    assert "no page" in infos(at) and "nosuchpage" in infos(at) and texts(at.title) == ["Transliterate"]
-    assert param(at, "page") == "transliterate"
+    assert "no page" in infos(at) and "nosuchpage" in infos(at) and texts(at.title) == [urls.PAGES[urls.DEFAULT_PAGE]]
+    assert param(at, "page") == urls.DEFAULT_PAGE
     at = ok(app("[Log in](https://evil.example)"))
     assert "](" not in infos(at).replace("`[Log in](https://evil.example)`", "")   # shown as code only
 
@@ -349,6 +349,46 @@ def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):
     assert links == [urls.page_url("intervene", set=f"{neuron}=zero")]   # one, beside the card's link
 
 
+def test_graph_output_click_switches_the_pair(lab_dir, lab, default_pair):
+    """The output row offers what the Output picker offers for x; a click on one of its nodes
+    switches the pickers, the graph and the URL to x -> that output, and opens no neuron."""
+    from translit_core.model.alphabets import class_of_symbol
+    at = ok(app("graph"))
+    x = default_pair.x
+    offered = at.selectbox(key=pair_output_key("graph_pair", x)).options
+    ids = graph_nodes(at)
+    outputs = [f"output:{class_of_symbol(lab.alphabets, y)}" for y in urls.pairs_by_input(lab.analysis.pairs())[x]]
+    assert [i for i in ids if i.startswith("output:")] == outputs and len(outputs) == len(offered)
+    others = [y for y in urls.pairs_by_input(lab.analysis.pairs())[x] if y != default_pair.y]
+    if not others:
+        pytest.skip(f"the test analysis has a single output for {x}")
+    y = others[0]
+    at.session_state[f"graph:{default_pair}"] = {
+        "selection": {"points": [{"customdata": f"output:{class_of_symbol(lab.alphabets, y)}", "curve_number": 0,
+                                  "point_index": 0}], "point_indices": [0], "box": [], "lasso": []}}
+    at.run()
+    ok(at)
+    assert at.selectbox(key=pair_output_key("graph_pair", x)).value == y
+    assert param(at, "pair") == f"{x}:{y}" and not param(at, "neuron")
+    title = figure(charts(at)[0])["layout"]["title"]["text"]
+    assert f"separate {pair_label(lab.analysis.parse_pair(f'{x}:{y}'))} " in title
+    assert not [s for s in texts(at.subheader) if "Neuron card" in s]
+
+
+def test_graph_colour_switch_raw_h_or_excess(lab_dir, lab, default_pair):
+    at = ok(app("graph"))
+    assert at.radio(key="graph_colour").value == "excess"
+    at.radio(key="graph_colour").set_value("hellinger").run()
+    ok(at)
+    fig = figure(charts(at)[0])
+    nodes = next(t for t in fig["data"] if t.get("name") == "neurons")
+    h = dict(zip(nodes["customdata"], nodes["marker"]["color"]))
+    best = lab.analysis.top_neurons(default_pair, "hidden", 1)[0]
+    assert abs(h[str(best.neuron)] - best.hellinger) < 1e-6                  # raw H now
+    assert (nodes["marker"]["cmin"], nodes["marker"]["cmax"]) == (0, 1)       # on the same scale
+    assert "Hellinger H (raw)" in fig["layout"]["title"]["text"]
+
+
 def test_graph_deep_link_and_bad_params(lab_dir, lab, default_pair):
     pairs = [str(p) for p in lab.analysis.pairs()]
     other = next(p for p in pairs if p != str(default_pair))
@@ -399,6 +439,35 @@ def heat_rows(at) -> list[str]:
     k = len(next((t["y"] for t in fig["data"] if t.get("name") == "tracks"), []))
     ticks = fig["layout"]["yaxis"]["ticktext"][::-1]
     return ticks[1:len(ticks) - k]
+
+
+def leaves(at) -> list:
+    """The page's elements in the order they are shown (containers and columns left out)."""
+    from streamlit.testing.v1.element_tree import Block
+
+    def walk(node):
+        for child in node.children.values():
+            yield from walk(child) if isinstance(child, Block) else (child,)
+    return list(walk(at.main))
+
+
+def test_heatmap_leads_with_the_cell_units_of_the_suffix(lab_dir, lab):
+    """Right under the title, its caption and the text box: the heatmap, its rows the cell-state
+    units that fire most on -utyun; the substring table and the hypothesis panel come after it."""
+    at = ok(app("heatmaps"))
+    want = default_rows(activations_for(lab.model, lab.alphabets, HEATMAP_TEXT), HEATMAP_TEXT)
+    assert want and all(name.split(":")[0] in CELL_LAYERS for name in want)
+    assert heat_rows(at) == want and at.multiselect(key="hm_rows").value == want
+    shown = leaves(at)
+    types = [e.type for e in shown]
+    first = types.index("plotly_chart")
+    assert types[:first] == ["title", "caption", "text_area"]
+    keys = [getattr(e, "key", None) for e in shown]
+    assert first < keys.index("hm_found_df") < keys.index("hm_span")
+    at = ok(app("heatmaps", neuron="hidden:5"))                 # a linked neuron leads, the suffix's cells follow
+    assert heat_rows(at) == ["hidden:5"] + want[:3]
+    at = ok(app("heatmaps", neuron=want[-1]))                   # one of them: all of them, it first
+    assert heat_rows(at) == [want[-1]] + want[:-1]
 
 
 def test_heatmap_default_and_rows(lab_dir):
@@ -506,7 +575,7 @@ def test_missing_analysis_shows_the_command(bare_checkpoint, page):
 
 
 def test_missing_analysis_transliterate_and_heatmaps_still_work(bare_checkpoint):
-    at = ok(app())
+    at = ok(app("transliterate"))
     assert at.code
     at = ok(app("heatmaps"))
     assert charts(at)

@@ -11,8 +11,12 @@ from test_app import app, figure, charts, heat_rows, infos, ok, param
 
 
 def engine(lab, text, span, layer="concat.fwd", threshold=0.3, left=1, right=1):
+    """The engine's search as the page asks for it (more matches where the first hold too few of a kind)."""
     from translit_core.analysis.methods.hypothesis import hypothesis
-    return hypothesis(lab.model, lab.alphabets, lab.recording(), text, span, layer, threshold, left, right)
+    args = (lab.model, lab.alphabets, lab.recording(), text, span, layer, threshold, left, right)
+    r = hypothesis(*args, top=hy.MATCHES_FETCHED)
+    more = hy.fetch_for_mix(r)
+    return r if more is None else hypothesis(*args, top=more)
 
 
 def metrics(at) -> dict:
@@ -41,7 +45,45 @@ def test_the_panel_opens_on_tyun_and_agrees_with_the_engine(lab_dir, lab):
     assert metrics(at)["With the span's letters"] == f"{r.n_same_letters:,}"
     table = next(d.value for d in at.dataframe if "match" in d.value.columns)
     assert list(table["match"]) == [m.latin for m in r.matches]
-    assert "hy-c in" in " ".join(e.proto.body for e in at.get("html"))
+    body = " ".join(e.proto.body for e in at.get("html"))
+    assert "hy-c in" in body
+    shown = hy.shown_matches(r)                                # the aligned rows: as many as the note says
+    assert body.count('class="hy-r"') == len(shown) == min(hy.MATCHES_SHOWN, r.n_matches)
+    assert any(f"Showing {len(shown):,} of the {r.n_matches:,} matches" in c.value for c in at.caption)
+
+
+def result(n_same: int, n_matches: int, returned: int = 200):
+    """A search's result with `n_same` of `n_matches` matches on the span's letters, ranked first
+    (as the engine ranks them: the same length, the strongest), `returned` of them returned."""
+    from translit_core.analysis.methods.hypothesis import HypothesisResult, Match
+    r = HypothesisResult("concat.fwd", [1, 2], 0.3, 1, 1, 4, "tyun", 2, n_matches, n_matches, n_matches, n_same,
+                         1000)
+    for rank in range(1, min(returned, n_matches) + 1):
+        same = rank <= n_same
+        r.matches.append(Match(rank, rank * 10, rank * 10 + 4, rank, 0, 2, 0.5, "tyun" if same else "tyan", "", "",
+                               ["", "", "", ""], same))
+    return r
+
+
+@pytest.mark.parametrize("n_same, n_matches, want_same", [(27, 3644, 1), (1822, 3644, 5), (1500, 1544, 9),
+                                                          (507, 507, 10), (0, 300, 0), (4, 4, 4)])
+def test_the_panel_shows_both_kinds_of_match_in_proportion(n_same, n_matches, want_same):
+    """The engine ranks the span's own letters first: its top ten were all "same letters" while
+    27 of 3,644 matches were. The panel shows each kind in proportion, and says how many of each."""
+    r = result(n_same, n_matches)
+    more = hy.fetch_for_mix(r)
+    if more is not None:                                       # the page asks again for more
+        assert more > hy.MATCHES_FETCHED and more <= hy.MATCHES_FETCHED_MOST
+        r = result(n_same, n_matches, more)
+    assert hy.fetch_for_mix(r) is None
+    shown = hy.shown_matches(r)
+    assert len(shown) == min(hy.MATCHES_SHOWN, n_matches)
+    assert sum(m.same_letters for m in shown) == want_same
+    assert [m.rank for m in shown] == sorted(m.rank for m in shown)
+    assert hy.matches_html(r).count('class="hy-r"') == len(shown)
+    note = hy.shown_note(r, shown)
+    assert (f"Showing {len(shown):,} of the {n_matches:,} matches: {want_same:,} of the {n_same:,} with" in note
+            and f"{len(shown) - want_same:,} of the {n_matches - n_same:,} with other letters" in note)
 
 
 @pytest.mark.parametrize("change", ["threshold", "left", "layer", "span"])

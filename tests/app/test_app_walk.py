@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dashboard.views import urls
 from dashboard.views.urls import HIST_MODES
-from test_app import app, charts, ok, param, texts
+from test_app import app, charts, heat_rows, ok, param, texts
 
 
 def visit(at, page: str):
@@ -23,10 +23,11 @@ def visit(at, page: str):
 
 def test_heatmaps_open_again_after_the_graph(lab_dir):
     at = ok(app("heatmaps"))
-    span, figures = at.slider(key="hm_span").value, len(charts(at))
+    span, figures, rows = at.slider(key="hm_span").value, len(charts(at)), heat_rows(at)
     visit(at, "graph")
     visit(at, "heatmaps")
     assert at.slider(key="hm_span").value == span          # the default text's span, as on the first visit
+    assert heat_rows(at) == rows                            # and the default rows (the suffix's cell units)
     assert len(charts(at)) == figures and param(at, "span") == f"{span[0]}:{span[1]}"
 
 
@@ -56,3 +57,41 @@ def test_a_link_to_a_page_opened_before_shows_the_links_view(lab_dir):
     at.query_params["mode"] = "top"
     ok(at.switch_page("pages/histograms.py").run())
     assert at.segmented_control(key="hist_mode").value == HIST_MODES["top"] and param(at, "mode") == "top"
+
+
+def test_the_selection_follows_the_visitor_from_page_to_page(lab, lab_dir):
+    """One selection for the session: a pair and a neuron chosen on one page are what the next
+    page opened from the sidebar shows, until the visitor changes them; the sidebar says them."""
+    from dashboard.ui.widgets import pair_output_key
+    pairs = lab.analysis.pairs()
+    pair = pairs[len(pairs) // 2]                    # not the default pair
+    neuron = "hidden:7"
+    at = ok(app("histograms", pair=str(pair), neuron=neuron))
+    assert param(at, "pair") == str(pair)
+    visit(at, "graph")
+    assert param(at, "pair") == str(pair)                       # the graph of the pair chosen before
+    assert at.selectbox(key=pair_output_key("graph_pair", pair.x)).value == pair.y
+    visit(at, "neuron")
+    assert param(at, "neuron") == neuron and param(at, "pair") == str(pair)
+    visit(at, "heatmaps")
+    visit(at, "histograms")
+    assert (param(at, "pair"), param(at, "neuron")) == (str(pair), neuron)
+    bar = " ".join(c.value for c in at.sidebar.caption)
+    assert str(pair) in bar and neuron in bar
+    # Another pair chosen on the graph becomes the histograms' pair.
+    other = next(p for p in pairs if p.x != pair.x)
+    visit(at, "graph")
+    at.selectbox(key="graph_pair_x").set_value(other.x).run()
+    ok(at.selectbox(key=pair_output_key("graph_pair", other.x)).set_value(other.y).run())
+    visit(at, "histograms")
+    assert param(at, "pair") == str(other)
+
+
+def test_a_link_wins_over_the_selection(lab, lab_dir):
+    """A URL that names a pair shows it, whatever the session chose before (a shared link)."""
+    pairs = lab.analysis.pairs()
+    at = ok(app("histograms", pair=str(pairs[1])))
+    at.query_params.clear()
+    at.query_params["pair"] = str(pairs[2])
+    ok(at.switch_page("pages/graph.py").run())
+    assert param(at, "pair") == str(pairs[2])

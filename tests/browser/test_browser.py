@@ -152,7 +152,7 @@ def test_every_page_opens_again_after_another(server, page):
 # The pages at work
 
 def test_type_barev_dzez(server, page):
-    page.goto(server)
+    page.goto(f"{server}/transliterate")
     settle(page)
     box = page.get_by_role("textbox", name="Latin text")
     box.fill("")
@@ -216,7 +216,7 @@ def test_several_tabs_at_once(server, browser):
     pages = [c.new_page() for c in ctxs]
     try:
         for p in pages:
-            p.goto(server)
+            p.goto(f"{server}/transliterate")
         for p in pages:
             settle(p)
         words = ["shnorhakalutyun", "hayeren"]

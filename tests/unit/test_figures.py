@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from dashboard.views import figures
 from dashboard.views.card import ablation_sentence
 from translit_core.analysis.methods.ablation import verdict
-from dashboard.views.graph import GATE_ROWS, Edge, GraphData, Node, selected_neuron, strongest
+from dashboard.views.graph import GATE_ROWS, GATE_WORDS, Edge, GraphData, Node, row_label, selected_neuron, strongest
 from dashboard.views.heatmaps import HeatData, find_spans, heat_data, span_selectivity
 from dashboard.views.histograms import hist_view
 from translit_core.analysis import AblationResult, Pair, PairScore
@@ -27,8 +27,8 @@ from translit_core.model.names import NeuronId
 # a small graph in the shape graph.graph_data builds
 
 def small_graph(k_concat: int = 3, k_hidden: int = 4) -> GraphData:
-    nodes = [Node("output:2", "output", "թ", 0.9, 10, 20, target=True, null=0.1, p_value=0.05),
-             Node("output:0", "output", "t", 0.2, 10, 20, null=0.1, p_value=0.05),
+    nodes = [Node("output:2", "output", "թ", 0.9, 10, 20, target=True, null=0.1, p_value=0.05, pair="t:թ"),
+             Node("output:0", "output", "t", 0.2, 10, 20, null=0.1, p_value=0.05, pair="t:="),
              Node("output:1", "output", "<b>", None, 10, 20)]
     nodes += [Node(f"hidden:{i}", "hidden", str(i), 0.1 * i + 0.05, 10, 20, null=0.05, p_value=0.05)
               for i in range(k_hidden)]
@@ -37,13 +37,13 @@ def small_graph(k_concat: int = 3, k_hidden: int = 4) -> GraphData:
     nodes += [Node(f"concat.bwd:{i}", "concat", str(i), 0.6, 10, 20, side="bwd", null=0.1, p_value=0.05) for i in bwd]
     rows = [("output", "outputs"), ("hidden", "hidden"), ("concat", "concat")]
     for label, lf, lb in GATE_ROWS:
-        rows.append((label, label))
+        rows.append((label, row_label(label)))
         nodes += [Node(f"{lf}:{i}", label, str(i), 0.3, 10, 20, side="fwd", null=0.1, p_value=0.05) for i in fwd]
         nodes += [Node(f"{lb}:{i}", label, str(i), 0.3, 10, 20, side="bwd", null=0.1, p_value=0.05) for i in bwd]
     edges = [Edge("concat.fwd:5", "hidden:0", 0.8), Edge("concat.bwd:2", "hidden:1", -0.2),
              Edge("concat.fwd:1", "hidden:2", 0.05), Edge("hidden:0", "output:2", -1.5),
              Edge("hidden:1", "output:0", 0.7)]
-    return GraphData("t:թ", rows, nodes, edges)
+    return GraphData("t:թ", rows, nodes, edges, {r: GATE_WORDS[r][1] for r, _, _ in GATE_ROWS})
 
 
 def node_trace(fig: go.Figure) -> go.Scatter:
@@ -109,6 +109,43 @@ def test_neuron_graph_edges_orange_positive_green_negative_width_grows_with_size
 def test_neuron_graph_has_a_visible_divider():
     fig = figures.neuron_graph(small_graph())
     assert any(s.type == "line" and s.line.dash == "dot" for s in fig.layout.shapes)
+
+
+def test_neuron_graph_dark_is_large_on_one_range_for_raw_h_and_for_its_excess():
+    from plotly.colors import hex_to_rgb, unlabel_rgb
+    g = small_graph()
+    excess, raw = figures.neuron_graph(g), figures.neuron_graph(g, colour="hellinger")
+    for fig in (excess, raw):
+        m = node_trace(fig).marker
+        assert (m.cmin, m.cmax) == (0, 1)
+    scale = node_trace(excess).marker.colorscale
+
+    def light(c):
+        return sum(hex_to_rgb(c) if c.startswith("#") else unlabel_rgb(c))
+    assert light(scale[-1][1]) < light(scale[0][1]) - 300               # sequential: dark = larger
+    ex = dict(zip(node_trace(excess).customdata, node_trace(excess).marker.color))
+    rw = dict(zip(node_trace(raw).customdata, node_trace(raw).marker.color))
+    assert ex["hidden:3"] == pytest.approx(0.3) and rw["hidden:3"] == pytest.approx(0.35)
+    assert ex["output:1"] == rw["output:1"] == figures.NODE_NONE          # no H: grey, in both
+    assert "excess" in excess.layout.title.text and "raw" in raw.layout.title.text
+    assert node_trace(raw).marker.colorbar.title.text == "Hellinger H"
+
+
+def test_neuron_graph_row_names_explain_the_gates_on_hover():
+    fig = figures.neuron_graph(small_graph())
+    by_row = {a.y: a for a in fig.layout.annotations if a.xref == "paper"}
+    for i, (label, _, _) in enumerate(GATE_ROWS, start=3):
+        words, explained = GATE_WORDS[label]
+        assert words in by_row[-i].text and explained.split(":")[0] in by_row[-i].hovertext
+    for label in ("input gate", "forget gate", "candidate", "output gate", "cell"):
+        assert any(label in a.text for a in by_row.values())
+
+
+def test_neuron_graph_output_nodes_say_that_a_click_switches_the_pair():
+    hover = dict(zip(node_trace(figures.neuron_graph(small_graph())).customdata,
+                     node_trace(figures.neuron_graph(small_graph())).hovertext))
+    assert "switch to the pair t→= (kept)" in hover["output:0"]
+    assert "the pair shown" in hover["output:2"] and "histogram" in hover["hidden:1"]
 
 
 def test_neuron_graph_without_nodes_does_not_fail():

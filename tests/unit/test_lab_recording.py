@@ -31,7 +31,7 @@ class SlowAnalysis:
     def drop_recording(self) -> None:
         self._recording = None
 
-    def recording(self):
+    def recording(self, progress=None):
         cls = type(self)
         with cls.guard:
             cls.calls += 1

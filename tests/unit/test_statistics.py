@@ -226,6 +226,10 @@ def test_the_sample_drops_sentences_that_occur_in_training_text(tmp_path, monkey
     assert near in again.dropped_near                                  # 3 of its 4 word 6-grams are in training text
     assert set(again.sentences) == set(with_near.sentences) - {planted, near}
     assert set(held_out(data, n=100, seed=0, dedup=False).sentences) == set(with_near.sentences)
+    # The digests an analysis stores pick the same sample without reading the training text again.
+    (data / "arpa" / "train.tsv").unlink()
+    assert held_out(data, n=100, seed=0).sentences != again.sentences
+    assert held_out(data, n=100, seed=0, dropped=again.dropped_digests()).sentences == again.sentences
 
 
 def test_every_ranking_method_finds_a_planted_selective_and_used_unit(tiny):

@@ -265,8 +265,8 @@ def test_pages_are_widgets_only():
         mods = _imports(path)
         assert not any(m.split(".")[0] in ("numpy", "torch", "runpy", "threading") for m in mods), path.name
         assert not path.name.startswith("_"), "pages/ holds one file per page, nothing else"
-    # The first page a visitor sees loads no plotly / networkx (figures, panels) until a character
-    # is chosen: every module it loads costs time in every new session.
+    # The Transliterate page loads no plotly / networkx (figures, panels) until a character is
+    # chosen: every module it loads costs time in every new session, and typing must stay quick.
     loaded = _loaded_with(REPO / "pages" / "transliterate.py")
     assert "dashboard.ui.widgets" in loaded and "dashboard.views.text" in loaded
     assert not {"dashboard.views.figures", "dashboard.ui.panels"} & loaded

@@ -140,7 +140,7 @@ def _sample(text, data_dir, n_sentences: int, seed: int) -> tuple[list[str], dic
     dd = Path(data_dir) if data_dir else settings.data_dir()
     sample = held_out(dd, n_sentences, seed)
     return sample.sentences, {"source": "heldout", "data_dir": str(dd.resolve()), "files": list(HELDOUT_GLOBS),
-                              "composition": sample.counts(),
+                              "composition": sample.counts(), "dropped_sha256": sample.dropped_digests(),
                               "sentence_sources": "".join(s[0] for s in sample.sources)}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import torch
 from safetensors import SafetensorError
@@ -224,20 +225,43 @@ class Analysis:
         """Let go of the loaded recording: a later recording() loads it again (from the cache)."""
         self._recording = None
 
-    def recording(self, data_dir: str | Path | None = None) -> Recording:
-        """The recording of the sample this analysis was built on (cached; re-made if missing)."""
+    def _recorded_checkpoint(self) -> Path:
+        """The checkpoint this analysis was built on; AnalysisMissing when its weights changed since."""
+        ck, built = self.checkpoint_dir, self.meta.checkpoint
+        if built is None:
+            raise AnalysisMissing("this analysis does not say which checkpoint it was built on; rebuild it with "
+                                  f"`{analyze_command(ck)}`")
+        if ck is None or not (ck / WEIGHTS).is_file():      # analysis written with --out elsewhere
+            ck = Path(built.dir)
+        if (ck / WEIGHTS).is_file() and file_sha256(ck / WEIGHTS) != built.weights_sha256:
+            raise AnalysisMissing(f"this analysis is out of date: the checkpoint in {ck} changed since it was "
+                                  f"built; rebuild it with `{analyze_command(ck)}`")
+        return ck
+
+    def recording(self, data_dir: str | Path | None = None,
+                  progress: "Callable[[float], None] | None" = None) -> Recording:
+        """The recording of the sample this analysis was built on (cached; re-made if missing,
+        calling `progress` with the share recorded so far)."""
         if self._recording is None:
-            ck, built = self.checkpoint_dir, self.meta.checkpoint
-            if built is None:
-                raise AnalysisMissing("this analysis does not say which checkpoint it was built on; rebuild it with "
-                                      f"`{analyze_command(ck)}`")
-            if ck is None or not (ck / WEIGHTS).is_file():      # analysis written with --out elsewhere
-                ck = Path(built.dir)
-            if (ck / WEIGHTS).is_file() and file_sha256(ck / WEIGHTS) != built.weights_sha256:
-                raise AnalysisMissing(f"this analysis is out of date: the checkpoint in {ck} changed since it was "
-                                      f"built; rebuild it with `{analyze_command(ck)}`")
-            self._recording = load_or_record(ck, spec=self.meta.sample, data_dir=data_dir)
+            self._recording = load_or_record(self._recorded_checkpoint(), spec=self.meta.sample, data_dir=data_dir,
+                                             progress=progress)
         return self._recording
+
+    @property
+    def recording_cached(self) -> bool:
+        """Whether the sample's recording is in the cache (so recording() only maps it: about a second)."""
+        try:
+            self._recorded_checkpoint()
+        except (AnalysisMissing, OSError):
+            return False
+        key = recording_key(self.meta.checkpoint.weights_sha256, self.meta.sample)
+        return (settings.cache_root() / "recordings" / key / "recording.json").is_file()
+
+    def first_sentences(self, n: int, data_dir: str | Path | None = None) -> Recording:
+        """A recording of the sample's first n sentences only, in memory and not cached (a few
+        seconds): the same positions, romanized the same way, as the start of recording()'s."""
+        return load_or_record(self._recorded_checkpoint(), spec=self.meta.sample, data_dir=data_dir,
+                              use_cache=False, first=n)
 
     # ---- files
     def save(self, directory: str | Path) -> tuple[Path, Path]:
@@ -342,14 +366,16 @@ def sample_staleness(spec: dict) -> str | None:
 
 
 def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str | Path | None = None,
-                   use_cache: bool = True) -> Recording:
+                   use_cache: bool = True, first: int | None = None,
+                   progress: "Callable[[float], None] | None" = None) -> Recording:
     """The recording described by `spec` (from an analysis file): from the cache when present,
-    else re-made from the sample (needs the data) and cached."""
+    else re-made from the sample (needs the data) and cached. `first`: record only the sample's
+    first sentences (never cached; their romanization is the same, the rng runs in order)."""
     directory = Path(checkpoint_dir) if checkpoint_dir else settings.DEFAULT_CHECKPOINT
     model, alphabets, meta = load_checkpoint(directory)
     key = recording_key(file_sha256(directory / WEIGHTS), spec)
     cached = settings.cache_root() / "recordings" / key
-    if use_cache and (cached / "recording.json").is_file():
+    if use_cache and first is None and (cached / "recording.json").is_file():
         try:
             return Recording.load(cached, model, alphabets)
         except (OSError, ValueError, KeyError, SafetensorError) as e:
@@ -361,13 +387,15 @@ def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str 
         # analysis was built: the same files are found on another machine without --data.
         tried = [Path(d) for d in (data_dir, settings.data_dir(), spec.get("data_dir")) if d]
         found = next((d for d in tried if any(any(d.glob(g)) for g in HELDOUT_GLOBS)), tried[0])
-        sentences = sample_sentences(found, spec["n_requested"], spec["seed"])
+        sentences = sample_sentences(found, spec["n_requested"], spec["seed"], dropped=spec.get("dropped_sha256"))
     if spec.get("fingerprint") and fingerprint(sentences) != spec["fingerprint"]:
         raise SampleMissing(f"the sample text found ({spec.get('data_dir') or spec.get('path')}) is not the one "
                             f"the analysis was built on; point --data at the same data or rerun analyze")
+    if first is not None:
+        sentences, use_cache = sentences[:first], False
     into = staging_or_memory(use_cache)
     rec = record_activations(model, alphabets, sentences, load_rules(), seed=spec["seed"],
-                             max_len=spec.get("max_len"), spec=spec, into=into)
+                             max_len=spec.get("max_len"), spec=spec, into=into, progress=progress)
     if use_cache and not (into and rec.staged() is None):       # else the cache had no room, and said so
         try:
             save_to_cache(rec, key)

@@ -37,6 +37,19 @@ def _best_match(an: Analysis, present: list[str]) -> tuple[list[str], str]:
     return lines, clause
 
 
+def post70_unit(an: Analysis) -> NeuronId | None:
+    """The forward unit of ours that plays the post's #70 role: the one whose weakest excess over
+    the post's pairs (those in the sample, each split counted once) is strongest; else the best
+    forward unit on s→_ alone; None when the sample has neither."""
+    have = {str(p) for p in an.pairs()}
+    present = distinct_splits(an, [k for k in POST_NEURON_70 if k in have])
+    if len(present) >= 2:
+        cols = slice(an.offsets["concat.fwd"], an.offsets["concat.fwd"] + an.sizes["concat.fwd"])
+        excess = an.tables.hellinger_excess[[an.pair_row(k) for k in present]][:, cols]      # (pairs, units)
+        return NeuronId("concat.fwd", int(excess.min(0).values.argmax()))
+    return an.top_neurons("s:_", "concat.fwd", 1)[0].neuron if "s:_" in have else None
+
+
 def neuron70_section(an: Analysis) -> tuple[list[str], str | None]:
     """(the section, the summary's clause or None when the sample cannot test it)."""
     have = {str(p) for p in an.pairs()}

@@ -299,7 +299,8 @@ def iter_batches(x: torch.Tensor, chunk_start: torch.Tensor, chunk_ids, batch_po
 def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list[str], rules,
                        seed: int = 0, max_len: int | None = None, batch_positions: int = BATCH_POSITIONS,
                        spec: dict | None = None, watch: "Mapping[str, Callable[[torch.Tensor], None]] | None" = None,
-                       into: str | Path | None = None, log: Callable[[str], None] | None = None) -> Recording:
+                       into: str | Path | None = None, log: Callable[[str], None] | None = None,
+                       progress: Callable[[float], None] | None = None) -> Recording:
     """Romanize `sentences` (one seeded rng, in order), cut them into chunks of at most max_len
     characters at spaces (default: the max_len the checkpoint was trained with, else 200), and
     run the model's hooked pass over all chunks, batched by length.
@@ -311,6 +312,7 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
     into: a directory (`staging_dir()`) to record h and c into, as memory-mapped .npy files, so
     that `save_to_cache` renames it instead of copying them. When the disk has no room for them, the
     staging directory is removed and they are recorded in memory (said through `log`, default stderr).
+    progress: called after every batch with the share of positions recorded so far (0 to 1).
     """
     model.eval()
     max_len = max_len or 200
@@ -329,6 +331,7 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
     y = torch.tensor([k for c in chunks for k in alphabets.encode_target(Aligned(c[2], c[3]))], dtype=torch.long)
     pred = torch.empty(P, dtype=torch.long)
     h, c = state_arrays((P, 2 * H), into, log)           # in memory when the cache has no room
+    done = 0
     with torch.no_grad():
         for xb, L, dest, valid in iter_batches(x, chunk_start, range(len(chunks)), batch_positions):
             logits, acts = model.run_with_cache(
@@ -341,6 +344,9 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
             h[d] = concat[valid].numpy()
             c[d] = cells[valid].numpy()
             pred[dest] = logits.argmax(-1)[valid]
+            done += len(d)
+            if progress is not None:
+                progress(done / max(P, 1))
     spec = dict(spec or {}, seed=seed, max_len=max_len, n_sentences=len(sentences),
                 fingerprint=fingerprint(sentences), n_positions=P)
     return Recording(model=model, alphabets=alphabets, chunks=[c[2] for c in chunks], chunk_start=chunk_start,

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Collection
 
 from ... import settings
 from ...files import atomic_write
@@ -58,6 +59,11 @@ class HeldOut:
     sources: list[str]                          # "ud" / "arpa", per sentence
     dropped_exact: list[str] = field(default_factory=list)   # also in a training source, as a sentence
     dropped_near: list[str] = field(default_factory=list)    # >= NEAR_SHARE of its word 6-grams in training text
+
+    def dropped_digests(self) -> list[str]:
+        """The dropped sentences as digests (sentence_digest), sorted: enough to pick the same
+        sample again without reading the training text, and no held-out text in the file."""
+        return sorted({sentence_digest(s) for s in self.dropped_exact + self.dropped_near})
 
     def counts(self) -> dict:
         return {"ud": self.sources.count("ud"), "arpa": self.sources.count("arpa"),
@@ -111,13 +117,22 @@ def cached_overlap(sentences: list[str], data_dir: Path) -> tuple[set[str], set[
     return exact, near
 
 
-def held_out(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0, dedup: bool = True) -> HeldOut:
+def sentence_digest(sentence: str) -> str:
+    """A sentence's short digest (the first 16 hex digits of its SHA-256)."""
+    return hashlib.sha256(sentence.encode("utf-8")).hexdigest()[:16]
+
+
+def held_out(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0, dedup: bool = True,
+             dropped: "Collection[str] | None" = None) -> HeldOut:
     """Up to n held-out sentences the model never trained on, in a seeded random order.
 
     UD `*-test.conllu` text lines and ARPA `test.tsv` sentences, normalised, filtered with
     corpus.keep_line and de-duplicated; then (`dedup`) every sentence that also occurs in a
     training source, or shares half its word 6-grams with one, is dropped (ARPA's test sentences
-    are paraphrases of news that its train split also reports).
+    are paraphrases of news that its train split also reports). `dropped`: the digests of the
+    sentences to drop (HeldOut.dropped_digests, stored in an analysis' sample), instead of
+    finding them again in the training text (about 20 s on an empty cache); they are all
+    reported under dropped_exact.
     """
     from ...text.corpus import iter_arpa_texts, iter_conllu_texts
     data_dir = Path(data_dir) if data_dir else settings.data_dir()
@@ -133,16 +148,21 @@ def held_out(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0, d
             origin.setdefault(t, "ud" if p.suffix == ".conllu" else "arpa")
         lines += texts
     sentences = _clean(lines)
-    exact, near = cached_overlap(sentences, data_dir) if dedup else (set(), set())
+    if dropped is not None:
+        known = set(dropped)
+        exact, near = {s for s in sentences if sentence_digest(s) in known}, set()
+    else:
+        exact, near = cached_overlap(sentences, data_dir) if dedup else (set(), set())
     kept = [s for s in sentences if s not in exact and s not in near]
     random.Random(seed).shuffle(kept)
     kept = kept[:n]
     return HeldOut(kept, [origin[s] for s in kept], sorted(exact), sorted(near))
 
 
-def sample_sentences(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0) -> list[str]:
-    """The sentences of `held_out` (de-duplicated against the training sources)."""
-    return held_out(data_dir, n, seed).sentences
+def sample_sentences(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0,
+                     dropped: "Collection[str] | None" = None) -> list[str]:
+    """The sentences of `held_out` (de-duplicated against the training sources, or by `dropped`)."""
+    return held_out(data_dir, n, seed, dropped=dropped).sentences
 
 
 def text_sentences(path: str | Path, n: int = 5000, seed: int = 0) -> list[str]:

@@ -32,21 +32,24 @@ from lab_server import CHROMIUM, CHROMIUM_ARGS, serving
 from translit_core import settings
 
 TARGET_S = 5.0
-CHART = """() => {
+CHART = """(title) => {
   const app = document.querySelector('[data-testid="stApp"]');
   const main = document.querySelector('[data-testid="stMain"]');
-  return !!app && !!main && main.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg').length > 0
+  const h1 = main && main.querySelector('h1');
+  return !!app && !!main && !!h1 && h1.textContent.trim() === title
+         && main.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg').length > 0
          && app.getAttribute('data-test-script-state') === 'notRunning'
          && !main.querySelector('[data-testid="stSkeleton"]');
 }"""
 PARTIAL = "() => document.body.innerText.includes('Drawn from the first')"
 
 
-def timed(page, action, ready: str = CHART, timeout_s: float = 240) -> float:
+def timed(page, action, title: str, timeout_s: float = 240) -> float:
+    """Seconds from `action` to a chart drawn under the page title `title`, the run over."""
     t = time.monotonic()
     action()
     page.wait_for_timeout(300)                 # the click's run has started
-    page.wait_for_function(ready, timeout=timeout_s * 1000)
+    page.wait_for_function(CHART, arg=title, timeout=timeout_s * 1000)
     return time.monotonic() - t
 
 
@@ -60,20 +63,21 @@ def one_round(models: list[str]) -> dict[str, float]:
                 try:
                     page = browser.new_page(viewport={"width": 1440, "height": 900})
                     start = time.monotonic()
-                    out["histograms t→թ"] = timed(page, lambda: page.goto(url + "/histograms?pair=t:%D5%A9"))
+                    first = url + "/histograms?pair=t:%D5%A9"
+                    out["histograms t→թ"] = timed(page, lambda: page.goto(first), "Histograms")
                     out["  drawn from the first sentences"] = float(page.evaluate(PARTIAL))
                     link = page.locator('[data-testid="stSidebar"] a', has_text="Cell heatmaps")
-                    out["cell heatmaps (sidebar)"] = timed(page, link.click)
+                    out["cell heatmaps (sidebar)"] = timed(page, link.click, "Cell heatmaps")
                     if len(models) > 1:
                         box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
                         box.click()
                         page.get_by_role("option", name=models[1], exact=True).click()
                         page.wait_for_function(IDLE, timeout=120_000)
                         hist = page.locator('[data-testid="stSidebar"] a', has_text="Histograms")
-                        out[f"histograms, model {models[1]} (sidebar)"] = timed(page, hist.click)
+                        out[f"histograms, model {models[1]} (sidebar)"] = timed(page, hist.click, "Histograms")
                     page.goto(url + "/histograms?pair=t:%D5%A9")
                     page.wait_for_function(f"() => !({PARTIAL.split('=> ')[1]})", timeout=600_000)
-                    page.wait_for_function(CHART, timeout=120_000)
+                    page.wait_for_function(CHART, arg="Histograms", timeout=120_000)
                     out["whole sample recorded (first model), after opening"] = time.monotonic() - start
                 finally:
                     browser.close()

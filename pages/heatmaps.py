@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.ui.downloads import show_chart, show_table
+from dashboard.ui.panels import whole_sample, whole_sample_notice
 from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import current_lab, init_once, lab, notes, notes_once, set_text_param
 from dashboard.views import figures
@@ -64,8 +65,7 @@ def _tracks(directory: str, stamp: tuple, text: str):
     return hy.tracks_for(text, current_lab().translit.predict(text))
 
 
-if L.analysis is not None:
-    L.warm_up()          # the sample loads while the heatmap is drawn
+whole_sample_notice(L)      # while the whole sample is recorded, the search below uses its first sentences
 stamp = file_stamp(L.directory, MODEL_FILES)
 acts, outputs = _acts(str(L.directory), stamp, text)
 
@@ -171,11 +171,12 @@ with st.container(border=True, key="hm_subs"):
 # ---- hypothesis (LSTMVis): the units on in a span and off around it, and where else they are
 @st.cache_data(max_entries=32, show_spinner="Matching over the analysis sample…")
 def _hypothesis(directory: str, stamp: tuple, text: str, span: tuple, layer: str, threshold: float, left: int,
-                right: int):
+                right: int, whole: bool):
     """The search, with enough matches returned for the panel to show both kinds in proportion."""
     from translit_core.analysis.methods.hypothesis import hypothesis
     current = current_lab()
-    args = (current.model, current.alphabets, current.recording(), text, span, layer, threshold, left, right)
+    args = (current.model, current.alphabets, current.sample_recording(whole), text, span, layer, threshold, left,
+            right)
     r = hypothesis(*args, top=hy.MATCHES_FETCHED)
     more = hy.fetch_for_mix(r)
     return r if more is None else hypothesis(*args, top=more)
@@ -209,7 +210,7 @@ def hypothesis_results(span: tuple[int, int], layer: str, threshold: float, left
         return
     try:
         hres = _hypothesis(str(L.directory), file_stamp(L.directory), text, span, layer, float(threshold),
-                           int(left), int(right))
+                           int(left), int(right), whole_sample(L))
     except QUERY_ERRORS as e:
         st.info(f"No hypothesis search: {md_plain(e)}", icon=":material/info:")
         return

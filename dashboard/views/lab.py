@@ -57,7 +57,7 @@ def build_command(directory: Path) -> str:
 # --------------------------------------------------------------------------------------------
 # One recording per checkpoint in flight, whichever lab (a reload, an evicted one) or session asks
 
-FIRST_SENTENCES = 300          # recorded first (seconds) for the views to draw from while the whole sample is
+FIRST_SENTENCES = 200          # recorded first (seconds) for the views to draw from while the whole sample is
 RECORDINGS_AT_ONCE = 1          # recordings of different checkpoints at once, in the whole process
 RECORDINGS_HELD = 1             # labs that keep their recording in memory; the others load it again
 _registry_lock = threading.Lock()

@@ -109,12 +109,18 @@ WARM_IMPORTS = ("torch", "plotly.graph_objects", "plotly.subplots", "translit_co
 
 
 def warm_imports() -> None:
+    """The first page run's imports, then the default model's first sample sentences recorded
+    (views/lab.py's prepare_first_views: the Start page and Histograms draw from them at once)."""
     import importlib
     for name in WARM_IMPORTS:
         try:
             importlib.import_module(name)
         except Exception:        # any failure: the page that needs the module reports it
             return
+    from translit_core import settings
+
+    from .views.lab import prepare_first_views
+    prepare_first_views(settings.checkpoint_dir())
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.ui.downloads import show_chart
+from dashboard.views.reproduce import graph_reproduce, graph_tables
 from dashboard.ui.panels import intervene_link, neuron_card, neuron_graph, show_histogram, whole_sample_notice
 from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import init_once, lab, notes_once, pair_output_key, pair_picker, require_analysis
@@ -98,7 +99,8 @@ def graph_view() -> None:
                          str(neuron) if neuron else None, data)
     with st.container(key="graph_scroll"):
         show_chart(fig, "graph", {"pair": pair, "edges": max_edges, "colour": colour}, key=chart_key,
-                   on_select="rerun", selection_mode="points", config={"scrollZoom": False})
+                   on_select="rerun", selection_mode="points", config={"scrollZoom": False},
+                   tables=graph_tables(data), reproduce=graph_reproduce(str(pair), L.directory))
     with st.container(key="graph_narrow"):
         st.caption("The graph is wider than the screen: scroll it sideways.")
     st.session_state["graph_shown"] = str(pair)

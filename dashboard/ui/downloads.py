@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import streamlit as st
 
-from ..views.exports import IMAGE_FORMATS, Rows, chart_config, figure_json, file_stem, table_csv
+from ..views.exports import IMAGE_FORMATS, Rows, chart_config, figure_json, file_stem, table_csv, tables_json
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
+
+    from ..views.reproduce import Reproduce
 
 IMAGE_FORMAT_KEY = "image_format"      # the sidebar's choice, shared by every chart of the session
 
@@ -43,18 +45,39 @@ def _format_changed() -> None:
 
 
 def show_chart(fig: "go.Figure", view: str, params: Mapping[str, Any] | None = None, *, key: str,
-               config: Mapping[str, Any] | None = None, **chart_kwargs):
-    """st.plotly_chart with the camera saving under the view's name, and the figure's JSON below.
-    Returns what st.plotly_chart returns (the selection, when `on_select` is given)."""
+               config: Mapping[str, Any] | None = None, tables: Mapping[str, Rows] | None = None,
+               reproduce: "Reproduce | None" = None, **chart_kwargs):
+    """st.plotly_chart with the camera saving under the view's name, and its data below: the
+    `tables` behind it (CSV each, and JSON), else the figure's traces as JSON; with `reproduce`,
+    the equivalent CLI command and Python call in an expander. Returns what st.plotly_chart
+    returns (the selection, when `on_select` is given)."""
     stem = file_stem(view, params)
     event = st.plotly_chart(fig, key=key, config=chart_config(stem, image_format(), config), **chart_kwargs)
-    # Deferred (a callable): the JSON is made when the button is clicked, not on every rerun.
-    st.download_button("Figure data (JSON)", partial(figure_json, fig, view, dict(params or {})),
-                       file_name=f"{stem}.json", mime="application/json", key=f"{key}__json", on_click="ignore",
-                       type="tertiary", icon=":material/download:",
-                       help=f"{stem}.json: the traces and layout behind this chart. "
-                            "The camera in the chart's corner saves the picture.")
+    with st.container(horizontal=True, gap="small"):
+        # Deferred (a callable): a file is made when its button is clicked, not on every rerun.
+        for name, rows in (tables or {}).items():
+            st.download_button(f"{name.capitalize()} (CSV)", partial(table_csv, rows),
+                               file_name=f"{stem}_{name}.csv", mime="text/csv", key=f"{key}__{name}_csv",
+                               on_click="ignore", type="tertiary", icon=":material/download:",
+                               help=f"{stem}_{name}.csv: the {name} behind this chart, one row each.")
+        made = partial(tables_json, tables, view, dict(params or {})) if tables else \
+            partial(figure_json, fig, view, dict(params or {}))
+        st.download_button("Figure data (JSON)", made, file_name=f"{stem}.json", mime="application/json",
+                           key=f"{key}__json", on_click="ignore", type="tertiary", icon=":material/download:",
+                           help=f"{stem}.json: " + ("the tables behind this chart" if tables else
+                                                    "the traces and layout behind this chart")
+                                + ". The camera in the chart's corner saves the picture.")
+    if reproduce is not None:
+        show_reproduce(reproduce)
     return event
+
+
+def show_reproduce(reproduce: "Reproduce") -> None:
+    """The view's numbers computed again: its CLI command and Python call, in an expander."""
+    with st.expander("Reproduce", icon=":material/terminal:"):
+        st.caption("The same numbers from the command line (the lab's own engine), or from Python:")
+        st.code(reproduce.cli, language="bash")
+        st.code(reproduce.python, language="python")
 
 
 def download_rows(rows: Rows, view: str, params: Mapping[str, Any] | None = None, *, key: str,

@@ -20,6 +20,7 @@ from ..views.histograms import HistView, histogram_for
 from ..views.lab import FIRST_SENTENCES, QUERY_ERRORS, Lab, Unavailable, file_stamp
 from ..views.labels import input_label, layer_title, pair_label
 from ..views.markdown import md_plain
+from ..views.reproduce import histogram_reproduce, histogram_table
 from ..views.text import CONFIDENCE_CSS
 from . import structure
 from .downloads import show_chart
@@ -62,16 +63,14 @@ def _recording_spinner(lab: Lab):
 def whole_sample(lab: Lab) -> bool:
     """Whether the views draw from the whole sample's recording now; else from its first
     sentences, while the whole one is recorded in the background (whole_sample_notice says so)."""
-    if lab.whole_sample_ready:
-        return True
-    lab.warm_up()
-    return False
+    return lab.whole_sample_ready
 
 
 @st.fragment(run_every=2)
 def _recording_progress(lab: Lab) -> None:
     if lab.recording_ready:
         st.rerun(scope="app")       # the whole sample is there: draw the page again from it
+    lab.warm_up()
     n = lab.analysis.meta.sample.get("n_sentences") if lab.analysis else None
     st.info(f"**Drawn from the first {FIRST_SENTENCES} of the sample's {f'{n:,}' if n else 'many'} sentences** "
             f"while the whole "
@@ -113,7 +112,8 @@ def histogram(lab: Lab, pair: Pair, neuron: NeuronId) -> HistView | None:
 def show_histogram(lab: Lab, pair: Pair, neuron: NeuronId, key: str) -> None:
     hv = histogram(lab, pair, neuron)
     if hv is not None:
-        show_chart(figures.histogram_overlay(hv), "histogram", {"pair": pair, "neuron": neuron}, key=key)
+        show_chart(figures.histogram_overlay(hv), "histogram", {"pair": pair, "neuron": neuron}, key=key,
+                   tables=histogram_table(hv), reproduce=histogram_reproduce(str(pair), str(neuron), lab.directory))
         part = (f" From the sample's first {hv.first_sentences} sentences only, while the whole sample is recorded."
                 if hv.first_sentences else "")
         st.caption(f"Hellinger H = **{hv.hellinger:.3f}** between the activation of `{neuron}` where "

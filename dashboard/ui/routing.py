@@ -19,12 +19,14 @@
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from translit_core import settings
 
@@ -100,7 +102,10 @@ def _unknown_path() -> None:
 
 def navigate() -> Route:
     """st.navigation over the app's pages, then the URL's own routing: an unknown path and
-    `?page=` switch pages (st.switch_page reruns the script at once)."""
+    `?page=` switch pages (st.switch_page reruns the script at once). On Back / Forward the
+    restored URL is the view (restore_from_url)."""
+    if history_navigation():
+        restore_from_url()
     pages, root = app_pages(), root_page()
     path = requested_path()
     # A path that is none of the pages is registered for this run only, so that Streamlit finds
@@ -132,6 +137,56 @@ def navigate() -> Route:
     notes = [n for n in (st.session_state.pop(NOTE_KEY, None), wanted.note, model_note,
                          unknown_path_note(moved, name) if moved else None, cut_link_note(cut)) if n]
     return Route(current, name, {**pages, name: current}, notes)
+
+
+# --------------------------------------------------------------------------------------------
+# Back and Forward
+
+# The browser's history gets one entry per deliberate step: another page, model, pair or neuron.
+# Streamlit pushes an entry for every change of the query string (a slider, a bin count, a letter
+# typed) and another for the path of a new page; this script, run in the page once per window,
+# turns such a push into a replace of the current entry unless it opens another page (the `page`
+# parameter, else the path), another model (no `model`: the default), or another pair or neuron
+# (a parameter missing on either side is one not written yet: a new page's first messages).
+STEP_PARAMS = ("pair", "neuron")
+_HISTORY_JS = """
+export default function () {
+  if (window.__labHistory) return;
+  window.__labHistory = true;
+  const STEP = %s;
+  const page = u => u.searchParams.get("page") || u.pathname.replace(/^.*\\//, "") || %s;
+  const push = window.history.pushState.bind(window.history);
+  const replace = window.history.replaceState.bind(window.history);
+  window.history.pushState = function (state, title, url) {
+    try {
+      const next = new URL(url, location.href), here = new URL(location.href);
+      const q = (u, k) => u.searchParams.get(k);
+      const same = page(next) === page(here) && (q(next, "model") || "") === (q(here, "model") || "")
+        && STEP.every(k => q(next, k) === null || q(here, k) === null || q(next, k) === q(here, k));
+      if (same) return replace(state, title, url);
+    } catch (e) { /* an unusual URL: Streamlit's own push */ }
+    return push(state, title, url);
+  };
+}
+""" % (json.dumps(list(STEP_PARAMS)), json.dumps(DEFAULT_PAGE))
+_history = st.components.v2.component("lab_history_steps", js=_HISTORY_JS)
+
+
+def history_navigation() -> bool:
+    """Whether this run comes from the browser's Back or Forward (Streamlit's run context says
+    so: internal, pinned Streamlit 1.67; tests/browser's journey tests fail if it changes)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and getattr(ctx, "is_history_navigation", False))
+
+
+def restore_from_url() -> None:
+    """Back / Forward: the restored URL is the view. The pages' widget state (every key without a
+    leading underscore) and what this visit sent are dropped, so that each widget is seeded again
+    from the URL, and the model is read from the URL again (model_switch)."""
+    for key in [k for k in st.session_state if not str(k).startswith("_")]:
+        del st.session_state[key]
+    for key in (URL_SENT, MODEL_STATE, "_model_switch"):
+        st.session_state.pop(key, None)
 
 
 def _model_switched() -> None:
@@ -187,7 +242,9 @@ def url_param(key: str) -> str | None:
     if key in sent:
         return sent[key]
     value = first(st.query_params, key)
-    return selection().get(key) if value is None and key in SHARED_PARAMS else value
+    if value is None and key in SHARED_PARAMS and not history_navigation():    # Back restores the URL's view
+        return selection().get(key)
+    return value
 
 
 def set_params(**values) -> None:
@@ -217,6 +274,7 @@ def sidebar(route: Route) -> None:
     with st.sidebar:
         for name in PAGES:
             st.page_link(route.pages[name])
+        _history(key="_history_steps")             # one history entry per step (STEP_PARAMS)
         route.selection_slot = st.empty()         # filled after the page ran (app.py): this run's selection
         with st.popover("Glossary", icon=":material/menu_book:", width="stretch"):
             st.markdown(glossary_markdown())

@@ -103,6 +103,14 @@ def figure_json(fig: "go.Figure", view: str, params: Mapping[str, Any] | None = 
     return json.dumps(doc, ensure_ascii=False, allow_nan=False)
 
 
+def tables_json(tables: Mapping[str, Rows], view: str, params: Mapping[str, Any] | None = None) -> str:
+    """The tables behind a figure as JSON: {"view", "params", "tables": {name: [rows]}}."""
+    doc = {"view": view, "params": _plain(dict(params or {})),
+           "tables": {name: [dict(zip(h, r)) for h, body in [_columns(rows)] for r in _plain(body)]
+                      for name, rows in tables.items()}}
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False)
+
+
 def chart_config(stem: str, image_format: str = IMAGE_FORMATS[0], extra: Mapping[str, Any] | None = None) -> dict:
     """Plotly's config for a lab figure: a toolbar with the camera alone, saving as `stem`."""
     return {"displaylogo": False, "modeBarButtons": [["toImage"]],

@@ -60,7 +60,9 @@ def histogram_for(lab: Lab, pair: "Pair | str", neuron: "NeuronId | str", bins: 
     """The histogram of a neuron on a pair, recomputed from the sample recording (whole=False:
     from its first sentences, Lab.first_sentences). Unavailable (with the reason) when it cannot be."""
     try:
-        h = histogram(lab.sample_recording(whole), lab.analysis.parse_pair(pair), lab.analysis.parse_neuron(neuron))
+        # The analysis's own bins: with the whole sample, H is the table's (and the CLI's `histogram`).
+        h = histogram(lab.sample_recording(whole), lab.analysis.parse_pair(pair), lab.analysis.parse_neuron(neuron),
+                      bins=lab.analysis.tables.bins)
     except QUERY_ERRORS as e:
         raise Unavailable(f"The histogram of {neuron} on {pair} cannot be computed: {md_plain(e)}") from None
     view = hist_view(h, str(pair), str(neuron), bins)

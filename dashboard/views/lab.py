@@ -8,6 +8,7 @@ picked up on the next rerun without restarting the server.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ def build_command(directory: Path) -> str:
 # One recording per checkpoint in flight, whichever lab (a reload, an evicted one) or session asks
 
 FIRST_SENTENCES = 200          # recorded first (seconds) for the views to draw from while the whole sample is
+FIRST_WAIT_S = 5.0              # the warm-up waits this long for a page's first sentences, at most
 RECORDINGS_AT_ONCE = 1          # recordings of different checkpoints at once, in the whole process
 RECORDINGS_HELD = 1             # labs that keep their recording in memory; the others load it again
 _registry_lock = threading.Lock()
@@ -84,6 +86,34 @@ def _hold(lab: "Lab") -> None:
             old.drop_recording()
 
 
+# The first sentences' recordings by (checkpoint, file stamps), the latest FIRST_HELD, until the
+# whole sample's recording is used: a page's lab, another session's and the server's own start
+# (prepare_first_views) share them.
+FIRST_HELD = 2
+_first_shared: "OrderedDict[tuple, Recording]" = OrderedDict()
+_first_locks: dict[str, threading.Lock] = {}
+
+
+def _share_first(key: tuple, recording: Recording | None) -> Recording | None:
+    """Keep `recording` as the first sentences of `key` (None: look it up), the latest FIRST_HELD."""
+    with _registry_lock:
+        if recording is None:
+            recording = _first_shared.get(key)
+        if recording is not None:
+            _first_shared[key] = recording
+            _first_shared.move_to_end(key)
+            while len(_first_shared) > FIRST_HELD:
+                _first_shared.popitem(last=False)
+        return recording
+
+
+def checkpoint_first_lock(directory: Path) -> threading.Lock:
+    """The lock of a checkpoint's first-sentences recording, shared by every Lab of it."""
+    key = str(Path(directory).resolve())
+    with _registry_lock:
+        return _first_locks.setdefault(key, threading.Lock())
+
+
 def checkpoint_lock(directory: Path) -> threading.Lock:
     """The one lock of a checkpoint directory, shared by every Lab of it in this process."""
     key = str(Path(directory).resolve())
@@ -103,9 +133,9 @@ class Lab:
     released: threading.Event = field(default_factory=threading.Event)   # evicted from the app's cache
     recording_progress: float = 0.0     # the share of the whole sample recorded, while it is
     recording_error: str | None = None  # why the warm-up could not record the whole sample
+    first_done: threading.Event = field(default_factory=threading.Event)   # first_sentences() recorded
     _recording: Recording | None = None
-    _first: Recording | None = None     # the sample's first FIRST_SENTENCES sentences
-    _first_lock: threading.Lock = field(default_factory=threading.Lock)
+    _first: Recording | None = None     # the sample's first FIRST_SENTENCES sentences, while needed
     _on_disk: bool = False
     _analysis_lock: threading.Lock = field(default_factory=threading.Lock)
     _analysis: Analysis | None = None
@@ -191,16 +221,32 @@ class Lab:
         return self._on_disk or self.recording_ready
 
     def first_sentences(self) -> Recording:
-        """A recording of the sample's first FIRST_SENTENCES sentences (a few seconds, kept in
-        memory): what the views draw from while the whole sample is being recorded."""
-        with self._first_lock:
-            if self._first is None:
-                self._first = self.analysis.first_sentences(FIRST_SENTENCES)
+        """A recording of the sample's first FIRST_SENTENCES sentences (a second or two, kept in
+        memory while the whole one is not there; shared by every lab of the same files): what the
+        views draw from while the whole sample is being recorded. The whole sample's recording
+        starts once it is done (warm_up waits for it)."""
+        if self._first is None:
+            with checkpoint_first_lock(self.directory):
+                self._first = _share_first(self._key, None)
+                if self._first is None:
+                    self._first = _share_first(self._key, self.analysis.first_sentences(FIRST_SENTENCES))
+        self.first_done.set()
         return self._first
 
+    @property
+    def first_ready(self) -> bool:
+        """Whether first_sentences() answers at once."""
+        return self._first is not None or self._key in _first_shared
+
     def sample_recording(self, whole: bool) -> Recording:
-        """The whole sample's recording, or (whole=False) its first sentences."""
-        return self.recording() if whole else self.first_sentences()
+        """The whole sample's recording, or (whole=False) its first sentences (let go of once
+        the whole one is used)."""
+        if whole:
+            self._first = None
+            with _registry_lock:
+                _first_shared.pop(self._key, None)
+            return self.recording()
+        return self.first_sentences()
 
     @property
     def recording_ready(self) -> bool:
@@ -231,6 +277,9 @@ class Lab:
             return
 
         def run():
+            # A page drawing from the first sentences records them first: both at once would
+            # share the interpreter's lock and the cores, and the page would wait for both.
+            self.first_done.wait(FIRST_WAIT_S)
             try:
                 if self._load_recording(unless_released=True) is not None:
                     _hold(self)
@@ -267,6 +316,18 @@ def loadable_models(models: dict[str, Path]) -> tuple[dict[str, Path], dict[str,
         else:
             broken[name] = problem
     return ok, broken
+
+
+def prepare_first_views(directory: Path) -> None:
+    """Record the first sentences of a checkpoint's sample before anyone asks (the lab's server
+    does this for the default model as it starts): the first page that draws from the sample
+    finds them ready, or waits only for the rest. Anything that fails is left for that page to say."""
+    try:
+        lab = load_lab(directory)
+        if lab.analysis is not None and not lab.whole_sample_ready:
+            lab.first_sentences()
+    except Exception:
+        pass
 
 
 def load_lab(directory: Path, analysis: bool = True) -> Lab:

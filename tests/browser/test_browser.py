@@ -51,7 +51,8 @@ def test_first_request_to_a_fresh_server(fresh_server, page, path):
         expect(page.locator("h3").first, "hidden:1")
     if name == "neuron":
         expect(page.locator("h3").first, "hidden:5")
-    page.get_by_role("link", name="Histograms").click()                  # and the app's routing runs on
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("link", name="Histograms", exact=True).click()      # and the app's routing runs on
     expect(page.locator("h1"), "Histograms")
     settle(page)
     assert path_of(page.url) == "/histograms" and "page=histograms" in page.url
@@ -79,12 +80,17 @@ def test_every_page_opens_by_its_own_path(server, page, name):
 
 
 def test_an_unknown_path_gets_the_apps_note(server, page):
-    page.goto(f"{server}/nonsense?text=barev")
+    page.goto(f"{server}/nonsense?neuron=hidden:3")
     settle(page)
     expect(page.locator("h1"), PAGES[DEFAULT_PAGE])
     expect(page.locator('[data-testid="stAlert"]').first, "/nonsense")
     assert_only_the_apps_pages(page, "/nonsense")
-    assert path_of(page.url) == "/" and "text=barev" in page.url         # the default page, parameters kept
+    assert path_of(page.url) == "/" and "neuron=hidden" in page.url      # the default page, parameters kept
+    page.goto(f"{server}/nonsense?text=barev")                           # with a text: the text is transliterated
+    settle(page)
+    expect(page.locator("h1"), PAGES["transliterate"])
+    expect(page.locator('[data-testid="stAlert"]').first, "/nonsense")
+    assert "text=barev" in page.url
     screenshot(page, SHOTS / "unknown-path.png")
     page.goto(f"{server}/Graph")                                          # a page's name in other case
     settle(page)
@@ -122,7 +128,7 @@ def test_sidebar_navigates_and_the_root_is_the_default_page(server, page):
     expect(page.locator("h1"), PAGES[DEFAULT_PAGE])
     assert current_link(page) == [PAGES[DEFAULT_PAGE]]
     for name, title in list(PAGES.items())[1:] + [(DEFAULT_PAGE, PAGES[DEFAULT_PAGE])]:
-        page.get_by_role("link", name=title, exact=True).click()
+        page.locator('[data-testid="stSidebar"]').get_by_role("link", name=title, exact=True).click()
         expect(page.locator("h1"), title)
         settle(page)
         assert f"page={name}" in page.url                      # the old ?page= does not pull the user back

@@ -52,3 +52,18 @@ def test_the_lab_knows_whether_the_whole_sample_is_in_the_cache(tiny_checkpoint,
     lab.analysis.recording(progress=progress.append)
     assert progress and progress[-1] == pytest.approx(1.0) and progress == sorted(progress)
     assert lab.analysis.recording_cached and lab.whole_sample_ready
+
+
+def test_the_server_records_the_first_sentences_before_a_page_asks(tiny_checkpoint, tmp_path, monkeypatch):
+    """prepare_first_views (the lab's server, as it starts) leaves them for the first page's lab,
+    and a lab lets them go once the whole sample is used."""
+    from dashboard.views import lab as lab_module
+    from dashboard.views.lab import load_lab, prepare_first_views
+    monkeypatch.setenv("TRANSLIT_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setattr(lab_module, "FIRST_SENTENCES", 12)
+    prepare_first_views(tiny_checkpoint)
+    page_lab = load_lab(tiny_checkpoint)
+    assert page_lab.first_ready and not page_lab.recording_ready
+    assert page_lab.first_sentences().spec["n_sentences"] == 12 and page_lab.first_done.is_set()
+    page_lab.sample_recording(whole=True)
+    assert not load_lab(tiny_checkpoint).first_ready

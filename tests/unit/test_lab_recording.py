@@ -52,6 +52,7 @@ class Recorded:
 def counted(monkeypatch):
     SlowAnalysis.calls = SlowAnalysis.running = SlowAnalysis.most = 0
     monkeypatch.setattr(lab_module, "load_analysis", lambda directory: (SlowAnalysis(), None, None))
+    monkeypatch.setattr(lab_module, "FIRST_WAIT_S", 0.0)      # no page here records first sentences
     monkeypatch.setattr(lab_module.Transliterator, "load", staticmethod(lambda directory: None))
     return SlowAnalysis
 

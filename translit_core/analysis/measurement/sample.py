@@ -7,6 +7,7 @@ random order; or the lines of any Armenian text file (`--text`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -161,8 +162,20 @@ def held_out(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0, d
 
 def sample_sentences(data_dir: str | Path | None = None, n: int = 5000, seed: int = 0,
                      dropped: "Collection[str] | None" = None) -> list[str]:
-    """The sentences of `held_out` (de-duplicated against the training sources, or by `dropped`)."""
-    return held_out(data_dir, n, seed, dropped=dropped).sentences
+    """The sentences of `held_out` (de-duplicated against the training sources, or by `dropped`).
+    With `dropped`, kept in memory for this process under the held-out files' names, sizes and
+    times: the dashboard reads one sample for each model's recordings (a second each)."""
+    if dropped is None:
+        return held_out(data_dir, n, seed).sentences
+    data_dir = Path(data_dir) if data_dir else settings.data_dir()
+    files = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in sorted(p for g in HELDOUT_GLOBS for p in data_dir.glob(g)))
+    return list(_known_sample(str(data_dir), files, n, seed, tuple(sorted(dropped))))
+
+
+@functools.lru_cache(maxsize=4)
+def _known_sample(data_dir: str, files: tuple, n: int, seed: int, dropped: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(held_out(data_dir, n, seed, dropped=dropped).sentences)
 
 
 def text_sentences(path: str | Path, n: int = 5000, seed: int = 0) -> list[str]:

@@ -114,20 +114,6 @@ def checkpoint_first_lock(directory: Path) -> threading.Lock:
         return _first_locks.setdefault(key, threading.Lock())
 
 
-def _make_room(lab: "Lab") -> None:
-    """Before `lab` makes or maps its recording: the other labs beyond RECORDINGS_HELD - 1 let go of
-    theirs, so that a recording being written and the held ones stay within RECORDINGS_HELD (a
-    server cycling through models held one and wrote another: about 4 GB at the peak)."""
-    keep = max(RECORDINGS_HELD - 1, 0)
-    with _registry_lock:
-        alive = [r for r in _holders if (held := r()) is not None and held is not lab]
-        dropped = [r() for r in alive[:len(alive) - keep]]
-        _holders[:] = alive[len(alive) - keep:]
-    for old in dropped:
-        if old is not None:
-            old.drop_recording()
-
-
 def checkpoint_lock(directory: Path) -> threading.Lock:
     """The one lock of a checkpoint directory, shared by every Lab of it in this process."""
     key = str(Path(directory).resolve())
@@ -218,7 +204,6 @@ class Lab:
                 if self._recording is None:
                     if unless_released and self.released.is_set():
                         return None
-                    _make_room(self)
                     with _at_once:
                         self._recording = self.analysis.recording(progress=self._progress)
                     _shared[self._key] = self._recording

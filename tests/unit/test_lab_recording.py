@@ -161,17 +161,3 @@ def test_only_the_most_recently_used_labs_keep_their_recording(counted, tmp_path
     assert labs[0].recording() is not None             # asked again: loaded again, and now among the held
     assert labs[0]._recording is not None and labs[-lab_module.RECORDINGS_HELD]._recording is None
     assert counted.calls == 6
-
-
-def test_a_recording_being_made_is_not_held_alongside_another(counted, tmp_path):
-    """While a lab makes its recording, the labs beyond RECORDINGS_HELD - 1 have let go of theirs:
-    the one being written and the held ones stay within RECORDINGS_HELD (one by default)."""
-    first, second = fresh_lab(tmp_path / "a"), fresh_lab(tmp_path / "b")
-    first.recording()
-    assert first._recording is not None
-    making = threading.Thread(target=second.recording)
-    making.start()
-    time.sleep(0.1)                                   # SlowAnalysis takes 0.3 s: still recording
-    assert counted.running == 1 and first._recording is None
-    making.join(10)
-    assert second._recording is not None

@@ -40,9 +40,14 @@ def test_a_figure_downloads_as_json_png_and_svg(server, page):
     assert name == "histogram_pair-t-թ_neuron-hidden-0.json", name
     doc = json.loads(body)
     assert doc["view"] == "histogram" and doc["params"] == {"pair": "t:թ", "neuron": "hidden:0"}
+    bins = doc["tables"]["bins"]                                         # the numbers, as a tidy table
+    assert set(bins[0]) == {"bin_low", "bin_high", "density_pos", "density_neg"}
     drawn = page.evaluate("""() => document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot')
-                                     .data.map(t => t.type)""")
-    assert [t.get("type") for t in doc["figure"]["data"]] == drawn     # the traces the browser drew
+                                     ._fullData.map(t => t._length)""")
+    assert max(drawn) == len(bins)                                       # one row per bin the browser drew
+    name, body = download(page, lambda: page.get_by_role("button", name="Bins (CSV)").first.click())
+    assert name == "histogram_pair-t-թ_neuron-hidden-0_bins.csv", name
+    assert len(list(csv.DictReader(io.StringIO(body.decode("utf-8"))))) == len(bins)
     name, body = download(page, lambda: camera(page).click())
     assert name == "histogram_pair-t-թ_neuron-hidden-0.png" and body[:8] == b"\x89PNG\r\n\x1a\n", name
     screenshot(page, SHOTS / "downloads-histogram.png")

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))   # the tests' helpers: lab_server
 
 from dashboard.views.text import EXAMPLES
-from lab_server import CHROMIUM, CHROMIUM_ARGS, REPO, free_port, start_streamlit, stop, wait_healthy
+from lab_server import CHROMIUM, CHROMIUM_ARGS, REPO, first_graph_node, free_port, start_streamlit, stop, wait_healthy
 from translit_core import Transliterator, settings
 
 IDLE = """() => {
@@ -53,14 +53,7 @@ def text_of(n: int, seed: int) -> str:
 
 def first_node_click(page) -> float:
     """Seconds from a click on the graph's first dense node to its card's heading."""
-    plot = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
-    trace, point, neuron = page.evaluate("""() => {
-        const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-        const i = gd.data.findIndex(t => t.name === 'neurons');
-        const j = gd.data[i].customdata.findIndex(c => c.startsWith('hidden:'));
-        return [i, j, gd.data[i].customdata[j]];
-    }""")
-    box = plot.locator(".scatterlayer .trace").nth(trace).locator("path.point").nth(point).bounding_box()
+    box, neuron = first_graph_node(page)
     t = time.perf_counter()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.locator("h3").filter(has_text=neuron).first.wait_for(timeout=60_000)

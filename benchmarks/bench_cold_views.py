@@ -42,6 +42,7 @@ CHART = """(title) => {
          && !main.querySelector('[data-testid="stSkeleton"]');
 }"""
 PARTIAL = "() => document.body.innerText.includes('Drawn from the first')"
+WHOLE = "() => !document.body.innerText.includes('Drawn from the first')"
 
 
 def timed(page, action, title: str, timeout_s: float = 240) -> float:
@@ -76,7 +77,7 @@ def one_round(models: list[str]) -> dict[str, float]:
                         hist = page.locator('[data-testid="stSidebar"] a', has_text="Histograms")
                         out[f"histograms, model {models[1]} (sidebar)"] = timed(page, hist.click, "Histograms")
                     page.goto(url + "/histograms?pair=t:%D5%A9")
-                    page.wait_for_function(f"() => !({PARTIAL.split('=> ')[1]})", timeout=600_000)
+                    page.wait_for_function(WHOLE, timeout=600_000)
                     page.wait_for_function(CHART, arg="Histograms", timeout=120_000)
                     out["whole sample recorded (first model), after opening"] = time.monotonic() - start
                 finally:

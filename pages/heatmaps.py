@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.ui.downloads import show_chart, show_table
-from dashboard.ui.panels import whole_sample, whole_sample_notice
+from dashboard.ui.panels import whole_sample_notice
 from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import current_lab, init_once, lab, notes, notes_once, set_text_param
 from dashboard.views import figures
@@ -210,7 +210,7 @@ def hypothesis_results(span: tuple[int, int], layer: str, threshold: float, left
         return
     try:
         hres = _hypothesis(str(L.directory), file_stamp(L.directory), text, span, layer, float(threshold),
-                           int(left), int(right), whole_sample(L))
+                           int(left), int(right), L.whole_sample_ready)
     except QUERY_ERRORS as e:
         st.info(f"No hypothesis search: {md_plain(e)}", icon=":material/info:")
         return

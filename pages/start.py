@@ -9,7 +9,7 @@ from dashboard.ui.panels import neuron_graph, show_histogram, whole_sample_notic
 from dashboard.ui.widgets import lab, missing_analysis_notice
 from dashboard.views import figures, heatmaps
 from dashboard.views.start import INTRO
-from dashboard.views.urls import DEFAULT_PAIR
+from dashboard.views.urls import parse_pair
 from translit_core.model.names import NeuronId
 from translit_core.reports.neuron70 import post70_unit
 
@@ -24,7 +24,7 @@ if A is None:
     missing_analysis_notice(L)
     st.stop()
 whole_sample_notice(L)
-pair = A.parse_pair(DEFAULT_PAIR) if DEFAULT_PAIR in {str(p) for p in A.pairs()} else A.pairs()[0]
+pair = parse_pair(None, A.pairs()).value          # the post's t→թ where the analysis has it
 best = A.top_neurons(pair, "hidden", 1)[0].neuron
 st.subheader("The post's four figures, from this model")
 

@@ -121,3 +121,17 @@ def graph_page_consistent(state: dict, pairs) -> bool:
     """No script run in progress, and the pickers, the graph and the URL all name the same pair."""
     shown = graph_page_pairs(state, pairs)
     return not state.get("running") and shown[0] is not None and len(set(shown)) == 1
+
+
+def first_graph_node(page, prefix: str = "hidden:") -> tuple[dict, str]:
+    """(the bounding box on screen, the neuron name) of the graph's first node whose neuron
+    starts with `prefix`: where a click on that node lands."""
+    plot = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+    plot.wait_for(timeout=60_000)
+    trace, point, neuron = page.evaluate("""(prefix) => {
+        const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+        const i = gd.data.findIndex(t => t.name === 'neurons');
+        const j = gd.data[i].customdata.findIndex(c => c.startsWith(prefix));
+        return [i, j, gd.data[i].customdata[j]];
+    }""", prefix)
+    return plot.locator(".scatterlayer .trace").nth(trace).locator("path.point").nth(point).bounding_box(), neuron

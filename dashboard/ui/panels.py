@@ -60,12 +60,6 @@ def _recording_spinner(lab: Lab):
     return st.spinner("Loading the sample recording behind histograms and contexts…")
 
 
-def whole_sample(lab: Lab) -> bool:
-    """Whether the views draw from the whole sample's recording now; else from its first
-    sentences, while the whole one is recorded in the background (whole_sample_notice says so)."""
-    return lab.whole_sample_ready
-
-
 @st.fragment(run_every=2)
 def _recording_progress(lab: Lab) -> None:
     if lab.recording_ready:
@@ -73,16 +67,15 @@ def _recording_progress(lab: Lab) -> None:
     lab.warm_up()
     n = lab.analysis.meta.sample.get("n_sentences") if lab.analysis else None
     st.info(f"**Drawn from the first {FIRST_SENTENCES} of the sample's {f'{n:,}' if n else 'many'} sentences** "
-            f"while the whole "
-            f"sample is recorded in the background ({lab.recording_progress:.0%}, once per model and machine); "
-            f"the page redraws itself from it when it is done.", icon=":material/hourglass_top:")
+            f"while the whole sample is recorded in the background ({lab.recording_progress:.0%}, once per model "
+            f"and machine); the page redraws itself from it when it is done.", icon=":material/hourglass_top:")
 
 
 def whole_sample_notice(lab: Lab) -> None:
     """At the top of a page that draws from the sample recording: while the whole sample is
     being recorded, a note that says what the page shows meanwhile, with the progress, which
     reruns the page when the recording is done (or says why it cannot be made)."""
-    if lab.analysis is None or whole_sample(lab):
+    if lab.analysis is None or lab.whole_sample_ready:
         return
     if lab.recording_error:
         st.warning(f"The whole sample cannot be recorded ({md_plain(lab.recording_error)}); this page draws from "
@@ -102,7 +95,7 @@ def _histogram(directory: str, stamp: tuple, pair: str, neuron: str, whole: bool
 def histogram(lab: Lab, pair: Pair, neuron: NeuronId) -> HistView | None:
     """Cached histogram; a friendly message (and None) when it cannot be computed."""
     with _recording_spinner(lab):
-        out = _histogram(str(lab.directory), file_stamp(lab.directory), str(pair), str(neuron), whole_sample(lab))
+        out = _histogram(str(lab.directory), file_stamp(lab.directory), str(pair), str(neuron), lab.whole_sample_ready)
     if isinstance(out, str):
         st.info(out, icon=":material/info:")
         return None
@@ -177,7 +170,7 @@ def neuron_card(lab: Lab, neuron: NeuronId, pair: Pair | None = None, key: str =
         st.markdown("**Where it fires most** — sample contexts around its highest activations, each "
                     "character shaded (red positive, blue negative), the peak underlined")
         with _recording_spinner(lab):
-            whole, stamp = whole_sample(lab), file_stamp(lab.directory)
+            whole, stamp = lab.whole_sample_ready, file_stamp(lab.directory)
             track_line = _track(str(lab.directory), stamp, str(neuron), whole)
             ctx = _contexts(str(lab.directory), stamp, str(neuron), 8, whole)
         track_slot.markdown(track_line)

@@ -8,8 +8,8 @@ picked up on the next rerun without restarting the server.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -107,18 +107,12 @@ def _share_first(key: tuple, recording: Recording | None) -> Recording | None:
         return recording
 
 
-def checkpoint_first_lock(directory: Path) -> threading.Lock:
-    """The lock of a checkpoint's first-sentences recording, shared by every Lab of it."""
+def checkpoint_lock(directory: Path, locks: "dict[str, threading.Lock] | None" = None) -> threading.Lock:
+    """The one lock of a checkpoint directory in `locks` (default: its recording's), shared by every
+    Lab of it in this process."""
     key = str(Path(directory).resolve())
     with _registry_lock:
-        return _first_locks.setdefault(key, threading.Lock())
-
-
-def checkpoint_lock(directory: Path) -> threading.Lock:
-    """The one lock of a checkpoint directory, shared by every Lab of it in this process."""
-    key = str(Path(directory).resolve())
-    with _registry_lock:
-        return _checkpoint_locks.setdefault(key, threading.Lock())
+        return (_checkpoint_locks if locks is None else locks).setdefault(key, threading.Lock())
 
 
 @dataclass
@@ -226,7 +220,7 @@ class Lab:
         views draw from while the whole sample is being recorded. The whole sample's recording
         starts once it is done (warm_up waits for it)."""
         if self._first is None:
-            with checkpoint_first_lock(self.directory):
+            with checkpoint_lock(self.directory, _first_locks):
                 self._first = _share_first(self._key, None)
                 if self._first is None:
                     self._first = _share_first(self._key, self.analysis.first_sentences(FIRST_SENTENCES))

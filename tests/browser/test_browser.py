@@ -14,6 +14,7 @@ import pytest
 
 from browser_harness import SHOTS, current_link, expect, path_of, screenshot, seen, settle, sidebar_links
 from dashboard.views.urls import DEFAULT_PAGE, PAGES
+from lab_server import first_graph_node
 
 TITLES = list(PAGES.values())
 
@@ -173,17 +174,8 @@ def test_type_barev_dzez(server, page):
 def test_click_a_node_opens_its_histogram(server, page):
     page.goto(f"{server}/graph")
     settle(page)
-    plot = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
-    plot.wait_for(timeout=60_000)
-    trace, point, neuron = page.evaluate("""() => {
-        const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-        const i = gd.data.findIndex(t => t.name === 'neurons');
-        const j = gd.data[i].customdata.findIndex(c => c.startsWith('hidden:'));
-        return [i, j, gd.data[i].customdata[j]];
-    }""")
+    box, neuron = first_graph_node(page)
     screenshot(page, SHOTS / "graph.png")
-    node = plot.locator(".scatterlayer .trace").nth(trace).locator("path.point").nth(point)
-    box = node.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(page.locator("h3").first, neuron, timeout=120_000)
     expect(page.locator(".gtitle").filter(has_text=f"{neuron} on"), neuron, timeout=120_000)

@@ -10,12 +10,16 @@ from .pairs import distinct_splits
 POST_NEURON_70 = {"s:_": 0.95, "h:հ": 0.83, "h:_": 0.81, "o:օ": 0.61}   # the post's H of its unit #70
 
 
+def _forward_excess(an: Analysis, present: list[str]):
+    """The H excess of every forward unit on each of the `present` pairs: (pairs, units)."""
+    cols = slice(an.offsets["concat.fwd"], an.offsets["concat.fwd"] + an.sizes["concat.fwd"])
+    return an.tables.hellinger_excess[[an.pair_row(k) for k in present]][:, cols]
+
+
 def _best_match(an: Analysis, present: list[str]) -> tuple[list[str], str]:
     """(report lines, the summary's clause) for the forward unit whose weakest excess over the
     `present` pairs is strongest."""
-    cols = slice(an.offsets["concat.fwd"], an.offsets["concat.fwd"] + an.sizes["concat.fwd"])
-    rows = [an.pair_row(k) for k in present]
-    excess = an.tables.hellinger_excess[rows][:, cols]                   # (pairs, units)
+    excess = _forward_excess(an, present)                                # (pairs, units)
     rank = excess.argsort(1, descending=True).argsort(1) + 1             # 1 = the best unit of the layer
     match = int(excess.min(0).values.argmax())
     vals = ", ".join(f"{k.replace(':', '→')} excess {float(excess[i, match]):.2f} (H "
@@ -44,9 +48,7 @@ def post70_unit(an: Analysis) -> NeuronId | None:
     have = {str(p) for p in an.pairs()}
     present = distinct_splits(an, [k for k in POST_NEURON_70 if k in have])
     if len(present) >= 2:
-        cols = slice(an.offsets["concat.fwd"], an.offsets["concat.fwd"] + an.sizes["concat.fwd"])
-        excess = an.tables.hellinger_excess[[an.pair_row(k) for k in present]][:, cols]      # (pairs, units)
-        return NeuronId("concat.fwd", int(excess.min(0).values.argmax()))
+        return NeuronId("concat.fwd", int(_forward_excess(an, present).min(0).values.argmax()))
     return an.top_neurons("s:_", "concat.fwd", 1)[0].neuron if "s:_" in have else None
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import streamlit as st
-import torch
 
 from translit_core import settings
 from translit_core.analysis import Analysis, Pair
@@ -41,10 +40,6 @@ def _release_lab(released: Lab) -> None:
 def _load_lab(directory: str, stamp: tuple) -> Lab:
     # `stamp` (file times and sizes) is only a cache key: a rebuilt analysis file or a new
     # checkpoint is picked up on the next rerun without restarting the server.
-    # One intra-op thread per computation: the server runs every session's script in its own
-    # thread, and small forward passes are fastest and steadiest single-threaded (on a busy
-    # 2-core machine, two threads made a 200-character input take seconds instead of 30 ms).
-    torch.set_num_threads(settings.torch_threads())
     return load_lab(Path(directory), analysis=False)
 
 

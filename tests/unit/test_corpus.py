@@ -122,6 +122,28 @@ def test_conllu_texts():
     ]
 
 
+CONLLU_CASES = (
+    "# sent_id = 1\n# text = Առաջին։\n1\tԱռաջին\t_\t_\t_\t_\t_\t_\t_\t_\n\n"
+    "# sent_id = 2\n1\tա\t_\t_\t_\t_\t_\t_\t_\t_\n\n"                  # no text: skipped
+    "#text=Առանց բացատի\n1\tա\t_\t_\t_\t_\t_\t_\t_\t_\n   \n\n"         # no spaces; a blank line of spaces
+    "# text = առաջին\n# text = երկրորդ\n1\tա\t_\t_\t_\t_\t_\t_\t_\t_\n\n"  # the later text wins
+    "# text =\n1\tա\t_\t_\t_\t_\t_\t_\t_\t_\n\n"                      # an empty text: skipped
+    "# text = Վերջին, առանց դատարկ տողի\n1\tա\t_\t_\t_\t_\t_\t_\t_\t_"      # no final blank line
+)
+
+
+def test_conllu_texts_read_as_conllu_reads_them(tmp_path):
+    """The comment-only reader gives what conllu's full parse gives, on the fixtures and on edge cases."""
+    import conllu
+    path = tmp_path / "cases.conllu"
+    path.write_text(CONLLU_CASES, encoding="utf-8")
+    for p in [path, *sorted(UD.glob("*.conllu"))]:
+        with open(p, encoding="utf-8") as f:
+            expected = [s.metadata["text"] for s in conllu.parse_incr(f) if s.metadata.get("text")]
+        assert list(iter_conllu_texts(p)) == expected, p.name
+    assert list(iter_conllu_texts(path))[-1] == "Վերջին, առանց դատարկ տողի"
+
+
 def test_arpa_texts():
     texts = list(iter_arpa_texts(DATA / "arpa" / "train.tsv"))
     assert texts[:2] == [

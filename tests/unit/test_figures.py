@@ -148,6 +148,18 @@ def test_neuron_graph_output_nodes_say_that_a_click_switches_the_pair():
     assert "the pair shown" in hover["output:2"] and "histogram" in hover["hidden:1"]
 
 
+def test_every_figure_is_drawn_in_the_lab_template():
+    """The template is plotly's default, set by figures (not passed at every update_layout): every
+    figure, also one made with make_subplots, carries plotly_white and the lab's font."""
+    import plotly.io as pio
+    white = pio.templates["plotly_white"].to_plotly_json()
+    for fig in (figures.neuron_graph(small_graph()), figures.base_layout(go.Figure()),
+                figures.histogram_grid([])):
+        layout = fig.to_plotly_json()["layout"]
+        assert layout["template"] == white
+        assert layout["font"]["family"] == figures.FONT
+
+
 def test_neuron_graph_without_nodes_does_not_fail():
     fig = figures.neuron_graph(GraphData("t:թ", [], [], []))
     assert isinstance(fig, go.Figure)

@@ -19,6 +19,7 @@
 """
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -157,10 +158,29 @@ export default function () {
   const page = u => u.searchParams.get("page") || u.pathname.replace(/^.*\\//, "") || %s;
   const push = window.history.pushState.bind(window.history);
   const replace = window.history.replaceState.bind(window.history);
+  // The sidebar's selection bar (selection_bar) follows the URL at once: a fragment's run (a pair
+  // switched on the graph) does not draw the sidebar again. A part the URL leaves out is left be.
+  const show = u => {
+    for (const k of STEP) {
+      const v = u.searchParams.get(k);
+      if (v === null) continue;
+      for (const e of document.querySelectorAll(`[data-lab-selection="${k}"]`)) {
+        e.textContent = v;
+        e.closest("[data-lab-part]").hidden = false;
+        e.closest(".lab-selection").hidden = false;
+      }
+    }
+  };
+  window.history.replaceState = function (state, title, url) {
+    const out = replace(state, title, url);
+    try { show(new URL(url, location.href)); } catch (e) { /* an unusual URL: the next run draws the bar */ }
+    return out;
+  };
   window.history.pushState = function (state, title, url) {
     try {
       const next = new URL(url, location.href), here = new URL(location.href);
       const q = (u, k) => u.searchParams.get(k);
+      show(next);
       const same = page(next) === page(here) && (q(next, "model") || "") === (q(here, "model") || "")
         && STEP.every(k => q(next, k) === null || q(here, k) === null || q(next, k) === q(here, k));
       if (same) return replace(state, title, url);
@@ -285,17 +305,33 @@ def sidebar(route: Route) -> None:
 
 def selection_bar(route: Route) -> None:
     """The selection every page starts from, always in view (the sidebar, under the pages); drawn
-    after the page ran, so it shows what the page chose on this run."""
-    chosen = selection()
-    parts = [f"**{label}** {md_literal(chosen[key], 24)}" for key, label in
-             (("pair", "Pair"), ("neuron", "Neuron"), ("text", "Text")) if chosen.get(key)]
-    model = st.session_state.get(MODEL_STATE)
-    if model:
-        parts.insert(0, f"**Model** {md_plain(model)}")
-    if parts and route.selection_slot is not None:
-        route.selection_slot.caption("Selection: " + " · ".join(parts),
-                   help="What every page opens with: the model, the pair (input → output character), the "
-                        "neuron and the text shown last. Change it on any page; the others follow.")
+    after the page ran, so it shows what the page chose on this run, and kept up to date by the
+    history script (_HISTORY_JS) when a fragment changes the pair or the neuron in the URL."""
+    if route.selection_slot is not None:
+        route.selection_slot.html(selection_html(st.session_state.get(MODEL_STATE), selection()))
+
+
+def selection_html(model: str | None, chosen: dict[str, str]) -> str:
+    """The selection bar: "Selection: Model hy · Pair t:թ · Neuron hidden:218 · Text barev"; each
+    part in an element the history script can rewrite (data-lab-selection), present but hidden
+    while unset. Every value escaped."""
+    def part(key: str, label: str, value: str | None, shown: str | None = None) -> str:
+        hidden = "" if value else " hidden"
+        return (f'<span data-lab-part="{key}"{hidden}><b>{label}</b> '
+                f'<code data-lab-selection="{key}">{html.escape(shown or value or "")}</code></span>')
+    text = chosen.get("text")
+    shown_text = text if not text or len(text) <= 24 else text[:23] + "…"
+    body = (part("model", "Model", model) + part("pair", "Pair", chosen.get("pair"))
+            + part("neuron", "Neuron", chosen.get("neuron")) + part("text", "Text", text, shown_text))
+    hidden = "" if model or any(chosen.get(k) for k in ("pair", "neuron", "text")) else " hidden"
+    return ('<style>.lab-selection [data-lab-part]:not([hidden]) ~ [data-lab-part]:not([hidden])::before '
+            '{ content: " · "; }</style>'
+            f'<div class="lab-selection" title="{html.escape(SELECTION_HELP)}"{hidden} '
+            f'style="font-size: 0.8rem; opacity: 0.75; line-height: 1.5">Selection: {body}</div>')
+
+
+SELECTION_HELP = ("What every page opens with: the model, the pair (input → output character), the neuron and "
+                  "the text shown last. Change it on any page; the others follow.")
 
 
 def ensure_app_routing() -> None:

@@ -7,6 +7,8 @@ heatmaps once stopped with `KeyError: st.session_state has no key "hm_span"`.
 """
 from __future__ import annotations
 
+import html
+
 from dashboard.views import urls
 from dashboard.views.urls import HIST_MODES
 from test_app import app, charts, heat_rows, ok, param, texts
@@ -76,8 +78,9 @@ def test_the_selection_follows_the_visitor_from_page_to_page(lab, lab_dir):
     visit(at, "heatmaps")
     visit(at, "histograms")
     assert (param(at, "pair"), param(at, "neuron")) == (str(pair), neuron)
-    bar = " ".join(c.value for c in at.sidebar.caption)
-    assert str(pair) in bar and neuron in bar
+    bar = " ".join(h.proto.body for h in at.sidebar.get("html"))
+    assert f'data-lab-selection="pair">{html.escape(str(pair))}<' in bar
+    assert f'data-lab-selection="neuron">{neuron}<' in bar
     # Another pair chosen on the graph becomes the histograms' pair.
     other = next(p for p in pairs if p.x != pair.x)
     visit(at, "graph")

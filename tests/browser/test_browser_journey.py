@@ -69,6 +69,25 @@ def test_back_and_forward_walk_the_views_and_the_selection_follows(server, page,
     screenshot(page, SHOTS / "journey-back-forward.png")
 
 
+def test_the_sidebar_follows_a_pair_switched_inside_the_graph(server, page, lab_path):
+    """The graph's pickers rerun only their fragment; the sidebar's selection follows all the same."""
+    from translit_core.analysis import Analysis
+    pairs = Analysis.load(lab_path).pairs()
+    x = next(p.x for p in pairs if sum(q.x == p.x for q in pairs) > 1)      # an input with two outputs or more
+    first = next(str(p) for p in pairs if p.x == x)
+    page.goto(f"{server}/graph?pair={first}")
+    settle(page)
+    shown = page.locator('[data-testid="stSidebar"] [data-lab-selection="pair"]')
+    assert shown.inner_text() == first
+    out = page.locator('input[aria-label="Output"]:visible').first
+    out.click()
+    other = next(o.strip() for o in page.get_by_role("option").all_inner_texts() if o.strip() != out.input_value())
+    page.get_by_role("option", name=other, exact=True).first.click()
+    settle(page)
+    assert query(page)["pair"] != first
+    assert shown.inner_text() == query(page)["pair"]              # drawn by no run of the sidebar
+
+
 def test_tweaks_replace_the_history_entry_and_a_new_pair_adds_one(server, page, lab_path):
     page.goto(f"{server}/histograms")
     settle(page)

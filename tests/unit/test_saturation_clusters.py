@@ -264,12 +264,17 @@ def test_findings_sections_state_the_stored_numbers(tiny_checkpoint):
 # -----------------------------------------------------------------------------
 # the recording cache: h and c recorded straight into it
 
-def test_a_recording_made_in_a_staging_directory_is_filed_by_a_rename(tiny, rules, tmp_path, monkeypatch):
+@pytest.mark.parametrize("release_bytes", [None, 1], ids=["default", "pages-let-go-after-every-batch"])
+def test_a_recording_made_in_a_staging_directory_is_filed_by_a_rename(tiny, rules, tmp_path, monkeypatch,
+                                                                      release_bytes):
     import os
 
+    from translit_core.analysis.measurement import recording
     from translit_core.analysis.measurement.recording import Recording, record_activations, save_to_cache
     from translit_core.analysis.measurement.staging import staging_dir
     monkeypatch.setenv("TRANSLIT_CACHE", str(tmp_path))
+    if release_bytes:       # the staging files let go of their pages after every batch: nothing written is lost
+        monkeypatch.setattr(recording, "RELEASE_BYTES", release_bytes)
     model, alphabets, rec = tiny
     root = tmp_path / "recordings"
     root.mkdir()
@@ -279,7 +284,11 @@ def test_a_recording_made_in_a_staging_directory_is_filed_by_a_rename(tiny, rule
     mine.mkdir()
     staging = staging_dir()
     assert not dead.exists() and mine.exists() and staging.parent == root
-    made = record_activations(model, alphabets, SENTENCES * 3, rules, seed=1, max_len=24, into=staging)
+    batch = 64 if release_bytes else recording.BATCH_POSITIONS    # several batches, each followed by a release
+    if release_bytes:       # in memory with the same batches (the last bits of a value depend on its batch)
+        rec = record_activations(model, alphabets, SENTENCES * 3, rules, seed=1, max_len=24, batch_positions=batch)
+    made = record_activations(model, alphabets, SENTENCES * 3, rules, seed=1, max_len=24, into=staging,
+                              batch_positions=batch)
     assert made.staged() == staging and (staging / "h.npy").is_file()
     np.testing.assert_array_equal(made.h, rec.h)                    # the same values as in memory
     np.testing.assert_array_equal(made.c, rec.c)

@@ -32,7 +32,7 @@ from ...text.romanize import Aligned, romanize
 from ...text.words import split_at_spaces
 from .names import FORMAT_VERSION, Pair
 from .sample import fingerprint
-from .staging import state_arrays
+from .staging import RELEASE_BYTES, release_written, state_arrays
 
 RECORDED = ("concat.fwd", "concat.bwd", "cell.fwd", "cell.bwd")   # what a recording stores
 # Positions per batch of the step-by-step pass. 4,096 (32 chunks of 128) was faster than 16,384 on
@@ -331,7 +331,7 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
     y = torch.tensor([k for c in chunks for k in alphabets.encode_target(Aligned(c[2], c[3]))], dtype=torch.long)
     pred = torch.empty(P, dtype=torch.long)
     h, c = state_arrays((P, 2 * H), into, log)           # in memory when the cache has no room
-    done = 0
+    done = unreleased = 0
     with torch.no_grad():
         for xb, L, dest, valid in iter_batches(x, chunk_start, range(len(chunks)), batch_positions):
             logits, acts = model.run_with_cache(
@@ -345,6 +345,11 @@ def record_activations(model: TranslitNet, alphabets: Alphabets, sentences: list
             c[d] = cells[valid].numpy()
             pred[dest] = logits.argmax(-1)[valid]
             done += len(d)
+            unreleased += 2 * len(d) * h.shape[1] * h.itemsize          # h and c
+            if unreleased >= RELEASE_BYTES:
+                release_written(h)
+                release_written(c)
+                unreleased = 0
             if progress is not None:
                 progress(done / max(P, 1))
     spec = dict(spec or {}, seed=seed, max_len=max_len, n_sentences=len(sentences),

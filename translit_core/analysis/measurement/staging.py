@@ -9,6 +9,7 @@ fails there, as an OSError, and the recording is made in memory instead.
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import secrets
 import shutil
@@ -100,4 +101,17 @@ def staging_or_memory(use_cache: bool, log=print) -> Path | None:
         log(f"warning: cannot write to the recording cache ({e}); recording in memory")
         return None
 
+
+RELEASE_BYTES = 256 << 20       # a staging file lets go of its written pages after about this much is written
+
+
+def release_written(array: np.ndarray) -> None:
+    """Let go of a staging file's pages in this process (`madvise(MADV_DONTNEED)` on its mapping):
+    what was written stays in the file (a shared mapping's dirty pages go to the page cache, which
+    writes them out), and the process's resident memory stops growing with the recording (2 GB
+    for the default sample, otherwise resident until the recording is done). An array in memory
+    is left as it is."""
+    mapping = getattr(array, "_mmap", None)
+    if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
 

@@ -123,7 +123,12 @@ def selected_view(pair, neuron, data: GraphData) -> None:
         st.link_button("Open the full neuron card", page_url("neuron", neuron=neuron, pair=pair),
                        icon=":material/open_in_new:")
         intervene_link(neuron)
-    neuron_card(L, neuron, key="graph_card", histogram_too=False, link=False)
+    # The card's charts are drawn only while its box is open: on a 2-core machine every chart of a
+    # page costs its switch about a tenth of a second in the browser.
+    box = st.expander(f"Neuron card · {neuron}", icon=":material/badge:", key="graph_card_box", on_change="rerun")
+    if box.open:
+        with box:
+            neuron_card(L, neuron, key="graph_card", histogram_too=False, link=False, title=False)
 
 
 graph_view()

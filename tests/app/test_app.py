@@ -342,9 +342,13 @@ def test_graph_click_opens_histogram_and_card(lab_dir, lab, default_pair):
     at.run()
     ok(at)
     assert param(at, "neuron") == neuron
-    assert any(neuron in s for s in texts(at.subheader))            # the neuron card
     titles = [figure(c)["layout"].get("title", {}).get("text", "") for c in charts(at)]
     assert any(neuron in t and "H =" in t for t in titles)          # its histogram
+    assert len(charts(at)) == 2                                     # the card's charts wait for its box
+    at.session_state["graph_card_box"] = True                       # the card's box opened
+    ok(at.run())
+    assert any(f"Pairs {neuron} separates" in t or "Pairs it separates" in t
+               for t in [figure(c)["layout"].get("title", {}).get("text", "") for c in charts(at)])
     links = [b.proto.url for b in at.get("link_button") if "Intervene" in b.proto.label]
     assert links == [urls.page_url("intervene", set=f"{neuron}=zero")]   # one, beside the card's link
 
@@ -395,7 +399,8 @@ def test_graph_deep_link_and_bad_params(lab_dir, lab, default_pair):
     at = ok(app("graph", pair=other, neuron="hidden:1"))
     x = at.selectbox(key="graph_pair_x").value
     assert f"{x}:{at.selectbox(key=pair_output_key('graph_pair', x)).value}" == other
-    assert any("hidden:1" in s for s in texts(at.subheader))
+    assert param(at, "neuron") == "hidden:1"
+    assert any("hidden:1" in (figure(c)["layout"].get("title", {}).get("text", "")) for c in charts(at))
     at = ok(app("graph", pair="zz:9", neuron="hidden:99999"))
     notes = infos(at)
     assert "zz:9" in notes and "hidden:99999" in notes

@@ -12,6 +12,7 @@ from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import init_once, lab, notes_once, require_analysis
 from dashboard.views.gates import saturation_scatter, saturation_summary
 from dashboard.views.graph import selected_neuron
+from dashboard.views.reproduce_units import saturation_reproduce, saturation_table
 from dashboard.views.urls import parse_neuron
 
 L = lab()
@@ -36,7 +37,8 @@ if clicked and clicked.layer in sat.layers:
     st.session_state["gates_neuron"] = clicked
 neuron = st.session_state["gates_neuron"]
 show_chart(saturation_scatter(sat, neuron if neuron and neuron.layer in sat.layers else None),
-           "gates", {}, key="gates_chart", on_select="rerun", selection_mode="points")
+           "gates", {}, key="gates_chart", on_select="rerun", selection_mode="points",
+           tables=saturation_table(sat), reproduce=saturation_reproduce(L.directory))
 set_params(neuron=neuron)
 show_table(saturation_summary(sat), "gates_summary", {}, key="gates_summary", hide_index=True)
 st.caption("Units per gate layer shut or open on more than 90% / 50% of the positions, and the layer's mean "

@@ -317,15 +317,16 @@ def selection_html(model: str | None, chosen: dict[str, str]) -> str:
     while unset. Every value escaped."""
     def part(key: str, label: str, value: str | None, shown: str | None = None) -> str:
         hidden = "" if value else " hidden"
-        return (f'<span data-lab-part="{key}"{hidden}><b>{label}</b> '
-                f'<code data-lab-selection="{key}">{html.escape(shown or value or "")}</code></span>')
+        return (f'<span data-lab-part="{key}"{hidden}><span class="lab-label">{label}</span> '
+                f'<span class="lab-value" data-lab-selection="{key}">{html.escape(shown or value or "")}</span></span>')
     text = chosen.get("text")
     shown_text = text if not text or len(text) <= 24 else text[:23] + "…"
     body = (part("model", "Model", model) + part("pair", "Pair", chosen.get("pair"))
             + part("neuron", "Neuron", chosen.get("neuron")) + part("text", "Text", text, shown_text))
     hidden = "" if model or any(chosen.get(k) for k in ("pair", "neuron", "text")) else " hidden"
     return ('<style>.lab-selection [data-lab-part]:not([hidden]) ~ [data-lab-part]:not([hidden])::before '
-            '{ content: " · "; }</style>'
+            '{ content: " · "; } .lab-selection .lab-label { font-weight: 600; } '
+            '.lab-selection .lab-value { font-family: "Source Code Pro", monospace; }</style>'
             f'<div class="lab-selection" title="{html.escape(SELECTION_HELP)}"{hidden} '
             f'style="font-size: 0.8rem; opacity: 0.75; line-height: 1.5">Selection: {body}</div>')
 

@@ -35,7 +35,7 @@ def test_gates_scatter_has_a_panel_per_gate_and_the_engines_fractions(lab_dir, l
     table = at.dataframe[0].value
     assert list(table["layer"]) == sat.layers
     assert list(table["right-saturated > 50%"]) == [sat.count_right(layer, 0.5) for layer in sat.layers]
-    assert [b.proto.label for b in at.get("download_button")] == ["Figure data (JSON)", "Table (CSV)"]
+    assert [b.proto.label for b in at.get("download_button")] == ["Units (CSV)", "Figure data (JSON)", "Table (CSV)"]
     assert not any("Neuron card" in s for s in texts(at.subheader))
 
 

@@ -12,6 +12,7 @@ from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import init_once, lab, notes_once, pair_picker, require_analysis
 from dashboard.views.clusters import cluster_sizes, spread_figure
 from dashboard.views.markdown import md_plain
+from dashboard.views.reproduce_units import clusters_reproduce, clusters_table, spread_reproduce, spread_table
 from dashboard.views.urls import page_url, parse_choice, parse_count, parse_neuron, parse_pair
 from translit_core.analysis.methods.clusters import CLUSTER_LAYERS, cluster_rows, neuron_rows, pair_spread
 from translit_core.model.names import READOUT_LAYERS, NeuronId
@@ -48,7 +49,8 @@ with c2:
     k = st.number_input("Top units of the pair (k)", 1, 50, key="clusters_k")
 lc = cl.layer(layer)
 rows = cluster_rows(A, cl, layer, int(k))
-show_chart(cluster_sizes(lc, rows), "clusters_sizes", {"layer": layer}, key="clusters_sizes")
+show_chart(cluster_sizes(lc, rows), "clusters_sizes", {"layer": layer}, key="clusters_sizes",
+           tables=clusters_table(rows), reproduce=clusters_reproduce(layer, int(k), L.directory))
 only_groups = not st.toggle("List the units on their own too", key="clusters_all")
 show_table([r for r in rows if r["size"] > 1 or not only_groups], "clusters", {"layer": layer}, key="clusters_table",
            hide_index=True, width="stretch")
@@ -59,7 +61,9 @@ st.caption(f"Cut at 1 − |r| = {cl.cut:g}: two groups merge while their units' 
 st.subheader("One group, or independent units?")
 pair = pair_picker(A, "clusters_pair", parsed_pair.value)
 spreads = [pair_spread(A, cl, pair, other, int(k)) for other in layers if other in READOUT_LAYERS or other == layer]
-show_chart(spread_figure(spreads), "clusters_spread", {"pair": pair, "k": k}, key="clusters_spread")
+show_chart(spread_figure(spreads), "clusters_spread", {"pair": pair, "k": k}, key="clusters_spread",
+           tables=spread_table(spreads),
+           reproduce=spread_reproduce(str(pair), [s.layer for s in spreads], int(k), L.directory))
 mine = next(s for s in spreads if s.layer == layer)
 st.markdown(f"In **{layer}**, the top {mine.k} units of {md_plain(pair)} fall into **{mine.distinct}** clusters; "
             f"{mine.k} random units of the layer into {mine.null_mean:.1f} (95% of draws: {mine.null_lo:g} to "

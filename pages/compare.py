@@ -11,6 +11,7 @@ from dashboard.ui.widgets import init_once, lab, lab_of, notes_once, offered_mod
 from dashboard.views import compare as cv
 from dashboard.views.lab import STALE, file_stamp
 from dashboard.views.markdown import md_plain
+from dashboard.views.reproduce_units import compare_reproduce, compare_tables
 from dashboard.views.urls import parse_choice
 from translit_core.analysis.comparison.models import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare,
                                                       default_pair, track_profile, units_to_break)
@@ -83,9 +84,12 @@ if summary.open:
 
 if charts.open:
     with charts:
-        show_chart(cv.summary_bars(c), "compare", params, key="cmp_bars")
+        tables, again = compare_tables(c), compare_reproduce(la.directory, lb.directory)
+        show_chart(cv.summary_bars(c), "compare", params, key="cmp_bars", tables={"layers": tables["layers"]},
+                   reproduce=again)
         st.markdown("**The distribution of H excess** over every (pair, unit) cell of each readout layer")
-        show_chart(cv.excess_distribution(c), "compare-excess", params, key="cmp_excess")
+        show_chart(cv.excess_distribution(c), "compare-excess", params, key="cmp_excess",
+                   tables={"excess": tables["excess"]}, reproduce=again)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -9,6 +9,7 @@ from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import init_once, lab, notes_once, offered_models
 from dashboard.views import dynamics as dv
 from dashboard.views.markdown import md_plain
+from dashboard.views.reproduce_units import dynamics_reproduce, dynamics_table
 from dashboard.views.urls import parse_choice, parse_count
 from translit_core import settings
 from translit_core.analysis.comparison.dynamics import (ROLE_PAIRS, load_dynamics, role_changes, role_moves,
@@ -63,7 +64,8 @@ def _dynamics(directory: str, stamp: tuple, n: int):
     return snapshot_dynamics(directory, sample_sentences(settings.data_dir(), n, 0))
 
 
-if stored is not None and stored.sentences == n and stored.seed == 0:
+use_stored = stored is not None and stored.sentences == n and stored.seed == 0
+if use_stored:
     points = stored.points
 else:
     stamp = tuple((s.epoch, s.step) for s in snaps)
@@ -74,7 +76,8 @@ else:
         st.info(f"No dynamics for this run: {md_plain(e)}", icon=":material/info:")
         st.stop()
 params = {"run": run, "n": n}
-show_chart(dv.excess_lines(points), "dynamics", params, key="dyn_fig")
+show_chart(dv.excess_lines(points), "dynamics", params, key="dyn_fig", tables=dynamics_table(points),
+           reproduce=dynamics_reproduce(runs[run], int(n), stored=use_stored))
 show_table(dv.point_rows(points), "dynamics-snapshots", params, key="dyn_rows", hide_index=True, width="stretch")
 st.markdown("**The #70 role:** " + "; ".join(f"`{u}` from epoch {e:g}" for e, u in role_changes(points)))
 moves = role_moves(points)

@@ -17,6 +17,7 @@ from dashboard.views import hypothesis as hy
 from dashboard.views.intervene import intervene_url
 from dashboard.views.lab import MODEL_FILES, QUERY_ERRORS, file_stamp
 from dashboard.views.markdown import md_literal, md_plain
+from dashboard.views.reproduce_text import heatmap_reproduce, heatmap_table
 from dashboard.views.text import cap_text
 from dashboard.views.urls import parse_neuron, parse_text, url_text, valid_neurons
 from translit_core.model.names import READOUT_LAYERS
@@ -116,9 +117,10 @@ with heat_slot:
     else:
         tracks = _tracks(str(L.directory), stamp, text)
         width = per_line or LINE_WIDTHS[2]
-        show_chart(figures.cell_heatmap(heatmaps.heat_data(acts, text, outputs, good), width=width, marks=spans,
-                                        tracks=tracks.rows if show_tracks else ()),
-                   "heatmap", {"rows": len(good), "text": text[:40]}, key="hm_fig")
+        heat = heatmaps.heat_data(acts, text, outputs, good)
+        show_chart(figures.cell_heatmap(heat, width=width, marks=spans, tracks=tracks.rows if show_tracks else ()),
+                   "heatmap", {"rows": len(good), "text": text[:40]}, key="hm_fig",
+                   tables=heatmap_table(heat), reproduce=heatmap_reproduce(text, good, L.directory))
         if show_tracks and tracks.rows:
             st.caption(hy.tracks_legend(tracks))
 

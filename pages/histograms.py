@@ -9,6 +9,7 @@ from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import init_once, lab, neuron_picker, notes_once, pair_picker, require_analysis
 from dashboard.views import figures
 from dashboard.views.labels import layer_choice_label
+from dashboard.views.reproduce import histograms_reproduce, histograms_tables
 from dashboard.views.urls import HIST_MODES, parse_choice, parse_count, parse_neuron, parse_pair, sibling_pair
 from translit_core.model.names import NeuronId
 
@@ -66,7 +67,8 @@ elif mode == MODES[1]:
     hvs = [hv for hv in (histogram(L, pair, s.neuron) for s in A.top_neurons(pair, layer, n)) if hv is not None]
     if hvs:
         show_chart(figures.histogram_grid(hvs, cols=2), "histograms-top", {"pair": pair, "layer": layer, "n": n},
-                   key="hist_grid")
+                   key="hist_grid", tables=histograms_tables(hvs),
+                   reproduce=histograms_reproduce(str(pair), layer, n, [hv.neuron for hv in hvs], L.directory))
 
 else:
     left, right = st.columns(2, gap="large")

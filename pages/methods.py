@@ -10,6 +10,7 @@ from dashboard.ui.widgets import current_lab, lab, notes_once, pair_picker, requ
 from dashboard.views import figures
 from dashboard.views.lab import QUERY_ERRORS, file_stamp
 from dashboard.views.markdown import md_plain
+from dashboard.views.reproduce_units import methods_reproduce, methods_table
 from dashboard.views.urls import parse_choice, parse_pair
 from translit_core.analysis.methods.ranking import METHODS, MethodComparison, rank_methods
 from translit_core.model.names import READOUT_LAYERS
@@ -60,7 +61,8 @@ metric = st.segmented_control("Measure", ["Δ log p(target)", "accuracy on the t
                               key="methods_metric") or "Δ log p(target)"
 measure = "delta_logp" if metric.startswith("Δ") else "target_accuracy"
 show_chart(figures.method_curves(comparison, measure), "methods", {"pair": pair, "layer": layer, "measure": measure},
-           key="methods_fig")
+           key="methods_fig", tables=methods_table(comparison),
+           reproduce=methods_reproduce(str(pair), layer, L.directory))
 rows = sorted(((comparison.area(m), m) for m in METHODS if any(c.method == m for c in comparison.curves)))
 band = comparison.curve("random").curve
 st.markdown("**Mean Δ log p(target) over k = " + ", ".join(str(p.k) for p in band) + "** (more negative: the "

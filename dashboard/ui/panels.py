@@ -20,7 +20,9 @@ from ..views.histograms import HistView, histogram_for
 from ..views.lab import FIRST_SENTENCES, QUERY_ERRORS, Lab, Unavailable, file_stamp
 from ..views.labels import input_label, layer_title, pair_label
 from ..views.markdown import md_plain
-from ..views.reproduce import histogram_reproduce, histogram_table
+from ..views.reproduce import (ablation_reproduce, ablation_tables, histogram_reproduce, histogram_table,
+                               pairs_reproduce, pairs_table)
+from ..views.reproduce_text import attribution_reproduce, attribution_tables
 from ..views.text import CONFIDENCE_CSS
 from . import structure
 from .downloads import show_chart
@@ -166,7 +168,8 @@ def neuron_card(lab: Lab, neuron: NeuronId, pair: Pair | None = None, key: str =
     with c1:
         if best:
             show_chart(figures.pairs_bar(best, title="Pairs it separates best"), "neuron-pairs", {"neuron": neuron},
-                       key=f"{key}_pairs")
+                       key=f"{key}_pairs", tables=pairs_table(best),
+                       reproduce=pairs_reproduce(str(neuron), len(best), lab.directory))
         st.markdown("**Where it fires most** — sample contexts around its highest activations, each "
                     "character shaded (red positive, blue negative), the peak underlined")
         with _recording_spinner(lab):
@@ -187,7 +190,8 @@ def neuron_card(lab: Lab, neuron: NeuronId, pair: Pair | None = None, key: str =
         st.markdown("**Causal check** — does knocking out the layer's most selective neurons hurt?")
         if res:
             show_chart(figures.ablation_bar(res), "ablation", {"pair": res.pair, "layer": res.layer},
-                       key=f"{key}_ablation")
+                       key=f"{key}_ablation", tables=ablation_tables(res),
+                       reproduce=ablation_reproduce(res, lab.directory))
             st.caption(ablation_sentence(res, neuron))
         elif neuron.layer in ABLATABLE_LAYERS and best:
             st.caption(f"No stored ablation for {neuron.layer} on this neuron's best pairs. Compute one with "
@@ -218,13 +222,15 @@ def attribution_view(lab: Lab, text: str, position: int, outputs: Sequence[str],
         st.info(f"No attribution for this position: {md_plain(attr)}", icon=":material/info:")
         return
     heat = iv.attribution_heat(attr, outputs)
+    tables, again = attribution_tables(attr, outputs), attribution_reproduce(text, attr.position, lab.directory)
     n = next(i for i, c in enumerate(attr.attributions) if c.position == attr.position)
     st.markdown(f"**{md_plain(iv.why_question(text, outputs, attr.position))}** How much each input "
                 f"character added to the log-probability of this output, in nats.")
     # at least 25 columns: a short chunk's cells stay about as wide as the text's characters
     width = min(50, max(25, len(heat.chars)))
     show_chart(figures.cell_heatmap(heat, width=width, marks=[(n, n + 1)], value="attribution"),
-               "attribution", {"at": attr.position, "text": text[:40]}, key=f"{key}_heat")
+               "attribution", {"at": attr.position, "text": text[:40]}, key=f"{key}_heat",
+               tables={"characters": tables["characters"]}, reproduce=again)
     st.caption("Red: the character made this output more likely; blue: less. Rows: the total, and the part that "
                "reached the output through the forward LSTM (it reads the characters up to the outlined one, so "
                "it is 0 after it), through the backward LSTM (from it on, so 0 before it), and the character's "
@@ -240,7 +246,7 @@ def attribution_view(lab: Lab, text: str, position: int, outputs: Sequence[str],
         m3.metric("Error", f"{c.error:+.3f}", help="What integrated gradients' integral misses (32 steps).")
         st.caption(f"{iv.completeness_line(attr)} The error is {c.relative:.2%} of the difference.")
     show_chart(figures.unit_attribution_bars(attr), "attribution-units", {"at": attr.position, "text": text[:40]},
-               key=f"{key}_units")
+               key=f"{key}_units", tables={"units": tables["units"]}, reproduce=again)
     st.caption(f"The units at position {attr.position} that carried most of log p({md_plain(attr.target)}), "
                f"by the same method over the biLSTM's outputs (concat) and the dense layer (hidden); "
                f"completeness error of the unit attributions {attr.unit_delta:+.3f}.")

@@ -93,7 +93,8 @@ ABLATION_METHOD = {
 DIRECTION_METHOD = {
     "select": "top k of each LSTM direction by H excess on a seeded random half of the sentences",
     "score": "mean H of those units on the other half", "resamples": DEFAULT_RESAMPLES,
-    "interval": "95% basic bootstrap interval over the scoring half's sentences; estimate bias-corrected",
+    "interval": "95% basic bootstrap interval over the scoring half's sentences, the same resampled sentences for "
+                "both directions (forward - backward is paired); estimate bias-corrected",
     "claim": "a direction separates best only when the interval of forward - backward excludes 0"}
 
 

@@ -10,7 +10,9 @@ JSON shapes (stable, for scripts):
               with --pair: {pair, layer, k, units, clusters, distinct, null_mean, null_lo, null_hi, verdict}
   compare     {a: {name, sample_accuracy, regularizer, layers: [{layer, selective_units, units_per_pair,
               inputs_per_unit, monosemantic, ...}], post_pairs, target_accuracy, saturation}, b: {...},
-              same_sample, verdict}; with --pair and --layer also "break": [{model, ks, target_accuracy,
+              same_sample, paired (unit i is the same unit in both: one fine-tuned from the other, or both
+              from one model), monosemantic_diff: {layer: {estimate, low, high, paired}} (points, b - a),
+              verdict}; with --pair and --layer also "break": [{model, ks, target_accuracy,
               units_to_break}] (the recurrent ablation; seconds per model)
   dynamics    [{epoch, step, directory, best_excess: {pair: {layer: H excess}}, role_unit, role_score,
               accuracy}, ...] for the snapshots of a training run, in training order

@@ -17,6 +17,11 @@ What "interpretable" is measured by, for each model and readout layer:
   - gate saturation, where the analyses store it.
 
 The verdict compares them and says at what accuracy cost; it claims nothing the numbers do not show.
+The monosemantic shares' difference gets a 95% interval of one of two kinds. When one model was
+fine-tuned from the other, or both from one parent (model.json's --init), unit i is the same unit
+in both (their units' excess profiles correlate ~0.96), so the comparison is paired: a bootstrap
+that resamples unit indices jointly, the same drawn units in both models. Otherwise the units do
+not correspond and the two shares are independent samples: Newcombe's interval.
 """
 from __future__ import annotations
 
@@ -38,6 +43,8 @@ SELECTIVE_EXCESS = 0.5          # H above its null by half the scale (the median
 BREAK_ACCURACY = 0.5            # a pair is broken when fewer than half of its y positions stay right
 BREAK_KS = (1, 2, 5, 10, 20, 50)
 EXCESS_BINS = torch.linspace(-0.3, 1.0, 27)     # edges, 0.05 wide: H excess runs from about -0.2 to 0.9
+PAIRED_RESAMPLES = 4000         # the joint bootstrap over units: percentiles at 2.5% and 97.5% need a few thousand
+PAIRED_SEED = 0
 
 
 @dataclass
@@ -85,47 +92,76 @@ class Comparison:
     a: ModelStats
     b: ModelStats
     same_sample: bool               # both analyses were built on the same sentences and spellings
+    paired: bool = False            # unit i is the same unit in both (one fine-tuned from the other, or both from one)
+    pairing: str = "the two were trained separately"     # why the units correspond or not, for the verdict
+    # layer -> (a's, b's) (units,) input characters each unit serves (0: selective for none): the joint bootstrap's data
+    served: dict = field(default_factory=dict, repr=False, compare=False)
 
     def monosemantic_difference(self, layer: str) -> tuple[float, float, float]:
-        """b's monosemantic share minus a's in `layer`, with its 95% interval (Newcombe's hybrid
-        Wilson score interval for two independent proportions; units are the trials)."""
+        """b's monosemantic share minus a's in `layer`, with its 95% interval: the joint bootstrap
+        over units when paired, else Newcombe's hybrid Wilson score interval for two independent
+        proportions (units are the trials)."""
+        if self.paired and layer in self.served:
+            return paired_share_difference(*self.served[layer])
         la, lb = self.a.layer(layer), self.b.layer(layer)
         return proportion_difference(lb.monosemantic_units, lb.selective_units,
                                      la.monosemantic_units, la.selective_units)
 
+    def monosemantic_diff(self, layer: str) -> dict:
+        """The difference in percentage points, as `compare --json` writes it."""
+        d, lo, hi = self.monosemantic_difference(layer)
+        return {"estimate": round(100 * d, 3), "low": round(100 * lo, 3), "high": round(100 * hi, 3),
+                "paired": self.paired and layer in self.served}
+
+    def interval_note(self) -> str:
+        """Which interval the verdict's numbers carry, and why (the last sentence of the verdict)."""
+        if self.paired:
+            return (f"Paired: {self.pairing}, so unit i is the same unit in both; the 95% intervals resample units "
+                    f"jointly ({PAIRED_RESAMPLES} bootstrap draws of the same unit indices in both models).")
+        return (f"Unpaired: {self.pairing}, so their units do not correspond; the 95% intervals are Newcombe's "
+                f"for two independent shares.")
+
     def verdict(self) -> str:
         """Did b's training buy interpretability over a, and at what accuracy cost? A layer counts
-        as sharper (or blurrier) only when the 95% interval of the difference excludes 0."""
+        as sharper (or blurrier) only when the 95% interval of the difference excludes 0; clear
+        differences in opposite directions are called mixed."""
         a, b = self.a, self.b
-        diffs = {name: self.monosemantic_difference(name) for name in READOUT_LAYERS}
-        sharper = [name for name, (_, lo, _) in diffs.items() if lo > 0]
-        blurrier = [name for name, (_, _, hi) in diffs.items() if hi < 0]
         cost = 100 * (a.sample_accuracy - b.sample_accuracy)
         acc = (f"{b.name} is {abs(cost):.2f} points {'less' if cost > 0 else 'more'} accurate on the sample "
                f"({100 * b.sample_accuracy:.2f}% against {100 * a.sample_accuracy:.2f}%)")
         if not self.same_sample:
             return f"Not comparable: the two analyses were built on different samples. {acc}."
+        diffs = {name: self.monosemantic_difference(name) for name in READOUT_LAYERS}
+        sharper = [name for name, (_, lo, _) in diffs.items() if lo > 0]
+        blurrier = [name for name, (_, _, hi) in diffs.items() if hi < 0]
+        unclear = [name for name in READOUT_LAYERS if name not in sharper + blurrier]
+
         def shares(layers):
-            return ", ".join(f"{name} {100 * diffs[name][0]:+.0f} points "
-                             f"[{100 * diffs[name][1]:+.0f}, {100 * diffs[name][2]:+.0f}]"
-                             for name in layers)
+            return ", ".join(f"{name} {100 * diffs[name][0]:+.1f} points "
+                             f"[{100 * diffs[name][1]:+.1f}, {100 * diffs[name][2]:+.1f}]" for name in layers)
         r = [(name, a.layer(name).mean_abs_r, b.layer(name).mean_abs_r) for name in READOUT_LAYERS]
         r = [x for x in r if x[1] == x[1] and x[2] == x[2]]
         decor = (("; mean |r| between units " + ", ".join(f"{name} {ra:.3f} → {rb:.3f}" for name, ra, rb in r))
                  if r else "")
-        if sharper and not blurrier:
-            return (f"{b.name} has more monosemantic units than {a.name} (a unit serving one input character, as a "
-                    f"share of its selective units; 95% interval): {shares(sharper)}{decor}; {acc}.")
-        if blurrier and not sharper:
-            return f"{b.name} is less monosemantic than {a.name}: {shares(blurrier)}{decor}; {acc}."
         if sharper and blurrier:
-            return (f"Mixed: {b.name} is more monosemantic in {shares(sharper)} and less in "
-                    f"{shares(blurrier)}{decor}; {acc}.")
-        return (f"No clear difference in monosemanticity (the 95% interval of the difference contains 0 in every "
-                f"readout layer: {shares(READOUT_LAYERS)}){decor}; {acc}.")
+            claim = (f"Mixed: {b.name} is more monosemantic than {a.name} in {shares(sharper)} and less in "
+                     f"{shares(blurrier)}")
+        elif sharper:
+            claim = (f"{b.name} has more monosemantic units than {a.name} (a unit serving one input character, as a "
+                     f"share of its selective units; 95% interval): {shares(sharper)}")
+        elif blurrier:
+            claim = f"{b.name} is less monosemantic than {a.name}: {shares(blurrier)}"
+        else:
+            claim = (f"No clear difference in monosemanticity (the 95% interval of the difference contains 0 in "
+                     f"every readout layer: {shares(READOUT_LAYERS)})")
+        if unclear and (sharper or blurrier):
+            claim += f"; no clear difference in {shares(unclear)}"
+        return f"{claim}{decor}; {acc}. {self.interval_note()}"
 
     def to_dict(self) -> dict:
-        return {"a": asdict(self.a), "b": asdict(self.b), "same_sample": self.same_sample, "verdict": self.verdict()}
+        return {"a": asdict(self.a), "b": asdict(self.b), "same_sample": self.same_sample, "paired": self.paired,
+                "monosemantic_diff": {name: self.monosemantic_diff(name) for name in READOUT_LAYERS},
+                "verdict": self.verdict()}
 
 
 # What the training recipe may differ in while two models still count as each other's control.
@@ -153,6 +189,39 @@ def fine_tuned_from(directory: Path | None, config: dict | None = None) -> str |
     if not init or Path(init).name == Path(directory).name:
         return None
     return Path(init).name
+
+
+def lineage(directory: Path | None, depth: int = 8) -> list[str]:
+    """The checkpoint's name, then those of the checkpoints it was fine-tuned from, nearest first
+    (an ancestor's own --init is read where it sits beside the checkpoint, as checkpoints/ holds them)."""
+    names: list[str] = []
+    here = Path(directory) if directory else None
+    while here is not None and here.name not in names and len(names) < depth:
+        names.append(here.name)
+        parent = fine_tuned_from(here)
+        here = here.parent / parent if parent else None
+    return names
+
+
+def shared_ancestor(a: Path | None, b: Path | None) -> str | None:
+    """The nearest checkpoint both descend from by fine-tuning (one of the two itself when the other
+    was fine-tuned from it); None when they were trained separately. Its units are theirs: unit i
+    of one is unit i of the other, so their comparison is paired."""
+    theirs = lineage(b)
+    return next((name for name in lineage(a) if name in theirs), None)
+
+
+def _pairing(a: Path | None, b: Path | None, names: tuple[str, str], ancestor: str | None) -> str:
+    """Why the units correspond, or do not, in words."""
+    if ancestor is None:
+        return "the two were trained separately"
+    own_a, own_b = Path(a).name, Path(b).name
+    if ancestor == own_a == own_b:
+        return f"{names[0]} and {names[1]} are the same checkpoint"
+    if ancestor in (own_a, own_b):
+        child, parent = (names[1], names[0]) if ancestor == own_a else names
+        return f"{child} was fine-tuned from {parent}"
+    return f"both were fine-tuned from {ancestor}"
 
 
 def _recipe_of(config: dict) -> dict:
@@ -206,6 +275,22 @@ def proportion_difference(k1: int, n1: int, k2: int, n2: int) -> tuple[float, fl
     return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
 
 
+def paired_share_difference(served_a: torch.Tensor, served_b: torch.Tensor, resamples: int = PAIRED_RESAMPLES,
+                            seed: int = PAIRED_SEED) -> tuple[float, float, float]:
+    """b's monosemantic share minus a's where unit i is the same unit in both (served_*: (units,)
+    input characters each unit serves, 0 for none), with a 95% percentile interval from a bootstrap
+    that draws unit indices with replacement, the same draw for both models: what the two models
+    share (a unit monosemantic in both stays so in both) then cancels in every resample, and the
+    interval measures only how consistently the units changed."""
+    def share(served):          # (..., units) -> (...): monosemantic among the selective (0 when none), as model_stats
+        return (served == 1).sum(-1) / (served > 0).sum(-1).clamp(min=1)
+    a, b = served_a.long(), served_b.long()
+    drawn = torch.randint(a.numel(), (resamples, a.numel()), generator=torch.Generator().manual_seed(seed))
+    diffs = (share(b[drawn]) - share(a[drawn])).double()
+    low, high = torch.quantile(diffs, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
+    return float(share(b) - share(a)), low, high
+
+
 def _mean_abs_r(analysis, layer: str) -> float:
     """Mean |r| over the off-diagonal pairs of the layer's units, from the stored clusters."""
     clusters = getattr(analysis, "clusters", None)
@@ -232,17 +317,26 @@ def _selective(analysis) -> torch.Tensor:
     return (t.hellinger_excess >= SELECTIVE_EXCESS) & (t.p_value <= floor)
 
 
+def inputs_served(analysis, layer: str, selective: torch.Tensor | None = None) -> torch.Tensor:
+    """(units,) how many input characters each unit of `layer` is selective for a pair of (0: none;
+    1: monosemantic). `selective`: `_selective(analysis)`, when already computed."""
+    t = analysis.tables
+    sel = _selective(analysis) if selective is None else selective
+    o, u = analysis.offsets[layer], analysis.sizes[layer]
+    x_of_pair = torch.as_tensor(t.pair_x, dtype=torch.long)                    # (n_pairs,)
+    by_input = torch.zeros(len(t.xs), u).index_add_(0, x_of_pair, sel[:, o:o + u].float())   # (n_xs, u) selective pairs
+    return (by_input > 0).sum(0)
+
+
 def model_stats(analysis, name: str, layers=READOUT_LAYERS, post_pairs=POST_PAIRS) -> ModelStats:
     t = analysis.tables
     sel = _selective(analysis)
     excess = t.hellinger_excess
-    x_of_pair = torch.tensor(t.pair_x)                                            # (n_pairs,)
     out = []
     for layer in layers:
         o, u = analysis.offsets[layer], analysis.sizes[layer]
         s, e = sel[:, o:o + u], excess[:, o:o + u]                                # (n_pairs, u)
-        by_input = torch.zeros(len(t.xs), u).index_add_(0, x_of_pair, s.float())    # (n_xs, u) selective pairs
-        per_unit = (by_input > 0).sum(0)                                          # (u,) input characters served
+        per_unit = inputs_served(analysis, layer, sel)                            # (u,) input characters served
         used = per_unit > 0
         out.append(LayerStats(
             layer, u, len(t.pairs),
@@ -273,10 +367,18 @@ def model_stats(analysis, name: str, layers=READOUT_LAYERS, post_pairs=POST_PAIR
 
 
 def compare(a, b, names: tuple[str, str] = ("a", "b")) -> Comparison:
-    """The two analyses side by side (their tables only: no recording is needed)."""
+    """The two analyses side by side (their tables only: no recording is needed), paired when
+    their checkpoints share an ancestor (`shared_ancestor`, from their model.json) and every
+    readout layer has as many units in both."""
     fa, fb = a.meta.sample_fingerprint, b.meta.sample_fingerprint
     same = fa is not None and fa == fb and a.meta.sample_seed == b.meta.sample_seed
-    return Comparison(model_stats(a, names[0]), model_stats(b, names[1]), same)
+    sel_a, sel_b = _selective(a), _selective(b)
+    served = {layer: (inputs_served(a, layer, sel_a), inputs_served(b, layer, sel_b)) for layer in READOUT_LAYERS}
+    ancestor = shared_ancestor(a.checkpoint_dir, b.checkpoint_dir)
+    paired = ancestor is not None and all(len(x) == len(y) > 0 for x, y in served.values())
+    return Comparison(model_stats(a, names[0]), model_stats(b, names[1]), same, paired,
+                      _pairing(a.checkpoint_dir, b.checkpoint_dir, names, ancestor if paired else None),
+                      served if paired else {})
 
 
 @dataclass

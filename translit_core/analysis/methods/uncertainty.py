@@ -11,7 +11,10 @@ independence, not positions: the characters of one sentence share their words). 
   2. their H is measured on the second half, and 200+ bootstrap resamples of its sentences
      (with replacement; every position weighted by how often its sentence was drawn) give a
      95% basic bootstrap interval for each direction's mean and for the difference
-     forward - backward;
+     forward - backward. The two directions are measured on the same positions, so the
+     difference is paired: every resample draws the same sentences for both (a sentence that
+     makes the pair easy or hard does so for both directions, and cancels in the difference;
+     drawing them separately would add both directions' sampling noise to it);
   3. a direction "separates best" only when the interval of the difference excludes 0;
      otherwise the claim is "no clear difference".
 """
@@ -79,13 +82,24 @@ class DirectionClaim:
         return cls(**keep)
 
 
+def draw_sentences(n_sentences: int, resamples: int, generator: torch.Generator) -> torch.Tensor:
+    """(resamples, n_sentences): how often each bootstrap resample draws each sentence (as many
+    draws as there are sentences, with replacement)."""
+    return torch.stack([torch.bincount(torch.randint(n_sentences, (n_sentences,), generator=generator),
+                                       minlength=n_sentences) for _ in range(resamples)])
+
+
 def bootstrap_hellinger(values: torch.Tensor, is_pos: torch.Tensor, sentence: torch.Tensor, bins: int,
-                        resamples: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+                        resamples: int, generator: torch.Generator | None = None,
+                        drawn: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """H of every column of values (n, u) between is_pos and the rest, as it is and under
     `resamples` bootstrap resamples of the sentences: ((u,), (resamples, u)).
 
     sentence (n,): each position's sentence (any ids). A resample draws as many sentences as
-    there are, with replacement; a position counts as often as its sentence was drawn.
+    there are, with replacement; a position counts as often as its sentence was drawn. `drawn`
+    ((resamples, S), from `draw_sentences`, S the distinct sentences in sorted order of their ids):
+    given resamples, shared with another statistic on the same positions (a paired difference);
+    else they are drawn from `generator`.
     """
     n, u = values.shape
     ids, sent = torch.unique(sentence, return_inverse=True)                     # sent (n,) in 0..S-1
@@ -95,9 +109,10 @@ def bootstrap_hellinger(values: torch.Tensor, is_pos: torch.Tensor, sentence: to
     onehot = torch.sparse_coo_tensor(torch.stack([binned.reshape(-1), torch.arange(n).repeat_interleave(u)]),
                                      torch.ones(n * u, dtype=torch.float64), (2 * u * bins, n),
                                      check_invariants=True).coalesce()
-    drawn = torch.stack([torch.bincount(torch.randint(ids.numel(), (ids.numel(),), generator=generator),
-                                        minlength=ids.numel()) for _ in range(resamples)])
-    # drawn: (R, S), how often each resample draws each sentence
+    if drawn is None:
+        drawn = draw_sentences(ids.numel(), resamples, generator)              # (R, S)
+    if drawn.shape != (resamples, ids.numel()):
+        raise ValueError(f"drawn is {tuple(drawn.shape)}, not ({resamples}, {ids.numel()}) (resamples, sentences)")
     weights = torch.cat([torch.ones(n, 1, dtype=torch.float64), drawn.t()[sent].double()], dim=1)  # (n, 1 + R)
     hist = torch.sparse.mm(onehot, weights).t().reshape(1 + resamples, 2, u, bins)
     h = hellinger(hist[:, 0], hist[:, 1]).float()                               # (1 + R, u)
@@ -128,13 +143,14 @@ def direction_claim(recording: Recording, pair: "str | Pair", selection: Helling
     positions = ((recording.x == xi) & scoring_mask).nonzero().squeeze(1)
     is_pos = recording.y[positions] == yk
     sentence = recording.sentence_of(positions)
-    gen = torch.Generator().manual_seed(seed)
+    # one draw of sentences for both directions: their difference is paired (see the module's step 2)
+    drawn = draw_sentences(int(sentence.unique().numel()), resamples, torch.Generator().manual_seed(seed))
     chosen, means, boots = {}, {}, {}
     for layer in ("concat.fwd", "concat.bwd"):
         o, u = selection.offsets[layer], selection.sizes[layer]
         units = ranked_units(selection.hellinger_excess[row, o:o + u])[:k]
         values = recording.layer(layer, positions, units=units.tolist())                     # (n, k)
-        observed, resampled = bootstrap_hellinger(values, is_pos, sentence, bins, resamples, gen)
+        observed, resampled = bootstrap_hellinger(values, is_pos, sentence, bins, resamples, drawn=drawn)
         chosen[layer], means[layer], boots[layer] = units.tolist(), observed.mean(), resampled.mean(1)
     fwd, bwd = boots["concat.fwd"], boots["concat.bwd"]
     return DirectionClaim(

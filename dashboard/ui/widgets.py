@@ -20,7 +20,7 @@ from translit_core.model.names import NeuronId
 
 from ..views import intervene as iv
 from ..views import urls
-from ..views.lab import Lab, analysis_headline, file_stamp, load_lab, loadable_models
+from ..views.lab import Lab, analysis_headline, file_stamp, load_lab, loadable_models, take_prepared
 from ..views.labels import input_choice_label, layer_choice_label, output_choice_label
 from ..views.markdown import md_plain
 from ..views.urls import pairs_by_input, url_text, url_text_note
@@ -40,7 +40,8 @@ def _release_lab(released: Lab) -> None:
 def _load_lab(directory: str, stamp: tuple) -> Lab:
     # `stamp` (file times and sizes) is only a cache key: a rebuilt analysis file or a new
     # checkpoint is picked up on the next rerun without restarting the server.
-    return load_lab(Path(directory), analysis=False)
+    # The lab the server loaded as it started (views/lab.py's prepare_first_views), else a new one.
+    return take_prepared(Path(directory), stamp) or load_lab(Path(directory), analysis=False)
 
 
 def lab() -> Lab:

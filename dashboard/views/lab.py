@@ -317,16 +317,32 @@ def loadable_models(models: dict[str, Path]) -> tuple[dict[str, Path], dict[str,
     return ok, broken
 
 
+# The labs prepare_first_views loaded, by (checkpoint, file stamps), until the app's cache takes
+# them (take_prepared): the first page does not load the model, its lexicon and analysis again.
+_prepared: dict[tuple, "Lab"] = {}
+_prepare_locks: dict[str, threading.Lock] = {}
+
+
 def prepare_first_views(directory: Path) -> None:
-    """Record the first sentences of a checkpoint's sample before anyone asks (the lab's server
-    does this for the default model as it starts): the first page that draws from the sample
-    finds them ready, or waits only for the rest. Anything that fails is left for that page to say."""
+    """Load a checkpoint's lab and record the first sentences of its sample before anyone asks
+    (the lab's server does this for the default model as it starts): the first page takes this
+    lab (take_prepared) and finds them ready, or waits only for the rest. Anything that fails is
+    left for that page to say."""
     try:
-        lab = load_lab(directory)
+        with checkpoint_lock(directory, _prepare_locks):
+            lab = load_lab(directory)
+            _prepared[(str(Path(directory).resolve()), lab.stamp)] = lab
         if lab.analysis is not None and not lab.whole_sample_ready:
             lab.first_sentences()
     except Exception:
         pass
+
+
+def take_prepared(directory: Path, stamp: tuple) -> "Lab | None":
+    """The lab prepare_first_views loaded for `directory` with these file stamps, once (waiting
+    while it is being loaded); None when there is none."""
+    with checkpoint_lock(directory, _prepare_locks):
+        return _prepared.pop((str(Path(directory).resolve()), stamp), None)
 
 
 def load_lab(directory: Path, analysis: bool = True) -> Lab:

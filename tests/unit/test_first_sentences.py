@@ -67,3 +67,17 @@ def test_the_server_records_the_first_sentences_before_a_page_asks(tiny_checkpoi
     assert page_lab.first_sentences().spec["n_sentences"] == 12 and page_lab.first_done.is_set()
     page_lab.sample_recording(whole=True)
     assert not load_lab(tiny_checkpoint).first_ready
+
+
+def test_the_first_page_takes_the_lab_the_server_prepared(tiny_checkpoint, tmp_path, monkeypatch):
+    """The lab prepare_first_views loaded is the first page's (the model, lexicon and analysis are
+    not loaded twice), once, and only for the same files."""
+    from dashboard.views import lab as lab_module
+    from dashboard.views.lab import file_stamp, prepare_first_views, take_prepared
+    monkeypatch.setenv("TRANSLIT_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setattr(lab_module, "FIRST_SENTENCES", 12)
+    prepare_first_views(tiny_checkpoint)
+    assert take_prepared(tiny_checkpoint, ("other files",)) is None
+    taken = take_prepared(tiny_checkpoint, file_stamp(tiny_checkpoint))
+    assert taken is not None and taken.first_ready and taken.analysis is not None
+    assert take_prepared(tiny_checkpoint, file_stamp(tiny_checkpoint)) is None       # once

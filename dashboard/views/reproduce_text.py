@@ -11,10 +11,6 @@ from typing import Sequence
 from .heatmaps import HeatData
 from .reproduce import Reproduce, checkpoint_arg
 
-HEATMAP_NO_COMMAND = ("# The command line prints no unit's value at every character of a text: the Python call\n"
-                      "# below computes these numbers (the network run once over the whole text).")
-
-
 def _number(value) -> float | None:
     v = float(value)
     return v if math.isfinite(v) else None
@@ -29,9 +25,10 @@ def heatmap_table(data: HeatData) -> dict[str, list[dict]]:
 
 
 def heatmap_reproduce(text: str, neurons: Sequence[str], directory=None) -> Reproduce:
-    _, path = checkpoint_arg(directory)
+    flag, path = checkpoint_arg(directory)
+    units = ",".join(str(n) for n in neurons)
     return Reproduce(
-        HEATMAP_NO_COMMAND,
+        f"python -m translit_core activations --text {shlex.quote(text)} --neurons {shlex.quote(units)} --json{flag}",
         f"import torch\n"
         f"from translit_core.model.checkpoint import load_checkpoint\n"
         f"model, alphabets, _ = load_checkpoint({path!r})\n"

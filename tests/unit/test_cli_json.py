@@ -49,6 +49,8 @@ COMMANDS = {
     "steer": ["steer", "--checkpoint", "{ck}", "--text", "barev dzez", "--pair", PAIR, "--k", "2", "--json"],
     "attribute": ["attribute", "--checkpoint", "{ck}", "--text", "barev", "--position", "1", "--steps", "8",
                   "--json"],
+    "activations": ["activations", "--checkpoint", "{ck}", "--text", "barev dzez", "--neurons",
+                    "cell.fwd:1,concat.bwd:2,hidden:0", "--json"],
     "sample": ["sample", "--checkpoint", "{sample}", "--data", "{data}", "--json"],
     "hypothesis": ["hypothesis", "--checkpoint", "{ck}", "--text", "barev dzez", "--span", "1:3", "--left", "1",
                    "--right", "0", "--threshold", "0", "--top", "3", "--json"],

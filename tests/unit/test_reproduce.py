@@ -106,11 +106,29 @@ def test_the_heatmaps_cells_are_the_units_values_that_its_python_call_prints(hy)
     assert [c["char"] for c in cells[::len(neurons)]] == list(text)                   # one row per (character, unit)
     assert all(c["output"] == outputs[c["position"]] for c in cells)
     again = heatmap_reproduce(text, neurons)
-    assert again.cli.startswith("#")                     # no command prints per-character values: it says so
     acts = run_python(again.python)["acts"]
     for c in cells:
         layer, index = c["unit"].rsplit(":", 1)
         assert c["value"] == pytest.approx(float(acts[layer][0, c["position"], int(index)]), abs=1e-6)
+    printed = run_cli(again.cli)                         # the command prints the same values, unit by unit
+    assert printed["text"] == text and printed["chars"] == list(text)
+    assert [u["unit"] for u in printed["units"]] == [str(n) for n in neurons]
+    values = {u["unit"]: u["values"] for u in printed["units"]}
+    for c in cells:
+        assert values[c["unit"]][c["position"]] == pytest.approx(c["value"], abs=1e-6)
+
+
+def test_the_heatmaps_outputs_are_the_activations_commands(hy):
+    from dashboard.views.heatmaps import activations_for, heat_data, network_outputs
+    from dashboard.views.reproduce_text import heatmap_reproduce, heatmap_table
+    from translit_core.infer.transliterator import Transliterator
+    tr = Transliterator.load(settings.DEFAULT_CHECKPOINT)
+    text, neurons = "hayutyun u barev", [NeuronId.parse("cell.fwd:12")]
+    cells = heatmap_table(heat_data(activations_for(tr.model, tr.alphabets, text), text,
+                                    network_outputs(tr, text), neurons))["cells"]
+    printed = run_cli(heatmap_reproduce(text, neurons).cli)
+    assert printed["outputs"] == [c["output"] for c in cells]
+    assert printed["units"][0]["values"] == pytest.approx([c["value"] for c in cells], abs=1e-6)
 
 
 def test_the_cards_pairs_table_is_what_the_pairs_command_prints(hy):

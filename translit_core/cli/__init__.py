@@ -3,7 +3,7 @@
     pipeline.py       prepare, train, lexicon, transliterate, evaluate
     analysis.py       analyze and the commands that read an analysis (neurons, pairs, histogram,
                       ablate, rank-methods, sample, hypothesis, tracks, findings)
-    interventions.py  intervene, steer, attribute: the network run on a text of the user's
+    interventions.py  intervene, steer, attribute, activations: the network run on a text of the user's
     units.py          saturation, clusters, compare, dynamics
     common.py         JSON printing, the shared arguments, running a command with its errors
 
@@ -23,15 +23,17 @@ from .common import run_command
 DESCRIPTION = """Command line: `python -m translit_core <command> --help` (or the `translit` console script).
 
 The pipeline's commands (prepare, train, lexicon, transliterate, evaluate), the neuron analysis
-(analyze and the commands that read it), interventions on a text (intervene, steer, attribute),
-the units' structure and the model comparisons (saturation, clusters, compare, dynamics), and
-docs/FINDINGS.md (findings). --debug (or TRANSLIT_DEBUG=1) shows the traceback behind an error.
+(analyze and the commands that read it), the network run on a text (intervene, steer, attribute,
+activations: the units at every character), the units' structure and the model comparisons
+(saturation, clusters, compare, dynamics), and docs/FINDINGS.md (findings). --debug (or
+TRANSLIT_DEBUG=1) shows the traceback behind an error.
 """
 
 PARSERS = (
     *pipeline.PARSERS,
     analysis.add_analyze, analysis.add_neurons, analysis.add_pairs, analysis.add_histogram, analysis.add_ablate,
     interventions.add_intervene, interventions.add_steer, interventions.add_attribute,
+    interventions.add_activations,
     analysis.add_rank_methods, analysis.add_sample, analysis.add_hypothesis, analysis.add_tracks,
     units.add_saturation, units.add_clusters, units.add_compare, units.add_dynamics,
     analysis.add_findings,

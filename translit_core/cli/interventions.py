@@ -1,6 +1,7 @@
 """The commands that run the network on a text of the user's: intervene (units set, scaled or
-shifted inside the recurrence), steer (a pair's top units pushed towards their mean on its target)
-and attribute (integrated gradients of one output character).
+shifted inside the recurrence), steer (a pair's top units pushed towards their mean on its target),
+attribute (integrated gradients of one output character) and activations (units' values at every
+character: the dashboard's cell heatmap).
 
 JSON shapes (stable, for scripts):
   intervene  {input, output_before, output_after, tokens_before, tokens_after, top_after, changed,
@@ -9,6 +10,8 @@ JSON shapes (stable, for scripts):
   attribute  {input, output, position, target, logp, baseline_logp, delta,
               attributions: [{position, char, total, forward, backward, direct}], top_units, unit_delta,
               method}
+  activations {text, chars, outputs, units: [{unit, values}]} (values: one per character, null where
+              not finite; outputs: the network's own output per character, as the heatmap's table)
 """
 from __future__ import annotations
 
@@ -73,6 +76,47 @@ def cmd_attribute(a):
     print("units that carried it: " + ", ".join(f"{u.neuron} {u.attribution:+.3f}" for u in r.top_units))
 
 
+MAX_ACTIVATION_CHARS = 10_000     # the network runs once over the whole text, step by step
+
+
+def activation_rows(model, alphabets, text: str, neurons) -> list[list[float | None]]:
+    """Each unit's value at every character of `text`: the network run once over the whole text
+    through the hooked forward (run_with_cache), as the dashboard's cell heatmap does."""
+    import math
+
+    import torch
+    with torch.inference_mode():
+        _, acts = model.run_with_cache(torch.tensor([alphabets.encode_input(text)]),
+                                       names=list(dict.fromkeys(n.layer for n in neurons)))
+    rows = [acts[n.layer][0, :, n.index].float().cpu().tolist() for n in neurons]
+    return [[v if math.isfinite(v) else None for v in row] for row in rows]
+
+
+def cmd_activations(a):
+    from ..infer.transliterator import Transliterator
+    from ..model.names import NeuronId
+    if not a.text:
+        raise ValueError("--text is empty: give a text to run the network over")
+    if len(a.text) > MAX_ACTIVATION_CHARS:
+        raise ValueError(f"--text has {len(a.text):,} characters: at most {MAX_ACTIVATION_CHARS:,} (the network "
+                         f"runs once over the whole text, as the dashboard's heatmap does)")
+    tr = Transliterator.load(a.checkpoint)
+    names = [n for n in (t.strip() for t in a.neurons.split(",")) if n]
+    if not names:
+        raise ValueError("--neurons is empty: give units as LAYER:INDEX, comma-separated (e.g. cell.fwd:12,hidden:3)")
+    neurons = list(dict.fromkeys(NeuronId.parse(n, tr.model.sizes) for n in names))
+    rows = activation_rows(tr.model, tr.alphabets, a.text, neurons)
+    outputs = [p.output if p.network is None else p.network for p in tr.predict(a.text)]   # the network's own
+    if a.json:
+        print_json({"text": a.text, "chars": list(a.text), "outputs": outputs,
+                    "units": [{"unit": str(n), "values": row} for n, row in zip(neurons, rows)]})
+        return
+    print(f"{len(a.text)} characters: {a.text!r} -> {''.join(outputs)!r}")
+    width = max(len(str(n)) for n in neurons)
+    for n, row in zip(neurons, rows):
+        print(f"{str(n):{width}s} " + " ".join("nan" if v is None else f"{v:+.4f}" for v in row))
+
+
 # ---- the parsers, one per command
 def add_intervene(sub) -> None:
     s = sub.add_parser("intervene", help="run a text with neurons set, zeroed, scaled or shifted (inside the "
@@ -108,3 +152,13 @@ def add_attribute(sub) -> None:
     s.add_argument("--steps", type=whole(4, 512), default=32,
                    help="integration steps (more: smaller completeness error)")
     s.set_defaults(fn=cmd_attribute)
+
+
+def add_activations(sub) -> None:
+    s = sub.add_parser("activations", help="units' values at every character of a text (the dashboard's cell "
+                                           "heatmap): the network run once over the whole text")
+    add_common(s)
+    s.add_argument("--text", required=True)
+    s.add_argument("--neurons", required=True, metavar="UNIT,UNIT,...",
+                   help="units as LAYER:INDEX, comma-separated, e.g. cell.fwd:12,concat.bwd:3")
+    s.set_defaults(fn=cmd_activations)

@@ -299,6 +299,36 @@ def test_recurrent_ablation_of_a_forward_unit_equals_a_manual_intervention(tiny)
     assert torch.equal(got, torch.cat(expected))
 
 
+def test_recurrent_ablation_at_every_step_equals_a_manual_run_and_differs_from_the_steps_of_x(tiny):
+    """where="all": the top units set at every step of each chunk (an independent run by hand, one
+    chunk at a time); where="x" (the default, the stored one) sets them at the steps of x only:
+    for an LSTM unit, whose state flows to the later steps, the two are different questions."""
+    from translit_core.analysis.methods.ablation import DecisionScorer
+    model, alphabets, rec = tiny
+    pair = A.hellinger_tables(rec, bins=10, min_count=4, layers=["hidden"]).pairs[0]
+    xi = alphabets.in_index[pair.x]
+    everywhere = DecisionScorer(rec, pair, "concat.fwd", recurrent=True, where="all")
+    units = torch.tensor([0, 2, 5])
+    got = everywhere.log_probs(units).argmax(-1)
+    value = tuple(everywhere.value[units].tolist())
+    expected = []
+    with torch.no_grad():
+        for ch in rec.chunk_of(everywhere.positions).unique().tolist():
+            a, b = int(rec.chunk_start[ch]), int(rec.chunk_start[ch + 1])
+            x = rec.x[a:b].unsqueeze(0)
+            iv = Intervention("concat.fwd", tuple(units.tolist()), "set", value)          # every step
+            expected.append(model.run_with_hooks(x, interventions=[iv])[0].argmax(-1)[x[0] == xi])
+    assert torch.equal(got, torch.cat(expected))
+    at_x = DecisionScorer(rec, pair, "concat.fwd", recurrent=True)
+    assert at_x.where == "x" and not torch.equal(at_x.log_probs(units), everywhere.log_probs(units))
+    r = ablate_recording(rec, pair, "concat.fwd", k=3, draws=2, recurrent=True, where="all")
+    assert r.to_dict()["where"] == "all" and ablate_recording(rec, pair, "concat.fwd", k=3, draws=2).where == "x"
+    with pytest.raises(UnknownName, match="recurrent"):
+        ablate_recording(rec, pair, "concat.fwd", k=3, draws=2, where="all")
+    with pytest.raises(UnknownName, match="every step"):
+        DecisionScorer(rec, pair, "concat.fwd", recurrent=True, where="somewhere")
+
+
 def test_unknown_names_give_clear_errors_listing_valid_ones():
     an = hand_built_analysis()
     with pytest.raises(UnknownName, match="valid pairs: t:թ"):

@@ -13,7 +13,8 @@ JSON shapes (stable, for scripts):
   rank-methods [{method, curve: [{k, target_accuracy, delta_logp}], top_units, seconds}, ...,
              {method: "random", curve: [{k, target_accuracy, target_accuracy_std, delta_logp, delta_logp_std}]}]
   ablate    {pair, layer, k, baseline_accuracy, top_k_accuracy, random_k_accuracy_mean,
-             random_k_accuracy_std, n_positions, ..., recurrent, n_random_draws, p_value,
+             random_k_accuracy_std, n_positions, ..., recurrent, where ("x": the units replaced at the steps
+             of x only; "all": at every step), n_random_draws, p_value,
              target_accuracy_*, delta_logp_*, balanced_accuracy_*, effect_logp, effect_z, verdict}
             (a list of them with --layer all)
   sample    {sentences, sources, composition, dropped_exact, dropped_near}
@@ -123,10 +124,12 @@ def cmd_ablate(a):
     layers = list(ABLATABLE_LAYERS) if a.layer == "all" else [a.layer]
     if not a.recurrent and any(layer not in ABLATABLE_LAYERS for layer in layers):
         raise ValueError(f"--layer {a.layer} is inside the LSTM: ablate it with --recurrent")
+    if a.where == "all" and not a.recurrent:
+        raise ValueError("--where all replaces the units at every step of the recurrence: add --recurrent")
     rec = an.recording(a.data)
     results = [ablate_recording(rec, pair, layer, a.k, draws=a.draws, seed=a.seed, scores=an.layer_scores(pair, layer),
                                 bins=an.tables.bins, recurrent=a.recurrent, replace=a.replace,
-                                max_positions=a.max_positions, per_output=a.per_output or None)
+                                max_positions=a.max_positions, per_output=a.per_output or None, where=a.where)
                for layer in layers]
     if a.json:
         print_json(results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results])
@@ -138,7 +141,9 @@ def cmd_ablate(a):
 def ablation_report(r) -> str:
     """An ablation result as a few aligned lines for the terminal."""
     from ..analysis.methods.ablation import verdict
-    how = "rerun through the recurrence" if r.recurrent else "head only"
+    how = ((f"rerun through the recurrence, units replaced "
+            f"{'at every step' if r.where == 'all' else 'at the steps of x only'}")
+           if r.recurrent else "head only")
     x, y = r.pair.split(":", 1)[0], r.pair.split(":", 1)[1]
 
     def row(name, acc, on_y, bal, dl) -> str:
@@ -278,6 +283,9 @@ def add_analyze(sub) -> None:
                    help="label shuffles behind every H's permutation null")
     s.add_argument("--out", default=None, help="write the analysis here instead of next to the checkpoint")
     s.add_argument("--ablation-k", type=whole(0, MAX_UNITS_K), default=10, help="k of the stored ablations (0: none)")
+    s.add_argument("--where", choices=["x", "all"], default="x",
+                   help="with --recurrent: replace the units at the steps where the input is x (default), or at "
+                        "every step of the text")
     s.add_argument("--draws", type=whole(1, MAX_DRAWS), default=DEFAULT_DRAWS, help="random draws per stored ablation")
     s.add_argument("--no-cache", action="store_true", help="do not cache the recording (histograms re-record)")
     s.set_defaults(fn=cmd_analyze)
@@ -325,6 +333,9 @@ def add_ablate(sub) -> None:
                    help="concat.fwd, concat.bwd, hidden (or all three); any layer with --recurrent")
     s.add_argument("--recurrent", action="store_true",
                    help="rerun the whole network with the units set inside the recurrence (slower)")
+    s.add_argument("--where", choices=["x", "all"], default="x",
+                   help="with --recurrent: replace the units at the steps where the input is x (default), or at "
+                        "every step of the text")
     s.add_argument("--draws", type=whole(1, MAX_DRAWS), default=DEFAULT_DRAWS,
                    help="spread-matched random draws of k units")
     s.add_argument("--replace", choices=["mean", "zero"], default="mean",

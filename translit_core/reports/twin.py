@@ -107,10 +107,11 @@ def _break_cell(an, pair: str, layer: str, data_dir) -> str:
 def _units_to_break(models: dict, break_pairs, data_dir) -> list[str]:
     """How many top units, ablated inside the recurrence, break each pair, per model."""
     lines = ["### How many units break a pair (ablated inside the recurrence)", "",
-             "The top k units of the layer by H excess set to their mean at every step; broken: fewer than half of "
-             "the pair's target positions stay right (a seeded subset of about 1,000 positions of x); in brackets the "
-             "accuracy on the target with no unit ablated and with the top 10. `python -m translit_core compare "
-             "--other DIR --pair P --layer L`.", "",
+             "The top k units of the layer by H excess set to their mean over the positions of x, inside the "
+             "recurrence, at the steps where the input is x (`ablate --recurrent --where x`); broken: fewer than "
+             "half of the pair's target positions stay right (a seeded subset of about 1,000 positions of x); in "
+             "brackets the accuracy on the target with no unit ablated and with the top 10. `python -m translit_core "
+             "compare --other DIR --pair P --layer L`.", "",
              "| pair | layer | " + " | ".join(models) + " |", "|---|---|" + "---|" * len(models)]
     for p in break_pairs:
         for layer in BREAK_LAYERS:

@@ -383,9 +383,9 @@ def compare(a, b, names: tuple[str, str] = ("a", "b")) -> Comparison:
 
 @dataclass
 class BreakCurve:
-    """Target accuracy (on the y positions) as the top k units by H excess are mean-ablated at
-    every step of the recurrence; `units_to_break` the first k below BREAK_ACCURACY (None: not
-    within the largest k)."""
+    """Target accuracy (on the y positions) as the top k units by H excess are mean-ablated inside
+    the recurrence, at the steps where the input is x (DecisionScorer's where="x"); `units_to_break`
+    the first k below BREAK_ACCURACY (None: not within the largest k)."""
     pair: str
     layer: str
     ks: list[int]

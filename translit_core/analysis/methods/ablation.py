@@ -31,6 +31,9 @@ Every ablation is an `Intervention` run through the network's own forward pass:
     so a replaced LSTM unit feeds its changed state to the later steps (the earlier ones,
     backward), and any layer can be ablated, gates and cells included. `max_positions` caps
     the positions of x scored (a seeded subset of whole chunks), since every draw reruns them.
+    Two questions, by `where`: "x" replaces the units only at the steps where the input is x
+    (what the unit contributes to that decision there), "all" at every step of the chunk (what
+    the decision loses when the unit is gone from the whole reading).
 """
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ from ..measurement.stats import hellinger, ranked_units, slot_histograms
 
 ABLATABLE_LAYERS = READOUT_LAYERS          # what analyze ablates and stores
 DEFAULT_DRAWS = 100                        # random draws of k units behind every verdict
+WHERE = ("x", "all")          # with recurrent: replace at the steps of x only, or at every step
 MAX_DRAWS = 10_000
 SPREAD_BANDS = 5                           # random units are matched to the selected ones by spread quintile
 SIGNIFICANT = 0.05                         # p-value below which an ablation "confirms" the picture
@@ -77,6 +81,7 @@ class AblationResult:
     top_k_neurons: list[str] = field(default_factory=list)
     top_k_hellinger: list[float] = field(default_factory=list)   # the ranking's scores (H excess)
     recurrent: bool = False                 # rerun through the recurrence (else head only)
+    where: str = "x"                        # with recurrent: units replaced at the steps of x only, or "all" steps
     # The decision x -> y itself: metrics on y, and the verdict's statistics.
     replace: str = "mean"                   # "mean" (over the positions of x) or "zero"
     n_random_draws: int = 0
@@ -215,8 +220,14 @@ class DecisionScorer:
 
     def __init__(self, recording: Recording, pair: "str | Pair", layer: str, replace: str = "mean",
                  recurrent: bool = False, rows: torch.Tensor | None = None, max_positions: int | None = None,
-                 seed: int = 0, per_output: int | None = None):
+                 seed: int = 0, per_output: int | None = None, where: str = "x"):
         layer = parse_layer(layer)
+        if where not in WHERE:
+            raise UnknownName(f"where must be 'x' (the steps of x) or 'all' (every step), not {where!r}")
+        if where == "all" and not recurrent:
+            raise UnknownName("where='all' replaces the units at every step of the recurrence: it needs "
+                              "recurrent=True (head-only ablation changes the positions of x alone)")
+        self.where = where
         if not recurrent and layer not in ABLATABLE_LAYERS:
             raise UnknownName(f"cannot ablate layer {layer!r} without rerunning the recurrence; head-only "
                               f"ablatable layers: {', '.join(ABLATABLE_LAYERS)} (or ablate with recurrent=True)")
@@ -264,7 +275,8 @@ class DecisionScorer:
         with torch.no_grad():
             if self.recurrent:
                 def interventions(xb):
-                    return [self.intervention(chosen, where=xb == xi)] if chosen.numel() else []
+                    at = xb == xi if self.where == "x" else None            # None: every step
+                    return [self.intervention(chosen, where=at)] if chosen.numel() else []
                 logits = rec.rerun_logits(self.positions[self.scored], interventions)
             else:
                 ivs = [self.intervention(chosen)] if chosen.numel() else []
@@ -287,14 +299,16 @@ class DecisionScorer:
 def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: int, draws: int = DEFAULT_DRAWS,
                      seed: int = 0, scores: torch.Tensor | None = None, bins: int = DEFAULT_BINS,
                      recurrent: bool = False, replace: str = "mean",
-                     max_positions: int | None = None, per_output: int | None = PER_OUTPUT) -> AblationResult:
+                     max_positions: int | None = None, per_output: int | None = PER_OUTPUT,
+                     where: str = "x") -> AblationResult:
     """Ablation of `layer`'s top-k units for `pair` on a Recording. `scores` (units,) rank the
     units (an Analysis's H excess); without them, H computed from the recording. At most
-    `per_output` seeded positions of each output of x are scored (None: all)."""
+    `per_output` seeded positions of each output of x are scored (None: all). `where` (with
+    `recurrent`): the units replaced at the steps of x only ("x") or at every step ("all")."""
     if not 0 <= draws <= MAX_DRAWS:
         raise UnknownName(f"draws must be between 0 and {MAX_DRAWS:,}, not {draws}")
     sc = DecisionScorer(recording, pair, layer, replace, recurrent, max_positions=max_positions, seed=seed,
-                        per_output=per_output)
+                        per_output=per_output, where=where)
     units, layer = sc.units, sc.layer
     if not 0 <= k <= units:
         raise UnknownName(f"k must be between 0 and {units} (the size of {layer}), not {k}")
@@ -324,7 +338,7 @@ def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: in
         random_k_accuracy_on_y_mean=float(mean[1]), random_k_accuracy_on_y_std=float(std[1]),
         random_k_accuracies=[round(v, 6) for v in r[:, 0].tolist()], draws=draws, seed=seed,
         top_k_neurons=[str(NeuronId(layer, int(i))) for i in top],
-        top_k_hellinger=[round(float(scores[i]), 6) for i in top], recurrent=recurrent,
+        top_k_hellinger=[round(float(scores[i]), 6) for i in top], recurrent=recurrent, where=where,
         replace=replace, n_random_draws=draws,
         random_match=f"one unit of the same activation-spread band ({SPREAD_BANDS} quantile bands of the layer) "
                      f"per selected unit, not among the top {k}",
@@ -342,7 +356,7 @@ def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: in
 def ablate(model, alphabets, recording_or_sentences, pair, layer: str = "hidden", k: int = 10,
            draws: int = DEFAULT_DRAWS, seed: int = 0, rules=None, bins: int = DEFAULT_BINS,
            recurrent: bool = False, replace: str = "mean", max_positions: int | None = None,
-           per_output: int | None = PER_OUTPUT) -> AblationResult:
+           per_output: int | None = PER_OUTPUT, where: str = "x") -> AblationResult:
     """Replace the top-k neurons of `layer` (by H for `pair`) with their mean activation over
     the positions with input x (or 0); report the decision's metrics against the unablated
     model and k spread-matched random units of the layer (`draws` seeded draws, a p-value).
@@ -355,7 +369,7 @@ def ablate(model, alphabets, recording_or_sentences, pair, layer: str = "hidden"
         recording = record_activations(model, alphabets, list(recording_or_sentences), rules or load_rules(),
                                        seed=seed)
     return ablate_recording(recording, pair, layer, k, draws=draws, seed=seed, bins=bins, recurrent=recurrent,
-                            replace=replace, max_positions=max_positions, per_output=per_output)
+                            replace=replace, max_positions=max_positions, per_output=per_output, where=where)
 
 
 def pairs_to_ablate(analysis, extra: int = 6) -> list[str]:

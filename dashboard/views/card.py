@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from translit_core.analysis import ABLATABLE_LAYERS, AblationResult, Analysis, Pair, top_contexts
-from translit_core.analysis.methods.ablation import verdict
+from translit_core.analysis.methods.ablation import effect_words, random_units_cost, verdict
 from translit_core.model.names import NeuronId
 
 from .lab import QUERY_ERRORS, Lab, Unavailable
@@ -54,11 +54,12 @@ def ablation_sentence(res: AblationResult, neuron: NeuronId | None = None) -> st
     what = {"confirmed": "They matter for this decision: random units of the same spread cost less.",
             "significant but negligible": "Random units cost less, but the difference is too small to matter: "
                                           "the decision hardly depends on these units.",
-            "no effect beyond random": "Random units of the same spread cost about as much: selectivity is not "
-                                       "importance here, treat this picture with care."}[verdict(res)]
+            "no effect beyond random": f"Random units of the same spread cost {random_units_cost(res)}"
+                                       f"{' than these' if random_units_cost(res) == 'more' else ''}: selectivity "
+                                       "is not importance here, treat this picture with care."}[verdict(res)]
     return (f"On {label} ({res.n_pos:,} positions of “{x}” with this target): with the top {res.k} "
             f"{res.layer} neurons (by H excess) set to their {res.replace}, {res.target_accuracy_top_k:.1%} of them "
             f"stay right ({res.target_accuracy_baseline:.1%} unablated, {res.target_accuracy_random_mean:.1%} with "
             f"random units) and log p of the target changes by {res.delta_logp_top_k:+.3f} (random: "
             f"{res.delta_logp_random_mean:+.3f} ± {res.delta_logp_random_std:.3f}). p = {res.p_value:.2g} over "
-            f"{res.n_random_draws} draws; effect {res.effect_logp:+.3f} nats ({res.effect_z:+.1f} sd). {what}{inside}")
+            f"{res.n_random_draws} draws; effect {effect_words(res)}. {what}{inside}")

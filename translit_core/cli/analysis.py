@@ -140,7 +140,7 @@ def cmd_ablate(a):
 
 def ablation_report(r) -> str:
     """An ablation result as a few aligned lines for the terminal."""
-    from ..analysis.methods.ablation import verdict
+    from ..analysis.methods.ablation import effect_words, random_units_cost, verdict
     how = ((f"rerun through the recurrence, units replaced "
             f"{'at every step' if r.where == 'all' else 'at the steps of x only'}")
            if r.recurrent else "head only")
@@ -165,7 +165,7 @@ def ablation_report(r) -> str:
              f"{spread(r.balanced_accuracy_random_std, 10)} {spread(r.delta_logp_random_std, 12)}",
              f"  top {r.k}: {' '.join(r.top_k_neurons)}",
              f"  verdict: {verdict(r)} (p = {r.p_value:.3g}: {r.n_random_draws} spread-matched random draws; effect "
-             f"{r.effect_logp:+.4f} nats of log p(y) beyond random, {r.effect_z:+.1f} sd)"]
+             f"beyond random {effect_words(r, 4)}; random units cost {random_units_cost(r)})"]
     return "\n".join(lines)
 
 

@@ -8,7 +8,6 @@ from ..analysis.measurement.recording import Recording
 from ..analysis.queries import span_mask, substring_selectivity
 from ..analysis.store import Analysis
 from ..model.names import READOUT_LAYERS
-from .pairs import fmt_neurons
 
 SUFFIX = "ություն"
 
@@ -63,13 +62,14 @@ def suffix_section(an: Analysis, rec: Recording) -> list[str]:
     lines += [f"{sum(spell.values()):,} occurrences ({n_in:,} Latin positions) in the sample, typed "
               + ", ".join(f"`{k}` {v}" for k, v in list(spell.items())[:6]) + ".", "",
               "Neurons that best separate positions inside the suffix from positions typed with the same letters "
-              "elsewhere (Hellinger distance, inside vs outside; the control for the letters matters, otherwise "
-              "neurons that merely track u, t, y, n win):", ""]
+              "elsewhere (raw Hellinger distance H, inside vs outside, with no null subtracted; the control for the "
+              "letters matters, otherwise neurons that merely track u, t, y, n win):", ""]
     scores = substring_selectivity(rec, SUFFIX, layers=READOUT_LAYERS, top=5, bins=an.tables.bins)
     by_layer: dict[str, list] = {}
     for s in scores:
         by_layer.setdefault(s.neuron.layer, []).append(s)
-    lines += [f"- {layer}: {fmt_neurons(ss)}" for layer, ss in by_layer.items()]
+    lines += [f"- {layer}: " + ", ".join(f"#{x.neuron.index} H {x.hellinger:.2f}" for x in ss)
+              for layer, ss in by_layer.items()]
     best = max(scores, key=lambda s: s.hellinger)
     inside = rec.layer(best.neuron.layer, mask.nonzero().squeeze(1), units=[best.neuron.index])
     outside_pos = (~mask & torch.isin(rec.x, rec.x[mask].unique())).nonzero().squeeze(1)

@@ -55,6 +55,7 @@ MAX_DRAWS = 10_000
 SPREAD_BANDS = 5                           # random units are matched to the selected ones by spread quintile
 SIGNIFICANT = 0.05                         # p-value below which an ablation "confirms" the picture
 NEGLIGIBLE_LOGP = 0.01                     # ... if it costs at least this much more log p(y) than random (1% of p)
+RANDOM_NOTHING = 1e-3                      # random draws that all move log p(y) less than this (nats) cost nothing
 PER_OUTPUT = 2000                          # positions scored per output of x (seeded subset; None: all)
 
 
@@ -109,9 +110,18 @@ class AblationResult:
         return self.delta_logp_top_k - self.delta_logp_random_mean
 
     @property
+    def random_cost_nothing(self) -> bool:
+        """Whether every random draw moved log p(y) by less than RANDOM_NOTHING: then the effect has no
+        z (a spread near 0 would make any effect thousands of "standard deviations")."""
+        values = self.random_delta_logps or [self.delta_logp_random_mean]
+        return self.n_random_draws > 0 and max(abs(v) for v in values) < RANDOM_NOTHING
+
+    @property
     def effect_z(self) -> float:
-        """The effect in standard deviations of the random draws."""
-        return self.effect_logp / self.delta_logp_random_std if self.delta_logp_random_std > 0 else float("nan")
+        """The effect in standard deviations of the random draws (nan when random units cost nothing)."""
+        if self.random_cost_nothing or not self.delta_logp_random_std > 0:
+            return float("nan")
+        return self.effect_logp / self.delta_logp_random_std
 
     @property
     def tested(self) -> bool:
@@ -140,6 +150,31 @@ def verdict(r: AblationResult) -> str:
     if r.p_value < SIGNIFICANT and r.effect_logp < 0:
         return "confirmed" if r.effect_logp <= -NEGLIGIBLE_LOGP else "significant but negligible"
     return "no effect beyond random"
+
+
+def random_units_cost(r: AblationResult) -> str:
+    """How spread-matched random units compare with the top k, in words: "nothing" (every draw
+    moved log p(y) by less than RANDOM_NOTHING), "more" (the draws at least as mild as the top k
+    are fewer than SIGNIFICANT: random units hurt more), "less" (the top k's own p-value is below
+    SIGNIFICANT), or "about as much"."""
+    if r.random_cost_nothing:
+        return "nothing"
+    if not r.tested:
+        return "about as much"
+    if r.p_value < SIGNIFICANT:
+        return "less"
+    milder = sum(v >= r.delta_logp_top_k - 1e-12 for v in r.random_delta_logps)
+    return "more" if r.random_delta_logps and (1 + milder) / (1 + len(r.random_delta_logps)) < SIGNIFICANT \
+        else "about as much"
+
+
+def effect_words(r: AblationResult, digits: int = 3) -> str:
+    """The effect beyond random, as the card and the command line say it: in nats and in standard
+    deviations of the random draws, or that random units cost nothing (no z then)."""
+    nats = f"{r.effect_logp:+.{digits}f} nats"
+    if r.random_cost_nothing:
+        return f"{nats}; random units cost nothing (every draw moved log p by less than {RANDOM_NOTHING:g})"
+    return f"{nats} ({r.effect_z:+.1f} sd)"
 
 
 def _selectivity(values: torch.Tensor, is_pos: torch.Tensor, bins: int) -> torch.Tensor:

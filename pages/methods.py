@@ -8,11 +8,12 @@ from dashboard.ui.downloads import show_chart, show_table
 from dashboard.ui.routing import set_params, url_param
 from dashboard.ui.widgets import current_lab, lab, notes_once, pair_picker, require_analysis
 from dashboard.views import figures
+from dashboard.views.methods import best_sentence, method_rows
 from dashboard.views.lab import QUERY_ERRORS, file_stamp
 from dashboard.views.markdown import md_plain
 from dashboard.views.reproduce_units import methods_reproduce, methods_table
 from dashboard.views.urls import parse_choice, parse_pair
-from translit_core.analysis.methods.ranking import METHODS, MethodComparison, rank_methods
+from translit_core.analysis.methods.ranking import MethodComparison, rank_methods
 from translit_core.model.names import READOUT_LAYERS
 
 L = lab()
@@ -63,13 +64,13 @@ measure = "delta_logp" if metric.startswith("Δ") else "target_accuracy"
 show_chart(figures.method_curves(comparison, measure), "methods", {"pair": pair, "layer": layer, "measure": measure},
            key="methods_fig", tables=methods_table(comparison),
            reproduce=methods_reproduce(str(pair), layer, L.directory))
-rows = sorted(((comparison.area(m), m) for m in METHODS if any(c.method == m for c in comparison.curves)))
 band = comparison.curve("random").curve
 st.markdown("**Mean Δ log p(target) over k = " + ", ".join(str(p.k) for p in band) + "** (more negative: the "
             "ranking found units the model uses more)")
-show_table([{"method": m, "mean Δ log p": round(a, 4), "ranking time (s)": round(comparison.curve(m).seconds, 2),
-            "its top 10 units": ", ".join(str(u) for u in comparison.curve(m).top_units[:10])} for a, m in rows],
-           "methods-table", {"pair": pair, "layer": layer}, key="methods_table", hide_index=True, width="stretch")
+show_table(method_rows(comparison), "methods-table", {"pair": pair, "layer": layer}, key="methods_table",
+           hide_index=True, width="stretch")
+if best_sentence(comparison):
+    st.caption(best_sentence(comparison))
 st.caption(f"Random band at k = {band[-1].k}: {band[-1].delta_logp:+.3f} ± {band[-1].delta_logp_std:.3f}. "
            f"Rankings saw {comparison.n_pos_select:,} positions of the target, the curves {comparison.n_pos_score:,} "
            f"others (a different half of the sentences). `python -m translit_core rank-methods --pair {pair} "

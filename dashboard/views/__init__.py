@@ -13,6 +13,7 @@ after a page serves that page; the others are shared.
     graph.py       the neuron graph's nodes and edges for one pair; the node a click selected
     histograms.py  a neuron's two densities for a pair, re-binned for display
     card.py        the neuron card's contexts and ablation verdict
+    methods.py     the ranking methods page's table, with intervals, and its best ranking (if any)
     heatmaps.py    per-character activations of a text, and "find neurons for a substring"
     hypothesis.py  the heatmaps page's hypothesis panel (LSTMVis) and annotation tracks
     intervene.py   the intervene page's URL state and before/after view; the attribution view's
@@ -21,4 +22,6 @@ after a page serves that page; the others are shared.
     clusters.py    the neuron clusters page's figures, the card's cluster line
     compare.py     the compare models page's rows and figures
     dynamics.py    the training dynamics page's figure and rows
+    reproduce.py   the tidy tables behind the charts and the commands that compute them again
+                   (reproduce_text.py: a text's views; reproduce_units.py: the units' structure)
 """

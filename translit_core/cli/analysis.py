@@ -188,10 +188,17 @@ def cmd_rank_methods(a):
     print(f"  {'method':<10s} " + " ".join(f"{'k=' + str(k):>16s}" for k in ks) + "   mean Δ")
     for c in r.curves:
         cells = [f"{p.delta_logp:+.3f} ({p.target_accuracy:.3f})" for p in c.curve]
+        interval = f" [{c.area_interval[0]:+.3f}, {c.area_interval[1]:+.3f}]" if c.area_interval else ""
         print(f"  {c.method:<10s} " + " ".join(f"{cell:>16s}" for cell in cells)
-              + f"   {sum(p.delta_logp for p in c.curve) / len(c.curve):+.3f}")
+              + f"   {sum(p.delta_logp for p in c.curve) / len(c.curve):+.3f}{interval}")
     band = r.curve("random")
     print("  random band: ± " + ", ".join(f"k={p.k} {p.delta_logp_std:.3f}" for p in band.curve) + " (sd of Δ log p)")
+    if r.resamples:
+        d, lo, hi = r.best_margin
+        print(f"  mean Δ intervals: 95%, {r.resamples} bootstrap resamples of the scoring half's "
+              f"{r.n_sentences_score:,} sentences, the same for every method (paired); greedy is the upper reference")
+        print(f"  best: {r.best} (by {-d:.3f} [{-hi:.3f}, {-lo:.3f}] over {r.runner_up})" if r.best else
+              f"  best: none clear ({r.runner_up} within [{lo:+.3f}, {hi:+.3f}] of the lowest)")
 
 
 def cmd_sample(a):

@@ -133,31 +133,64 @@ def _method(an: Analysis) -> list[str]:
 
 
 def _ranking_methods(an: Analysis) -> list[str]:
-    """The stored comparisons of ranking methods: the mean ablation effect of each method's top k."""
+    """The stored comparisons of ranking methods: the mean ablation effect of each method's top k,
+    with intervals over sentences; a best method only where it beats the runner-up beyond the noise."""
+    from ..analysis.methods.ranking import UPPER_REFERENCE
     comparisons = an.method_comparisons()
     if not comparisons:
         return []
+    first = comparisons[0]
     lines = ["## Which ranking finds the neurons the model uses?", "",
              "Each ranking is made on a subset of one half of the sentences; on the other half its top k units are "
              "set to their mean (head-only) and the mean change of log p(target) on the target's positions is "
-             "measured, for k = " + ", ".join(str(p.k) for p in comparisons[0].curve("random").curve) + ". The "
-             "table gives the mean over those k (more negative: the ranking found units the model uses more), and "
-             "the random band's mean at the same k.", ""]
-    methods = [c.method for c in comparisons[0].curves if c.method != "random"]
-    lines += ["| pair, layer | " + " | ".join(methods) + " | random | best |", "|---|" + "---|" * (len(methods) + 2)]
-    wins: dict[str, int] = {}
+             "measured, for k = " + ", ".join(str(p.k) for p in first.curve("random").curve) + ". The "
+             "table gives the mean over those k (more negative: the ranking found units the model uses more) with "
+             f"its 95% interval from {f'{first.resamples:,}' if first.resamples else 'no'} bootstrap resamples of "
+             "the scoring half's sentences, "
+             "and the random band's mean at the same k. Every ranking is scored on the same positions, so two are "
+             "compared by a paired interval. The greedy search optimises that very measure, so it is the upper "
+             "reference, never the best; a best ranking is named only when its paired margin over the runner-up "
+             "excludes 0.", ""]
+    methods = [c.method for c in first.curves if c.method != "random"]
+    shown = [f"{m} (upper reference)" if m == UPPER_REFERENCE else m for m in methods]
+    lines += ["| pair, layer | " + " | ".join(shown) + " | random | best |", "|---|" + "---|" * (len(methods) + 2)]
     for cmp in comparisons:
-        areas = {m: cmp.area(m) for m in methods}
-        best = min(areas, key=areas.get)
-        wins[best] = wins.get(best, 0) + 1
-        lines.append(f"| {cmp.pair} {cmp.layer} | " + " | ".join(f"{areas[m]:+.3f}" for m in methods)
-                     + f" | {cmp.area('random'):+.3f} | {best} |")
-    h_beats = sum(cmp.area("excess") <= cmp.area("hellinger") for cmp in comparisons)
-    ranked_wins = sorted(wins.items(), key=lambda kv: -kv[1])
-    return lines + ["", "Best method per comparison: " + ", ".join(f"{m} {n}×" for m, n in ranked_wins)
-                    + f" (of {len(comparisons)}). H excess ranks at least as well as raw H in {h_beats} of "
-                    f"{len(comparisons)}. Greedy selection optimises the very measure on the other half, so it is "
-                    "the upper reference; the question is how close the cheap rankings come to it.", ""]
+        lines.append(f"| {cmp.pair} {cmp.layer} | " + " | ".join(_area_cell(cmp, m) for m in methods)
+                     + f" | {cmp.area('random'):+.3f} | {_best_cell(cmp)} |")
+    return lines + ["", _ranking_summary(comparisons), ""]
+
+
+def _area_cell(cmp, method: str) -> str:
+    c = cmp.curve(method)
+    lo_hi = f" [{c.area_interval[0]:+.3f}, {c.area_interval[1]:+.3f}]" if c.area_interval else ""
+    return f"{cmp.area(method):+.3f}{lo_hi}"
+
+
+def _best_cell(cmp) -> str:
+    if not cmp.resamples:
+        return "— (no intervals stored)"
+    d, lo, hi = cmp.best_margin
+    if cmp.best:
+        return f"**{cmp.best}** (by {-d:.3f} [{-hi:.3f}, {-lo:.3f}] over {cmp.runner_up})"
+    return f"none clear ({cmp.runner_up} within [{lo:+.3f}, {hi:+.3f}])"
+
+
+def _ranking_summary(comparisons) -> str:
+    """Counts that only count differences beyond their paired intervals."""
+    scored = [c for c in comparisons if c.resamples]
+    if not scored:
+        return "These comparisons were stored without intervals: rebuild the analysis for them."
+    wins: dict[str, int] = {}
+    for c in scored:
+        if c.best:
+            wins[c.best] = wins.get(c.best, 0) + 1
+    ties = sum(c.best is None for c in scored)
+    ex = [c.excess_vs_hellinger for c in scored if c.excess_vs_hellinger]
+    better, worse = sum(hi < 0 for _, _, hi in ex), sum(lo > 0 for _, lo, _ in ex)
+    named = ", ".join(f"{m} {n}×" for m, n in sorted(wins.items(), key=lambda kv: -kv[1])) or "none"
+    return (f"A best ranking beyond the noise (greedy set aside): {named}; no clear best in {ties} of {len(scored)}. "
+            f"H excess against raw H, paired: better in {better}, worse in {worse}, no clear difference in "
+            f"{len(ex) - better - worse} of {len(ex)}.")
 
 
 def _summary(summaries: list[PairSummary], post70: str | None) -> list[str]:

@@ -322,7 +322,14 @@ class DecisionScorer:
 
     def metrics(self, chosen: torch.Tensor) -> tuple[float, float, float, float]:
         """(accuracy on x, accuracy on y, delta log p(y), balanced accuracy over x's outputs)."""
-        lp = self.log_probs(torch.as_tensor(chosen, dtype=torch.long))
+        return self.metrics_of(self.log_probs(torch.as_tensor(chosen, dtype=torch.long)))
+
+    def deltas_of(self, lp: torch.Tensor) -> torch.Tensor:
+        """(n_pos,) the change of log p(y) at each scored position of y, from `log_probs`' output."""
+        return lp[self.is_pos, self.yk] - self.base_logp
+
+    def metrics_of(self, lp: torch.Tensor) -> tuple[float, float, float, float]:
+        """`metrics` from `log_probs`' output (n, n_out)."""
         right = lp.argmax(-1) == self.target
         recall = torch.bincount(self.by_class, weights=right.double(), minlength=self.classes.numel()) / self.n_class
         pos = self.is_pos

@@ -20,6 +20,13 @@ and the greedy search on a seeded subset of at most MAX_FIT of its positions of 
 the other half (at most PER_OUTPUT seeded positions of y), head-only (the layers above the biLSTM, as
 the stored ablations), with a band of random k-unit draws. `rank_methods` returns one MethodCurve per
 method plus "random".
+
+Each curve's area (its mean delta log p(y) over the ks) comes with a 95% bootstrap interval over the
+scoring half's sentences (AREA_RESAMPLES resamples; the positions of a sentence go together, and every
+method is scored on the same positions, so differences between methods are paired: the same resamples
+for all). The best ranking is named only when its area beats the runner-up's with a paired interval
+that excludes 0, and never the greedy search: it optimises the very measure on the other half, so it
+is the upper reference the cheap rankings are held against.
 """
 from __future__ import annotations
 
@@ -41,6 +48,8 @@ METHODS = ("hellinger", "excess", "probeless", "probe", "gradient", "greedy")
 KS = (1, 2, 5, 10, 20, 50)
 RANDOM_DRAWS = 30           # random k-unit draws per k for the band
 MAX_FIT = 6000              # positions the probe and the greedy search use (a seeded subset of the half)
+AREA_RESAMPLES = 1000       # bootstrap resamples of the scoring half's sentences behind each area's interval
+UPPER_REFERENCE = "greedy"  # optimises the measure itself: shown as the ceiling, never called the best
 GREEDY_STEPS, PRESCREEN = 10, 20
 IG_STEPS, IG_POSITIONS = 16, 1500
 # saga's epochs for the probe. On the post's rarest pairs (o:օ, t:ծ) it needs ~2,000 to converge
@@ -71,15 +80,20 @@ class MethodCurve:
     curve: list[CurvePoint]
     top_units: list[int] = field(default_factory=list)    # the method's first 20 units
     seconds: float = 0.0                                  # ranking time
+    area_interval: tuple[float, float] | None = None      # 95% bootstrap interval of the area (sentences)
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "curve": [p.to_dict() for p in self.curve], "top_units": self.top_units,
-                "seconds": round(self.seconds, 2)}
+        d = {"method": self.method, "curve": [p.to_dict() for p in self.curve], "top_units": self.top_units,
+             "seconds": round(self.seconds, 2)}
+        if self.area_interval is not None:
+            d["area_interval"] = [round(v, 6) for v in self.area_interval]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "MethodCurve":
+        interval = d.get("area_interval")
         return cls(d["method"], [CurvePoint(**p) for p in d["curve"]], list(d.get("top_units", [])),
-                   float(d.get("seconds", 0.0)))
+                   float(d.get("seconds", 0.0)), tuple(interval) if interval else None)
 
 
 @dataclass
@@ -90,15 +104,31 @@ class MethodComparison:
     n_pos_select: int              # positions of y in the half the rankings saw
     n_pos_score: int               # ... in the half the curves are measured on
     seed: int = 0
+    n_sentences_score: int = 0     # sentences of the scoring half behind the curves (the bootstrap's units)
+    resamples: int = 0             # bootstrap resamples behind the intervals (0: none, an older analysis)
+    best: str | None = None        # the lowest area but greedy's, when it beats the runner-up beyond the noise
+    runner_up: str | None = None
+    best_margin: tuple[float, float, float] | None = None      # area(best) - area(runner-up): estimate, 95% interval
+    excess_vs_hellinger: tuple[float, float, float] | None = None   # area(excess) - area(hellinger), paired
 
     def to_dict(self) -> dict:
-        return {"pair": self.pair, "layer": self.layer, "seed": self.seed, "n_pos_select": self.n_pos_select,
-                "n_pos_score": self.n_pos_score, "methods": [c.to_dict() for c in self.curves]}
+        d = {"pair": self.pair, "layer": self.layer, "seed": self.seed, "n_pos_select": self.n_pos_select,
+             "n_pos_score": self.n_pos_score, "methods": [c.to_dict() for c in self.curves]}
+        if self.resamples:
+            d.update(n_sentences_score=self.n_sentences_score, resamples=self.resamples, best=self.best,
+                     runner_up=self.runner_up,
+                     best_margin=[round(v, 6) for v in self.best_margin] if self.best_margin else None,
+                     excess_vs_hellinger=[round(v, 6) for v in self.excess_vs_hellinger]
+                     if self.excess_vs_hellinger else None)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "MethodComparison":
+        def triple(key):
+            return tuple(d[key]) if d.get(key) else None
         return cls(d["pair"], d["layer"], [MethodCurve.from_dict(c) for c in d["methods"]], d["n_pos_select"],
-                   d["n_pos_score"], d.get("seed", 0))
+                   d["n_pos_score"], d.get("seed", 0), d.get("n_sentences_score", 0), d.get("resamples", 0),
+                   d.get("best"), d.get("runner_up"), triple("best_margin"), triple("excess_vs_hellinger"))
 
     def curve(self, method: str) -> MethodCurve:
         return next(c for c in self.curves if c.method == method)
@@ -305,14 +335,57 @@ def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, me
     ks = [k for k in ks if 0 < k <= units]
     halves = _halves(recording, p, xi, yk, layer, seed)
     rankings, seconds = _rankings(recording, p, layer, methods, halves, bins, shuffles, seed)
-    curves = []
+    score = halves.score
+    curves, areas = [], []
     for name in methods:
         order = rankings[name]
-        pts = []
+        pts, area = [], 0.0
         for k in ks:
-            _, on_y, delta, _ = halves.score.metrics(order[:k])
+            lp = score.log_probs(order[:k])
+            _, on_y, delta, _ = score.metrics_of(lp)
             pts.append(CurvePoint(k, on_y, delta))
+            area = area + score.deltas_of(lp).double() / len(ks)          # (n_pos,) this method's area, per position
         curves.append(MethodCurve(name, pts, order[:20].tolist(), seconds[name]))
-    curves.append(MethodCurve("random", _random_band(halves.score, units, ks, random_draws, seed)))
-    return MethodComparison(str(p), layer, curves, int(halves.select.is_pos.sum()), int(halves.score.is_pos.sum()),
-                            seed)
+        areas.append(area)
+    sentence = recording.sentence_of(score.positions[score.scored][score.is_pos])
+    comparison = MethodComparison(str(p), layer, curves, int(halves.select.is_pos.sum()), int(score.is_pos.sum()),
+                                  seed)
+    _area_statistics(comparison, torch.stack(areas, 1), sentence, seed)            # (n_pos, methods)
+    comparison.curves.append(MethodCurve("random", _random_band(score, units, ks, random_draws, seed)))
+    return comparison
+
+
+def _area_statistics(comparison: MethodComparison, areas: torch.Tensor, sentence: torch.Tensor, seed: int,
+                     resamples: int = AREA_RESAMPLES) -> None:
+    """Each method's area with a 95% interval from a bootstrap over the sentences of the scoring half,
+    the same resamples for every method (a paired design: they are scored on the same positions);
+    the best method but the upper reference, named when its paired margin over the runner-up
+    excludes 0; and H excess against raw H, paired. `areas` (n_pos, methods): each position's mean
+    change of log p(y) over the ks, in comparison.curves' order."""
+    from .uncertainty import draw_sentences
+    _, sent = torch.unique(sentence, return_inverse=True)                          # (n_pos,) in 0..S-1
+    n_sentences = int(sent.max()) + 1
+    drawn = draw_sentences(n_sentences, resamples, torch.Generator().manual_seed(seed)).double()   # (R, S)
+    weights = drawn[:, sent]                                                       # (R, n_pos)
+    boot = (weights @ areas) / weights.sum(1, keepdim=True)                        # (R, methods)
+    names = [c.method for c in comparison.curves]
+
+    def interval(values: torch.Tensor) -> tuple[float, float]:
+        lo, hi = torch.quantile(values, torch.tensor([0.025, 0.975], dtype=values.dtype)).tolist()
+        return lo, hi
+
+    for j, c in enumerate(comparison.curves):
+        c.area_interval = interval(boot[:, j])
+
+    def paired(a: str, b: str) -> tuple[float, float, float]:
+        i, j = names.index(a), names.index(b)
+        return (float(areas[:, i].mean() - areas[:, j].mean()), *interval(boot[:, i] - boot[:, j]))
+
+    candidates = sorted((float(areas[:, j].mean()), m) for j, m in enumerate(names) if m != UPPER_REFERENCE)
+    comparison.n_sentences_score, comparison.resamples = n_sentences, resamples
+    if len(candidates) > 1:
+        (_, first), (_, second) = candidates[:2]
+        comparison.runner_up, comparison.best_margin = second, paired(first, second)
+        comparison.best = first if comparison.best_margin[2] < 0 else None
+    if {"excess", "hellinger"} <= set(names):
+        comparison.excess_vs_hellinger = paired("excess", "hellinger")

@@ -26,6 +26,6 @@ def best_sentence(comparison: MethodComparison) -> str | None:
     claim = (f"Best ranking: **{comparison.best}**, by {-d:.3f} [{-hi:.3f}, {-lo:.3f}] over {comparison.runner_up}"
              if comparison.best else
              f"No clear best: {comparison.runner_up} is within [{lo:+.3f}, {hi:+.3f}] of the lowest")
-    return (f"{claim} (paired 95% interval, {comparison.resamples} bootstrap resamples of the scoring half's "
+    return (f"{claim} (paired 95% interval, {comparison.resamples:,} bootstrap resamples of the scoring half's "
             f"{comparison.n_sentences_score:,} sentences). Greedy selection optimises this very measure: it is the "
             "upper reference, never the best.")

@@ -195,7 +195,7 @@ def cmd_rank_methods(a):
     print("  random band: ± " + ", ".join(f"k={p.k} {p.delta_logp_std:.3f}" for p in band.curve) + " (sd of Δ log p)")
     if r.resamples:
         d, lo, hi = r.best_margin
-        print(f"  mean Δ intervals: 95%, {r.resamples} bootstrap resamples of the scoring half's "
+        print(f"  mean Δ intervals: 95%, {r.resamples:,} bootstrap resamples of the scoring half's "
               f"{r.n_sentences_score:,} sentences, the same for every method (paired); greedy is the upper reference")
         print(f"  best: {r.best} (by {-d:.3f} [{-hi:.3f}, {-lo:.3f}] over {r.runner_up})" if r.best else
               f"  best: none clear ({r.runner_up} within [{lo:+.3f}, {hi:+.3f}] of the lowest)")

@@ -37,7 +37,7 @@ from ...model.names import READOUT_LAYERS, UnknownName
 from ..methods.ablation import DecisionScorer
 from ..measurement.names import POST_PAIRS
 from ..measurement.recording import Recording
-from ..measurement.stats import ranked_units
+from ..measurement.stats import percentile_interval, ranked_units
 
 SELECTIVE_EXCESS = 0.5          # H above its null by half the scale (the median (pair, unit) is ~0.16) ...
 BREAK_ACCURACY = 0.5            # a pair is broken when fewer than half of its y positions stay right
@@ -287,8 +287,7 @@ def paired_share_difference(served_a: torch.Tensor, served_b: torch.Tensor, resa
     a, b = served_a.long(), served_b.long()
     drawn = torch.randint(a.numel(), (resamples, a.numel()), generator=torch.Generator().manual_seed(seed))
     diffs = (share(b[drawn]) - share(a[drawn])).double()
-    low, high = torch.quantile(diffs, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
-    return float(share(b) - share(a)), low, high
+    return (float(share(b) - share(a)), *percentile_interval(diffs))
 
 
 def _mean_abs_r(analysis, layer: str) -> float:

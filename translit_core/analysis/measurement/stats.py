@@ -169,3 +169,11 @@ def permutation_null(binned: torch.Tensor, total: torch.Tensor, n_pos: torch.Ten
 def ranked_units(scores: torch.Tensor) -> torch.Tensor:
     """Indices of scores (…, u) in descending order, ties broken by lower index (stable)."""
     return torch.sort(scores, dim=-1, descending=True, stable=True).indices
+
+
+def percentile_interval(samples: torch.Tensor, level: float = 0.95) -> tuple[float, float]:
+    """The (1 - level) / 2 and (1 + level) / 2 quantiles of resampled values (a percentile interval),
+    computed in float64."""
+    q = torch.quantile(samples.double(), torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64))
+    return float(q[0]), float(q[1])
+

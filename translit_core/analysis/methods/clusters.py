@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ...model.names import READOUT_LAYERS, NeuronId, UnknownName
+from ..measurement.stats import percentile_interval
 
 CLUSTER_LAYERS = READOUT_LAYERS + ("cell.fwd", "cell.bwd")
 CUT = 0.7                  # distance 1 - |r| at which the average-linkage tree is cut (see above)
@@ -207,8 +208,7 @@ def spread_null(labels: torch.Tensor, k: int, draws: int = NULL_DRAWS, seed: int
     picks = torch.rand(draws, u, generator=g).argsort(1)[:, :k]              # (draws, k) distinct units
     lab = labels[picks].sort(1).values                                       # (draws, k), sorted per draw
     counts = (1 + (lab[:, 1:] != lab[:, :-1]).sum(1)).double() if k else torch.zeros(draws, dtype=torch.float64)
-    lo, hi = torch.quantile(counts, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
-    return float(counts.mean()), float(lo), float(hi)
+    return (float(counts.mean()), *percentile_interval(counts))
 
 
 @dataclass

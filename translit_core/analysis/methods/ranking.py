@@ -41,7 +41,7 @@ from ...model.names import READOUT_LAYERS, UnknownName, parse_layer
 from .ablation import PER_OUTPUT, DecisionScorer
 from ..measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES, Pair
 from ..measurement.recording import Recording, resolve_pair
-from ..measurement.stats import ranked_units
+from ..measurement.stats import percentile_interval, ranked_units
 from ..measurement.tables import hellinger_tables
 
 METHODS = ("hellinger", "excess", "probeless", "probe", "gradient", "greedy")
@@ -370,16 +370,12 @@ def _area_statistics(comparison: MethodComparison, areas: torch.Tensor, sentence
     boot = (weights @ areas) / weights.sum(1, keepdim=True)                        # (R, methods)
     names = [c.method for c in comparison.curves]
 
-    def interval(values: torch.Tensor) -> tuple[float, float]:
-        lo, hi = torch.quantile(values, torch.tensor([0.025, 0.975], dtype=values.dtype)).tolist()
-        return lo, hi
-
     for j, c in enumerate(comparison.curves):
-        c.area_interval = interval(boot[:, j])
+        c.area_interval = percentile_interval(boot[:, j])
 
     def paired(a: str, b: str) -> tuple[float, float, float]:
         i, j = names.index(a), names.index(b)
-        return (float(areas[:, i].mean() - areas[:, j].mean()), *interval(boot[:, i] - boot[:, j]))
+        return (float(areas[:, i].mean() - areas[:, j].mean()), *percentile_interval(boot[:, i] - boot[:, j]))
 
     candidates = sorted((float(areas[:, j].mean()), m) for j, m in enumerate(names) if m != UPPER_REFERENCE)
     comparison.n_sentences_score, comparison.resamples = n_sentences, resamples

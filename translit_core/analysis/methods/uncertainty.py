@@ -27,7 +27,7 @@ import torch
 from ...model.names import CONCAT_LAYERS, UnknownName
 from ..measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES, Pair
 from ..measurement.recording import Recording, resolve_pair
-from ..measurement.stats import flat_bins, hellinger, ranked_units
+from ..measurement.stats import flat_bins, hellinger, percentile_interval, ranked_units
 from ..measurement.tables import HellingerTables, hellinger_tables
 
 DEFAULT_RESAMPLES = 200
@@ -125,11 +125,10 @@ def basic_interval(estimate: float, samples: torch.Tensor, level: float = LEVEL)
     fewer positions and look more different), and the plain percentile interval would inherit
     that shift; the basic interval reflects it back, and the point estimate is corrected by the
     same bias (the plug-in H is itself biased upwards against the population's)."""
-    samples = samples.double()
-    q = torch.quantile(samples, torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64))
+    q_lo, q_hi = percentile_interval(samples, level)
     t = float(estimate)
-    return Interval(round(2 * t - float(samples.mean()), 6), round(2 * t - float(q[1]), 6),
-                    round(2 * t - float(q[0]), 6), round(t, 6))
+    return Interval(round(2 * t - float(samples.double().mean()), 6), round(2 * t - q_hi, 6),
+                    round(2 * t - q_lo, 6), round(t, 6))
 
 
 def direction_claim(recording: Recording, pair: "str | Pair", selection: HellingerTables, scoring_mask: torch.Tensor,

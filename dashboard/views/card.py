@@ -51,11 +51,12 @@ def ablation_sentence(res: AblationResult, neuron: NeuronId | None = None) -> st
         return (f"On {label}: {res.baseline_accuracy:.1%} correct unablated, {res.top_k_accuracy:.1%} "
                 f"with the top {res.k} {res.layer} neurons set to their mean. This stored result predates the "
                 f"p-values; rebuild the analysis for a verdict.{inside}")
+    cost = random_units_cost(res)
     what = {"confirmed": "They matter for this decision: random units of the same spread cost less.",
             "significant but negligible": "Random units cost less, but the difference is too small to matter: "
                                           "the decision hardly depends on these units.",
-            "no effect beyond random": f"Random units of the same spread cost {random_units_cost(res)}"
-                                       f"{' than these' if random_units_cost(res) == 'more' else ''}: selectivity "
+            "no effect beyond random": f"Random units of the same spread cost {cost}"
+                                       f"{' than these' if cost == 'more' else ''}: selectivity "
                                        "is not importance here, treat this picture with care."}[verdict(res)]
     return (f"On {label} ({res.n_pos:,} positions of “{x}” with this target): with the top {res.k} "
             f"{res.layer} neurons (by H excess) set to their {res.replace}, {res.target_accuracy_top_k:.1%} of them "

@@ -114,4 +114,3 @@ def release_written(array: np.ndarray) -> None:
     mapping = getattr(array, "_mmap", None)
     if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
         mapping.madvise(mmap.MADV_DONTNEED)
-

@@ -39,6 +39,7 @@ import torch
 
 from ...model.names import READOUT_LAYERS, UnknownName, parse_layer
 from .ablation import PER_OUTPUT, DecisionScorer
+from .uncertainty import draw_sentences
 from ..measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES, Pair
 from ..measurement.recording import Recording, resolve_pair
 from ..measurement.stats import percentile_interval, ranked_units
@@ -362,7 +363,6 @@ def _area_statistics(comparison: MethodComparison, areas: torch.Tensor, sentence
     the best method but the upper reference, named when its paired margin over the runner-up
     excludes 0; and H excess against raw H, paired. `areas` (n_pos, methods): each position's mean
     change of log p(y) over the ks, in comparison.curves' order."""
-    from .uncertainty import draw_sentences
     _, sent = torch.unique(sentence, return_inverse=True)                          # (n_pos,) in 0..S-1
     n_sentences = int(sent.max()) + 1
     drawn = draw_sentences(n_sentences, resamples, torch.Generator().manual_seed(seed)).double()   # (R, S)

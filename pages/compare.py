@@ -13,15 +13,17 @@ from dashboard.views.lab import STALE, file_stamp
 from dashboard.views.markdown import md_plain
 from dashboard.views.reproduce_units import compare_reproduce, compare_tables
 from dashboard.views.urls import parse_choice
-from translit_core.analysis.comparison.models import (BREAK_KS, SELECTIVE_EXCESS, TRACK_AUC, TRACK_POSITIONS, compare,
-                                                      default_pair, track_profile, units_to_break)
+from translit_core.analysis.comparison.models import (BREAK_KS, SELECTIVE_EXCESS, SELECTIVE_Q, TRACK_AUC,
+                                                      TRACK_POSITIONS, compare, default_pair, track_profile,
+                                                      units_to_break)
 from translit_core.analysis.measurement.names import POST_PAIRS
 from translit_core.model.names import READOUT_LAYERS
 
 lab()
 st.title("Compare models")
 st.caption(f"Two models on the same sample and statistics. A unit is **selective** for a pair when its H excess "
-           f"(H minus its label-permutation null) is at least {SELECTIVE_EXCESS} with the permutation p at its floor; "
+           f"(H minus its label-permutation null) is at least {SELECTIVE_EXCESS} and its q-value (the permutation "
+           f"p corrected by Benjamini–Hochberg over the layer's units × pairs) is at most {SELECTIVE_Q}; "
            f"it is **monosemantic** when every pair it is selective for has the same input character (pairs of one "
            f"input are complementary: a unit telling t→թ also tells t→other).")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from translit_core.analysis import ABLATABLE_LAYERS, AblationResult, Analysis, Pair, top_contexts
-from translit_core.analysis.methods.ablation import effect_words, random_units_cost, verdict
+from translit_core.analysis.methods.ablation import effect_words, p_words, random_units_cost, verdict
 from translit_core.model.names import NeuronId
 
 from .lab import QUERY_ERRORS, Lab, Unavailable
@@ -62,5 +62,5 @@ def ablation_sentence(res: AblationResult, neuron: NeuronId | None = None) -> st
             f"{res.layer} neurons (by H excess) set to their {res.replace}, {res.target_accuracy_top_k:.1%} of them "
             f"stay right ({res.target_accuracy_baseline:.1%} unablated, {res.target_accuracy_random_mean:.1%} with "
             f"random units) and log p of the target changes by {res.delta_logp_top_k:+.3f} (random: "
-            f"{res.delta_logp_random_mean:+.3f} ± {res.delta_logp_random_std:.3f}). p = {res.p_value:.2g} over "
-            f"{res.n_random_draws} draws; effect {effect_words(res)}. {what}{inside}")
+            f"{res.delta_logp_random_mean:+.3f} ± {res.delta_logp_random_std:.3f}). {p_words(res)} over "
+            f"{res.n_random_draws:,} draws; effect {effect_words(res)}. {what}{inside}")

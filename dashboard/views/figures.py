@@ -18,6 +18,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from translit_core.analysis import AblationResult, Pair, PairScore
+from translit_core.analysis.methods.ablation import p_words
 
 from .graph import GraphData, node_hover, row_labels
 from .heatmaps import HeatData
@@ -278,9 +279,9 @@ def pairs_bar(scores: Sequence[PairScore], title: str = "", height: int | None =
         marker=dict(color=excess, colorscale=H_SCALE, cmin=0, cmax=1),
         text=[f"{v:.2f}" for v in excess], textposition="outside", cliponaxis=False,
         customdata=[[esc(s.pair), s.n_pos, s.n_neg, s.hellinger, s.hellinger_null if s.hellinger_null is not None
-                     else float("nan"), s.p_value if s.p_value is not None else float("nan")] for s in scores],
+                     else float("nan"), s.q_value if s.q_value is not None else float("nan")] for s in scores],
         hovertemplate="%{customdata[0]}<br>H excess = %{x:.3f}<br>H = %{customdata[3]:.3f} · null "
-                      "%{customdata[4]:.3f} · p %{customdata[5]:.2g}<br>n(target) = %{customdata[1]:,}"
+                      "%{customdata[4]:.3f} · q %{customdata[5]:.2g}<br>n(target) = %{customdata[1]:,}"
                       " · n(other) = %{customdata[2]:,}<extra></extra>"))
     base_layout(fig, height=height or 80 + 30 * max(1, len(scores)),
                  title=dict(text=title, x=0.01, font=dict(size=15)), margin=dict(l=20, r=30, t=50, b=40))
@@ -305,7 +306,7 @@ def ablation_bar(result: AblationResult) -> go.Figure:
                              marker=dict(color="#e8590c", size=16, symbol="diamond"), name="top k",
                              hovertemplate="top k: Δ log p(y) %{x:+.4f}<extra></extra>"))
     base_layout(fig, height=230, showlegend=False, margin=dict(l=20, r=20, t=50, b=40), title=dict(
-        text=f"Ablating {esc(result.layer)} on {esc(pair_label(result.pair))} · p = {result.p_value:.2g}",
+        text=f"Ablating {esc(result.layer)} on {esc(pair_label(result.pair))} · {esc(p_words(result).split(' (')[0])}",
         x=0.01, font=dict(size=14)))
     fig.add_vline(x=0, line=dict(color="#adb5bd", dash="dot"))
     fig.update_xaxes(title_text="change of log p(target) on its positions (nats; left = more damage)")

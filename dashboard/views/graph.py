@@ -64,6 +64,7 @@ class Node:
     pair: str = ""          # output nodes: the pair x:y a click on the node switches to
     null: float | None = None      # H's permutation null (the noise floor at this pair's sizes)
     p_value: float | None = None
+    q_value: float | None = None   # p corrected over the layer's units x pairs (Benjamini-Hochberg)
 
     @property
     def excess(self) -> float | None:
@@ -127,14 +128,19 @@ def graph_data(analysis: Analysis, alphabets: Alphabets, pair: "Pair | str", k_h
     return GraphData(str(p), rows, nodes, strongest(edges, max_edges), row_help)
 
 
+def _q(n: Node) -> str:
+    """The corrected value, which is what a reader should judge by (p beside it)."""
+    return f"q {n.q_value:.2g} (p {n.p_value:.2g})" if n.q_value is not None else f"p {n.p_value:.2g}"
+
+
 def node_hover(data: GraphData, n: Node, colour: str = "excess") -> str:
     """A node's hover: its name, H, null, excess and p, the counts, and what a click does."""
     if n.excess is None:
         stats = "Hellinger H = n/a" + (" (too few positions of this output)" if n.row == "output" else "")
     elif colour == "hellinger":
-        stats = f"Hellinger H = {n.hellinger:.3f} · null {n.null:.3f} · H excess = {n.excess:.3f} · p {n.p_value:.2g}"
+        stats = f"Hellinger H = {n.hellinger:.3f} · null {n.null:.3f} · H excess = {n.excess:.3f} · {_q(n)}"
     else:
-        stats = f"H excess = {n.excess:.3f}<br>Hellinger H = {n.hellinger:.3f} · null {n.null:.3f} · p {n.p_value:.2g}"
+        stats = f"H excess = {n.excess:.3f}<br>Hellinger H = {n.hellinger:.3f} · null {n.null:.3f} · {_q(n)}"
     click = ("the pair shown" if n.pair == data.pair else f"click to switch to the pair {esc(pair_label(n.pair))}"
              ) if n.pair else "click for histogram & card"
     return (f"<b>{esc(n.title or n.id)}</b><br>{stats}<br>n(target) = {n.n_pos:,} · n(other) = {n.n_neg:,}"
@@ -191,12 +197,12 @@ def _node(analysis: Analysis, on: Pair, neuron: NeuronId, row: str, label: str, 
     """A node with the neuron's H for the pair `on` and its null (None where the analysis has none)."""
     try:
         s = analysis.score_of(on, neuron)
-        h, null, pv = s.hellinger, s.hellinger_null, s.p_value
+        h, null, pv, qv = s.hellinger, s.hellinger_null, s.p_value, s.q_value
     except (KeyError, ValueError, IndexError):
-        h = null = pv = None
+        h = null = pv = qv = None
     finite = h is not None and math.isfinite(h) and null is not None and math.isfinite(null)
     return Node(str(neuron), row, label, h if finite else None, on.n_pos, on.n_neg,
-                null=null if finite else None, p_value=pv if finite else None, **kw)
+                null=null if finite else None, p_value=pv if finite else None, q_value=qv if finite else None, **kw)
 
 
 def _edges(analysis: Analysis, pair: Pair, lower: list[NeuronId], upper: list[NeuronId]) -> list[Edge]:

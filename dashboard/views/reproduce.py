@@ -48,6 +48,7 @@ def graph_tables(data: GraphData) -> dict[str, list[dict]]:
         excess = None if n.hellinger is None or n.null is None else n.hellinger - n.null
         nodes.append({"node": n.id, "row": n.row, "layer": layer, "unit": unit, "label": n.label,
                       "hellinger": n.hellinger, "null": n.null, "excess": excess, "p_value": n.p_value,
+                      "q_value": n.q_value,
                       "n_pos": n.n_pos, "n_neg": n.n_neg})
     edges = [{"source": e.source, "target": e.target, "mean_contribution": e.value} for e in data.edges]
     return {"nodes": nodes, "edges": edges}
@@ -111,7 +112,8 @@ def histograms_reproduce(pair: str, layer: str, n: int, neurons: Sequence[str], 
 def pairs_table(scores: Sequence[PairScore]) -> dict[str, list[dict]]:
     """The pairs a neuron separates best, best first: H, its null, the excess, p and the counts."""
     return {"pairs": [{"pair": str(s.pair), "hellinger": s.hellinger, "null": s.hellinger_null,
-                       "excess": s.hellinger_excess, "p_value": s.p_value, "n_pos": s.n_pos, "n_neg": s.n_neg}
+                       "excess": s.hellinger_excess, "p_value": s.p_value, "q_value": s.q_value,
+                       "n_pos": s.n_pos, "n_neg": s.n_neg}
                       for s in scores]}
 
 
@@ -122,13 +124,14 @@ def pairs_reproduce(neuron: str, top: int = 10, directory=None) -> Reproduce:
         f"from translit_core.analysis import Analysis\n"
         f"a = Analysis.load({path!r})\n"
         f"for s in a.top_pairs({neuron!r}, {top}):\n"
-        f"    print(s.pair, s.hellinger, s.hellinger_null, s.hellinger_excess, s.p_value, s.n_pos, s.n_neg)")
+        f"    print(s.pair, s.hellinger, s.hellinger_null, s.hellinger_excess, s.p_value, s.q_value, s.n_pos, s.n_neg)")
 
 
 # The ablation result's own numbers, in its "result" table (the card's sentence quotes them)
 ABLATION_NUMBERS = ("pair", "layer", "k", "replace", "n_pos", "n_random_draws", "target_accuracy_baseline",
                     "target_accuracy_top_k", "target_accuracy_random_mean", "delta_logp_top_k",
-                    "delta_logp_random_mean", "delta_logp_random_std", "p_value", "effect_logp", "effect_z")
+                    "delta_logp_random_mean", "delta_logp_random_std", "p_value", "q_value", "effect_logp",
+                    "effect_z")
 
 
 def ablation_tables(res: AblationResult) -> dict[str, list[dict]]:

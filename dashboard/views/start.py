@@ -20,8 +20,11 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
              "looks like with no relation at all (more positions, lower null)."),
     ("excess", "H minus its null: selectivity beyond what chance gives on this many positions. The graph "
                "and the rankings use it by default."),
-    ("p", "The share of label shuffles that give an H at least as large (with s shuffles, never below "
-          "1/(s+1))."),
+    ("p", "How often chance gives a selectivity at least as large: the neuron's H, put on the scale of its "
+          "own label shuffles, against the shuffles of every neuron of its layer (20 × 228 of them, so p goes "
+          "down to 0.0002). For an ablation: the share of random draws of units that cost at least as much."),
+    ("q", "p corrected for testing many things at once (Benjamini–Hochberg): over a layer's neurons × pairs, "
+          "or over the stored ablations. Among the results with q ≤ 0.05, at most about 5% are flukes."),
     ("concat.fwd / concat.bwd", "The biLSTM's outputs: the forward LSTM (reads the text left to right) and "
                                 "the backward one (right to left), 228 units each; `concat.fwd:159` is "
                                 "unit 159 of the forward one."),

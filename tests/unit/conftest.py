@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import pytest
+# The app imports streamlit before the lab's figures: streamlit makes its own plotly template the
+# default when it loads, and dashboard/views/figures.py then puts the lab's back. Load it first here
+# too, so that the order in which pytest collects the test modules cannot decide the template.
+import streamlit.elements.plotly_chart  # noqa: F401
 
 from translit_core.model.checkpoint import save_checkpoint
 

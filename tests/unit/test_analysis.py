@@ -303,7 +303,7 @@ def test_recurrent_ablation_at_every_step_equals_a_manual_run_and_differs_from_t
     """where="all": the top units set at every step of each chunk (an independent run by hand, one
     chunk at a time); where="x" (the default, the stored one) sets them at the steps of x only:
     for an LSTM unit, whose state flows to the later steps, the two are different questions."""
-    from translit_core.analysis.methods.ablation import DecisionScorer
+    from translit_core.analysis.methods.scoring import DecisionScorer
     model, alphabets, rec = tiny
     pair = A.hellinger_tables(rec, bins=10, min_count=4, layers=["hidden"]).pairs[0]
     xi = alphabets.in_index[pair.x]
@@ -378,7 +378,7 @@ def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
 
     assert main(["neurons", "--checkpoint", ck, "--pair", pair, "--top", "3", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {"neuron", "layer", "hellinger", "hellinger_null", "hellinger_excess", "p_value", "n_pos",
+    assert {"neuron", "layer", "hellinger", "hellinger_null", "hellinger_excess", "p_value", "q_value", "n_pos",
             "n_neg"} <= set(rows[0])
     for layer in {r["layer"] for r in rows}:
         hs = [r["hellinger_excess"] for r in rows if r["layer"] == layer]
@@ -390,7 +390,8 @@ def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
     neuron = rows[0]["neuron"]
     assert main(["pairs", "--checkpoint", ck, "--neuron", neuron, "--top", "2", "--json"]) == 0
     prow = json.loads(capsys.readouterr().out)
-    assert {"pair", "hellinger", "hellinger_null", "hellinger_excess", "p_value", "n_pos", "n_neg"} <= set(prow[0])
+    assert {"pair", "hellinger", "hellinger_null", "hellinger_excess", "p_value", "q_value", "n_pos",
+            "n_neg"} <= set(prow[0])
     assert prow[0]["hellinger_excess"] >= prow[-1]["hellinger_excess"]
 
     # The on-demand histogram reproduces the stored distance (by default with the analysis's bins).
@@ -410,7 +411,7 @@ def test_cli_views_have_the_documented_json_shapes(tiny_checkpoint, capsys):
                 "target_accuracy_random_mean", "delta_logp_top_k", "delta_logp_random_mean", "delta_logp_random_std",
                 "balanced_accuracy_top_k", "balanced_accuracy_random_mean", "recurrent", "verdict"):
         assert key in r, key
-    assert r["n_random_draws"] == 100 and r["recurrent"] is False and 0 < r["p_value"] <= 1
+    assert r["n_random_draws"] == 1000 and r["recurrent"] is False and 0 < r["p_value"] <= 1
     # Stored ablations are there for the dashboard, under the same keys.
     stored = an.ablations()
     assert stored and set(r) == set(stored[0].to_dict())

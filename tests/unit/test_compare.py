@@ -16,7 +16,7 @@ from translit_core.model.names import READOUT_LAYERS
 
 def planted(monosemantic: bool, accuracy: float, fingerprint: str = "f"):
     """An analysis-like object: 2 inputs (a, b) with 2 pairs each, 4 units per readout layer.
-    Unit u is selective (excess 0.8, p at its floor) for pairs of input u % 2 only when
+    Unit u is selective (excess 0.8, q 0.001) for pairs of input u % 2 only when
     `monosemantic`, else for every pair."""
     pairs = [Pair("a", "1", 50, 50), Pair("a", "2", 50, 50), Pair("b", "1", 50, 50), Pair("b", "2", 50, 50)]
     sizes = {name: 4 for name in READOUT_LAYERS}
@@ -27,7 +27,7 @@ def planted(monosemantic: bool, accuracy: float, fingerprint: str = "f"):
             if not monosemantic or (p.x == "a") == (col % 2 == 0):
                 excess[row, col] = 0.8
     tables = types.SimpleNamespace(pairs=pairs, xs=["a", "b"], pair_x=[0, 0, 1, 1], shuffles=20,
-                                   hellinger_excess=excess, p_value=torch.full((4, N), 1 / 21))
+                                   hellinger_excess=excess, q_value=torch.full((4, N), 1e-3))
     offsets = {name: 4 * i for i, name in enumerate(READOUT_LAYERS)}
     return types.SimpleNamespace(
         tables=tables, sizes=sizes, offsets=offsets, checkpoint_dir=None, saturation=None,
@@ -49,9 +49,9 @@ def test_monosemantic_units_are_counted_and_the_verdict_says_so():
     assert "different samples" in compare(planted(True, 0.99), planted(True, 0.99, "other")).verdict()
 
 
-def test_a_selective_unit_needs_both_the_excess_and_the_p_value():
+def test_a_selective_unit_needs_both_the_excess_and_the_corrected_p_value():
     a = planted(True, 0.99)
-    a.tables.p_value[:, 0] = 0.5                 # unit 0 of concat.fwd: excess but not significant
+    a.tables.q_value[:, 0] = 0.06                # unit 0 of concat.fwd: excess, but not significant once corrected
     a.tables.hellinger_excess[:, 1] = SELECTIVE_EXCESS - 1e-3
     s = compare(a, a).a.layer("concat.fwd")
     assert s.selective_units == 2

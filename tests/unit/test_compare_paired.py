@@ -32,9 +32,9 @@ def synthetic(served: dict[str, list[int]], checkpoint_dir: Path | None = None, 
     excess = torch.full((2, UNITS * len(READOUT_LAYERS)), 0.05)
     for j, layer in enumerate(READOUT_LAYERS):
         for i, s in enumerate(served[layer]):
-            excess[:s, j * UNITS + i] = 0.8          # selective (excess 0.8, p at its floor) for the first s pairs
+            excess[:s, j * UNITS + i] = 0.8          # selective (excess 0.8, q 0.001) for the first s pairs
     tables = types.SimpleNamespace(pairs=pairs, xs=["a", "b"], pair_x=[0, 1], shuffles=20, hellinger_excess=excess,
-                                   p_value=torch.full(excess.shape, 1 / 21))
+                                   q_value=torch.full(excess.shape, 1e-3))
     return types.SimpleNamespace(
         tables=tables, sizes={name: UNITS for name in READOUT_LAYERS},
         offsets={name: UNITS * j for j, name in enumerate(READOUT_LAYERS)}, checkpoint_dir=checkpoint_dir,

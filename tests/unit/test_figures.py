@@ -326,3 +326,12 @@ def test_strongest_edges_keep_each_targets_best_input():
     kept = strongest(edges, 3)
     assert len(kept) == 3 and any(e.target == "v" for e in kept)
     assert {e.source for e in kept if e.target == "u"} == {"a5", "a4"}
+
+
+def test_a_node_hover_leads_with_the_corrected_value():
+    from dashboard.views.graph import node_hover
+    data = small_graph()
+    corrected = Node("hidden:9", "hidden", "9", 0.7, 10, 20, null=0.1, p_value=0.0002, q_value=0.0012)
+    assert "q 0.0012 (p 0.0002)" in node_hover(data, corrected)
+    assert "q 0.0012 (p 0.0002)" in node_hover(data, corrected, colour="hellinger")
+    assert "· p 0.05" in node_hover(data, data.nodes[3]) and " q " not in node_hover(data, data.nodes[3])

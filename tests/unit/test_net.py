@@ -321,3 +321,23 @@ def test_a_precomputed_direct_term_gives_the_same_logits():
         onehot = torch.nn.functional.one_hot(x, model.config.n_in).float()
         by_hand = onehot @ model.out.weight[:, model.config.hidden:].t()           # the one-hot's own term
     assert torch.equal(fast, ref) and torch.allclose(model.direct_term(x), by_hand, atol=1e-6)
+
+
+def test_hidden_interventions_update_the_unchanged_logits_by_their_columns_alone():
+    """With the unchanged logits given, hidden units change only their columns' share of them; the
+    result equals the full output layer, spans and repeated units included, and the hidden returned
+    is the changed one."""
+    model = tiny_net(15)
+    x = inputs(15)
+    with torch.no_grad():
+        _, cache = model.run_with_cache(x, names=["concat.fwd", "concat.bwd"])
+        c = concat(cache)
+        pre = model.dense(c)
+        hidden = torch.tanh(pre)
+        base = model.run_head(c, x, [], dense_pre=pre, hidden=hidden)[1]
+        ivs = [Intervention("hidden", (2, 0), "set", (0.5, -0.1)),
+               Intervention("hidden", (2,), "scale", 2.0, span=(1, 3))]
+        ref_hidden, ref = model.run_head(c, x, ivs, dense_pre=pre, hidden=hidden)
+        fast_hidden, fast = model.run_head(c, x, ivs, dense_pre=pre, hidden=hidden, logits=base)
+    assert torch.allclose(fast, ref, atol=1e-5) and torch.allclose(fast_hidden, ref_hidden)
+    assert not torch.allclose(base, ref, atol=1e-3)

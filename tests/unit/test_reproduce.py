@@ -136,7 +136,7 @@ def test_the_cards_pairs_table_is_what_the_pairs_command_prints(hy):
     best = hy.top_pairs("concat.fwd:70", 10)
     rows = pairs_table(best)["pairs"]
     tidy(rows)
-    assert set(rows[0]) == {"pair", "hellinger", "null", "excess", "p_value", "n_pos", "n_neg"}
+    assert set(rows[0]) == {"pair", "hellinger", "null", "excess", "p_value", "q_value", "n_pos", "n_neg"}
     printed = run_cli(pairs_reproduce("concat.fwd:70", len(best)).cli)
     assert [r["pair"] for r in printed] == [r["pair"] for r in rows]
     for mine, theirs in zip(rows, printed):
@@ -144,6 +144,7 @@ def test_the_cards_pairs_table_is_what_the_pairs_command_prints(hy):
         assert mine["null"] == pytest.approx(theirs["hellinger_null"], abs=1e-6)
         assert mine["excess"] == pytest.approx(theirs["hellinger_excess"], abs=1e-6)
         assert mine["p_value"] == pytest.approx(theirs["p_value"], abs=1e-6)
+        assert mine["q_value"] == pytest.approx(theirs["q_value"], abs=1e-6)
         assert (mine["n_pos"], mine["n_neg"]) == (theirs["n_pos"], theirs["n_neg"])
 
 

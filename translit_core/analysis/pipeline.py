@@ -25,15 +25,15 @@ from ..model.checkpoint import WEIGHTS, load_checkpoint
 from ..text.romanize import ROMANIZER_VERSION
 from ..text.rules import load_rules
 from .methods.clusters import recording_clusters
-from .methods.ablation import (ABLATABLE_LAYERS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, PER_OUTPUT, SIGNIFICANT, SPREAD_BANDS,
-                               ablate_recording, pairs_to_ablate)
+from .methods.ablation import (ABLATABLE_LAYERS, ACCURACY_DRAWS, DEFAULT_DRAWS, NEGLIGIBLE_LOGP, PER_OUTPUT,
+                               SIGNIFICANT, SPREAD_BANDS, ablate_recording, pairs_to_ablate, with_q_values)
 from .methods.ranking import rank_methods
 from .measurement.names import (DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, POST_PAIRS, AnalysisError,
                                 AnalysisMeta, CheckpointRef)
 from .measurement.recording import record_activations, recording_key, save_to_cache
 from .measurement.staging import staging_or_memory
 from .methods.saturation import SaturationCounter
-from .measurement.sample import HELDOUT_GLOBS, file_sha256, held_out, text_sentences
+from .measurement.sample import HELDOUT_GLOBS, file_sha256, held_out, paraphrase_groups, text_sentences
 from .store import Analysis
 from .measurement.tables import hellinger_tables, table_pairs
 from .methods.uncertainty import DEFAULT_RESAMPLES, direction_claims
@@ -77,8 +77,9 @@ ABLATION_METHOD = {
     "replace_with": "mean activation over all positions with input x",
     "ranked_by": "H excess (H minus its permutation null)",
     "where": "the layers above the biLSTM (head only; the recurrence is not rerun)",
-    "positions": f"at most {PER_OUTPUT:,} seeded positions of each output of x (all of a rarer output); "
-                 f"per_output in each result",
+    "positions": f"the decision (target_accuracy, delta_logp, p_value): every position with input x and target y; "
+                 f"the accuracies over x: at most {PER_OUTPUT:,} seeded positions of each output of x (all of a "
+                 f"rarer output; per_output in each result) and the first {ACCURACY_DRAWS} random draws",
     "accuracy_on": "all positions with input x (prediction == target class): each output's recall weighted by its "
                    "share of the positions of x",
     "target_accuracy": "accuracy on the positions with input x and target y",
@@ -87,20 +88,28 @@ ABLATION_METHOD = {
     "random": f"k units of the same layer, not among the top k, one per selected unit from its activation-spread "
               f"band ({SPREAD_BANDS} quantile bands)",
     "p_value": "(1 + random draws with delta_logp <= the top k's) / (1 + draws)",
-    "confirmed": f"p_value < {SIGNIFICANT} and the top k cost at least {NEGLIGIBLE_LOGP} nats of log p(y) more than "
+    "q_value": "p_value corrected by Benjamini-Hochberg over every stored ablation of this analysis (one family)",
+    "confirmed": f"q_value < {SIGNIFICANT} and the top k cost at least {NEGLIGIBLE_LOGP} nats of log p(y) more than "
                  f"random (else 'significant but negligible')",
     "std": "sample standard deviation over the draws"}
 DIRECTION_METHOD = {
-    "select": "top k of each LSTM direction by H excess on a seeded random half of the sentences",
+    "select": "top k of each LSTM direction by H excess on a seeded random half of the sentence groups (both "
+              "sentences of an ARPA paraphrase pair in one group, on one side)",
     "score": "mean H of those units on the other half", "resamples": DEFAULT_RESAMPLES,
-    "interval": "95% basic bootstrap interval over the scoring half's sentences, the same resampled sentences for "
+    "interval": "95% basic bootstrap interval over the scoring half's sentence groups, the same resampled groups for "
                 "both directions (forward - backward is paired); estimate bias-corrected",
     "claim": "a direction separates best only when the interval of forward - backward excludes 0"}
 
 
 def null_method(shuffles: int) -> dict:
     return {"shuffles": shuffles, "what": "y shuffled within the positions of x; H recomputed with the same bins; "
-            "hellinger_null = mean over shuffles; p_value = (1 + shuffles with H >= observed) / (1 + shuffles)"}
+            "hellinger_null = mean over shuffles",
+            "p_value": "the observed H standardized by the mean and sd of shuffles-1 of its unit's shuffles, ranked "
+                       "among every shuffle of every unit of the layer for the pair, each standardized by the unit's "
+                       "other shuffles: (1 + null z >= observed z) / (1 + shuffles x units); floor "
+                       f"1/{1 + shuffles * 228:,} for 228 units",
+            "q_value": "Benjamini-Hochberg over each layer's family (its units x every pair), computed on load",
+            "selective": "H excess >= 0.5 and q_value <= 0.05"}
 
 
 @dataclass
@@ -178,14 +187,15 @@ def _describe(directory: Path, weights_sha: str, ck_meta: dict, rec, shuffles: i
 
 
 def _stored_ablations(analysis: Analysis, rec, k: int, draws: int, seed: int, bins: int) -> list[dict]:
-    """The top-k ablation of every layer above the biLSTM for the pairs `pairs_to_ablate` picks."""
+    """The top-k ablation of every layer above the biLSTM for the pairs `pairs_to_ablate` picks,
+    their p-values corrected over all of them (one family)."""
     ablations = []
     if k > 0:
         for pair in sorted(pairs_to_ablate(analysis), key=lambda name: name[0]):   # grouped by x: shared work
             for layer in ABLATABLE_LAYERS:
                 ablations.append(ablate_recording(rec, pair, layer, k, draws=draws, seed=seed,
-                                                  scores=analysis.layer_scores(pair, layer), bins=bins).to_dict())
-    return ablations
+                                                  scores=analysis.layer_scores(pair, layer), bins=bins))
+    return [r.to_dict() for r in with_q_values(ablations)]
 
 
 def _collect_lane(work: _LaneWork, counter: SaturationCounter, meta: AnalysisMeta, rec, timings: dict, log):
@@ -234,6 +244,8 @@ def run_analysis(checkpoint_dir: str | Path | None = None, n_sentences: int = 50
         into = staging_or_memory(use_cache, log)
         rec = record_activations(model, alphabets, sentences, rules, seed=seed, max_len=max_len, spec=spec,
                                  watch=counter.watch, into=into, log=log)
+        if spec["source"] == "heldout":            # paraphrase pairs: one unit in every split and bootstrap
+            rec.sentence_group = paraphrase_groups(sentences, spec["data_dir"])
         use_cache = use_cache and not (into and rec.staged() is None)   # no room in the cache: said once
         timings["record"] = time.perf_counter() - t
         log(f"  {rec.n_positions:,} positions in {timings['record']:.1f}s")

@@ -30,7 +30,8 @@ from .measurement.names import (ANALYSIS_META, ANALYSIS_WEIGHTS, FORMAT_VERSION,
 from .measurement.recording import Recording, record_activations, recording_key, save_to_cache
 from .measurement.staging import staging_or_memory
 from .methods.saturation import Saturation
-from .measurement.sample import HELDOUT_GLOBS, file_sha256, fingerprint, sample_sentences, text_sentences
+from .measurement.sample import (HELDOUT_GLOBS, file_sha256, fingerprint, paraphrase_groups, sample_sentences,
+                                 text_sentences)
 from .measurement.stats import ranked_units
 from .measurement.tables import HellingerTables, NeuronScore, PairScore
 from .methods.ranking import MethodComparison
@@ -135,7 +136,7 @@ class Analysis:
     def _neuron_score(self, row: int, col: int, neuron: NeuronId, p: Pair) -> NeuronScore:
         t = self.tables
         return NeuronScore(neuron, float(t.hellinger[row, col]), p.n_pos, p.n_neg,
-                           float(t.hellinger_null[row, col]), float(t.p_value[row, col]))
+                           float(t.hellinger_null[row, col]), float(t.p_value[row, col]), float(t.q_value[row, col]))
 
     def layer_scores(self, pair: "str | Pair", layer: str, by: str = "excess") -> torch.Tensor:
         """(units,) score of every neuron of `layer` for `pair`: H excess (default) or raw H."""
@@ -158,7 +159,8 @@ class Analysis:
         c, t = self.column(n), self.tables
         order = ranked_units(self._score_table(by)[:, c])[:k]
         return [PairScore(t.pairs[i], float(t.hellinger[i, c]), t.pairs[i].n_pos, t.pairs[i].n_neg,
-                          float(t.hellinger_null[i, c]), float(t.p_value[i, c])) for i in order.tolist()]
+                          float(t.hellinger_null[i, c]), float(t.p_value[i, c]), float(t.q_value[i, c]))
+                for i in order.tolist()]
 
     def mean_activation(self, pair: "str | Pair", neuron: "str | NeuronId", over: str = "pos") -> float:
         p, n = self.parse_pair(pair), self.parse_neuron(neuron)
@@ -375,19 +377,26 @@ def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str 
     model, alphabets, meta = load_checkpoint(directory)
     key = recording_key(file_sha256(directory / WEIGHTS), spec)
     cached = settings.cache_root() / "recordings" / key
+    # The directory given, else the usual place ($TRANSLIT_DATA, ../shared/data), else where the
+    # analysis was built: the same files are found on another machine without --data.
+    tried = [Path(d) for d in (data_dir, settings.data_dir(), spec.get("data_dir")) if d]
+    found = next((d for d in tried if any(any(d.glob(g)) for g in HELDOUT_GLOBS)), tried[0] if tried else None)
+
+    def heldout() -> list[str]:
+        return sample_sentences(found, spec["n_requested"], spec["seed"], dropped=spec.get("dropped_sha256"))
+
+    def groups() -> list[int]:            # paraphrase pairs, found when a bootstrap or a split first needs them
+        return paraphrase_groups(heldout(), found)[:first]
+
     if use_cache and first is None and (cached / "recording.json").is_file():
         try:
-            return Recording.load(cached, model, alphabets)
+            rec = Recording.load(cached, model, alphabets)
+            rec.sentence_group = groups if spec.get("source") != "text" else None
+            return rec
         except (OSError, ValueError, KeyError, SafetensorError) as e:
             print(f"warning: ignoring unreadable recording cache {cached} ({e})")
-    if spec.get("source") == "text":
-        sentences = text_sentences(spec["path"], spec["n_requested"], spec["seed"])
-    else:
-        # The directory given, else the usual place ($TRANSLIT_DATA, ../shared/data), else where the
-        # analysis was built: the same files are found on another machine without --data.
-        tried = [Path(d) for d in (data_dir, settings.data_dir(), spec.get("data_dir")) if d]
-        found = next((d for d in tried if any(any(d.glob(g)) for g in HELDOUT_GLOBS)), tried[0])
-        sentences = sample_sentences(found, spec["n_requested"], spec["seed"], dropped=spec.get("dropped_sha256"))
+    sentences = (text_sentences(spec["path"], spec["n_requested"], spec["seed"]) if spec.get("source") == "text"
+                 else heldout())
     if spec.get("fingerprint") and fingerprint(sentences) != spec["fingerprint"]:
         raise SampleMissing(f"the sample text found ({spec.get('data_dir') or spec.get('path')}) is not the one "
                             f"the analysis was built on; point --data at the same data or rerun analyze")
@@ -396,6 +405,7 @@ def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str 
     into = staging_or_memory(use_cache)
     rec = record_activations(model, alphabets, sentences, load_rules(), seed=spec["seed"],
                              max_len=spec.get("max_len"), spec=spec, into=into, progress=progress)
+    rec.sentence_group = groups if spec.get("source") != "text" else None
     if use_cache and not (into and rec.staged() is None):       # else the cache had no room, and said so
         try:
             save_to_cache(rec, key)

@@ -5,9 +5,9 @@ Every command that reads results takes --checkpoint (default checkpoints/hy) and
 JSON shapes (stable, for scripts):
   analyze   {sentences, positions, pairs, neurons, ablations, sample_accuracy, files: {path: bytes},
              timings_s: {step: seconds}} (`AnalysisRun.to_dict`)
-  neurons   [{neuron, layer, index, hellinger, hellinger_null, hellinger_excess, p_value, n_pos, n_neg,
+  neurons   [{neuron, layer, index, hellinger, hellinger_null, hellinger_excess, p_value, q_value, n_pos, n_neg,
              rank, pair}, ...] by layer, H excess descending (--by hellinger: raw H)
-  pairs     [{pair, x, y, hellinger, hellinger_null, hellinger_excess, p_value, n_pos, n_neg}, ...]
+  pairs     [{pair, x, y, hellinger, hellinger_null, hellinger_excess, p_value, q_value, n_pos, n_neg}, ...]
             H excess descending
   histogram {pair, neuron, edges, density_pos, density_neg, counts_pos, counts_neg, hellinger, n_pos, n_neg}
   rank-methods [{method, curve: [{k, target_accuracy, delta_logp}], top_units, seconds}, ...,
@@ -28,7 +28,7 @@ from __future__ import annotations
 import sys
 
 from ..analysis.measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES
-from ..analysis.methods.ablation import DEFAULT_DRAWS, PER_OUTPUT
+from ..analysis.methods.ablation import DEFAULT_DRAWS, PER_OUTPUT, RECURRENT_DRAWS
 from ..model.names import LAYERS, READOUT_LAYERS
 from .common import (DATA_HELP, MAX_BINS, MAX_DRAWS, MAX_ROWS, MAX_SENTENCES, MAX_SHUFFLES, MAX_TOP, MAX_UNITS_K,
                      add_common, print_json, set_threads, whole)
@@ -86,7 +86,7 @@ def cmd_pairs(a):
           f"rare pairs)")
     for r in rows:
         print(f"  {r['pair']:8s} excess={r['hellinger_excess']:.3f}  H={r['hellinger']:.3f}  "
-              f"null={r['hellinger_null']:.3f}  p={r['p_value']:.3f}  n_pos={r['n_pos']:<6d} n_neg={r['n_neg']}")
+              f"null={r['hellinger_null']:.3f}  q={r['q_value']:.2g}  n_pos={r['n_pos']:<6d} n_neg={r['n_neg']}")
 
 
 def cmd_histogram(a):
@@ -127,7 +127,8 @@ def cmd_ablate(a):
     if a.where == "all" and not a.recurrent:
         raise ValueError("--where all replaces the units at every step of the recurrence: add --recurrent")
     rec = an.recording(a.data)
-    results = [ablate_recording(rec, pair, layer, a.k, draws=a.draws, seed=a.seed, scores=an.layer_scores(pair, layer),
+    draws = a.draws or (RECURRENT_DRAWS if a.recurrent else DEFAULT_DRAWS)
+    results = [ablate_recording(rec, pair, layer, a.k, draws=draws, seed=a.seed, scores=an.layer_scores(pair, layer),
                                 bins=an.tables.bins, recurrent=a.recurrent, replace=a.replace,
                                 max_positions=a.max_positions, per_output=a.per_output or None, where=a.where)
                for layer in layers]
@@ -343,8 +344,9 @@ def add_ablate(sub) -> None:
     s.add_argument("--where", choices=["x", "all"], default="x",
                    help="with --recurrent: replace the units at the steps where the input is x (default), or at "
                         "every step of the text")
-    s.add_argument("--draws", type=whole(1, MAX_DRAWS), default=DEFAULT_DRAWS,
-                   help="spread-matched random draws of k units")
+    s.add_argument("--draws", type=whole(1, MAX_DRAWS), default=None,
+                   help=f"spread-matched random draws of k units (default {DEFAULT_DRAWS:,}; with --recurrent "
+                        f"{RECURRENT_DRAWS}: every draw reruns the network)")
     s.add_argument("--replace", choices=["mean", "zero"], default="mean",
                    help="set the units to their mean over the positions of x (default) or to 0")
     s.add_argument("--max-positions", type=whole(1), default=None,

@@ -13,7 +13,9 @@ JSON shapes (stable, for scripts):
               same_sample, paired (unit i is the same unit in both: one fine-tuned from the other, or both
               from one model), monosemantic_diff: {layer: {estimate, low, high, paired}} (points, b - a),
               verdict}; with --pair and --layer also "break": [{model, ks, target_accuracy,
-              units_to_break}] (the recurrent ablation; seconds per model)
+              units_to_break, n_positions, right (per k: each scored position of y right or not),
+              positions (their digest: equal digests, a paired test fits)}] (the recurrent
+              ablation; seconds per model)
   dynamics    [{epoch, step, directory, best_excess: {pair: {layer: H excess}}, role_unit, role_score,
               accuracy}, ...] for the snapshots of a training run, in training order
 

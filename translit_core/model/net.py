@@ -381,8 +381,8 @@ class TranslitNet(nn.Module):
 
     def run_head(self, concat: torch.Tensor, x: torch.Tensor, interventions: Iterable[Intervention] = (),
                  positions: torch.Tensor | None = None, dense_pre: torch.Tensor | None = None,
-                 hidden: torch.Tensor | None = None, direct: torch.Tensor | None = None
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+                 hidden: torch.Tensor | None = None, direct: torch.Tensor | None = None,
+                 logits: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The layers above the biLSTM from recorded biLSTM outputs concat (..., 2H): interventions
         on concat.fwd / concat.bwd change those values before the dense layer (the recurrence is
         not rerun: use `run` for that), on hidden / output as in `run`. -> (hidden, logits).
@@ -390,8 +390,10 @@ class TranslitNet(nn.Module):
         For many interventions on the same positions (ablation), pass what does not change from
         one call to the next: the unchanged dense pre-activation `dense_pre` (`dense_pre(concat)`;
         the dense layer is then updated by the changed columns only, W c' = W c + W[:, changed]
-        (c' - c)[changed]), `hidden` (its tanh, used when no concat unit changes) and `direct`
-        (`direct_term(x)`)."""
+        (c' - c)[changed]), `hidden` (its tanh, used when no concat unit changes), `direct`
+        (`direct_term(x)`) and `logits` (the unchanged output: when only hidden units change, the
+        output layer is updated by their columns alone, the same way)."""
+        interventions = list(interventions)
         hooks = compile_hooks(interventions)
         unknown = set(hooks) - set(CONCAT_LAYERS) - set(HEAD_LAYERS)
         if unknown:
@@ -406,24 +408,32 @@ class TranslitNet(nn.Module):
                 # Only the changed columns of the changed direction touch the dense layer: no copy
                 # of the whole concat per call (ablation calls this once per random draw). The
                 # interventions run on the slice of the units they name, renumbered within it.
-                interventions = list(interventions)
                 for i, n in enumerate(CONCAT_LAYERS):
-                    ivs = [iv for iv in interventions if iv.layer == n]
-                    if not ivs:
-                        continue
-                    cols = torch.tensor(sorted({u for iv in ivs for u in iv.units}), dtype=torch.long)  # (u,)
-                    where = {int(u): j for j, u in enumerate(cols)}
-                    old = parts[n].index_select(-1, cols)                                   # (..., u)
-                    new = compile_hooks([replace(iv, units=tuple(where[u] for u in iv.units)) for iv in ivs])[n](
-                        old, positions)
-                    dense_pre = dense_pre + (new - old) @ self.dense.weight[:, i * H + cols].t()   # (..., hidden)
+                    if n in hooks:
+                        cols, old, new = _changed_columns(interventions, n, parts[n], positions)
+                        dense_pre = dense_pre + (new - old) @ self.dense.weight[:, i * H + cols].t()   # (..., hidden)
             else:
                 new = {n: hooks[n](v, positions) if n in hooks else v for n, v in parts.items()}
                 concat = torch.cat([new[n] for n in CONCAT_LAYERS], dim=-1)                # (..., 2H) changed
         if hidden is None:
             hidden = torch.tanh(self.dense_pre(concat) if dense_pre is None else dense_pre)  # (..., hidden)
+        elif logits is not None and set(hooks) == {"hidden"}:
+            cols, old, new = _changed_columns(interventions, "hidden", hidden, positions)
+            return hidden.index_copy(-1, cols, new), logits + (new - old) @ self.out.weight[:, cols].t()
         return self.output_layer(hidden, self.direct_term(x) if direct is None else direct, hooks=hooks,
                                  positions=positions)
+
+
+def _changed_columns(interventions: list[Intervention], layer: str, values: torch.Tensor, positions: torch.Tensor):
+    """The columns of `values` (..., units) that the interventions on `layer` change, before and
+    after: (cols (u,), old (..., u), new (..., u)). The interventions run on that slice alone, their
+    units renumbered within it: no copy of the whole layer per call."""
+    ivs = [iv for iv in interventions if iv.layer == layer]
+    cols = torch.tensor(sorted({u for iv in ivs for u in iv.units}), dtype=torch.long)          # (u,)
+    where = {int(u): j for j, u in enumerate(cols)}
+    old = values.index_select(-1, cols)                                                           # (..., u)
+    new = compile_hooks([replace(iv, units=tuple(where[u] for u in iv.units)) for iv in ivs])[layer](old, positions)
+    return cols, old, new
 
 
 __all__ = ["ModelConfig", "TranslitNet", "Intervention", "Hook", "compile_hooks", "lstm_steps", "reversal_index",

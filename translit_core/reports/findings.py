@@ -23,6 +23,7 @@ from ..analysis.comparison.dynamics import load_dynamics
 from ..analysis.measurement.names import AnalysisMissing
 from ..analysis.measurement.recording import Recording
 from ..analysis.methods.ablation import NEGLIGIBLE_LOGP, SIGNIFICANT
+from ..model.names import READOUT_LAYERS
 from ..analysis.store import Analysis
 from ..files import atomic_write
 from ..text.rules import load_rules
@@ -43,13 +44,31 @@ def _shown(path: str) -> str:
         return str(path)
 
 
+def _significant_share(an: Analysis) -> str:
+    """How many (unit, pair) cells of the readout layers pass q <= 0.05: nearly all, at these sample sizes,
+    which is why "selective" also asks for an excess of at least SELECTIVE_EXCESS."""
+    from ..analysis.comparison.models import SELECTIVE_EXCESS, SELECTIVE_Q
+    t, cols = an.tables, []
+    for layer in READOUT_LAYERS:
+        cols += list(range(an.offsets[layer], an.offsets[layer] + an.sizes[layer]))
+    q = t.q_value[:, cols]
+    share = float((q <= SELECTIVE_Q).float().mean())
+    return (f"At these sample sizes {share:.1%} of the readout layers' (unit, pair) cells have q ≤ {SELECTIVE_Q}: "
+            f"almost every unit differs *somewhat* between y and the other outputs of x, so significance alone "
+            f"says little, and a unit counts as selective only with an excess of at least {SELECTIVE_EXCESS} "
+            f"as well.")
+
+
 def _cap(an: Analysis) -> str:
     """How many positions of each output the stored ablations scored, as a clause."""
     caps = {r.per_output for r in an.ablations() if r.tested}
     if caps == {0} or not caps:
         return ""
-    return (f", each output of x on at most {max(caps):,} seeded positions (its recall unbiased by that; the "
-            f"accuracy over x weights the recalls by each output's share)")
+    draws = {r.accuracy_draws for r in an.ablations() if r.tested} - {0}
+    first = f" and the first {max(draws):,} random draws" if draws else ""
+    return (f"; log p(y) and the accuracy on y are scored on every position of y, the accuracies over x on at "
+            f"most {max(caps):,} seeded positions of each output of x{first} (each recall unbiased by that; "
+            f"the accuracy over x weights the recalls by each output's share)")
 
 
 def sample_composition(rec: Recording, sample: dict) -> str:
@@ -114,6 +133,10 @@ def _method(an: Analysis) -> list[str]:
         f"positions a pair has. Every H therefore comes with its label-permutation null: y shuffled within the "
         f"positions of x ({null.get('shuffles', an.tables.shuffles)} shuffles), H recomputed; the *excess* H − null "
         f"is what rankings, cross-pair comparisons and the graph use, written below as `#unit excess (H raw)`. "
+        f"Its p-value ranks the H of a unit, standardized by its own shuffles, among the standardized shuffles of "
+        f"every unit of the layer for that pair (p down to 1/{1 + an.tables.shuffles * 228:,} for 228 units, where "
+        f"a unit's own shuffles stop at 1/{1 + an.tables.shuffles}); Benjamini–Hochberg corrects it over each "
+        f"layer's units × pairs (the q-value). {_significant_share(an)} "
         f"The bin count is {an.tables.bins}: of 100 / 300 / 1000 / 3000 bins it gave the most reproducible rankings "
         f"between two random halves of the sentences and the lowest floor (`benchmarks/bins_study.py`; the post's "
         f"1000 bins put the floor of a median neuron at 0.18 for t→թ and 0.45 for o→օ).", "",
@@ -124,12 +147,15 @@ def _method(an: Analysis) -> list[str]:
         f"positions of y, the mean change of log p(y) there, and the balanced accuracy over all outputs of "
         f"x{_cap(an)}. The baseline is 10 random units of the same layer, drawn to match the selected units' "
         f"activation spread, {_draws(an)} draws; the p-value is the fraction of draws that cost at least as much "
-        f"log p(y). An ablation is **confirmed** when p < {SIGNIFICANT} and the top 10 cost at least "
+        f"log p(y), and its q-value corrects it by Benjamini–Hochberg over all {len(an.ablations())} stored "
+        f"ablations. An ablation is **confirmed** when q < {SIGNIFICANT} and the top 10 cost at least "
         f"{NEGLIGIBLE_LOGP} nats of log p(y) more than random units (1% of p); a smaller effect with "
-        f"p < {SIGNIFICANT} is *significant but negligible*.", "",
+        f"q < {SIGNIFICANT} is *significant but negligible*.", "",
         "**Which direction separates best** is decided on data the selection did not see: the top 10 units of each "
         "direction are chosen on one random half of the sentences and scored on the other, with a bootstrap over "
-        "its sentences; a direction wins only when the interval of the difference excludes 0.", ""]
+        "its sentences; a direction wins only when the interval of the difference excludes 0. The two sentences "
+        "of an ARPA paraphrase pair describe one event, so they are one unit: on the same side of every split and "
+        "drawn together by every bootstrap.", ""]
 
 
 def _ranking_methods(an: Analysis) -> list[str]:

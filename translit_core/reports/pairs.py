@@ -9,7 +9,7 @@ import torch
 from ..analysis.measurement.names import Pair
 from ..analysis.measurement.recording import Recording
 from ..analysis.measurement.stats import hellinger, ranked_units, slot_histograms
-from ..analysis.methods.ablation import ABLATABLE_LAYERS, AblationResult, verdict
+from ..analysis.methods.ablation import ABLATABLE_LAYERS, AblationResult, p_words, verdict
 from ..analysis.store import Analysis
 from ..model.names import READOUT_LAYERS
 
@@ -44,7 +44,7 @@ def fmt_neurons(scores) -> str:
 
 def verdict_text(r: AblationResult) -> str:
     v = verdict(r)
-    return f"**{v}** (p {r.p_value:.2g})" if v == "confirmed" else f"{v} (p {r.p_value:.2g})"
+    return f"**{v}** ({p_words(r)})" if v == "confirmed" else f"{v} ({p_words(r)})"
 
 
 def direction_sentence(an: Analysis, pair: str) -> tuple[str, str]:
@@ -72,7 +72,7 @@ def causal_direction(an: Analysis, pair: str) -> str | None:
 
 def ablation_table(an: Analysis, pair: str) -> list[str]:
     rows = ["| layer ablated (k=10) | target accuracy: unablated / top 10 / random | Δ log p(y): top 10 / random "
-            "(mean ± sd) | balanced accuracy over x's outputs: top 10 / random | p | verdict |",
+            "(mean ± sd) | balanced accuracy over x's outputs: top 10 / random | p / q | verdict |",
             "|---|---|---|---|---|---|"]
     for layer in ABLATABLE_LAYERS:
         r = an.ablation(pair, layer)
@@ -81,7 +81,8 @@ def ablation_table(an: Analysis, pair: str) -> list[str]:
         rows.append(f"| {layer} | {r.target_accuracy_baseline:.3f} / {r.target_accuracy_top_k:.3f} / "
                     f"{r.target_accuracy_random_mean:.3f} | {r.delta_logp_top_k:+.3f} / "
                     f"{r.delta_logp_random_mean:+.3f} ± {r.delta_logp_random_std:.3f} | "
-                    f"{r.balanced_accuracy_top_k:.3f} / {r.balanced_accuracy_random_mean:.3f} | {r.p_value:.2g} | "
+                    f"{r.balanced_accuracy_top_k:.3f} / {r.balanced_accuracy_random_mean:.3f} | "
+                    f"{r.p_value:.2g} / {r.q_value:.2g} | "
                     f"{verdict_text(r)} |")
     return rows
 

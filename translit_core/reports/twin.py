@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+from scipy.stats import binomtest
+
 from ..analysis.comparison.dynamics import ROLE_PAIRS, StoredDynamics, role_changes, role_moves
 from ..analysis.comparison.models import (TRACK_AUC, Comparison, compare, control_of, fine_tuned_from, model_stats,
                                           track_profile, train_config, units_to_break)
 from ..analysis.measurement.names import POST_PAIRS
+from ..analysis.measurement.stats import bh_q_values, mcnemar
 from ..model.names import READOUT_LAYERS
 
 BREAK_PAIRS = POST_PAIRS                         # the recurrent ablation: ~10 s a (model, pair, layer)
@@ -94,30 +98,76 @@ def _post_pairs(models: dict) -> list[str]:
     return lines
 
 
-def _break_cell(an, pair: str, layer: str, data_dir) -> str:
+def _break_curve(an, pair: str, layer: str, data_dir):
     try:
-        curve = units_to_break(an.recording(data_dir), an.layer_scores(pair, layer), str(an.parse_pair(pair)), layer)
+        return units_to_break(an.recording(data_dir), an.layer_scores(pair, layer), str(an.parse_pair(pair)), layer)
     except (KeyError, ValueError) as e:
         return f"– ({e})"
+
+
+def _at10(curve) -> str:
+    """"0.952 [0.93, 0.97] at k = 10": the accuracy with its Wilson 95% interval."""
+    if 10 not in curve.ks or not curve.right:
+        return ""
+    right = curve.right[curve.ks.index(10)]
+    ci = binomtest(sum(right), len(right)).proportion_ci(method="wilson") if right else None
+    interval = f" [{ci.low:.2f}, {ci.high:.2f}]" if ci else ""
+    return f"; {curve.target_accuracy[curve.ks.index(10)]:.3f}{interval} at k = 10"
+
+
+def _break_cell(curve) -> str:
+    if isinstance(curve, str):
+        return curve
     where = f"k = {curve.units_to_break}" if curve.units_to_break else f"not by k = {curve.ks[-1]}"
-    at10 = f"; {curve.target_accuracy[curve.ks.index(10)]:.3f} at k = 10" if 10 in curve.ks else ""
-    return f"{where} ({curve.baseline:.3f}{at10})"
+    return f"{where} ({curve.baseline:.3f}{_at10(curve)}; n {curve.n_positions:,})"
 
 
-def _units_to_break(models: dict, break_pairs, data_dir) -> list[str]:
-    """How many top units, ablated inside the recurrence, break each pair, per model."""
+def _paired_break(curves: dict, control: str, twin: str) -> list[str]:
+    """Twin against control at k = 10 on the same positions of y: McNemar's exact test, its p
+    corrected by Benjamini-Hochberg over the table's rows."""
+    rows = []
+    for (p, layer), by_model in curves.items():
+        a, b = by_model.get(control), by_model.get(twin)
+        if isinstance(a, str) or isinstance(b, str) or a is None or b is None or 10 not in a.ks:
+            continue
+        if a.positions != b.positions:          # another chunking: not the same positions, no paired test
+            continue
+        i = a.ks.index(10)
+        only_a, only_b, pv = mcnemar(a.right[i], b.right[i])
+        rows.append((p, layer, a.target_accuracy[i], b.target_accuracy[i], only_a, only_b, pv, a.n_positions))
+    if not rows:
+        return []
+    q = bh_q_values(torch.tensor([r[6] for r in rows], dtype=torch.float64)).tolist()
+    lines = [f"Paired, at k = 10: {twin} against its control {control} on the same positions of y (McNemar's "
+             f"exact test on the positions where they disagree; q: Benjamini–Hochberg over these {len(rows)} rows).",
+             "", f"| pair | layer | n | {control} | {twin} | right in {control} only / {twin} only | p | q |",
+             "|---|---|---|---|---|---|---|---|"]
+    for (p, layer, acc_a, acc_b, only_a, only_b, pv, n), qv in zip(rows, q):
+        lines.append(f"| {p.replace(':', ' → ')} | {layer} | {n:,} | {acc_a:.3f} | {acc_b:.3f} | {only_a} / {only_b} "
+                     f"| {pv:.2g} | {qv:.2g} |")
+    return lines + [""]
+
+
+def _units_to_break(models: dict, break_pairs, data_dir, controls: list[tuple[str, str]] = ()) -> list[str]:
+    """How many top units, ablated inside the recurrence, break each pair, per model; each
+    regularized model against its control (`controls`: (control, twin) names), paired."""
     lines = ["### How many units break a pair (ablated inside the recurrence)", "",
              "The top k units of the layer by H excess set to their mean over the positions of x, inside the "
              "recurrence, at the steps where the input is x (`ablate --recurrent --where x`); broken: fewer than "
-             "half of the pair's target positions stay right (a seeded subset of about 1,000 positions of x); in "
-             "brackets the accuracy on the target with no unit ablated and with the top 10. `python -m translit_core "
-             "compare --other DIR --pair P --layer L`.", "",
+             "half of the pair's target positions stay right (a seeded subset of about 1,000 positions of x, n of "
+             "them with target y); in brackets the accuracy on the target with no unit ablated and with the top 10 "
+             "(Wilson 95% interval). `python -m translit_core compare --other DIR --pair P --layer L`.", "",
              "| pair | layer | " + " | ".join(models) + " |", "|---|---|" + "---|" * len(models)]
+    curves = {}
     for p in break_pairs:
         for layer in BREAK_LAYERS:
-            cells = [_break_cell(an, p, layer, data_dir) for an in models.values()]
+            curves[p, layer] = {name: _break_curve(an, p, layer, data_dir) for name, an in models.items()}
+            cells = [_break_cell(c) for c in curves[p, layer].values()]
             lines.append(f"| {p.replace(':', ' → ')} | {layer} | " + " | ".join(cells) + " |")
-    return lines + [""]
+    lines.append("")
+    for control, twin in controls:
+        lines += _paired_break(curves, control, twin)
+    return lines
 
 
 def _tracks(models: dict, data_dir) -> list[str]:
@@ -175,7 +225,8 @@ def render_twin(models: dict, runs: dict[str, StoredDynamics], base: str, data_d
         return []
     lines = _intro(models, dirs, base) + _comparisons(models, dirs, base, twins) + _post_pairs(models)
     if break_pairs:
-        lines += _units_to_break(models, break_pairs, data_dir)
+        controls = [(control_of(dirs[t], {n: d for n, d in dirs.items() if n != t}), t) for t in twins]
+        lines += _units_to_break(models, break_pairs, data_dir, [(c, t) for c, t in controls if c])
     if tracks:
         lines += _tracks(models, data_dir)
     if runs:

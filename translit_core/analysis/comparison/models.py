@@ -7,8 +7,9 @@ twin trained with an interpretability regularizer).
 
 What "interpretable" is measured by, for each model and readout layer:
 
-  - selective units: H excess >= SELECTIVE_EXCESS with a permutation p at its floor (no label
-    shuffle reached the observed H), per pair and in all;
+  - selective units: H excess >= SELECTIVE_EXCESS and a q-value <= SELECTIVE_Q (the permutation
+    p against the layer's pooled null, Benjamini-Hochberg over the layer's units x pairs), per
+    pair and in all;
   - units per pair: how many selective units each pair has (fewer, sharper: easier to read);
   - inputs per unit: over the units selective for anything, how many input characters their
     pairs have. Pairs of one input are complementary (a unit that tells t->թ also tells t->other),
@@ -25,6 +26,7 @@ not correspond and the two shares are independent samples: Newcombe's interval.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -34,11 +36,12 @@ import torch
 
 from ...model.checkpoint import META
 from ...model.names import READOUT_LAYERS, UnknownName
-from ..methods.ablation import DecisionScorer
+from ..methods.scoring import DecisionScorer
 from ..measurement.names import POST_PAIRS
 from ..measurement.recording import Recording
 from ..measurement.stats import percentile_interval, ranked_units
 
+SELECTIVE_Q = 0.05              # false discovery rate among a layer's selective (unit, pair) cells
 SELECTIVE_EXCESS = 0.5          # H above its null by half the scale (the median (pair, unit) is ~0.16) ...
 BREAK_ACCURACY = 0.5            # a pair is broken when fewer than half of its y positions stay right
 BREAK_KS = (1, 2, 5, 10, 20, 50)
@@ -310,10 +313,10 @@ def excess_shares(excess: torch.Tensor) -> list[float]:
 
 
 def _selective(analysis) -> torch.Tensor:
-    """(n_pairs, N) bool: H excess >= SELECTIVE_EXCESS and the permutation p at its floor."""
+    """(n_pairs, N) bool: H excess >= SELECTIVE_EXCESS and its q-value (p corrected over the
+    layer's units x pairs) <= SELECTIVE_Q."""
     t = analysis.tables
-    floor = 1.0 / (1 + max(t.shuffles, 1)) * (1 + 1e-3)        # p is stored in float16 (store.py)
-    return (t.hellinger_excess >= SELECTIVE_EXCESS) & (t.p_value <= floor)
+    return (t.hellinger_excess >= SELECTIVE_EXCESS) & (t.q_value <= SELECTIVE_Q)
 
 
 def inputs_served(analysis, layer: str, selective: torch.Tensor | None = None) -> torch.Tensor:
@@ -391,7 +394,9 @@ class BreakCurve:
     target_accuracy: list[float]
     baseline: float
     units_to_break: int | None
-    n_positions: int
+    n_positions: int                    # positions of y scored
+    right: list[list[bool]] = field(default_factory=list)   # per k: each scored position of y right or not
+    positions: str = ""                 # digest of the positions scored: paired tests need the same ones
 
 
 def units_to_break(recording: Recording, scores: torch.Tensor, pair: str, layer: str, ks=BREAK_KS,
@@ -403,14 +408,17 @@ def units_to_break(recording: Recording, scores: torch.Tensor, pair: str, layer:
     sc = DecisionScorer(recording, pair, layer, recurrent=True, max_positions=max_positions, seed=seed)
     order = ranked_units(scores)
     base = sc.metrics(order[:0])[1]
-    accs, broken = [], None
+    accs, rights, broken = [], [], None
     for k in ks:
-        k = min(k, sc.units)
-        acc = sc.metrics(order[:k])[1]
+        lp = sc.log_probs(order[:min(k, sc.units)])
+        acc = sc.metrics_of(lp)[1]
         accs.append(acc)
+        rights.append((lp.argmax(-1) == sc.target)[sc.is_pos].tolist())
         if broken is None and acc < BREAK_ACCURACY:
-            broken = k
-    return BreakCurve(str(sc.pair), layer, list(ks), accs, base, broken, int(sc.is_pos.sum()))
+            broken = min(k, sc.units)
+    scored = sc.positions[sc.scored][sc.is_pos]
+    digest = hashlib.sha256(scored.numpy().tobytes()).hexdigest()[:16]
+    return BreakCurve(str(sc.pair), layer, list(ks), accs, base, broken, int(sc.is_pos.sum()), rights, digest)
 
 
 TRACK_AUC = 0.9                 # a unit "reads as" its best track when that track predicts it this well

@@ -14,7 +14,7 @@ from ...model.names import NeuronId as NeuronId, UnknownName
 
 ANALYSIS_WEIGHTS, ANALYSIS_META = "analysis.safetensors", "analysis.json"
 ANALYSIS_FILES = (ANALYSIS_META, ANALYSIS_WEIGHTS)
-FORMAT_VERSION = 2            # 2: every H with its permutation null
+FORMAT_VERSION = 3            # 2: every H with its permutation null; 3: p against the layer's pooled null
 DEFAULT_BINS, DEFAULT_MIN_COUNT = 100, 300   # 100 bins: the most reproducible rankings (benchmarks/bins_study.py)
 DEFAULT_SHUFFLES = 20          # label shuffles behind every H's permutation null
 

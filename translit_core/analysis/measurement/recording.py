@@ -60,6 +60,9 @@ class Recording:
     h: np.ndarray                  # (P, 2H) float32: [forward h | backward h] = the concat layer
     c: np.ndarray                  # (P, 2H) float32: [forward c | backward c]
     spec: dict = field(default_factory=dict)   # how the sample was made (source, n, seed, max_len, fingerprint)
+    # (n_sentences,) each sentence's unit of resampling (a paraphrase pair shares one; sample.paraphrase_groups),
+    # a list, or a callable that makes it when first needed; None: every sentence is its own unit
+    sentence_group: "torch.Tensor | list[int] | Callable[[], list[int]] | None" = None
 
     def __post_init__(self):
         starts = torch.zeros(self.n_positions, dtype=torch.bool)
@@ -81,14 +84,31 @@ class Recording:
     def H(self) -> int:
         return self.model.config.lstm
 
-    def sentence_halves(self, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """Two (P,) bool masks that split the positions by sentence, a seeded random half of
-        the sentences each: select on one, score on the other."""
+    def groups(self) -> torch.Tensor:
+        """(n_sentences,) each sentence's unit of resampling (`sentence_group`, made on first use)."""
         n = int(self.chunk_sentence.max()) + 1 if self.chunk_sentence.numel() else 0
+        if callable(self.sentence_group):
+            self.sentence_group = self.sentence_group()
+        if self.sentence_group is not None and not isinstance(self.sentence_group, torch.Tensor):
+            self.sentence_group = torch.as_tensor(self.sentence_group, dtype=torch.long)
+        if self.sentence_group is None or self.sentence_group.numel() != n:
+            return torch.arange(n)
+        return self.sentence_group
+
+    def group_of(self, positions: torch.Tensor) -> torch.Tensor:
+        """Each position's unit of resampling: its sentence's group (both sentences of a paraphrase
+        pair share one), what every bootstrap draws and every split keeps together."""
+        return self.groups()[self.sentence_of(positions)]
+
+    def sentence_halves(self, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two (P,) bool masks that split the positions by sentence group (a paraphrase pair stays
+        on one side), a seeded random half of the groups each: select on one, score on the other."""
+        _, group = torch.unique(self.groups(), return_inverse=True)                # (n_sentences,) in 0..G-1
+        n = int(group.max()) + 1 if group.numel() else 0
         first = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[: n // 2]
         in_first = torch.zeros(n, dtype=torch.bool)
         in_first[first] = True
-        mask = in_first[self.sentence_of(torch.arange(self.n_positions))]
+        mask = in_first[group][self.sentence_of(torch.arange(self.n_positions))]
         return mask, ~mask
 
     def chunk_of(self, positions: torch.Tensor) -> torch.Tensor:

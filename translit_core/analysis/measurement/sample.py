@@ -118,6 +118,33 @@ def cached_overlap(sentences: list[str], data_dir: Path) -> tuple[set[str], set[
     return exact, near
 
 
+def paraphrase_groups(sentences: list[str], data_dir: str | Path) -> list[int]:
+    """Each sentence's unit of resampling. A row of ARPA's test set is a paraphrase pair: two
+    sentences about one event, whose activations are not independent. Both sentences of a row
+    (and rows chained through a shared sentence) form one group; every other sentence is a group
+    of its own. -> group id per sentence: the index of the group's first sentence in `sentences`."""
+    import csv
+    from ...text.lines import normalize_line
+    index = {s: i for i, s in enumerate(sentences)}
+    parent = list(range(len(sentences)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for path in sorted(Path(data_dir).glob("arpa/test.tsv")):     # the held-out pairs (HELDOUT_GLOBS)
+        with open(path, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+                found = [index[t] for t in (normalize_line(row.get(c) or "") for c in ("Sentence1", "Sentence2"))
+                         if t in index]
+                if len(found) == 2:
+                    a, b = sorted((root(found[0]), root(found[1])))
+                    parent[b] = a                        # the earlier sentence names the group
+    return [root(i) for i in range(len(sentences))]
+
+
 def sentence_digest(sentence: str) -> str:
     """A sentence's short digest (the first 16 hex digits of its SHA-256)."""
     return hashlib.sha256(sentence.encode("utf-8")).hexdigest()[:16]

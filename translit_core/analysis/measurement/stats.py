@@ -128,7 +128,7 @@ class PermutationNull:
     positions of x: the noise floor of a histogram distance at these sample sizes."""
     mean: torch.Tensor        # (k, u) mean H over the shuffles
     std: torch.Tensor         # (k, u) standard deviation over the shuffles
-    p_value: torch.Tensor     # (k, u) (1 + #shuffles with H >= observed) / (1 + shuffles)
+    p_value: torch.Tensor     # (k, u) against the null pooled over the layer's units (pooled_p_values)
     shuffles: int
 
 
@@ -136,8 +136,8 @@ def permutation_null(binned: torch.Tensor, total: torch.Tensor, n_pos: torch.Ten
                      bins: int, shuffles: int = 20, generator: torch.Generator | None = None) -> PermutationNull:
     """Label-permutation null of `hellinger_from_counts` for every target y of one input x.
 
-    binned (n, u): flat_bins of the n positions of x; total (u, bins): their histograms;
-    n_pos (k,): positions with each target; observed (k, u): the real H.
+    binned (n, u): flat_bins of the n positions of x, every unit of one layer; total (u, bins):
+    their histograms; n_pos (k,): positions with each target; observed (k, u): the real H.
 
     A shuffle of y over the positions of x makes the positions of y a uniformly random subset of
     size n_pos. H is symmetric in its two sides, so the subset is drawn on the smaller side
@@ -150,20 +150,66 @@ def permutation_null(binned: torch.Tensor, total: torch.Tensor, n_pos: torch.Ten
     m = torch.minimum(n_pos, n - n_pos).long()                                   # (k,) rows drawn
     slot_offset = torch.repeat_interleave(
         torch.arange(k, dtype=binned.dtype) * (u * bins), m).unsqueeze(1)        # (sum m, 1)
-    total_sum = torch.zeros(k, u, dtype=torch.float64)
-    total_sq = torch.zeros(k, u, dtype=torch.float64)
-    exceed = torch.zeros(k, u, dtype=torch.long)
-    for _ in range(shuffles):
+    samples = torch.empty(shuffles, k, u, dtype=torch.float64)
+    for s in range(shuffles):
         rows = torch.cat([torch.randperm(n, generator=generator)[:mj] for mj in m.tolist()])
         flat = binned.index_select(0, rows).add_(slot_offset)                     # (sum m, u)
         hist = torch.bincount(flat.view(-1), minlength=k * u * bins).view(k, u, bins)
-        h = hellinger_from_counts(hist, total, m.double(), (n - m).double())     # (k, u)
-        total_sum += h
-        total_sq += h * h
-        exceed += (h >= observed.double() - 1e-12).long()
-    mean = total_sum / shuffles
-    var = (total_sq / shuffles - mean * mean).clamp_(min=0.0) * (shuffles / max(shuffles - 1, 1))
-    return PermutationNull(mean.float(), var.sqrt().float(), ((1 + exceed) / (1 + shuffles)).float(), shuffles)
+        samples[s] = hellinger_from_counts(hist, total, m.double(), (n - m).double())   # (k, u)
+    mean = samples.mean(0)
+    std = samples.std(0) if shuffles > 1 else torch.zeros_like(mean)
+    return PermutationNull(mean.float(), std.float(), pooled_p_values(observed.double(), samples).float(), shuffles)
+
+
+def _standardized(value: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+    """(value - mean) / sd; a unit whose references do not vary gives 0 when the value equals
+    them and +-inf when it does not (a constant unit cannot be told from its shuffles)."""
+    diff, sd = value - mean, var.clamp(min=0.0).sqrt()
+    flat = sd <= 1e-12
+    signed = torch.where(diff > 1e-12, torch.inf, torch.where(diff < -1e-12, -torch.inf, 0.0))
+    return torch.where(flat, signed, diff / torch.where(flat, 1.0, sd))
+
+
+def pooled_p_values(observed: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
+    """Permutation p-values of H against a null pooled over the units of a layer, for each target.
+
+    observed (k, u), samples (S, k, u): H and its S label shuffles, float64. With S shuffles a
+    unit's own p cannot go below 1 / (1 + S), too coarse to correct thousands of tests. Each
+    value is put on one scale first: the observed H standardized by the mean and spread of S - 1
+    of its unit's shuffles, and every shuffle by the other S - 1 of the same unit; under the null
+    (labels unrelated to the unit) the observed and each shuffle are then alike, so the observed
+    is ranked among the S x u standardized shuffles of all the layer's units for that target:
+    p = (1 + #{null z >= observed z}) / (1 + S u), floor 1 / (1 + S u). -> (k, u).
+
+    Pooling assumes the standardized nulls of a layer's units have one shape, which holds for
+    histogram distances of units with the same positions and bins far better than their raw
+    values do (a unit's null mean depends on how many bins its activations fill). Needs S >= 3;
+    with fewer shuffles each unit's own p is returned.
+    """
+    S, k, u = samples.shape
+    if S < 3:
+        exceed = (samples >= observed - 1e-12).sum(0)
+        return (1 + exceed).double() / (1 + S)
+    total, squares = samples.sum(0), (samples * samples).sum(0)                  # (k, u)
+    loo_mean = (total - samples) / (S - 1)                                       # (S, k, u) without itself
+    loo_var = ((squares - samples * samples) - (S - 1) * loo_mean * loo_mean) / (S - 2)
+    null_z = _standardized(samples, loo_mean, loo_var)                           # (S, k, u)
+    references = samples[:-1]                                                    # S - 1 of them, as for a shuffle
+    observed_z = _standardized(observed, references.mean(0), references.var(0))  # (k, u)
+    pooled = null_z.permute(1, 0, 2).reshape(k, S * u).sort(dim=1).values       # (k, S u)
+    below = torch.searchsorted(pooled, observed_z.contiguous(), right=False)     # null z < observed z
+    return (1 + (S * u - below)).double() / (1 + S * u)
+
+
+def bh_q_values(p_values: torch.Tensor) -> torch.Tensor:
+    """Benjamini-Hochberg adjusted p-values (q-values) of one family of tests, any shape:
+    the smallest false discovery rate at which each test would be called (scipy's
+    false_discovery_control)."""
+    from scipy.stats import false_discovery_control
+    flat = p_values.detach().double().flatten().clamp(0.0, 1.0).numpy()
+    if flat.size == 0:
+        return p_values.clone()
+    return torch.from_numpy(false_discovery_control(flat, method="bh")).reshape(p_values.shape).to(p_values.dtype)
 
 
 def ranked_units(scores: torch.Tensor) -> torch.Tensor:
@@ -177,3 +223,16 @@ def percentile_interval(samples: torch.Tensor, level: float = 0.95) -> tuple[flo
     q = torch.quantile(samples.double(), torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64))
     return float(q[0]), float(q[1])
 
+
+
+def mcnemar(a: "list[bool] | torch.Tensor", b: "list[bool] | torch.Tensor") -> tuple[int, int, float]:
+    """McNemar's exact test of two classifiers scored on the same items (a[i], b[i]: each right on
+    item i): only the items they disagree on count, and under the null each disagreement goes
+    either way with probability 1/2. -> (right in a only, right in b only, two-sided p)."""
+    from scipy.stats import binomtest
+    a, b = torch.as_tensor(a, dtype=torch.bool), torch.as_tensor(b, dtype=torch.bool)
+    if a.shape != b.shape:
+        raise ValueError(f"paired outcomes need the same items: {tuple(a.shape)} and {tuple(b.shape)}")
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    p = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
+    return only_a, only_b, float(p)

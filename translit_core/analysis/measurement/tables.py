@@ -7,6 +7,7 @@ per-pair mean activations beside it (the graph's contributions are weight x mean
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -16,14 +17,15 @@ from ...model.alphabets import FIRST_INPUT_CLASS, symbol_of_class
 from ...model.names import LAYERS, NeuronId, parse_layer
 from .names import DEFAULT_BINS, DEFAULT_MIN_COUNT, DEFAULT_SHUFFLES, Pair
 from .recording import Recording, pair_counts
-from .stats import flat_bins, hellinger_from_counts, permutation_null
+from .stats import bh_q_values, flat_bins, hellinger_from_counts, permutation_null
 
 
-def _null_fields(null: float | None, p_value: float | None, hellinger: float) -> dict:
+def _null_fields(null: float | None, p_value: float | None, q_value: float | None, hellinger: float) -> dict:
     if null is None:
         return {}
     return {"hellinger_null": round(null, 6), "hellinger_excess": round(hellinger - null, 6),
-            "p_value": round(p_value, 6) if p_value is not None else None}
+            "p_value": round(p_value, 6) if p_value is not None else None,
+            "q_value": round(q_value, 6) if q_value is not None else None}
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class NeuronScore:
     n_pos: int
     n_neg: int
     hellinger_null: float | None = None     # mean H over label shuffles (None: not computed)
-    p_value: float | None = None            # permutation p-value of H
+    p_value: float | None = None            # permutation p-value of H (null pooled over the layer's units)
+    q_value: float | None = None            # p corrected over the layer's units x pairs (Benjamini-Hochberg)
 
     @property
     def hellinger_excess(self) -> float:
@@ -42,7 +45,7 @@ class NeuronScore:
     def to_dict(self) -> dict:
         return {"neuron": str(self.neuron), "layer": self.neuron.layer, "index": self.neuron.index,
                 "hellinger": round(self.hellinger, 6),
-                **_null_fields(self.hellinger_null, self.p_value, self.hellinger),
+                **_null_fields(self.hellinger_null, self.p_value, self.q_value, self.hellinger),
                 "n_pos": self.n_pos, "n_neg": self.n_neg}
 
 
@@ -54,6 +57,7 @@ class PairScore:
     n_neg: int
     hellinger_null: float | None = None
     p_value: float | None = None
+    q_value: float | None = None
 
     @property
     def hellinger_excess(self) -> float:
@@ -62,7 +66,7 @@ class PairScore:
     def to_dict(self) -> dict:
         return {"pair": str(self.pair), "x": self.pair.x, "y": self.pair.y,
                 "hellinger": round(self.hellinger, 6),
-                **_null_fields(self.hellinger_null, self.p_value, self.hellinger),
+                **_null_fields(self.hellinger_null, self.p_value, self.q_value, self.hellinger),
                 "n_pos": self.n_pos, "n_neg": self.n_neg}
 
 
@@ -87,7 +91,7 @@ class HellingerTables:
     unit_mean: torch.Tensor | None = None   # (N,) mean over the sample (interventions' "mean"; see hellinger_tables)
     hellinger_null: torch.Tensor | None = None      # (n_pairs, N) mean H over label shuffles: H's noise floor
     hellinger_null_std: torch.Tensor | None = None  # (n_pairs, N) its standard deviation over the shuffles
-    p_value: torch.Tensor | None = None             # (n_pairs, N) permutation p-value of H
+    p_value: torch.Tensor | None = None             # (n_pairs, N) permutation p of H, null pooled over the layer
     shuffles: int = 0                                # label shuffles behind the null
 
     @property
@@ -100,6 +104,16 @@ class HellingerTables:
         """(n_pairs, N) the excess in standard deviations of the null (for p-values below
         the permutation test's floor of 1 / (1 + shuffles))."""
         return self.hellinger_excess / self.hellinger_null_std.clamp(min=1e-6)
+
+    @functools.cached_property
+    def q_value(self) -> torch.Tensor:
+        """(n_pairs, N) p corrected for many tests: Benjamini-Hochberg over each layer's family
+        (all its units x all pairs), so "selective" keeps the false discoveries of a layer at the
+        stated rate. Computed once from p_value (change p_value, build new tables)."""
+        q = torch.ones_like(self.hellinger)
+        for name, o in self.offsets.items():
+            q[:, o:o + self.sizes[name]] = bh_q_values(self.p_value[:, o:o + self.sizes[name]].float())
+        return q
 
     def shape_mismatch(self) -> str | None:
         """What does not fit between the tensors and the description (a file pair from two runs,

@@ -1,6 +1,7 @@
 """Methods: what the lab asks of the recorded units, causal and descriptive.
 
-    ablation.py      the causal check: silence the most selective units, score the decision x -> y
+    scoring.py       the decision x -> y scored with some units replaced (ablation, rankings, breaking)
+    ablation.py      the causal check: silence the most selective units against random ones, a verdict
     intervene.py     interventions and steering on the user's own text
     attribution.py   integrated gradients (Captum) for one output character: inputs and units
     ranking.py       six rankings of a layer's units for a pair, judged by ablating their top k

@@ -12,16 +12,19 @@ at the positions of x, and measure what that does to the decision x -> y:
     counts too, but a frequent output cannot drown a rare y);
   - accuracy over all positions of x (the first version's metric, kept for comparison).
 
-Each output of x is scored on at most PER_OUTPUT seeded positions (all of a rarer output): every
-draw costs a head pass over the scored positions, and 2,000 positions pin a mean to a few
-thousandths, while t alone has 23,012. The accuracy over x then weights each output's recall by its
-share of all the positions of x, so the cap changes no expectation.
+The decision itself (log p(y), accuracy on y) is scored on every position of y, for the top k
+and for every random draw. The accuracies over all of x's outputs score each output on at most
+PER_OUTPUT seeded positions (all of a rarer output) and read the first ACCURACY_DRAWS random
+draws: t alone has 23,012 positions, and 2,000 per output pin a recall to a few thousandths; the
+accuracy over x weights each output's recall by its share of all the positions of x, so the cap
+changes no expectation.
 
-Against the same with k random units of the layer, over many seeded draws (default 100), drawn
+Against the same with k random units of the layer, over many seeded draws (default 1,000), drawn
 to match the selected units' activation spread (a unit of the same spread quintile for each
 selected one: large-spread units are a bigger perturbation whatever they encode). The verdict
-is the empirical p-value of delta log p (the fraction of random draws at least as damaging)
-with the effect size beside it; no fixed floor.
+is the empirical p-value of delta log p (the fraction of random draws at least as damaging),
+corrected by Benjamini-Hochberg over the family when the ablation is one of an analysis's
+stored ones (`with_q_values`), with the effect size beside it; no fixed floor.
 
 Every ablation is an `Intervention` run through the network's own forward pass:
   - `recurrent=False`: the layers above the biLSTM (`TranslitNet.run_head` from the recorded
@@ -37,20 +40,20 @@ Every ablation is an `Intervention` run through the network's own forward pass:
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import torch
 
-from ...model.names import CONCAT_LAYERS, LAYERS, READOUT_LAYERS, NeuronId, UnknownName, parse_layer
-from ...model.net import Intervention
+from ...model.names import CONCAT_LAYERS, LAYERS, NeuronId, UnknownName
 from ..measurement.names import DEFAULT_BINS, POST_PAIRS, Pair
 from ...text.rules import load_rules
-from ..measurement.recording import Recording, record_activations, resolve_pair
-from ..measurement.stats import hellinger, ranked_units, slot_histograms
+from ..measurement.recording import Recording, record_activations
+from ..measurement.stats import bh_q_values, hellinger, ranked_units, slot_histograms
+from .scoring import ABLATABLE_LAYERS, DecisionScorer
 
-ABLATABLE_LAYERS = READOUT_LAYERS          # what analyze ablates and stores
-DEFAULT_DRAWS = 100                        # random draws of k units behind every verdict
-WHERE = ("x", "all")          # with recurrent: replace at the steps of x only, or at every step
+DEFAULT_DRAWS = 1000                       # random draws of k units behind every verdict (p floor 1/1001)
+ACCURACY_DRAWS = 100                       # of them, scored on every output of x too (the accuracies over x)
+RECURRENT_DRAWS = 100                      # the command line's default with --recurrent (every draw reruns the LSTM)
 MAX_DRAWS = 10_000
 SPREAD_BANDS = 5                           # random units are matched to the selected ones by spread quintile
 SIGNIFICANT = 0.05                         # p-value below which an ablation "confirms" the picture
@@ -102,7 +105,9 @@ class AblationResult:
     random_delta_logps: list[float] = field(default_factory=list)
     random_spread_mean: float = float("nan")   # mean activation spread of the drawn units / of the top k
     top_k_spread_mean: float = float("nan")
-    per_output: int = 0                     # positions scored per output of x at most (0: all)
+    per_output: int = 0                     # accuracies over x: positions per output of x at most (0: all)
+    accuracy_draws: int = 0                 # random draws behind the accuracies over x (the first ones; 0: all)
+    q_value: float = float("nan")           # p corrected over the stored ablations' family (Benjamini-Hochberg)
 
     @property
     def effect_logp(self) -> float:
@@ -147,9 +152,34 @@ def verdict(r: AblationResult) -> str:
     0.001-nat effect can beat every random draw), "no effect beyond random", or "untested"."""
     if not r.tested:
         return "untested"
-    if r.p_value < SIGNIFICANT and r.effect_logp < 0:
+    if corrected_p(r) < SIGNIFICANT and r.effect_logp < 0:
         return "confirmed" if r.effect_logp <= -NEGLIGIBLE_LOGP else "significant but negligible"
     return "no effect beyond random"
+
+
+def corrected_p(r: AblationResult) -> float:
+    """The p-value a verdict reads: corrected over the stored family when the result is one of it
+    (its q-value), else its own."""
+    return r.q_value if r.q_value == r.q_value else r.p_value
+
+
+def p_words(r: AblationResult) -> str:
+    """"q = 0.002 (p = 0.001, corrected over the 36 stored ablations)" or "p = 0.001": the value a
+    verdict reads, said with what it is."""
+    if r.q_value == r.q_value:
+        return f"q = {r.q_value:.2g} (p = {r.p_value:.2g}, corrected over the stored ablations)"
+    return f"p = {r.p_value:.2g}"
+
+
+def with_q_values(results: "list[AblationResult]") -> "list[AblationResult]":
+    """The results with their q-values: Benjamini-Hochberg over every tested one (one family, as
+    an analysis stores them)."""
+    tested = [i for i, r in enumerate(results) if r.tested]
+    q = bh_q_values(torch.tensor([results[i].p_value for i in tested], dtype=torch.float64)).tolist()
+    out = list(results)
+    for i, v in zip(tested, q):
+        out[i] = replace(results[i], q_value=round(v, 6))
+    return out
 
 
 def random_units_cost(r: AblationResult) -> str:
@@ -182,23 +212,6 @@ def _selectivity(values: torch.Tensor, is_pos: torch.Tensor, bins: int) -> torch
     return hellinger(hist[0], hist[1]).float()                                    # (u,)
 
 
-def _head_context(recording: Recording, xi: int):
-    """(positions of x, their concat (n, 2H), dense pre-activation (n, hidden), hidden (n, hidden))
-    unablated. Cached for the last two xi on the recording, since several pairs and layers share an
-    input character (and analyze ablates in one thread while it ranks methods in another)."""
-    cached = recording.memo.get("ablation") or {}
-    if xi in cached:
-        return cached[xi]
-    positions = (recording.x == xi).nonzero().squeeze(1)                         # (n,)
-    with torch.no_grad():
-        acts = dict(recording.layers_at(CONCAT_LAYERS, positions))
-        concat = torch.cat([acts["concat.fwd"], acts["concat.bwd"]], dim=1)       # (n, 2H)
-        dense_pre = recording.model.dense(concat)                                 # (n, hidden)
-    context = (positions, concat, dense_pre, torch.tanh(dense_pre))
-    recording.memo["ablation"] = {**dict(list(cached.items())[-1:]), xi: context}
-    return context
-
-
 def matched_draw(spread: torch.Tensor, chosen: torch.Tensor, pool: torch.Tensor, generator: torch.Generator,
                  bands: int = SPREAD_BANDS) -> torch.Tensor:
     """len(chosen) distinct units from `pool`, one per chosen unit, each from the same spread
@@ -217,125 +230,6 @@ def matched_draw(spread: torch.Tensor, chosen: torch.Tensor, pool: torch.Tensor,
                 out.append(left[d].pop())
                 break
     return torch.tensor(out, dtype=torch.long)
-
-
-def _subset_chunks(recording: Recording, positions: torch.Tensor, max_positions: int, seed: int) -> torch.Tensor:
-    """A seeded subset of `positions` (sorted) made of whole chunks, about max_positions long."""
-    chunk = recording.chunk_of(positions)
-    ids = chunk.unique()
-    ids = ids[torch.randperm(ids.numel(), generator=torch.Generator().manual_seed(seed))]
-    per = torch.bincount(chunk - chunk.min()).index_select(0, ids - chunk.min())
-    keep = ids[: int((per.cumsum(0) < max_positions).sum()) + 1]
-    return positions[torch.isin(chunk, keep)]
-
-
-def _cap_per_output(scored: torch.Tensor, target: torch.Tensor, cap: int, seed: int) -> torch.Tensor:
-    """`scored` (sorted) with at most `cap` seeded positions of each target class."""
-    order = torch.randperm(scored.numel(), generator=torch.Generator().manual_seed(seed))
-    target = target[order]
-    # rank of each position within its class, in the seeded order: keep the first `cap`
-    by_class = torch.sort(target, stable=True)
-    first = torch.searchsorted(by_class.values, by_class.values, side="left")        # class start in sorted
-    rank = torch.empty_like(order)
-    rank[by_class.indices] = torch.arange(scored.numel()) - first
-    return scored[order[rank < cap]].sort().values
-
-
-class DecisionScorer:
-    """The decision x -> y at the positions of x, with some units of `layer` replaced by their
-    mean over the positions of x (or 0): `metrics(units)` -> (accuracy on x, accuracy on y,
-    mean delta log p(y) on y, balanced accuracy over x's outputs), against the unablated model.
-
-    `rows` (P,) bool keeps only some positions (the held-out half of the sentences); with
-    `recurrent`, `max_positions` caps the positions scored (a seeded subset of whole chunks);
-    `per_output` caps the positions of each output of x (a seeded subset: every draw costs a
-    head pass over the positions scored, and 2,000 positions pin a recall or a mean log p to a
-    few thousandths). Recall per output is unchanged by the cap in expectation; the accuracy over
-    x weights the recalls by each output's share of the positions of x."""
-
-    def __init__(self, recording: Recording, pair: "str | Pair", layer: str, replace: str = "mean",
-                 recurrent: bool = False, rows: torch.Tensor | None = None, max_positions: int | None = None,
-                 seed: int = 0, per_output: int | None = None, where: str = "x"):
-        layer = parse_layer(layer)
-        if where not in WHERE:
-            raise UnknownName(f"where must be 'x' (the steps of x) or 'all' (every step), not {where!r}")
-        if where == "all" and not recurrent:
-            raise UnknownName("where='all' replaces the units at every step of the recurrence: it needs "
-                              "recurrent=True (head-only ablation changes the positions of x alone)")
-        self.where = where
-        if not recurrent and layer not in ABLATABLE_LAYERS:
-            raise UnknownName(f"cannot ablate layer {layer!r} without rerunning the recurrence; head-only "
-                              f"ablatable layers: {', '.join(ABLATABLE_LAYERS)} (or ablate with recurrent=True)")
-        if replace not in ("mean", "zero"):
-            raise UnknownName(f"replace must be 'mean' or 'zero', not {replace!r}")
-        self.recording, self.layer, self.replace, self.recurrent = recording, layer, replace, recurrent
-        self.xi, self.yk, self.pair = resolve_pair(recording, pair)
-        self.units = recording.sizes[layer]
-        positions, concat, dense_pre, hidden = _head_context(recording, self.xi)
-        H = recording.H
-        acts = (concat[:, :H] if layer == "concat.fwd" else concat[:, H:] if layer == "concat.bwd"
-                else hidden if layer == "hidden" else recording.layer(layer, positions))   # (n, units)
-        self.acts = acts
-        self.value = acts.mean(0) if replace == "mean" else torch.zeros(self.units)   # (units,) over positions of x
-        self.spread = acts.std(0)                                                    # (units,)
-        scored = torch.arange(positions.numel()) if rows is None else rows[positions].nonzero().squeeze(1)
-        if recurrent and max_positions and scored.numel() > max_positions:
-            keep = _subset_chunks(recording, positions[scored], max_positions, seed)
-            scored = torch.searchsorted(positions, keep)
-        # Every output's share of the positions of x, before any per-output cap: the accuracy
-        # over x weights each output's recall by it, so the cap leaves that metric unbiased.
-        target = recording.y[positions[scored]]
-        full_count = target.unique(return_counts=True)[1]                         # (classes,) sorted by class
-        if per_output:
-            scored = _cap_per_output(scored, target, per_output, seed)
-            target = recording.y[positions[scored]]
-        self.positions, self.scored = positions, scored
-        self.target = target
-        self.is_pos = self.target == self.yk
-        self.classes, self.by_class = self.target.unique(return_inverse=True)     # recall per output of x
-        self.n_class = torch.bincount(self.by_class, minlength=self.classes.numel()).double()
-        self.share = full_count.double() / full_count.sum()                        # (classes,) same order
-        if not recurrent:     # the head's inputs at the scored rows, sliced once for all the draws
-            every = scored.numel() == positions.numel()
-            self.ctx = [t if every else t[scored] for t in (concat, recording.x[positions], dense_pre, hidden)]
-            self.direct = recording.model.direct_term(self.ctx[1])                      # (n, n_out), once
-        self.base_logp = self.log_probs(scored[:0])[self.is_pos, self.yk]           # (n_pos,)
-
-    def intervention(self, chosen: torch.Tensor, where=None) -> Intervention:
-        return Intervention(self.layer, tuple(chosen.tolist()), "set", tuple(self.value[chosen].tolist()), where=where)
-
-    def log_probs(self, chosen: torch.Tensor) -> torch.Tensor:
-        """(n, n_out) log-softmax at the scored positions of x with `chosen` replaced."""
-        rec, xi = self.recording, self.xi
-        with torch.no_grad():
-            if self.recurrent:
-                def interventions(xb):
-                    at = xb == xi if self.where == "x" else None            # None: every step
-                    return [self.intervention(chosen, where=at)] if chosen.numel() else []
-                logits = rec.rerun_logits(self.positions[self.scored], interventions)
-            else:
-                ivs = [self.intervention(chosen)] if chosen.numel() else []
-                concat, x, dense_pre, hidden = self.ctx
-                logits = rec.model.run_head(concat, x, ivs, dense_pre=dense_pre, direct=self.direct,
-                                            hidden=None if self.layer in CONCAT_LAYERS else hidden)[1]
-        return torch.log_softmax(logits.float(), -1)
-
-    def metrics(self, chosen: torch.Tensor) -> tuple[float, float, float, float]:
-        """(accuracy on x, accuracy on y, delta log p(y), balanced accuracy over x's outputs)."""
-        return self.metrics_of(self.log_probs(torch.as_tensor(chosen, dtype=torch.long)))
-
-    def deltas_of(self, lp: torch.Tensor) -> torch.Tensor:
-        """(n_pos,) the change of log p(y) at each scored position of y, from `log_probs`' output."""
-        return lp[self.is_pos, self.yk] - self.base_logp
-
-    def metrics_of(self, lp: torch.Tensor) -> tuple[float, float, float, float]:
-        """`metrics` from `log_probs`' output (n, n_out)."""
-        right = lp.argmax(-1) == self.target
-        recall = torch.bincount(self.by_class, weights=right.double(), minlength=self.classes.numel()) / self.n_class
-        pos = self.is_pos
-        on_y = float(right[pos].float().mean()) if pos.any() else float("nan")
-        delta = float((lp[pos, self.yk] - self.base_logp).mean()) if pos.any() else float("nan")
-        return float((recall * self.share).sum()), on_y, delta, float(recall.mean())
 
 
 def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: int, draws: int = DEFAULT_DRAWS,
@@ -358,41 +252,51 @@ def ablate_recording(recording: Recording, pair: "str | Pair", layer: str, k: in
         scores = _selectivity(sc.acts, recording.y[sc.positions] == sc.yk, bins)
     order = ranked_units(scores)
     top = order[:k]
-    base = sc.metrics(order[:0])
-    top_m = sc.metrics(top)
+    # The decision x -> y (log p(y), accuracy on y, the p-value) on every position of y, head only:
+    # cheap enough for every draw. The accuracies over all of x's outputs on `sc` (capped per
+    # output), from the first ACCURACY_DRAWS draws.
+    on_y = sc if recurrent else DecisionScorer(recording, pair, layer, replace, rows=recording.y == sc.yk, seed=seed)
+    base, top_m = sc.metrics(order[:0]), sc.metrics(top)
+    base_y, top_y = on_y.metrics(order[:0]), on_y.metrics(top)
     pool = order[k:] if units - k >= k else order
     gen = torch.Generator().manual_seed(seed)
-    rand, spreads = [], []
-    for _ in range(draws):
+    rand, rand_y, spreads = [], [], []
+    for d in range(draws):
         chosen = matched_draw(sc.spread, top, pool, gen)
-        rand.append(sc.metrics(chosen))
+        if on_y is sc or d < ACCURACY_DRAWS:
+            rand.append(sc.metrics(chosen))
+        rand_y.append(rand[-1] if on_y is sc else on_y.metrics(chosen))
         spreads.append(float(sc.spread[chosen].mean()))
-    r = torch.tensor(rand, dtype=torch.float64).reshape(-1, 4)                    # (draws, 4)
+    r = torch.tensor(rand, dtype=torch.float64).reshape(-1, 4)                    # (accuracy draws, 4)
+    ry = torch.tensor(rand_y, dtype=torch.float64).reshape(-1, 4)                 # (draws, 4): [1], [2] used
     mean = r.mean(0) if draws else torch.full((4,), float("nan"))
-    std = r.std(0) if draws > 1 else torch.zeros(4)
-    at_least_as_bad = int((r[:, 2] <= top_m[2] + 1e-12).sum()) if draws else 0
-    is_pos = sc.is_pos
+    std = r.std(0) if len(rand) > 1 else torch.zeros(4)
+    mean_y = ry.mean(0) if draws else torch.full((4,), float("nan"))
+    std_y = ry.std(0) if draws > 1 else torch.zeros(4)
+    at_least_as_bad = int((ry[:, 2] <= top_y[2] + 1e-12).sum()) if draws else 0
+    is_pos = on_y.is_pos
     return AblationResult(
         pair=str(sc.pair), layer=layer, k=k, baseline_accuracy=base[0], top_k_accuracy=top_m[0],
         random_k_accuracy_mean=float(mean[0]), random_k_accuracy_std=float(std[0]),
-        n_positions=int(sc.scored.numel()), n_pos=int(is_pos.sum()), n_neg=int((~is_pos).sum()),
-        baseline_accuracy_on_y=base[1], top_k_accuracy_on_y=top_m[1],
-        random_k_accuracy_on_y_mean=float(mean[1]), random_k_accuracy_on_y_std=float(std[1]),
+        n_positions=int(sc.scored.numel()), n_pos=int(is_pos.sum()), n_neg=int((~sc.is_pos).sum()),
+        baseline_accuracy_on_y=base_y[1], top_k_accuracy_on_y=top_y[1],
+        random_k_accuracy_on_y_mean=float(mean_y[1]), random_k_accuracy_on_y_std=float(std_y[1]),
         random_k_accuracies=[round(v, 6) for v in r[:, 0].tolist()], draws=draws, seed=seed,
         top_k_neurons=[str(NeuronId(layer, int(i))) for i in top],
         top_k_hellinger=[round(float(scores[i]), 6) for i in top], recurrent=recurrent, where=where,
         replace=replace, n_random_draws=draws,
         random_match=f"one unit of the same activation-spread band ({SPREAD_BANDS} quantile bands of the layer) "
                      f"per selected unit, not among the top {k}",
-        target_accuracy_baseline=base[1], target_accuracy_top_k=top_m[1],
-        target_accuracy_random_mean=float(mean[1]), target_accuracy_random_std=float(std[1]),
-        delta_logp_top_k=top_m[2], delta_logp_random_mean=float(mean[2]), delta_logp_random_std=float(std[2]),
+        target_accuracy_baseline=base_y[1], target_accuracy_top_k=top_y[1],
+        target_accuracy_random_mean=float(mean_y[1]), target_accuracy_random_std=float(std_y[1]),
+        delta_logp_top_k=top_y[2], delta_logp_random_mean=float(mean_y[2]), delta_logp_random_std=float(std_y[2]),
         balanced_accuracy_baseline=base[3], balanced_accuracy_top_k=top_m[3],
         balanced_accuracy_random_mean=float(mean[3]), balanced_accuracy_random_std=float(std[3]),
         p_value=(1 + at_least_as_bad) / (1 + draws) if draws else float("nan"),
-        random_delta_logps=[round(v, 6) for v in r[:, 2].tolist()],
+        random_delta_logps=[round(v, 6) for v in ry[:, 2].tolist()],
         random_spread_mean=sum(spreads) / len(spreads) if spreads else float("nan"),
-        top_k_spread_mean=float(sc.spread[top].mean()) if k else float("nan"), per_output=per_output or 0)
+        top_k_spread_mean=float(sc.spread[top].mean()) if k else float("nan"), per_output=per_output or 0,
+        accuracy_draws=len(rand) if len(rand) < draws else 0)
 
 
 def ablate(model, alphabets, recording_or_sentences, pair, layer: str = "hidden", k: int = 10,

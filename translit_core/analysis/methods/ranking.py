@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ...model.names import READOUT_LAYERS, UnknownName, parse_layer
-from .ablation import PER_OUTPUT, DecisionScorer
+from .ablation import PER_OUTPUT
+from .scoring import DecisionScorer
 from .uncertainty import draw_sentences
 from ..measurement.names import DEFAULT_BINS, DEFAULT_SHUFFLES, Pair
 from ..measurement.recording import Recording, resolve_pair
@@ -348,24 +349,26 @@ def rank_methods(recording: Recording, pair: "str | Pair", layer: str, ks=KS, me
             area = area + score.deltas_of(lp).double() / len(ks)          # (n_pos,) this method's area, per position
         curves.append(MethodCurve(name, pts, order[:20].tolist(), seconds[name]))
         areas.append(area)
-    sentence = recording.sentence_of(score.positions[score.scored][score.is_pos])
+    scored = score.positions[score.scored][score.is_pos]
     comparison = MethodComparison(str(p), layer, curves, int(halves.select.is_pos.sum()), int(score.is_pos.sum()),
                                   seed)
-    _area_statistics(comparison, torch.stack(areas, 1), sentence, seed)            # (n_pos, methods)
+    comparison.n_sentences_score = int(recording.sentence_of(scored).unique().numel())
+    _area_statistics(comparison, torch.stack(areas, 1), recording.group_of(scored), seed)   # (n_pos, methods)
     comparison.curves.append(MethodCurve("random", _random_band(score, units, ks, random_draws, seed)))
     return comparison
 
 
-def _area_statistics(comparison: MethodComparison, areas: torch.Tensor, sentence: torch.Tensor, seed: int,
+def _area_statistics(comparison: MethodComparison, areas: torch.Tensor, unit: torch.Tensor, seed: int,
                      resamples: int = AREA_RESAMPLES) -> None:
-    """Each method's area with a 95% interval from a bootstrap over the sentences of the scoring half,
+    """Each method's area with a 95% interval from a bootstrap over the sentences of the scoring half
+    (`unit` (n_pos,): each position's unit of resampling, a sentence or its paraphrase pair),
     the same resamples for every method (a paired design: they are scored on the same positions);
     the best method but the upper reference, named when its paired margin over the runner-up
     excludes 0; and H excess against raw H, paired. `areas` (n_pos, methods): each position's mean
     change of log p(y) over the ks, in comparison.curves' order."""
-    _, sent = torch.unique(sentence, return_inverse=True)                          # (n_pos,) in 0..S-1
-    n_sentences = int(sent.max()) + 1
-    drawn = draw_sentences(n_sentences, resamples, torch.Generator().manual_seed(seed)).double()   # (R, S)
+    _, sent = torch.unique(unit, return_inverse=True)                              # (n_pos,) in 0..S-1
+    n_units = int(sent.max()) + 1
+    drawn = draw_sentences(n_units, resamples, torch.Generator().manual_seed(seed)).double()       # (R, S)
     weights = drawn[:, sent]                                                       # (R, n_pos)
     boot = (weights @ areas) / weights.sum(1, keepdim=True)                        # (R, methods)
     names = [c.method for c in comparison.curves]
@@ -378,7 +381,7 @@ def _area_statistics(comparison: MethodComparison, areas: torch.Tensor, sentence
         return (float(areas[:, i].mean() - areas[:, j].mean()), *percentile_interval(boot[:, i] - boot[:, j]))
 
     candidates = sorted((float(areas[:, j].mean()), m) for j, m in enumerate(names) if m != UPPER_REFERENCE)
-    comparison.n_sentences_score, comparison.resamples = n_sentences, resamples
+    comparison.resamples = resamples
     if len(candidates) > 1:
         (_, first), (_, second) = candidates[:2]
         comparison.runner_up, comparison.best_margin = second, paired(first, second)

@@ -141,15 +141,15 @@ def direction_claim(recording: Recording, pair: "str | Pair", selection: Helling
     row = [str(q) for q in selection.pairs].index(str(p))
     positions = ((recording.x == xi) & scoring_mask).nonzero().squeeze(1)
     is_pos = recording.y[positions] == yk
-    sentence = recording.sentence_of(positions)
+    sentence, unit = recording.sentence_of(positions), recording.group_of(positions)   # a paraphrase pair: one unit
     # one draw of sentences for both directions: their difference is paired (see the module's step 2)
-    drawn = draw_sentences(int(sentence.unique().numel()), resamples, torch.Generator().manual_seed(seed))
+    drawn = draw_sentences(int(unit.unique().numel()), resamples, torch.Generator().manual_seed(seed))
     chosen, means, boots = {}, {}, {}
     for layer in ("concat.fwd", "concat.bwd"):
         o, u = selection.offsets[layer], selection.sizes[layer]
         units = ranked_units(selection.hellinger_excess[row, o:o + u])[:k]
         values = recording.layer(layer, positions, units=units.tolist())                     # (n, k)
-        observed, resampled = bootstrap_hellinger(values, is_pos, sentence, bins, resamples, drawn=drawn)
+        observed, resampled = bootstrap_hellinger(values, is_pos, unit, bins, resamples, drawn=drawn)
         chosen[layer], means[layer], boots[layer] = units.tolist(), observed.mean(), resampled.mean(1)
     fwd, bwd = boots["concat.fwd"], boots["concat.bwd"]
     return DirectionClaim(

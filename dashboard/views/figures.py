@@ -18,7 +18,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from translit_core.analysis import AblationResult, Pair, PairScore
-from translit_core.analysis.methods.ablation import p_words
+from translit_core.analysis.methods.ablation import p_label
 
 from .graph import GraphData, node_hover, row_labels
 from .heatmaps import HeatData
@@ -306,7 +306,7 @@ def ablation_bar(result: AblationResult) -> go.Figure:
                              marker=dict(color="#e8590c", size=16, symbol="diamond"), name="top k",
                              hovertemplate="top k: Δ log p(y) %{x:+.4f}<extra></extra>"))
     base_layout(fig, height=230, showlegend=False, margin=dict(l=20, r=20, t=50, b=40), title=dict(
-        text=f"Ablating {esc(result.layer)} on {esc(pair_label(result.pair))} · {esc(p_words(result).split(' (')[0])}",
+        text=f"Ablating {esc(result.layer)} on {esc(pair_label(result.pair))} · {p_label(result)}",
         x=0.01, font=dict(size=14)))
     fig.add_vline(x=0, line=dict(color="#adb5bd", dash="dot"))
     fig.update_xaxes(title_text="change of log p(target) on its positions (nats; left = more damage)")

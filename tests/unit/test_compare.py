@@ -84,10 +84,10 @@ def test_the_difference_interval_matches_newcombes_published_values(k1, n1, k2, 
 
 def test_the_wilson_interval_agrees_with_scipy():
     from scipy.stats import binomtest
-    from translit_core.analysis.comparison.models import _wilson
+    from translit_core.analysis.comparison.models import wilson_interval
     for k, n in ((0, 5), (7, 23), (23, 23), (100, 1000)):
         ci = binomtest(k, n).proportion_ci(method="wilson")
-        assert _wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-7)
+        assert wilson_interval(k, n) == pytest.approx((ci.low, ci.high), abs=1e-7)
 
 
 def test_a_small_difference_in_few_units_is_not_a_verdict():

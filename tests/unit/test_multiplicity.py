@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from translit_core.analysis.measurement.stats import (bh_q_values, flat_bins, hellinger_from_counts,
-                                                      permutation_null, pooled_p_values)
+from translit_core.analysis.measurement.stats import bh_q_values, pooled_p_values
 from translit_core.analysis.measurement.tables import hellinger_tables
+
+from test_statistics import observed_and_null
 
 
 def _layer(n: int, u: int, g: torch.Generator) -> torch.Tensor:
@@ -21,21 +22,14 @@ def _layer(n: int, u: int, g: torch.Generator) -> torch.Tensor:
     return x
 
 
-def _p_values(values: torch.Tensor, is_pos: torch.Tensor, shuffles: int, g: torch.Generator, bins: int = 50):
-    n, u = values.shape
-    lo, hi = torch.aminmax(values, dim=0)
-    binned = flat_bins(values, lo, hi, bins)
-    total = torch.bincount(binned.view(-1), minlength=u * bins).view(u, bins)
-    pos = torch.bincount(binned[is_pos].view(-1), minlength=u * bins).view(1, u, bins)
-    n_pos = torch.tensor([float(is_pos.sum())], dtype=torch.float64)
-    observed = hellinger_from_counts(pos, total, n_pos, n - n_pos)
-    return permutation_null(binned, total, n_pos, observed, bins, shuffles, g).p_value[0]
+def _p_values(values: torch.Tensor, is_pos: torch.Tensor, shuffles: int, seed: int) -> torch.Tensor:
+    return observed_and_null(values, is_pos, 50, shuffles, seed)[1].p_value[0]
 
 
 def test_pooled_p_values_are_uniform_when_labels_are_unrelated_whatever_the_units_shape():
     g = torch.Generator().manual_seed(0)
     values = _layer(2000, 120, g)
-    p = torch.cat([_p_values(values, torch.rand(2000, generator=g) < 0.15, 20, g) for _ in range(12)])
+    p = torch.cat([_p_values(values, torch.rand(2000, generator=g) < 0.15, 20, seed) for seed in range(12)])
     for level in (0.01, 0.05, 0.2, 0.5):          # 1,440 tests: binomial sd at 0.05 is 0.006
         assert abs(float((p <= level).float().mean()) - level) < max(0.02, 0.25 * level), level
     # a unit's own 20 shuffles could not say less than 1/21; the pooled null reaches far below it
@@ -48,7 +42,7 @@ def test_a_planted_unit_reaches_the_pooled_floor_and_survives_correction():
     values = _layer(n, u, g)
     is_pos = torch.rand(n, generator=g) < 0.2
     values[:, :5] += 1.0 * is_pos.float().unsqueeze(1)                  # units 0-4 separate
-    p = _p_values(values, is_pos, 20, g)
+    p = _p_values(values, is_pos, 20, seed=1)
     assert torch.allclose(p[:5], torch.full((5,), 1 / (1 + 20 * u)))    # above every shuffle of every unit
     q = bh_q_values(p)
     assert (q[:5] < 0.01).all()

@@ -377,16 +377,17 @@ def load_or_record(checkpoint_dir: str | Path | None, spec: dict, data_dir: str 
     model, alphabets, meta = load_checkpoint(directory)
     key = recording_key(file_sha256(directory / WEIGHTS), spec)
     cached = settings.cache_root() / "recordings" / key
-    # The directory given, else the usual place ($TRANSLIT_DATA, ../shared/data), else where the
-    # analysis was built: the same files are found on another machine without --data.
-    tried = [Path(d) for d in (data_dir, settings.data_dir(), spec.get("data_dir")) if d]
-    found = next((d for d in tried if any(any(d.glob(g)) for g in HELDOUT_GLOBS)), tried[0] if tried else None)
+    def found() -> Path:
+        # The directory given, else the usual place ($TRANSLIT_DATA, ../shared/data), else where the
+        # analysis was built: the same files are found on another machine without --data.
+        tried = [Path(d) for d in (data_dir, settings.data_dir(), spec.get("data_dir")) if d]
+        return next((d for d in tried if any(any(d.glob(g)) for g in HELDOUT_GLOBS)), tried[0])
 
     def heldout() -> list[str]:
-        return sample_sentences(found, spec["n_requested"], spec["seed"], dropped=spec.get("dropped_sha256"))
+        return sample_sentences(found(), spec["n_requested"], spec["seed"], dropped=spec.get("dropped_sha256"))
 
     def groups() -> list[int]:            # paraphrase pairs, found when a bootstrap or a split first needs them
-        return paraphrase_groups(heldout(), found)[:first]
+        return paraphrase_groups(heldout(), found())[:first]
 
     if use_cache and first is None and (cached / "recording.json").is_file():
         try:

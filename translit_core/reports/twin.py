@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from scipy.stats import binomtest
 
 from ..analysis.comparison.dynamics import ROLE_PAIRS, StoredDynamics, role_changes, role_moves
 from ..analysis.comparison.models import (TRACK_AUC, Comparison, compare, control_of, fine_tuned_from, model_stats,
-                                          track_profile, train_config, units_to_break)
+                                          track_profile, train_config, units_to_break, wilson_interval)
 from ..analysis.measurement.names import POST_PAIRS
 from ..analysis.measurement.stats import bh_q_values, mcnemar
 from ..model.names import READOUT_LAYERS
@@ -110,8 +109,8 @@ def _at10(curve) -> str:
     if 10 not in curve.ks or not curve.right:
         return ""
     right = curve.right[curve.ks.index(10)]
-    ci = binomtest(sum(right), len(right)).proportion_ci(method="wilson") if right else None
-    interval = f" [{ci.low:.2f}, {ci.high:.2f}]" if ci else ""
+    low, high = wilson_interval(sum(right), len(right))
+    interval = f" [{low:.2f}, {high:.2f}]" if right else ""
     return f"; {curve.target_accuracy[curve.ks.index(10)]:.3f}{interval} at k = 10"
 
 

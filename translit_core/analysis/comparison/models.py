@@ -259,7 +259,7 @@ def default_pair(dirs: dict[str, Path]) -> tuple[str, str]:
     return control or (names[0] if names[0] != twin else (names[1:] or names)[0]), twin
 
 
-def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     """Wilson score 95% interval of a proportion k / n ((0, 1) when n = 0)."""
     if n == 0:
         return 0.0, 1.0
@@ -273,7 +273,7 @@ def proportion_difference(k1: int, n1: int, k2: int, n2: int) -> tuple[float, fl
     """k1/n1 - k2/n2 and its 95% interval (Newcombe 1998, method 10: hybrid Wilson score), which
     stays honest at shares of 0 or 1 and small n, where the Wald interval collapses."""
     p1, p2 = (k1 / n1 if n1 else 0.0), (k2 / n2 if n2 else 0.0)
-    (l1, u1), (l2, u2) = _wilson(k1, n1), _wilson(k2, n2)
+    (l1, u1), (l2, u2) = wilson_interval(k1, n1), wilson_interval(k2, n2)
     d = p1 - p2
     return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
 

@@ -163,12 +163,17 @@ def corrected_p(r: AblationResult) -> float:
     return r.q_value if r.q_value == r.q_value else r.p_value
 
 
+def p_label(r: AblationResult) -> str:
+    """"q = 0.002" or "p = 0.001": the value a verdict reads (`corrected_p`), named."""
+    return f"{'q' if r.q_value == r.q_value else 'p'} = {corrected_p(r):.2g}"
+
+
 def p_words(r: AblationResult) -> str:
-    """"q = 0.002 (p = 0.001, corrected over the 36 stored ablations)" or "p = 0.001": the value a
-    verdict reads, said with what it is."""
+    """"q = 0.002 (p = 0.001, corrected over the stored ablations)" or "p = 0.001": `p_label`, said
+    with what it is."""
     if r.q_value == r.q_value:
-        return f"q = {r.q_value:.2g} (p = {r.p_value:.2g}, corrected over the stored ablations)"
-    return f"p = {r.p_value:.2g}"
+        return f"{p_label(r)} (p = {r.p_value:.2g}, corrected over the stored ablations)"
+    return p_label(r)
 
 
 def with_q_values(results: "list[AblationResult]") -> "list[AblationResult]":

@@ -42,3 +42,14 @@ def test_a_draw_like_the_top_k_is_about_as_much_and_keeps_its_z():
     assert verdict(r) == "no effect beyond random" and random_units_cost(r) == "about as much"
     assert "cost about as much" in ablation_sentence(r)
     assert math.isfinite(r.effect_z) and f"{r.effect_z:+.1f} sd" in effect_words(r)
+
+
+def test_less_is_said_only_when_the_verdicts_corrected_value_says_so():
+    """p 0.04 alone says random units cost less; corrected over its family to q 0.1 it does not,
+    as the verdict does not."""
+    import dataclasses
+    r = result(-0.12, [-0.1 + 0.001 * i for i in range(24)] + [-0.2])   # 1 of 25 draws as damaging: p 2/26
+    r = dataclasses.replace(r, p_value=0.04)
+    assert random_units_cost(r) == "less" and verdict(r) == "confirmed"
+    corrected = dataclasses.replace(r, q_value=0.1)
+    assert verdict(corrected) == "no effect beyond random" and random_units_cost(corrected) == "about as much"

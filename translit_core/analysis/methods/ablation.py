@@ -190,13 +190,13 @@ def with_q_values(results: "list[AblationResult]") -> "list[AblationResult]":
 def random_units_cost(r: AblationResult) -> str:
     """How spread-matched random units compare with the top k, in words: "nothing" (every draw
     moved log p(y) by less than RANDOM_NOTHING), "more" (the draws at least as mild as the top k
-    are fewer than SIGNIFICANT: random units hurt more), "less" (the top k's own p-value is below
-    SIGNIFICANT), or "about as much"."""
+    are fewer than SIGNIFICANT: random units hurt more), "less" (the p-value the verdict reads,
+    `corrected_p`, is below SIGNIFICANT), or "about as much"."""
     if r.random_cost_nothing:
         return "nothing"
     if not r.tested:
         return "about as much"
-    if r.p_value < SIGNIFICANT:
+    if corrected_p(r) < SIGNIFICANT:
         return "less"
     milder = sum(v >= r.delta_logp_top_k - 1e-12 for v in r.random_delta_logps)
     return "more" if r.random_delta_logps and (1 + milder) / (1 + len(r.random_delta_logps)) < SIGNIFICANT \
